@@ -1,0 +1,270 @@
+//! HS256 access tokens. The algorithm is pinned: `alg: none`, other HMAC sizes and
+//! asymmetric algorithms are all rejected, whatever the token's header claims.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use taskapi_domain::ports::TokenService;
+use taskapi_domain::{AccessClaims, AuthError, IssuedToken, Role, User, UserId};
+use uuid::Uuid;
+
+/// What the token service needs from configuration.
+pub struct JwtSettings {
+    /// The HMAC secret.
+    pub secret: Vec<u8>,
+    /// The `iss` claim written and required.
+    pub issuer: String,
+    /// Lifetime of an access token.
+    pub access_ttl: Duration,
+}
+
+impl fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("access_ttl", &self.access_ttl)
+            .finish()
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    iss: String,
+    role: String,
+}
+
+/// Issues and verifies HS256 access tokens. Keys are derived once, at construction.
+pub struct JwtTokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    ttl_secs: i64,
+}
+
+impl fmt::Debug for JwtTokenService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtTokenService")
+            .field("issuer", &self.issuer)
+            .field("ttl_secs", &self.ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtTokenService {
+    /// Clock skew tolerated between instances when checking `exp`.
+    const LEEWAY_SECS: u64 = 5;
+
+    /// Builds the service; the secret's length is checked by configuration, not here.
+    pub fn new(settings: JwtSettings) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.leeway = Self::LEEWAY_SECS;
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        Self {
+            encoding: EncodingKey::from_secret(&settings.secret),
+            decoding: DecodingKey::from_secret(&settings.secret),
+            validation,
+            issuer: settings.issuer,
+            ttl_secs: i64::try_from(settings.access_ttl.as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+impl TokenService for JwtTokenService {
+    fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<IssuedToken, String> {
+        let iat = now.timestamp();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            exp: iat.saturating_add(self.ttl_secs),
+            iat,
+            jti: Uuid::now_v7().to_string(),
+            iss: self.issuer.clone(),
+            role: user.role.as_str().to_owned(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| format!("signing an access token failed: {e}"))?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl_secs,
+        })
+    }
+
+    fn verify(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            })?;
+        let claims = data.claims;
+        let user_id = claims.sub.parse::<UserId>().map_err(|_| AuthError::Invalid)?;
+        let role = Role::parse(&claims.role).map_err(|_| AuthError::Invalid)?;
+        let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(AuthError::Invalid)?;
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
+        Ok(AccessClaims {
+            user_id,
+            role,
+            issued_at,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+    use taskapi_domain::{Email, PasswordHash};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn service() -> JwtTokenService {
+        JwtTokenService::new(JwtSettings {
+            secret: SECRET.to_vec(),
+            issuer: "taskapi".into(),
+            access_ttl: Duration::from_secs(900),
+        })
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId::from_uuid(Uuid::now_v7()),
+            email: Email::from_trusted("a@example.com".into()),
+            password_hash: PasswordHash::new("h".into()),
+            role: Role::Admin,
+            disabled: false,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn sign(alg: Algorithm, key: &[u8], claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn valid_claims(u: &User) -> serde_json::Value {
+        let now = Utc::now().timestamp();
+        json!({"sub": u.id.to_string(), "exp": now + 600, "iat": now, "jti": "j",
+               "iss": "taskapi", "role": "user"})
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_the_claims() {
+        let s = service();
+        let u = user();
+        let issued = s.issue(&u, Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(issued.expires_in, 900);
+        let claims = s.verify(&issued.token).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(claims.user_id, u.id);
+        assert_eq!(claims.role, Role::Admin);
+        assert_eq!(claims.expires_at - claims.issued_at, chrono::Duration::seconds(900));
+    }
+
+    #[test]
+    fn the_header_says_hs256_and_the_payload_has_every_claim() {
+        let issued = service().issue(&user(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        let header = jsonwebtoken::decode_header(&issued.token).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(header.alg, Algorithm::HS256);
+        use jsonwebtoken::dangerous::insecure_decode_claims;
+        let claims: serde_json::Value = insecure_decode_claims::<serde_json::Value>(&issued.token)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for key in ["sub", "exp", "iat", "jti", "iss", "role"] {
+            assert!(claims.get(key).is_some(), "missing {key}");
+        }
+    }
+
+    #[test]
+    fn expired_tokens_are_expired() {
+        let u = user();
+        let mut claims = valid_claims(&u);
+        let past = Utc::now().timestamp() - 3600;
+        claims["exp"] = json!(past);
+        claims["iat"] = json!(past - 900);
+        assert_eq!(service().verify(&sign(Algorithm::HS256, SECRET, &claims)), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn hostile_tokens_are_invalid() {
+        let s = service();
+        let u = user();
+        let good = valid_claims(&u);
+        assert!(s.verify(&sign(Algorithm::HS256, SECRET, &good)).is_ok());
+
+        let wrong_secret = sign(Algorithm::HS256, b"another-secret-another-secret-xx", &good);
+        let other_hmac = sign(Algorithm::HS512, SECRET, &good);
+        let mut wrong_issuer = good.clone();
+        wrong_issuer["iss"] = json!("someone-else");
+        let mut no_sub = good.clone();
+        if let Some(o) = no_sub.as_object_mut() {
+            o.remove("sub");
+        }
+        let mut bad_sub = good.clone();
+        bad_sub["sub"] = json!("not-a-uuid");
+        let mut bad_role = good.clone();
+        bad_role["role"] = json!("root");
+
+        // alg none: header {"alg":"none"}, unsigned
+        let b64 = |v: &serde_json::Value| {
+            use base64_url_encode as enc;
+            enc(&v.to_string())
+        };
+        let none = format!("{}.{}.", b64(&json!({"alg":"none","typ":"JWT"})), b64(&good));
+
+        // tampered payload: re-encode the payload of a good token with another role
+        let token = sign(Algorithm::HS256, SECRET, &good);
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut tampered = good.clone();
+        tampered["role"] = json!("admin");
+        parts[1] = b64(&tampered);
+        let tampered = parts.join(".");
+
+        for (name, t) in [
+            ("wrong secret", wrong_secret),
+            ("HS512", other_hmac),
+            ("wrong issuer", sign(Algorithm::HS256, SECRET, &wrong_issuer)),
+            ("missing sub", sign(Algorithm::HS256, SECRET, &no_sub)),
+            ("bad sub", sign(Algorithm::HS256, SECRET, &bad_sub)),
+            ("bad role", sign(Algorithm::HS256, SECRET, &bad_role)),
+            ("alg none", none),
+            ("tampered", tampered),
+            ("garbage", "not.a.jwt".into()),
+            ("empty", String::new()),
+        ] {
+            assert_eq!(s.verify(&t), Err(AuthError::Invalid), "{name} should be invalid");
+        }
+    }
+
+    /// Minimal unpadded base64url, to forge tokens without another dependency.
+    fn base64_url_encode(s: &str) -> String {
+        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = s.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            let chars = chunk.len() + 1;
+            for i in 0..chars {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let settings = JwtSettings { secret: SECRET.to_vec(), issuer: "i".into(), access_ttl: Duration::from_secs(1) };
+        assert!(!format!("{settings:?}").contains("0123456789"));
+    }
+}
