@@ -1,1 +1,81 @@
-//! placeholder
+//! taskapi's HTTP adapter: actix-web routes, request and response bodies, the bearer-token
+//! extractor, problem+json errors, request ids and the access log, and the OpenAPI document
+//! with Swagger UI. Handlers call the domain's services and nothing else.
+
+pub mod auth;
+pub mod body;
+mod context;
+mod docs;
+pub mod dto;
+pub mod error;
+mod openapi;
+mod query;
+pub mod reply;
+mod routes;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use async_trait::async_trait;
+use paperclip::actix::OpenApiExt;
+use taskapi_domain::{AccountService, StoreError, TaskService};
+
+pub use context::{REQUEST_ID, RequestId};
+pub use docs::OpenApiJson;
+pub use error::{ApiError, Problem};
+pub use openapi::document as openapi_document;
+
+/// Whether the service can do its work (the database answers), for `/health/ready`.
+#[async_trait]
+pub trait ReadinessCheck: Send + Sync {
+    /// `Ok` when ready.
+    async fn check(&self) -> Result<(), StoreError>;
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Registration, login, authentication.
+    pub accounts: AccountService,
+    /// The caller's tasks.
+    pub tasks: TaskService,
+    /// Readiness of the backing services.
+    pub readiness: Arc<dyn ReadinessCheck>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Builds the application for one worker. `openapi` is the finished document (build it once
+/// with [`openapi_document`] and share it).
+pub fn app(
+    state: Data<AppState>,
+    openapi: Data<OpenApiJson>,
+) -> actix_web::App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(state)
+        .app_data(openapi)
+        // Ours first: they must win over paperclip's routes for the same paths.
+        .service(docs::services())
+        .wrap_api()
+        .configure(routes::configure)
+        .with_json_spec_v3_at("/openapi.json")
+        .with_swagger_ui_at("/docs")
+        .build()
+        .default_service(web::to(context::not_found))
+        .wrap(from_fn(context::request_context))
+}

@@ -1,0 +1,134 @@
+//! The outermost middleware: request ids, the access log, security headers, and the final
+//! shape of every error (problem+json carrying the request id).
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse};
+
+use crate::error::{ApiError, Problem, problem_response};
+
+/// The request-id header, read from clients and written on every response.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, in its extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Keeps a client's `X-Request-Id` when it is 1–128 characters of `[A-Za-z0-9._-]`
+/// (safe to log and echo), otherwise makes a new one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        })
+        .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned)
+}
+
+/// Wraps every request: see the module docs.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    // The path only: query strings are not logged.
+    let path = req.path().to_owned();
+    let http_req = req.request().clone();
+
+    let response = match next.call(req).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(e) => ServiceResponse::new(http_req, e.error_response()),
+    };
+    let mut response = finish_problem(response, &id);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+
+    log::info!(
+        target: "taskapi::access",
+        "{id} {method} {path} {} {:.3}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(response)
+}
+
+/// Every error leaves as problem+json with the request id in its body: ours carry their
+/// `Problem` in the response extensions; anything else (an error produced by actix itself)
+/// is replaced by a generic problem for its status.
+fn finish_problem(response: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let problem = response.response().extensions().get::<Problem>().cloned();
+    let mut problem = match problem {
+        Some(p) => p,
+        None => generic_problem(status),
+    };
+    problem.request_id = id.to_owned();
+    let (req, res) = response.into_parts();
+    let mut rebuilt = HttpResponse::build(status);
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rebuilt.append_header((name.clone(), value.clone()));
+        }
+    }
+    ServiceResponse::new(req, problem_response(rebuilt, problem))
+}
+
+fn generic_problem(status: StatusCode) -> Problem {
+    let mut problem = ApiError::Internal(String::new()).problem();
+    problem.status = status.as_u16();
+    problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
+    problem.detail = match status {
+        StatusCode::BAD_REQUEST => "The request could not be understood.".into(),
+        s if s.is_server_error() => "Something went wrong on our side.".into(),
+        _ => format!("The request failed: {}.", status.canonical_reason().unwrap_or("error")),
+    };
+    problem
+}
+
+/// The default service: 404 for every unknown route.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("Route"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn id_for(header: Option<&str>) -> String {
+        let mut req = TestRequest::default();
+        if let Some(h) = header {
+            req = req.insert_header((REQUEST_ID, h));
+        }
+        request_id(&req.to_srv_request())
+    }
+
+    #[test]
+    fn sane_incoming_request_ids_are_kept_and_others_replaced() {
+        assert_eq!(id_for(Some("abc-123_X.y")), "abc-123_X.y");
+        let long = "a".repeat(128);
+        assert_eq!(id_for(Some(&long)), long);
+        for bad in ["", "has space", "semi;colon", "ü", &"a".repeat(129)] {
+            let id = id_for(Some(bad));
+            assert_ne!(id, bad);
+            assert_eq!(id.len(), 32, "a fresh id is a simple uuid");
+        }
+        assert_eq!(id_for(None).len(), 32);
+    }
+}

@@ -1,0 +1,343 @@
+//! Request and response bodies as the API shows them. Separate from domain types: these are
+//! the wire format (serde) and its documentation (paperclip); the domain never sees them.
+
+use chrono::{DateTime, Utc};
+use paperclip::actix::Apiv2Schema;
+use serde::Serialize;
+use taskapi_domain::{
+    Description, Email, IssuedToken, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch, TaskTitle, User,
+};
+use uuid::Uuid;
+
+use crate::body::{Fields, RequestBody, Slot};
+
+/// `{"status":"ok"}`, as the original service answered.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct StatusResponse {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, Serialize, Apiv2Schema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleDto {
+    /// Manages their own tasks.
+    User,
+    /// Also manages accounts.
+    Admin,
+}
+
+impl From<Role> for RoleDto {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::User => RoleDto::User,
+            Role::Admin => RoleDto::Admin,
+        }
+    }
+}
+
+/// A task's priority.
+#[derive(Debug, Clone, Copy, Serialize, Apiv2Schema)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorityDto {
+    /// Can wait.
+    Low,
+    /// The default.
+    Medium,
+    /// Urgent.
+    High,
+}
+
+impl From<Priority> for PriorityDto {
+    fn from(p: Priority) -> Self {
+        match p {
+            Priority::Low => PriorityDto::Low,
+            Priority::Medium => PriorityDto::Medium,
+            Priority::High => PriorityDto::High,
+        }
+    }
+}
+
+/// A user account. Never carries a password or its hash.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct UserResponse {
+    /// The account's id (UUID v7).
+    pub id: Uuid,
+    /// The normalised (trimmed, lower-case) email.
+    pub email: String,
+    /// The account's role.
+    pub role: RoleDto,
+    /// Whether an administrator disabled the account.
+    pub disabled: bool,
+    /// When the account was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.as_uuid(),
+            email: u.email.as_str().to_owned(),
+            role: u.role.into(),
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// The tokens a successful login returns.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct TokenResponse {
+    /// The access token: send it as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+impl From<IssuedToken> for TokenResponse {
+    fn from(t: IssuedToken) -> Self {
+        Self {
+            access_token: t.token,
+            token_type: "bearer",
+            expires_in: t.expires_in,
+        }
+    }
+}
+
+/// A task.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct TaskResponse {
+    /// The task's id (UUID v7).
+    pub id: Uuid,
+    /// 1–200 characters.
+    pub title: String,
+    /// Up to 10 000 characters; empty by default.
+    pub description: String,
+    /// Whether the task is done.
+    pub is_done: bool,
+    /// When the task was marked done; null while it is not.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The task's priority.
+    pub priority: PriorityDto,
+    /// When the task is due, if ever.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Lower-case tags, at most 20.
+    pub tags: Vec<String>,
+    /// When the task was created.
+    pub created_at: DateTime<Utc>,
+    /// When the task last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Starts at 1 and grows by one on every change; the `ETag` is `"<version>"`.
+    pub version: i64,
+}
+
+impl From<Task> for TaskResponse {
+    fn from(t: Task) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            title: t.title.as_str().to_owned(),
+            description: t.description.as_str().to_owned(),
+            is_done: t.is_done,
+            completed_at: t.completed_at,
+            priority: t.priority.into(),
+            due_at: t.due_at,
+            tags: t.tags.iter().map(str::to_owned).collect(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            version: t.version,
+        }
+    }
+}
+
+/// Registration: a new account's email and password.
+#[derive(Debug, Apiv2Schema)]
+pub struct RegisterRequest {
+    /// A valid email address; trimmed and lower-cased. Must not be registered yet.
+    pub email: String,
+    /// 8–72 bytes.
+    pub password: String,
+}
+
+/// A valid registration.
+#[derive(Debug)]
+pub struct Registration {
+    /// The normalised email.
+    pub email: Email,
+    /// The password, checked against the policy.
+    pub password: Password,
+}
+
+impl RequestBody for RegisterRequest {
+    type Parsed = Registration;
+
+    fn parse(f: &mut Fields) -> Option<Registration> {
+        let email = f.string("email");
+        let email = f.required("email", email).and_then(|e| f.check("email", Email::parse(&e)));
+        let password = f.string("password");
+        let password = f.required("password", password).and_then(|p| f.check("password", Password::parse(p)));
+        Some(Registration { email: email?, password: password? })
+    }
+}
+
+/// Login: an account's email and password.
+#[derive(Debug, Apiv2Schema)]
+pub struct LoginRequest {
+    /// The account's email (any case).
+    pub email: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// Login credentials as sent: only their types are checked, so that a malformed email or
+/// password is the same 401 as a wrong one.
+#[derive(Debug)]
+pub struct Credentials {
+    /// The email as sent.
+    pub email: String,
+    /// The password as sent.
+    pub password: String,
+}
+
+impl RequestBody for LoginRequest {
+    type Parsed = Credentials;
+
+    fn parse(f: &mut Fields) -> Option<Credentials> {
+        let email = f.string("email");
+        let email = f.required("email", email);
+        let password = f.string("password");
+        let password = f.required("password", password);
+        Some(Credentials { email: email?, password: password? })
+    }
+}
+
+/// Fields of a task a client may send back unchanged from a response; ignored on input.
+const TASK_READ_ONLY: &[&str] = &["id", "created_at", "updated_at", "completed_at", "version"];
+
+/// A new task. Only `title` is required.
+#[derive(Debug, Apiv2Schema)]
+pub struct CreateTaskRequest {
+    /// 1–200 characters after trimming.
+    pub title: String,
+    /// Up to 10 000 characters, kept as written; default empty.
+    pub description: Option<String>,
+    /// Default false; true also sets `completed_at`.
+    pub is_done: Option<bool>,
+    /// Default `medium`.
+    pub priority: Option<PriorityDto>,
+    /// RFC 3339 date-time, or null.
+    pub due_at: Option<DateTime<Utc>>,
+    /// At most 20 tags of 1–40 characters; trimmed, lower-cased, duplicates folded.
+    pub tags: Option<Vec<String>>,
+}
+
+impl RequestBody for CreateTaskRequest {
+    type Parsed = TaskDraft;
+    const READ_ONLY: &'static [&'static str] = TASK_READ_ONLY;
+
+    fn parse(f: &mut Fields) -> Option<TaskDraft> {
+        let title = f.string("title");
+        let title = f.required("title", title).and_then(|t| f.check("title", TaskTitle::parse(&t)));
+        let description = match f.string("description") {
+            Some(Slot::Present(d)) => f.check("description", Description::parse(d)),
+            Some(Slot::Absent | Slot::Null) => Some(Description::empty()),
+            None => None,
+        };
+        let is_done = f.boolean("is_done");
+        let is_done = f.optional("is_done", is_done).map(Option::unwrap_or_default);
+        let priority = f.string("priority");
+        let priority = match f.optional("priority", priority) {
+            Some(Some(p)) => f.check("priority", Priority::parse(&p)),
+            Some(None) => Some(Priority::default()),
+            None => None,
+        };
+        let due_at = match f.timestamp("due_at") {
+            Some(Slot::Present(d)) => Some(Some(d)),
+            Some(Slot::Absent | Slot::Null) => Some(None),
+            None => None,
+        };
+        let tags = f.strings("tags");
+        let tags = match f.optional("tags", tags) {
+            Some(Some(t)) => f.check_many(Tags::parse(&t)),
+            Some(None) => Some(Tags::default()),
+            None => None,
+        };
+        Some(TaskDraft {
+            title: title?,
+            description: description?,
+            is_done: is_done?,
+            priority: priority?,
+            due_at: due_at?,
+            tags: tags?,
+        })
+    }
+}
+
+/// A partial update: absent fields stay as they are; `null` clears `due_at` and
+/// `description`. Read-only fields (`id`, `created_at`, `updated_at`, `completed_at`,
+/// `version`) are ignored, so a task read from the API may be sent back as is.
+#[derive(Debug, Apiv2Schema)]
+pub struct UpdateTaskRequest {
+    /// 1–200 characters after trimming.
+    pub title: Option<String>,
+    /// Up to 10 000 characters; null clears it to "".
+    pub description: Option<String>,
+    /// True sets `completed_at` (kept if already done); false clears it.
+    pub is_done: Option<bool>,
+    /// The new priority.
+    pub priority: Option<PriorityDto>,
+    /// RFC 3339 date-time; null clears it.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Replaces every tag.
+    pub tags: Option<Vec<String>>,
+}
+
+impl RequestBody for UpdateTaskRequest {
+    type Parsed = TaskPatch;
+    const READ_ONLY: &'static [&'static str] = TASK_READ_ONLY;
+
+    fn parse(f: &mut Fields) -> Option<TaskPatch> {
+        let title = f.string("title");
+        let title = match f.optional("title", title) {
+            Some(Some(t)) => f.check("title", TaskTitle::parse(&t)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let description = match f.string("description") {
+            Some(Slot::Present(d)) => f.check("description", Description::parse(d)).map(Some),
+            Some(Slot::Null) => Some(Some(Description::empty())),
+            Some(Slot::Absent) => Some(None),
+            None => None,
+        };
+        let is_done = f.boolean("is_done");
+        let is_done = f.optional("is_done", is_done);
+        let priority = f.string("priority");
+        let priority = match f.optional("priority", priority) {
+            Some(Some(p)) => f.check("priority", Priority::parse(&p)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let due_at = match f.timestamp("due_at") {
+            Some(Slot::Present(d)) => Some(Some(Some(d))),
+            Some(Slot::Null) => Some(Some(None)),
+            Some(Slot::Absent) => Some(None),
+            None => None,
+        };
+        let tags = f.strings("tags");
+        let tags = match f.optional("tags", tags) {
+            Some(Some(t)) => f.check_many(Tags::parse(&t)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Some(TaskPatch {
+            title: title?,
+            description: description?,
+            is_done: is_done?,
+            priority: priority?,
+            due_at: due_at?,
+            tags: tags?,
+        })
+    }
+}

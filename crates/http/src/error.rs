@@ -1,0 +1,233 @@
+//! The one place where failures become HTTP statuses: every error a client can see is an
+//! [`ApiError`], rendered as RFC 9457 `application/problem+json`.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use paperclip::actix::Apiv2Schema;
+use paperclip::v2::schema::Apiv2Errors;
+use serde::Serialize;
+use taskapi_domain::{AccountError, AuthError, FieldError, StoreError, TaskError, ValidationErrors};
+
+/// Seconds a client should wait before retrying when the database is unavailable.
+const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
+
+/// One invalid field of a 422 answer.
+#[derive(Debug, Clone, Serialize, Apiv2Schema)]
+pub struct ProblemField {
+    /// The field (`title`, `tags[2]`) or query parameter that is invalid.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An RFC 9457 problem document: the body of every error response.
+#[derive(Debug, Clone, Serialize, Apiv2Schema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` when the status says it all).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The status's short, human-readable summary.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// The request's id (also in the `X-Request-Id` header), to quote when reporting it.
+    pub request_id: String,
+    /// For 422: every invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ProblemField>>,
+}
+
+/// Every error the API answers with. Each variant says which status it produces and when.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body is not well-formed JSON.
+    MalformedJson(String),
+    /// 401: no token, or one that is malformed, badly signed, expired or revoked.
+    /// Carries `WWW-Authenticate: Bearer`.
+    Unauthorized(AuthError),
+    /// 401: unknown email or wrong password at login (same body either way).
+    InvalidCredentials,
+    /// 403: the credentials are right but the account is disabled.
+    AccountDisabled,
+    /// 404: no such resource for this caller (missing, someone else's, or an invalid id),
+    /// or no such route.
+    NotFound(&'static str),
+    /// 405: the route exists but not with this method. Carries `Allow`.
+    MethodNotAllowed(&'static str),
+    /// 409: the request conflicts with the current state (e.g. email taken).
+    Conflict(String),
+    /// 413: the body is larger than the limit.
+    PayloadTooLarge(usize),
+    /// 415: a body was sent without `Content-Type: application/json`.
+    UnsupportedMediaType,
+    /// 422: well-formed input that breaks the rules; lists every invalid field.
+    Validation(ValidationErrors),
+    /// 503: the database cannot be reached right now. Carries `Retry-After`.
+    Unavailable,
+    /// 500: a bug or an unexpected failure. The details go to the log, never to the client.
+    Internal(String),
+}
+
+impl ApiError {
+    /// 422 for one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(ValidationErrors::single(field, message))
+    }
+
+    /// The problem document this error renders to (without the request id, which the
+    /// request-context middleware fills in).
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let detail = match self {
+            ApiError::MalformedJson(why) => format!("The request body is not valid JSON: {why}."),
+            ApiError::Unauthorized(AuthError::Missing) => {
+                "This route needs an access token: send `Authorization: Bearer <token>`.".into()
+            }
+            ApiError::Unauthorized(AuthError::Expired) => "The access token has expired; log in again.".into(),
+            ApiError::Unauthorized(AuthError::Invalid) => "The access token is not valid.".into(),
+            ApiError::Unauthorized(AuthError::Revoked) => "The access token is no longer valid.".into(),
+            ApiError::InvalidCredentials => "Invalid email or password.".into(),
+            ApiError::AccountDisabled => "This account is disabled.".into(),
+            ApiError::NotFound(what) => format!("{what} not found."),
+            ApiError::MethodNotAllowed(allow) => format!("This route only answers {allow}."),
+            ApiError::Conflict(why) => why.clone(),
+            ApiError::PayloadTooLarge(limit) => format!("The request body exceeds {limit} bytes."),
+            ApiError::UnsupportedMediaType => "Send the body as JSON with `Content-Type: application/json`.".into(),
+            ApiError::Validation(errors) => {
+                let n = errors.errors().len();
+                format!("{n} invalid field{}.", if n == 1 { "" } else { "s" })
+            }
+            ApiError::Unavailable => "The service is temporarily unavailable; try again shortly.".into(),
+            ApiError::Internal(_) => "Something went wrong on our side.".into(),
+        };
+        let errors = match self {
+            ApiError::Validation(errors) => Some(
+                errors
+                    .errors()
+                    .iter()
+                    .map(|FieldError { field, message }| ProblemField {
+                        field: field.clone(),
+                        message: message.clone(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Problem {
+            type_: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail,
+            request_id: String::new(),
+            errors,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Internal(why) => write!(f, "internal error: {why}"),
+            other => f.write_str(&other.problem().detail),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(why) = self {
+            log::error!("internal error: {why}");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized(reason) => {
+                let error = match reason {
+                    AuthError::Missing => "",
+                    _ => ", error=\"invalid_token\"",
+                };
+                response.insert_header((header::WWW_AUTHENTICATE, format!("Bearer realm=\"taskapi\"{error}")));
+            }
+            ApiError::InvalidCredentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"taskapi\""));
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+            }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS));
+            }
+            _ => {}
+        }
+        problem_response(response, self.problem())
+    }
+}
+
+/// Builds a problem+json response; the request-context middleware later adds the request id.
+pub(crate) fn problem_response(mut builder: actix_web::HttpResponseBuilder, problem: Problem) -> HttpResponse {
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = builder.content_type("application/problem+json").body(body);
+    response.extensions_mut().insert(problem);
+    response
+}
+
+/// Error responses are declared per operation when the OpenAPI document is finished
+/// (see `openapi.rs`), from one table, so nothing is declared here.
+impl Apiv2Errors for ApiError {}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(why) => {
+                log::warn!("database unavailable: {why}");
+                ApiError::Unavailable
+            }
+            StoreError::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::EmailTaken => ApiError::Conflict("An account with this email already exists.".into()),
+            AccountError::InvalidCredentials => ApiError::InvalidCredentials,
+            AccountError::AccountDisabled => ApiError::AccountDisabled,
+            AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
+            AccountError::Store(e) => e.into(),
+            AccountError::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+impl From<TaskError> for ApiError {
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::NotFound => ApiError::NotFound("Task"),
+            TaskError::Store(e) => e.into(),
+            TaskError::Contended => {
+                ApiError::Conflict("The task is being changed by other requests right now; try again.".into())
+            }
+        }
+    }
+}

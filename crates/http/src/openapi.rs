@@ -1,0 +1,179 @@
+//! The OpenAPI 3 document. paperclip derives paths, operations, parameters, bodies and
+//! schemas from the handlers; [`finish`] then adds what paperclip cannot express: the HTTP
+//! bearer scheme, the problem+json error responses of every operation (from one table),
+//! response headers, nullability, and the `servers` entry.
+
+use paperclip::actix::OpenApiExt;
+use paperclip::v2::schema::Apiv2Schema;
+use serde_json::{Map, Value, json};
+
+use crate::auth::SECURITY_SCHEME;
+use crate::error::{Problem, ProblemField};
+
+/// Error statuses every operation can answer: a bad query string, and a failure of ours.
+const COMMON_ERRORS: &[u16] = &[422, 500];
+
+/// The error statuses each operation declares, besides [`COMMON_ERRORS`].
+const OPERATION_ERRORS: &[(&str, &[u16])] = &[
+    ("ping", &[]),
+    ("check_liveness", &[]),
+    ("check_readiness", &[503]),
+    ("register_user", &[400, 409, 413, 415, 503]),
+    ("login_user", &[400, 401, 403, 413, 415, 503]),
+    ("get_me", &[401, 503]),
+    ("list_tasks", &[401, 503]),
+    ("create_task", &[400, 401, 413, 415, 503]),
+    ("get_task", &[401, 404, 503]),
+    ("update_task", &[400, 401, 404, 409, 413, 415, 503]),
+    ("put_task", &[400, 401, 404, 409, 413, 415, 503]),
+    ("delete_task", &[401, 404, 503]),
+];
+
+/// Response headers worth documenting: (operation, status, header, description).
+const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
+    ("create_task", "201", "Location", "The new task's URL, `/tasks/{id}`."),
+    ("create_task", "201", "ETag", "The task's version, as `\"<version>\"`."),
+    ("get_task", "200", "ETag", "The task's version, as `\"<version>\"`."),
+    ("update_task", "200", "ETag", "The task's new version, as `\"<version>\"`."),
+    ("put_task", "200", "ETag", "The task's new version, as `\"<version>\"`."),
+    ("login_user", "200", "Cache-Control", "`no-store`: tokens must not be cached."),
+];
+
+/// Properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
+const NULLABLE: &[(&str, &str)] = &[
+    ("TaskResponse", "completed_at"),
+    ("TaskResponse", "due_at"),
+    ("CreateTaskRequest", "description"),
+    ("CreateTaskRequest", "due_at"),
+    ("UpdateTaskRequest", "description"),
+    ("UpdateTaskRequest", "due_at"),
+];
+
+/// Builds the finished document for the API's routes.
+pub fn document() -> Value {
+    let mut raw = Value::Null;
+    let _ = actix_web::App::new()
+        .wrap_api()
+        .configure(crate::routes::configure)
+        .with_raw_json_spec_v3(|app, spec| {
+            raw = spec;
+            app
+        });
+    finish(raw)
+}
+
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => "The body is not well-formed JSON.",
+        401 => "Missing, invalid, expired or revoked credentials.",
+        403 => "The account is disabled.",
+        404 => "No such task for the caller (missing, someone else's, or not a valid id).",
+        409 => "Conflicts with the current state.",
+        413 => "The body exceeds 65 536 bytes.",
+        415 => "The body is not sent as `application/json`.",
+        422 => "Invalid fields or query parameters; `errors` lists each one.",
+        500 => "An unexpected failure; the body carries no internals.",
+        503 => "The database is unreachable; retry after `Retry-After` seconds.",
+        _ => "Error.",
+    }
+}
+
+fn schema_json<T: Apiv2Schema>() -> Value {
+    let text = serde_json::to_string(&T::raw_schema()).unwrap_or_default();
+    serde_json::from_str(&text.replace("#/definitions/", "#/components/schemas/")).unwrap_or(Value::Null)
+}
+
+fn object(value: &mut Value) -> &mut Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(Map::new());
+    }
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("just made an object"),
+    }
+}
+
+/// Completes paperclip's output; see the module docs.
+pub fn finish(mut doc: Value) -> Value {
+    let root = object(&mut doc);
+    root.insert("openapi".into(), json!("3.0.3"));
+    root.insert(
+        "info".into(),
+        json!({
+            "title": "taskapi",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Task management over HTTP: register, log in for a bearer token, \
+                            and manage your own private tasks. Every error is \
+                            `application/problem+json` (RFC 9457).",
+            "license": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"}
+        }),
+    );
+    root.insert("servers".into(), json!([{"url": "/", "description": "This server"}]));
+    root.insert(
+        "tags".into(),
+        json!([
+            {"name": "Accounts", "description": "Registration, login and your own account."},
+            {"name": "Tasks", "description": "Your tasks: private to you."},
+            {"name": "System", "description": "Liveness and readiness."}
+        ]),
+    );
+
+    let components = object(root.entry("components").or_insert(Value::Null));
+    components.insert(
+        "securitySchemes".into(),
+        json!({SECURITY_SCHEME: {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "The `access_token` from POST /login."
+        }}),
+    );
+    let schemas = object(components.entry("schemas").or_insert(Value::Null));
+    schemas.insert("Problem".into(), schema_json::<Problem>());
+    schemas.insert("ProblemField".into(), schema_json::<ProblemField>());
+    for (schema, property) in NULLABLE {
+        if let Some(p) = schemas.get_mut(*schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}"))) {
+            object(p).insert("nullable".into(), json!(true));
+        }
+    }
+
+    let Some(paths) = root.get_mut("paths").and_then(Value::as_object_mut) else {
+        return doc;
+    };
+    for operations in paths.values_mut() {
+        let Some(operations) = operations.as_object_mut() else { continue };
+        for operation in operations.values_mut() {
+            finish_operation(operation);
+        }
+    }
+    doc
+}
+
+fn finish_operation(operation: &mut Value) {
+    let Some(id) = operation.get("operationId").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    let responses = object(object(operation).entry("responses").or_insert(Value::Null));
+    let specific = OPERATION_ERRORS.iter().find(|(op, _)| *op == id).map_or(&[][..], |(_, s)| *s);
+    let mut statuses: Vec<u16> = specific.iter().chain(COMMON_ERRORS).copied().collect();
+    statuses.sort_unstable();
+    for status in statuses {
+        let mut response = json!({
+            "description": error_description(status),
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        });
+        let header = match status {
+            401 => Some(("WWW-Authenticate", "`Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` for a bad token.")),
+            503 => Some(("Retry-After", "Seconds to wait before retrying.")),
+            _ => None,
+        };
+        if let Some((name, description)) = header {
+            response["headers"] = json!({name: {"description": description, "schema": {"type": "string"}}});
+        }
+        responses.insert(status.to_string(), response);
+    }
+    for (_, status, name, description) in RESPONSE_HEADERS.iter().filter(|(op, ..)| *op == id) {
+        if let Some(response) = responses.get_mut(*status) {
+            let headers = object(object(response).entry("headers").or_insert(Value::Null));
+            headers.insert((*name).into(), json!({"description": description, "schema": {"type": "string"}}));
+        }
+    }
+}
