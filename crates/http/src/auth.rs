@@ -31,7 +31,8 @@ impl FromRequest for AuthUser {
         let bearer = BearerAuth::from_request(req, payload).into_inner();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let state =
+                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let bearer = bearer.map_err(|_| {
                 // actix-web-httpauth cannot tell "no header" from "not a bearer header";
                 // both are a missing bearer token for the client.

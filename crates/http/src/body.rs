@@ -12,7 +12,9 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use paperclip::actix::OperationModifier;
-use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Parameter, ParameterIn};
+use paperclip::v2::models::{
+    DefaultOperationRaw, DefaultSchemaRaw, Either, Parameter, ParameterIn,
+};
 use paperclip::v2::schema::Apiv2Schema;
 use serde_json::{Map, Value};
 use taskapi_domain::ValidationErrors;
@@ -43,9 +45,17 @@ fn is_json(req: &HttpRequest) -> bool {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return false;
     };
-    let Ok(value) = value.to_str() else { return false };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 async fn read_limited(req: &HttpRequest, mut payload: Payload) -> Result<web::BytesMut, ApiError> {
@@ -59,7 +69,8 @@ async fn read_limited(req: &HttpRequest, mut payload: Payload) -> Result<web::By
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(MAX_BODY_BYTES));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::MalformedJson(format!("the body could not be read ({e})")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::MalformedJson(format!("the body could not be read ({e})")))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
         }
@@ -80,14 +91,17 @@ impl<B: RequestBody + 'static> FromRequest for JsonBody<B> {
                 return Err(ApiError::UnsupportedMediaType);
             }
             let bytes = read_limited(&req, payload).await?;
-            let value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            let value: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
             let Value::Object(map) = value else {
                 return Err(ApiError::invalid("body", "must be a JSON object"));
             };
             let mut fields = Fields::new(map);
             let parsed = B::parse(&mut fields);
             fields.finish(B::READ_ONLY)?;
-            parsed.map(JsonBody).ok_or_else(|| ApiError::Internal("body parser failed without errors".into()))
+            parsed
+                .map(JsonBody)
+                .ok_or_else(|| ApiError::Internal("body parser failed without errors".into()))
         })
     }
 }
@@ -166,7 +180,12 @@ impl Fields {
         self.map.remove(name)
     }
 
-    fn typed<T>(&mut self, name: &'static str, what: &str, convert: impl FnOnce(Value) -> Option<T>) -> Option<Slot<T>> {
+    fn typed<T>(
+        &mut self,
+        name: &'static str,
+        what: &str,
+        convert: impl FnOnce(Value) -> Option<T>,
+    ) -> Option<Slot<T>> {
         match self.take(name) {
             None => Some(Slot::Absent),
             Some(Value::Null) => Some(Slot::Null),
@@ -210,12 +229,16 @@ impl Fields {
     /// An RFC 3339 timestamp field, normalised to UTC and to whole microseconds (what
     /// storage keeps).
     pub fn timestamp(&mut self, name: &'static str) -> Option<Slot<DateTime<Utc>>> {
-        self.typed(name, "an RFC 3339 date-time such as 2030-01-31T17:00:00Z", |v| match v {
-            Value::String(s) => DateTime::parse_from_rfc3339(&s).ok().and_then(|dt| {
-                DateTime::from_timestamp_micros(dt.with_timezone(&Utc).timestamp_micros())
-            }),
-            _ => None,
-        })
+        self.typed(
+            name,
+            "an RFC 3339 date-time such as 2030-01-31T17:00:00Z",
+            |v| match v {
+                Value::String(s) => DateTime::parse_from_rfc3339(&s).ok().and_then(|dt| {
+                    DateTime::from_timestamp_micros(dt.with_timezone(&Utc).timestamp_micros())
+                }),
+                _ => None,
+            },
+        )
     }
 
     /// A required, non-null field: absent or null is recorded as an error.

@@ -27,7 +27,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=128).contains(&v.len())
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
         })
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned)
 }
@@ -43,18 +44,18 @@ pub async fn request_context(
     let method = req.method().clone();
     // The path only: query strings are not logged.
     let path = req.path().to_owned();
-    let http_req = req.request().clone();
-
-    let response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(e) => ServiceResponse::new(http_req, e.error_response()),
-    };
+    // Handlers and extractors turn their errors into responses themselves, so an `Err` here
+    // would come from actix's own machinery; it is passed on for actix to render.
+    let response = next.call(req).await?.map_into_boxed_body();
     let mut response = finish_problem(response, &id);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID, value);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 
     log::info!(
         target: "taskapi::access",
@@ -96,7 +97,10 @@ fn generic_problem(status: StatusCode) -> Problem {
     problem.detail = match status {
         StatusCode::BAD_REQUEST => "The request could not be understood.".into(),
         s if s.is_server_error() => "Something went wrong on our side.".into(),
-        _ => format!("The request failed: {}.", status.canonical_reason().unwrap_or("error")),
+        _ => format!(
+            "The request failed: {}.",
+            status.canonical_reason().unwrap_or("error")
+        ),
     };
     problem
 }

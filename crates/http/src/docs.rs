@@ -60,7 +60,9 @@ async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
 }
 
 async fn index() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(INDEX)
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(INDEX)
 }
 
 fn unknown_asset(ctx: &GuardContext<'_>) -> bool {
@@ -79,6 +81,8 @@ pub fn services() -> impl HttpServiceFactory {
     (
         web::resource("/openapi.json").route(web::get().to(openapi_json)),
         web::resource(["/docs", "/docs/", "/docs/index.html"]).route(web::get().to(index)),
-        web::resource("/docs/{file:.*}").guard(actix_web::guard::fn_guard(unknown_asset)).to(not_found),
+        web::resource("/docs/{file:.*}")
+            .guard(actix_web::guard::fn_guard(unknown_asset))
+            .to(not_found),
     )
 }

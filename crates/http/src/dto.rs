@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 use taskapi_domain::{
-    Description, Email, IssuedToken, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch, TaskTitle, User,
+    Description, Email, IssuedToken, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch,
+    TaskTitle, User,
 };
 use uuid::Uuid;
 
@@ -175,10 +176,17 @@ impl RequestBody for RegisterRequest {
 
     fn parse(f: &mut Fields) -> Option<Registration> {
         let email = f.string("email");
-        let email = f.required("email", email).and_then(|e| f.check("email", Email::parse(&e)));
+        let email = f
+            .required("email", email)
+            .and_then(|e| f.check("email", Email::parse(&e)));
         let password = f.string("password");
-        let password = f.required("password", password).and_then(|p| f.check("password", Password::parse(p)));
-        Some(Registration { email: email?, password: password? })
+        let password = f
+            .required("password", password)
+            .and_then(|p| f.check("password", Password::parse(p)));
+        Some(Registration {
+            email: email?,
+            password: password?,
+        })
     }
 }
 
@@ -209,7 +217,10 @@ impl RequestBody for LoginRequest {
         let email = f.required("email", email);
         let password = f.string("password");
         let password = f.required("password", password);
-        Some(Credentials { email: email?, password: password? })
+        Some(Credentials {
+            email: email?,
+            password: password?,
+        })
     }
 }
 
@@ -239,14 +250,18 @@ impl RequestBody for CreateTaskRequest {
 
     fn parse(f: &mut Fields) -> Option<TaskDraft> {
         let title = f.string("title");
-        let title = f.required("title", title).and_then(|t| f.check("title", TaskTitle::parse(&t)));
+        let title = f
+            .required("title", title)
+            .and_then(|t| f.check("title", TaskTitle::parse(&t)));
         let description = match f.string("description") {
             Some(Slot::Present(d)) => f.check("description", Description::parse(d)),
             Some(Slot::Absent | Slot::Null) => Some(Description::empty()),
             None => None,
         };
         let is_done = f.boolean("is_done");
-        let is_done = f.optional("is_done", is_done).map(Option::unwrap_or_default);
+        let is_done = f
+            .optional("is_done", is_done)
+            .map(Option::unwrap_or_default);
         let priority = f.string("priority");
         let priority = match f.optional("priority", priority) {
             Some(Some(p)) => f.check("priority", Priority::parse(&p)),

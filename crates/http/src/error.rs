@@ -9,7 +9,9 @@ use actix_web::{HttpResponse, ResponseError};
 use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
-use taskapi_domain::{AccountError, AuthError, FieldError, StoreError, TaskError, ValidationErrors};
+use taskapi_domain::{
+    AccountError, AuthError, FieldError, StoreError, TaskError, ValidationErrors,
+};
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
@@ -88,21 +90,29 @@ impl ApiError {
             ApiError::Unauthorized(AuthError::Missing) => {
                 "This route needs an access token: send `Authorization: Bearer <token>`.".into()
             }
-            ApiError::Unauthorized(AuthError::Expired) => "The access token has expired; log in again.".into(),
+            ApiError::Unauthorized(AuthError::Expired) => {
+                "The access token has expired; log in again.".into()
+            }
             ApiError::Unauthorized(AuthError::Invalid) => "The access token is not valid.".into(),
-            ApiError::Unauthorized(AuthError::Revoked) => "The access token is no longer valid.".into(),
+            ApiError::Unauthorized(AuthError::Revoked) => {
+                "The access token is no longer valid.".into()
+            }
             ApiError::InvalidCredentials => "Invalid email or password.".into(),
             ApiError::AccountDisabled => "This account is disabled.".into(),
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(allow) => format!("This route only answers {allow}."),
             ApiError::Conflict(why) => why.clone(),
             ApiError::PayloadTooLarge(limit) => format!("The request body exceeds {limit} bytes."),
-            ApiError::UnsupportedMediaType => "Send the body as JSON with `Content-Type: application/json`.".into(),
+            ApiError::UnsupportedMediaType => {
+                "Send the body as JSON with `Content-Type: application/json`.".into()
+            }
             ApiError::Validation(errors) => {
                 let n = errors.errors().len();
                 format!("{n} invalid field{}.", if n == 1 { "" } else { "s" })
             }
-            ApiError::Unavailable => "The service is temporarily unavailable; try again shortly.".into(),
+            ApiError::Unavailable => {
+                "The service is temporarily unavailable; try again shortly.".into()
+            }
             ApiError::Internal(_) => "Something went wrong on our side.".into(),
         };
         let errors = match self {
@@ -166,7 +176,10 @@ impl ResponseError for ApiError {
                     AuthError::Missing => "",
                     _ => ", error=\"invalid_token\"",
                 };
-                response.insert_header((header::WWW_AUTHENTICATE, format!("Bearer realm=\"taskapi\"{error}")));
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer realm=\"taskapi\"{error}"),
+                ));
             }
             ApiError::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"taskapi\""));
@@ -184,7 +197,10 @@ impl ResponseError for ApiError {
 }
 
 /// Builds a problem+json response; the request-context middleware later adds the request id.
-pub(crate) fn problem_response(mut builder: actix_web::HttpResponseBuilder, problem: Problem) -> HttpResponse {
+pub(crate) fn problem_response(
+    mut builder: actix_web::HttpResponseBuilder,
+    problem: Problem,
+) -> HttpResponse {
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut response = builder.content_type("application/problem+json").body(body);
     response.extensions_mut().insert(problem);
@@ -210,7 +226,9 @@ impl From<StoreError> for ApiError {
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::EmailTaken => ApiError::Conflict("An account with this email already exists.".into()),
+            AccountError::EmailTaken => {
+                ApiError::Conflict("An account with this email already exists.".into())
+            }
             AccountError::InvalidCredentials => ApiError::InvalidCredentials,
             AccountError::AccountDisabled => ApiError::AccountDisabled,
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
@@ -225,9 +243,9 @@ impl From<TaskError> for ApiError {
         match e {
             TaskError::NotFound => ApiError::NotFound("Task"),
             TaskError::Store(e) => e.into(),
-            TaskError::Contended => {
-                ApiError::Conflict("The task is being changed by other requests right now; try again.".into())
-            }
+            TaskError::Contended => ApiError::Conflict(
+                "The task is being changed by other requests right now; try again.".into(),
+            ),
         }
     }
 }

@@ -31,12 +31,42 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
 
 /// Response headers worth documenting: (operation, status, header, description).
 const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
-    ("create_task", "201", "Location", "The new task's URL, `/tasks/{id}`."),
-    ("create_task", "201", "ETag", "The task's version, as `\"<version>\"`."),
-    ("get_task", "200", "ETag", "The task's version, as `\"<version>\"`."),
-    ("update_task", "200", "ETag", "The task's new version, as `\"<version>\"`."),
-    ("put_task", "200", "ETag", "The task's new version, as `\"<version>\"`."),
-    ("login_user", "200", "Cache-Control", "`no-store`: tokens must not be cached."),
+    (
+        "create_task",
+        "201",
+        "Location",
+        "The new task's URL, `/tasks/{id}`.",
+    ),
+    (
+        "create_task",
+        "201",
+        "ETag",
+        "The task's version, as `\"<version>\"`.",
+    ),
+    (
+        "get_task",
+        "200",
+        "ETag",
+        "The task's version, as `\"<version>\"`.",
+    ),
+    (
+        "update_task",
+        "200",
+        "ETag",
+        "The task's new version, as `\"<version>\"`.",
+    ),
+    (
+        "put_task",
+        "200",
+        "ETag",
+        "The task's new version, as `\"<version>\"`.",
+    ),
+    (
+        "login_user",
+        "200",
+        "Cache-Control",
+        "`no-store`: tokens must not be cached.",
+    ),
 ];
 
 /// Properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
@@ -80,7 +110,8 @@ fn error_description(status: u16) -> &'static str {
 
 fn schema_json<T: Apiv2Schema>() -> Value {
     let text = serde_json::to_string(&T::raw_schema()).unwrap_or_default();
-    serde_json::from_str(&text.replace("#/definitions/", "#/components/schemas/")).unwrap_or(Value::Null)
+    serde_json::from_str(&text.replace("#/definitions/", "#/components/schemas/"))
+        .unwrap_or(Value::Null)
 }
 
 fn object(value: &mut Value) -> &mut Map<String, Value> {
@@ -108,7 +139,10 @@ pub fn finish(mut doc: Value) -> Value {
             "license": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"}
         }),
     );
-    root.insert("servers".into(), json!([{"url": "/", "description": "This server"}]));
+    root.insert(
+        "servers".into(),
+        json!([{"url": "/", "description": "This server"}]),
+    );
     root.insert(
         "tags".into(),
         json!([
@@ -130,7 +164,10 @@ pub fn finish(mut doc: Value) -> Value {
     schemas.insert("Problem".into(), schema_json::<Problem>());
     schemas.insert("ProblemField".into(), schema_json::<ProblemField>());
     for (schema, property) in NULLABLE {
-        if let Some(p) = schemas.get_mut(*schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}"))) {
+        if let Some(p) = schemas
+            .get_mut(*schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+        {
             object(p).insert("nullable".into(), json!(true));
         }
     }
@@ -139,7 +176,9 @@ pub fn finish(mut doc: Value) -> Value {
         return doc;
     };
     for operations in paths.values_mut() {
-        let Some(operations) = operations.as_object_mut() else { continue };
+        let Some(operations) = operations.as_object_mut() else {
+            continue;
+        };
         for operation in operations.values_mut() {
             finish_operation(operation);
         }
@@ -148,11 +187,18 @@ pub fn finish(mut doc: Value) -> Value {
 }
 
 fn finish_operation(operation: &mut Value) {
-    let Some(id) = operation.get("operationId").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(id) = operation
+        .get("operationId")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return;
     };
     let responses = object(object(operation).entry("responses").or_insert(Value::Null));
-    let specific = OPERATION_ERRORS.iter().find(|(op, _)| *op == id).map_or(&[][..], |(_, s)| *s);
+    let specific = OPERATION_ERRORS
+        .iter()
+        .find(|(op, _)| *op == id)
+        .map_or(&[][..], |(_, s)| *s);
     let mut statuses: Vec<u16> = specific.iter().chain(COMMON_ERRORS).copied().collect();
     statuses.sort_unstable();
     for status in statuses {
@@ -161,19 +207,26 @@ fn finish_operation(operation: &mut Value) {
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         });
         let header = match status {
-            401 => Some(("WWW-Authenticate", "`Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` for a bad token.")),
+            401 => Some((
+                "WWW-Authenticate",
+                "`Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` for a bad token.",
+            )),
             503 => Some(("Retry-After", "Seconds to wait before retrying.")),
             _ => None,
         };
         if let Some((name, description)) = header {
-            response["headers"] = json!({name: {"description": description, "schema": {"type": "string"}}});
+            response["headers"] =
+                json!({name: {"description": description, "schema": {"type": "string"}}});
         }
         responses.insert(status.to_string(), response);
     }
     for (_, status, name, description) in RESPONSE_HEADERS.iter().filter(|(op, ..)| *op == id) {
         if let Some(response) = responses.get_mut(*status) {
             let headers = object(object(response).entry("headers").or_insert(Value::Null));
-            headers.insert((*name).into(), json!({"description": description, "schema": {"type": "string"}}));
+            headers.insert(
+                (*name).into(),
+                json!({"description": description, "schema": {"type": "string"}}),
+            );
         }
     }
 }

@@ -43,7 +43,9 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -78,6 +80,9 @@ mod tests {
     fn every_unknown_parameter_is_named_once() {
         assert!(names("").is_empty());
         assert_eq!(names("a=1&b&a=2"), vec!["a", "b"]);
-        assert_eq!(names("we%20ird=1&x+y=2&bad%zz=3&end%"), vec!["we ird", "x y", "bad%zz", "end%"]);
+        assert_eq!(
+            names("we%20ird=1&x+y=2&bad%zz=3&end%"),
+            vec!["we ird", "x y", "bad%zz", "end%"]
+        );
     }
 }

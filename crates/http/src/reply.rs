@@ -24,7 +24,10 @@ pub type JsonCreated<T> = Reply<T, 201>;
 impl<T, const STATUS: u16> Reply<T, STATUS> {
     /// A reply with no extra headers.
     pub fn new(body: T) -> Self {
-        Self { body, headers: Vec::new() }
+        Self {
+            body,
+            headers: Vec::new(),
+        }
     }
 
     /// Adds a header; one that cannot be encoded is skipped (and logged), never a panic.
@@ -51,11 +54,9 @@ impl<T: Serialize, const STATUS: u16> Responder for Reply<T, STATUS> {
                 }
                 response.body(body)
             }
-            Err(e) => {
-                actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(format!(
-                    "serialising a response failed: {e}"
-                )))
-            }
+            Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(
+                format!("serialising a response failed: {e}"),
+            )),
         }
     }
 }

@@ -20,7 +20,10 @@ pub async fn register(
     body: JsonBody<RegisterRequest>,
 ) -> Result<JsonCreated<UserResponse>, ApiError> {
     let JsonBody(registration) = body;
-    let user = state.accounts.register(registration.email, registration.password).await?;
+    let user = state
+        .accounts
+        .register(registration.email, registration.password)
+        .await?;
     Ok(JsonCreated::new(UserResponse::from(user)))
 }
 
@@ -33,7 +36,10 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> Result<JsonOk<TokenResponse>, ApiError> {
     let JsonBody(credentials) = body;
-    let token = state.accounts.login(&credentials.email, credentials.password).await?;
+    let token = state
+        .accounts
+        .login(&credentials.email, credentials.password)
+        .await?;
     Ok(JsonOk::new(TokenResponse::from(token))
         .header((CACHE_CONTROL, "no-store"))
         .header((PRAGMA, "no-cache")))
@@ -41,7 +47,11 @@ pub async fn login(
 
 /// The caller's own account.
 #[api_v2_operation(operation_id = "get_me", tags(Accounts))]
-pub async fn me(state: Data<AppState>, caller: AuthUser, _query: NoQuery) -> Result<Json<UserResponse>, ApiError> {
+pub async fn me(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+) -> Result<Json<UserResponse>, ApiError> {
     let user = state.accounts.me(&caller.0).await?;
     Ok(Json(user.into()))
 }

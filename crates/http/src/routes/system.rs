@@ -22,7 +22,10 @@ pub async fn live(_query: NoQuery) -> Result<Json<StatusResponse>, ApiError> {
 
 /// Readiness: 200 when the database answers, 503 while it does not.
 #[api_v2_operation(operation_id = "check_readiness", tags(System))]
-pub async fn ready(state: Data<AppState>, _query: NoQuery) -> Result<Json<StatusResponse>, ApiError> {
+pub async fn ready(
+    state: Data<AppState>,
+    _query: NoQuery,
+) -> Result<Json<StatusResponse>, ApiError> {
     state.readiness.check().await?;
     Ok(Json(StatusResponse { status: "ok" }))
 }

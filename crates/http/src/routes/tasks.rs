@@ -5,7 +5,9 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use paperclip::actix::{OperationModifier, api_v2_operation, web::Json};
-use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn};
+use paperclip::v2::models::{
+    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
+};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{Task, TaskId};
 
@@ -33,7 +35,10 @@ impl FromRequest for TaskIdParam {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req.match_info().get("id").and_then(|s| s.parse::<TaskId>().ok());
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| s.parse::<TaskId>().ok());
         std::future::ready(Ok(TaskIdParam(id)))
     }
 }
@@ -65,7 +70,11 @@ fn with_etag(task: Task) -> JsonOk<TaskResponse> {
 
 /// Lists the caller's tasks, oldest first.
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
-pub async fn list(state: Data<AppState>, caller: AuthUser, _query: NoQuery) -> Result<Json<Vec<TaskResponse>>, ApiError> {
+pub async fn list(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+) -> Result<Json<Vec<TaskResponse>>, ApiError> {
     let tasks = state.tasks.list(&caller.0).await?;
     Ok(Json(tasks.into_iter().map(TaskResponse::from).collect()))
 }
@@ -81,16 +90,19 @@ pub async fn create(
     let task = state.tasks.create(&caller.0, body.0).await?;
     let location = format!("/tasks/{}", task.id);
     let tag = etag(&task);
-    Ok(
-        JsonCreated::new(TaskResponse::from(task))
-            .header((LOCATION, location))
-            .header((ETAG, tag)),
-    )
+    Ok(JsonCreated::new(TaskResponse::from(task))
+        .header((LOCATION, location))
+        .header((ETAG, tag)))
 }
 
 /// One of the caller's tasks.
 #[api_v2_operation(operation_id = "get_task", tags(Tasks))]
-pub async fn get(state: Data<AppState>, caller: AuthUser, _query: NoQuery, id: TaskIdParam) -> Result<JsonOk<TaskResponse>, ApiError> {
+pub async fn get(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+    id: TaskIdParam,
+) -> Result<JsonOk<TaskResponse>, ApiError> {
     let task = state.tasks.get(&caller.0, id.get()?).await?;
     Ok(with_etag(task))
 }
@@ -124,7 +136,12 @@ pub async fn put(
 
 /// Deletes a task.
 #[api_v2_operation(operation_id = "delete_task", tags(Tasks))]
-pub async fn delete(state: Data<AppState>, caller: AuthUser, _query: NoQuery, id: TaskIdParam) -> Result<NoContent, ApiError> {
+pub async fn delete(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+    id: TaskIdParam,
+) -> Result<NoContent, ApiError> {
     state.tasks.delete(&caller.0, id.get()?).await?;
     Ok(NoContent)
 }

@@ -1,0 +1,505 @@
+//! Settings: `config/default.toml` (also compiled in) → `config/<TASKAPI_ENV>.toml` →
+//! `TASKAPI__SECTION__KEY` environment variables (and `DATABASE_URL`). Every error names
+//! the offending key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment as EnvSource, File, FileFormat};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The compiled-in defaults: the same file as `config/default.toml`.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Shortest accepted JWT secret (HS256 wants at least its output size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Which environment the process runs in (`TASKAPI_ENV`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local development: convenient defaults, a generated secret.
+    Development,
+    /// Production: secrets must be configured.
+    Production,
+    /// Automated tests.
+    Test,
+}
+
+impl Environment {
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            "test" => Ok(Self::Test),
+            other => Err(ConfigError::Invalid {
+                key: "TASKAPI_ENV".into(),
+                message: format!("`{other}` is not one of development, production, test"),
+            }),
+        }
+    }
+
+    /// The name used for `config/<name>.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A key has an invalid value, or is unknown.
+    #[error("configuration key `{key}`: {message}")]
+    Invalid {
+        /// The key, e.g. `database.pool_timeout`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The files or environment could not be read or parsed.
+    #[error("configuration: {0}")]
+    Load(String),
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// A secret string: `Debug` and serialisation never show it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub host: String,
+    /// Listen port (0 picks a free one).
+    pub port: u16,
+    /// Grace for in-flight requests on shutdown.
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
+    /// HTTP workers; 0 = one per core.
+    pub workers: usize,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: Secret,
+    /// Pool size; 0 = by core count.
+    pub pool_size: u32,
+    /// Longest wait for a pooled connection.
+    #[serde(with = "duration")]
+    pub pool_timeout: Duration,
+    /// How long start-up retries an unreachable database.
+    #[serde(with = "duration")]
+    pub startup_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    /// The pool size to use: the configured one, or 2 per core (at least 4).
+    pub fn effective_pool_size(&self) -> u32 {
+        if self.pool_size > 0 {
+            return self.pool_size;
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 secret.
+    pub jwt_secret: Option<Secret>,
+    /// Token issuer.
+    pub issuer: String,
+    /// Access-token lifetime.
+    #[serde(with = "duration")]
+    pub access_ttl: Duration,
+    /// bcrypt cost.
+    pub bcrypt_cost: u32,
+}
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+    /// The environment these settings were loaded for.
+    #[serde(
+        skip_deserializing,
+        default = "default_environment",
+        serialize_with = "serialize_env"
+    )]
+    pub environment: Environment,
+}
+
+fn default_environment() -> Environment {
+    Environment::Development
+}
+
+fn serialize_env<S: Serializer>(env: &Environment, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(env.as_str())
+}
+
+/// Durations as humane strings ("2s", "15m", "30d").
+mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let raw = String::deserialize(d)?;
+        humantime::parse_duration(raw.trim()).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{raw}` is not a duration like \"2s\" or \"15m\" ({e})"
+            ))
+        })
+    }
+
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+}
+
+impl Settings {
+    /// Loads settings for the environment named by `TASKAPI_ENV` from `config_dir` and the
+    /// process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key at fault.
+    pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(config_dir, &vars)
+    }
+
+    /// Like [`Settings::load`], with the environment variables given explicitly (for tests).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key at fault.
+    pub fn load_from(config_dir: &Path, vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let environment = match var("TASKAPI_ENV") {
+            Some(raw) => Environment::parse(&raw)?,
+            None => Environment::Development,
+        };
+        let env_source = EnvSource::with_prefix("TASKAPI")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .try_parsing(true)
+            .source(Some(vars.iter().cloned().collect()));
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(config_dir.join("default.toml")).required(false))
+            .add_source(
+                File::from(config_dir.join(format!("{}.toml", environment.as_str())))
+                    .required(false),
+            );
+        if let Some(url) = var("DATABASE_URL") {
+            builder = builder
+                .set_override("database.url", url)
+                .map_err(|e| ConfigError::Load(e.to_string()))?;
+        }
+        let mut builder = builder.add_source(env_source);
+        // TASKAPI__DATABASE__URL must beat DATABASE_URL, and overrides beat every source.
+        if let Some(url) = var("TASKAPI__DATABASE__URL") {
+            builder = builder
+                .set_override("database.url", url)
+                .map_err(|e| ConfigError::Load(e.to_string()))?;
+        }
+        let config = builder.build().map_err(describe)?;
+        let mut settings: Settings = config.try_deserialize().map_err(describe)?;
+        settings.environment = environment;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.host.trim().is_empty() {
+            return Err(invalid("server.host", "must not be empty"));
+        }
+        let url = self.database.url.expose();
+        if !(url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if self.database.pool_timeout.is_zero() {
+            return Err(invalid("database.pool_timeout", "must be longer than zero"));
+        }
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return Err(invalid("auth.bcrypt_cost", "must be between 4 and 31"));
+        }
+        if self.auth.access_ttl.as_secs() < 1 {
+            return Err(invalid("auth.access_ttl", "must be at least one second"));
+        }
+        if self.auth.issuer.trim().is_empty() {
+            return Err(invalid("auth.issuer", "must not be empty"));
+        }
+        match (&self.auth.jwt_secret, self.environment) {
+            (Some(secret), _) if secret.expose().len() < MIN_SECRET_BYTES => Err(invalid(
+                "auth.jwt_secret",
+                format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            )),
+            (None, Environment::Production) => Err(invalid(
+                "auth.jwt_secret",
+                format!(
+                    "is required in production (at least {MIN_SECRET_BYTES} bytes; set TASKAPI__AUTH__JWT_SECRET)"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The settings as TOML with secrets redacted, for `taskapi config check`.
+    pub fn redacted_toml(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(url) = value.pointer_mut("/database/url") {
+            *url = serde_json::Value::String(redact_url(self.database.url.expose()));
+        }
+        if let Some(n) = value.pointer_mut("/database/pool_size") {
+            *n = serde_json::Value::from(self.database.effective_pool_size());
+        }
+        render_toml(&value)
+    }
+}
+
+/// Hides the password of a database URL (`postgres://user:secret@host` → `postgres://user:***@host`).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn render_toml(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let Some(root) = value.as_object() else {
+        return out;
+    };
+    for (key, v) in root.iter().filter(|(_, v)| !v.is_object()) {
+        out.push_str(&format!("{key} = {v}\n"));
+    }
+    for (section, table) in root
+        .iter()
+        .filter_map(|(k, v)| v.as_object().map(|t| (k, t)))
+    {
+        out.push_str(&format!("\n[{section}]\n"));
+        for (key, v) in table {
+            if !v.is_null() {
+                out.push_str(&format!("{key} = {v}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// Rewrites the `config` crate's messages so that they lead with the key.
+fn describe(e: config::ConfigError) -> ConfigError {
+    let text = e.to_string();
+    // config says "… for key `database.pool_timeout` in …" or "unknown field `x`, … for key `server`".
+    if let Some(start) = text.find("for key `") {
+        let rest = &text[start + 9..];
+        let key = rest.split('`').next().unwrap_or_default().to_owned();
+        let message = text[..start].trim().to_owned();
+        if let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split('`').next())
+        {
+            let full = if key.is_empty() {
+                field.to_owned()
+            } else {
+                format!("{key}.{field}")
+            };
+            return invalid(&full, "is not a known key");
+        }
+        return invalid(&key, message);
+    }
+    if let Some(field) = text
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next())
+    {
+        return invalid(field, "is not a known key");
+    }
+    ConfigError::Load(text)
+}
+
+/// Where a development secret is kept between runs.
+pub fn generated_secret_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("jwt-secret")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Settings::load_from(Path::new("/nonexistent-config-dir"), &vars)
+    }
+
+    fn key_of(result: Result<Settings, ConfigError>) -> String {
+        match result {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn compiled_in_defaults_match_the_spec() {
+        let s = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.server.host.as_str(), s.server.port), ("127.0.0.1", 8000));
+        assert_eq!(s.server.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.database.url.expose(), "sqlite://data/taskapi.db");
+        assert_eq!(s.database.pool_timeout, Duration::from_secs(2));
+        assert_eq!(s.database.startup_timeout, Duration::from_secs(30));
+        assert_eq!(s.auth.issuer, "taskapi");
+        assert_eq!(s.auth.access_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(s.auth.bcrypt_cost, 12);
+        assert!(s.auth.jwt_secret.is_none());
+        assert_eq!(s.environment, Environment::Development);
+        assert!(s.database.effective_pool_size() >= 4);
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let s = load(&[
+            ("TASKAPI__SERVER__PORT", "9000"),
+            ("TASKAPI__AUTH__ACCESS_TTL", "5m"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.server.port, 9000);
+        assert_eq!(s.auth.access_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn taskapi_database_url_beats_database_url() {
+        let s = load(&[("DATABASE_URL", "sqlite://a.db")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.database.url.expose(), "sqlite://a.db");
+        let s = load(&[
+            ("DATABASE_URL", "sqlite://a.db"),
+            ("TASKAPI__DATABASE__URL", "sqlite://b.db"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.database.url.expose(), "sqlite://b.db");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert_eq!(
+            key_of(load(&[("TASKAPI__SERVER__PORT", "eighty")])),
+            "server.port"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__DATABASE__POOL_TIMEOUT", "soon")])),
+            "database.pool_timeout"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__DATABASE__POOL_SISE", "3")])),
+            "database.pool_sise"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__AUTH__BCRYPT_COST", "3")])),
+            "auth.bcrypt_cost"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__DATABASE__URL", "mysql://x")])),
+            "database.url"
+        );
+        assert_eq!(key_of(load(&[("TASKAPI_ENV", "staging")])), "TASKAPI_ENV");
+        assert_eq!(
+            key_of(load(&[("TASKAPI__AUTH__JWT_SECRET", "short")])),
+            "auth.jwt_secret"
+        );
+    }
+
+    #[test]
+    fn production_requires_a_long_secret() {
+        assert_eq!(
+            key_of(load(&[("TASKAPI_ENV", "production")])),
+            "auth.jwt_secret"
+        );
+        let secret = "x".repeat(32);
+        let s = load(&[
+            ("TASKAPI_ENV", "production"),
+            ("TASKAPI__AUTH__JWT_SECRET", &secret),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.environment, Environment::Production);
+    }
+
+    #[test]
+    fn config_check_output_redacts_secrets() {
+        let secret = "s".repeat(40);
+        let s = load(&[
+            ("TASKAPI__AUTH__JWT_SECRET", &secret),
+            (
+                "TASKAPI__DATABASE__URL",
+                "postgres://app:hunter2@db:5432/tasks",
+            ),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = s.redacted_toml();
+        assert!(
+            !shown.contains(&secret) && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains("postgres://app:***@db:5432/tasks"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
