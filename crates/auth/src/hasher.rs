@@ -22,7 +22,9 @@ pub struct BcryptHasher {
 
 impl fmt::Debug for BcryptHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BcryptHasher").field("cost", &self.cost).finish_non_exhaustive()
+        f.debug_struct("BcryptHasher")
+            .field("cost", &self.cost)
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,7 +41,11 @@ impl BcryptHasher {
     /// When the cost is outside bcrypt's 4–31.
     pub fn new(cost: u32) -> Result<Self, String> {
         if !(Self::MIN_COST..=Self::MAX_COST).contains(&cost) {
-            return Err(format!("bcrypt cost must be between {} and {}", Self::MIN_COST, Self::MAX_COST));
+            return Err(format!(
+                "bcrypt cost must be between {} and {}",
+                Self::MIN_COST,
+                Self::MAX_COST
+            ));
         }
         let random: [u8; 16] = std::array::from_fn(|i| {
             // Not a secret: the dummy only needs to be a well-formed hash nobody knows the
@@ -72,12 +78,15 @@ impl BcryptHasher {
 impl PasswordHasher for BcryptHasher {
     async fn hash(&self, password: Password) -> Result<PasswordHash, String> {
         let cost = self.cost;
-        self.run(move || bcrypt::hash(password.expose(), cost)).await.map(PasswordHash::new)
+        self.run(move || bcrypt::hash(password.expose(), cost))
+            .await
+            .map(PasswordHash::new)
     }
 
     async fn verify(&self, password: Password, hash: PasswordHash) -> Result<bool, String> {
         // A malformed stored hash is "no match", not an error the client could trigger.
-        self.run(move || Ok(bcrypt::verify(password.expose(), hash.as_str()).unwrap_or(false))).await
+        self.run(move || Ok(bcrypt::verify(password.expose(), hash.as_str()).unwrap_or(false)))
+            .await
     }
 
     fn dummy_hash(&self) -> PasswordHash {
@@ -96,7 +105,10 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_use_the_configured_cost() {
         let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
-        let hash = h.hash(pw("correct horse")).await.unwrap_or_else(|e| panic!("{e}"));
+        let hash = h
+            .hash(pw("correct horse"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(hash.as_str().starts_with("$2b$04$"));
         assert_eq!(h.verify(pw("correct horse"), hash.clone()).await, Ok(true));
         assert_eq!(h.verify(pw("wrong horse"), hash).await, Ok(false));
@@ -105,7 +117,11 @@ mod tests {
     #[tokio::test]
     async fn malformed_hash_is_no_match() {
         let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(h.verify(pw("whatever1"), PasswordHash::new("garbage".into())).await, Ok(false));
+        assert_eq!(
+            h.verify(pw("whatever1"), PasswordHash::new("garbage".into()))
+                .await,
+            Ok(false)
+        );
     }
 
     #[tokio::test]

@@ -108,7 +108,10 @@ impl TokenService for JwtTokenService {
                 _ => AuthError::Invalid,
             })?;
         let claims = data.claims;
-        let user_id = claims.sub.parse::<UserId>().map_err(|_| AuthError::Invalid)?;
+        let user_id = claims
+            .sub
+            .parse::<UserId>()
+            .map_err(|_| AuthError::Invalid)?;
         let role = Role::parse(&claims.role).map_err(|_| AuthError::Invalid)?;
         let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(AuthError::Invalid)?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
@@ -169,12 +172,17 @@ mod tests {
         let claims = s.verify(&issued.token).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(claims.user_id, u.id);
         assert_eq!(claims.role, Role::Admin);
-        assert_eq!(claims.expires_at - claims.issued_at, chrono::Duration::seconds(900));
+        assert_eq!(
+            claims.expires_at - claims.issued_at,
+            chrono::Duration::seconds(900)
+        );
     }
 
     #[test]
     fn the_header_says_hs256_and_the_payload_has_every_claim() {
-        let issued = service().issue(&user(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        let issued = service()
+            .issue(&user(), Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
         let header = jsonwebtoken::decode_header(&issued.token).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(header.alg, Algorithm::HS256);
         use jsonwebtoken::dangerous::insecure_decode_claims;
@@ -192,7 +200,10 @@ mod tests {
         let past = Utc::now().timestamp() - 3600;
         claims["exp"] = json!(past);
         claims["iat"] = json!(past - 900);
-        assert_eq!(service().verify(&sign(Algorithm::HS256, SECRET, &claims)), Err(AuthError::Expired));
+        assert_eq!(
+            service().verify(&sign(Algorithm::HS256, SECRET, &claims)),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
@@ -220,7 +231,11 @@ mod tests {
             use base64_url_encode as enc;
             enc(&v.to_string())
         };
-        let none = format!("{}.{}.", b64(&json!({"alg":"none","typ":"JWT"})), b64(&good));
+        let none = format!(
+            "{}.{}.",
+            b64(&json!({"alg":"none","typ":"JWT"})),
+            b64(&good)
+        );
 
         // tampered payload: re-encode the payload of a good token with another role
         let token = sign(Algorithm::HS256, SECRET, &good);
@@ -233,7 +248,10 @@ mod tests {
         for (name, t) in [
             ("wrong secret", wrong_secret),
             ("HS512", other_hmac),
-            ("wrong issuer", sign(Algorithm::HS256, SECRET, &wrong_issuer)),
+            (
+                "wrong issuer",
+                sign(Algorithm::HS256, SECRET, &wrong_issuer),
+            ),
             ("missing sub", sign(Algorithm::HS256, SECRET, &no_sub)),
             ("bad sub", sign(Algorithm::HS256, SECRET, &bad_sub)),
             ("bad role", sign(Algorithm::HS256, SECRET, &bad_role)),
@@ -242,17 +260,26 @@ mod tests {
             ("garbage", "not.a.jwt".into()),
             ("empty", String::new()),
         ] {
-            assert_eq!(s.verify(&t), Err(AuthError::Invalid), "{name} should be invalid");
+            assert_eq!(
+                s.verify(&t),
+                Err(AuthError::Invalid),
+                "{name} should be invalid"
+            );
         }
     }
 
     /// Minimal unpadded base64url, to forge tokens without another dependency.
     fn base64_url_encode(s: &str) -> String {
-        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let bytes = s.as_bytes();
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             let chars = chunk.len() + 1;
             for i in 0..chars {
@@ -264,7 +291,11 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_secret() {
-        let settings = JwtSettings { secret: SECRET.to_vec(), issuer: "i".into(), access_ttl: Duration::from_secs(1) };
+        let settings = JwtSettings {
+            secret: SECRET.to_vec(),
+            issuer: "i".into(),
+            access_ttl: Duration::from_secs(1),
+        };
         assert!(!format!("{settings:?}").contains("0123456789"));
     }
 }

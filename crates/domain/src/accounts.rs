@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AccountError, AuthError};
 use crate::ids::UserId;
-use crate::ports::{Clock, IdGenerator, InsertUserError, PasswordHasher, TokenService, UserRepository};
+use crate::ports::{
+    Clock, IdGenerator, InsertUserError, PasswordHasher, TokenService, UserRepository,
+};
 
 /// A syntactically valid email address, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -376,7 +378,9 @@ fn truncate_to_bytes(mut s: String, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::error::StoreError;
-    use crate::ports::{MockClock, MockIdGenerator, MockPasswordHasher, MockTokenService, MockUserRepository};
+    use crate::ports::{
+        MockClock, MockIdGenerator, MockPasswordHasher, MockTokenService, MockUserRepository,
+    };
     use mockall::predicate::*;
     use uuid::Uuid;
 
@@ -431,14 +435,29 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").map(|e| e.0), Ok("alice@example.com".to_owned()));
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").map(|e| e.0),
+            Ok("alice@example.com".to_owned())
+        );
     }
 
     #[test]
     fn malformed_emails_are_rejected() {
-        for bad in ["", "   ", "alice", "@example.com", "alice@", "alice@example", "a b@example.com",
-            "alice@exa mple.com", "alice@@example.com", "alice@-example.com", "alice@example..com",
-            ".alice@example.com", "al..ice@example.com"] {
+        for bad in [
+            "",
+            "   ",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "alice@exa mple.com",
+            "alice@@example.com",
+            "alice@-example.com",
+            "alice@example..com",
+            ".alice@example.com",
+            "al..ice@example.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
@@ -461,7 +480,10 @@ mod tests {
     fn secrets_never_show_in_debug_output() {
         let p = password("hunter2hunter2");
         let h = PasswordHash::new("$2b$04$secret".into());
-        let t = IssuedToken { token: "eyJ.secret.sig".into(), expires_in: 900 };
+        let t = IssuedToken {
+            token: "eyJ.secret.sig".into(),
+            expires_in: 900,
+        };
         let shown = format!("{p:?} {h:?} {t:?}");
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("secret"));
@@ -490,7 +512,10 @@ mod tests {
         });
         let user = m
             .service()
-            .register(Email::parse("Bob@example.com").unwrap_or_else(|e| panic!("{e}")), password("correct horse"))
+            .register(
+                Email::parse("Bob@example.com").unwrap_or_else(|e| panic!("{e}")),
+                password("correct horse"),
+            )
             .await;
         assert!(matches!(user, Ok(u) if u.created_at == at(1_700_000_100)));
     }
@@ -498,11 +523,18 @@ mod tests {
     #[tokio::test]
     async fn register_with_a_taken_email_is_a_conflict() {
         let mut m = Mocks::new();
-        m.hasher.expect_hash().returning(|_| Ok(PasswordHash::new("h".into())));
-        m.users.expect_insert().returning(|_| Err(InsertUserError::EmailTaken));
+        m.hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("h".into())));
+        m.users
+            .expect_insert()
+            .returning(|_| Err(InsertUserError::EmailTaken));
         let result = m
             .service()
-            .register(Email::parse("bob@example.com").unwrap_or_else(|e| panic!("{e}")), password("correct horse"))
+            .register(
+                Email::parse("bob@example.com").unwrap_or_else(|e| panic!("{e}")),
+                password("correct horse"),
+            )
             .await;
         assert!(matches!(result, Err(AccountError::EmailTaken)));
     }
@@ -510,15 +542,24 @@ mod tests {
     #[tokio::test]
     async fn login_with_unknown_email_still_verifies_a_dummy_hash_and_fails() {
         let mut m = Mocks::new();
-        m.users.expect_find_by_email().with(eq("ghost@example.com")).returning(|_| Ok(None));
-        m.hasher.expect_dummy_hash().times(1).returning(|| PasswordHash::new("dummy".into()));
+        m.users
+            .expect_find_by_email()
+            .with(eq("ghost@example.com"))
+            .returning(|_| Ok(None));
+        m.hasher
+            .expect_dummy_hash()
+            .times(1)
+            .returning(|| PasswordHash::new("dummy".into()));
         m.hasher
             .expect_verify()
             .times(1)
             .withf(|_, h| h.as_str() == "dummy")
             .returning(|_, _| Ok(false));
         m.tokens.expect_issue().never();
-        let result = m.service().login("ghost@example.com", "whatever123".into()).await;
+        let result = m
+            .service()
+            .login("ghost@example.com", "whatever123".into())
+            .await;
         assert!(matches!(result, Err(AccountError::InvalidCredentials)));
     }
 
@@ -526,51 +567,81 @@ mod tests {
     async fn login_with_malformed_email_is_invalid_credentials_not_a_validation_error() {
         let mut m = Mocks::new();
         m.users.expect_find_by_email().never();
-        m.hasher.expect_dummy_hash().returning(|| PasswordHash::new("dummy".into()));
-        m.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
-        let result = m.service().login("not an email", "whatever123".into()).await;
+        m.hasher
+            .expect_dummy_hash()
+            .returning(|| PasswordHash::new("dummy".into()));
+        m.hasher
+            .expect_verify()
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let result = m
+            .service()
+            .login("not an email", "whatever123".into())
+            .await;
         assert!(matches!(result, Err(AccountError::InvalidCredentials)));
     }
 
     #[tokio::test]
     async fn login_with_wrong_password_fails() {
         let mut m = Mocks::new();
-        m.users.expect_find_by_email().returning(|e| Ok(Some(user(e, false))));
+        m.users
+            .expect_find_by_email()
+            .returning(|e| Ok(Some(user(e, false))));
         m.hasher
             .expect_verify()
             .withf(|_, h| h.as_str() == "stored-hash")
             .returning(|_, _| Ok(false));
         m.tokens.expect_issue().never();
-        let result = m.service().login("bob@example.com", "wrong-password".into()).await;
+        let result = m
+            .service()
+            .login("bob@example.com", "wrong-password".into())
+            .await;
         assert!(matches!(result, Err(AccountError::InvalidCredentials)));
     }
 
     #[tokio::test]
     async fn login_normalises_the_email_and_issues_a_token() {
         let mut m = Mocks::new();
-        m.users.expect_find_by_email().with(eq("bob@example.com")).returning(|e| Ok(Some(user(e, false))));
+        m.users
+            .expect_find_by_email()
+            .with(eq("bob@example.com"))
+            .returning(|e| Ok(Some(user(e, false))));
         m.hasher.expect_verify().returning(|_, _| Ok(true));
         m.tokens.expect_issue().times(1).returning(|u, now| {
             assert_eq!(now, at(1_700_000_100));
-            Ok(IssuedToken { token: format!("token-for-{}", u.email), expires_in: 900 })
+            Ok(IssuedToken {
+                token: format!("token-for-{}", u.email),
+                expires_in: 900,
+            })
         });
-        let token = m.service().login(" BOB@example.com ", "right-password".into()).await;
+        let token = m
+            .service()
+            .login(" BOB@example.com ", "right-password".into())
+            .await;
         assert!(matches!(token, Ok(t) if t.token == "token-for-bob@example.com"));
     }
 
     #[tokio::test]
     async fn disabled_account_with_right_password_is_refused_but_wrong_password_stays_invalid() {
         let mut m = Mocks::new();
-        m.users.expect_find_by_email().returning(|e| Ok(Some(user(e, true))));
-        m.hasher.expect_verify().returning(|p, _| Ok(p.expose() == "right-password"));
+        m.users
+            .expect_find_by_email()
+            .returning(|e| Ok(Some(user(e, true))));
+        m.hasher
+            .expect_verify()
+            .returning(|p, _| Ok(p.expose() == "right-password"));
         m.tokens.expect_issue().never();
         let service = m.service();
         assert!(matches!(
-            service.login("bob@example.com", "right-password".into()).await,
+            service
+                .login("bob@example.com", "right-password".into())
+                .await,
             Err(AccountError::AccountDisabled)
         ));
         assert!(matches!(
-            service.login("bob@example.com", "wrong-password".into()).await,
+            service
+                .login("bob@example.com", "wrong-password".into())
+                .await,
             Err(AccountError::InvalidCredentials)
         ));
     }
@@ -578,7 +649,9 @@ mod tests {
     #[tokio::test]
     async fn overlong_password_is_verified_truncated_and_never_panics() {
         let mut m = Mocks::new();
-        m.users.expect_find_by_email().returning(|e| Ok(Some(user(e, false))));
+        m.users
+            .expect_find_by_email()
+            .returning(|e| Ok(Some(user(e, false))));
         m.hasher
             .expect_verify()
             .withf(|p, _| p.expose().len() <= Password::MAX_BYTES)
@@ -588,7 +661,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn authenticate_accepts_a_valid_token_of_an_enabled_user_and_takes_the_role_from_the_account() {
+    async fn authenticate_accepts_a_valid_token_of_an_enabled_user_and_takes_the_role_from_the_account()
+     {
         let mut m = Mocks::new();
         m.tokens.expect_verify().returning(|_| {
             Ok(AccessClaims {
@@ -598,7 +672,9 @@ mod tests {
                 expires_at: at(900),
             })
         });
-        m.users.expect_find_by_id().returning(|_| Ok(Some(user("bob@example.com", false))));
+        m.users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user("bob@example.com", false))));
         let principal = m.service().authenticate("t").await;
         assert!(matches!(principal, Ok(p) if p.role == Role::User));
     }
@@ -616,19 +692,29 @@ mod tests {
                 })
             });
             let found = found.clone();
-            m.users.expect_find_by_id().returning(move |_| Ok(found.clone()));
+            m.users
+                .expect_find_by_id()
+                .returning(move |_| Ok(found.clone()));
             let result = m.service().authenticate("t").await;
-            assert!(matches!(result, Err(AccountError::Unauthenticated(AuthError::Revoked))));
+            assert!(matches!(
+                result,
+                Err(AccountError::Unauthenticated(AuthError::Revoked))
+            ));
         }
     }
 
     #[tokio::test]
     async fn authenticate_passes_token_errors_through_without_touching_storage() {
         let mut m = Mocks::new();
-        m.tokens.expect_verify().returning(|_| Err(AuthError::Expired));
+        m.tokens
+            .expect_verify()
+            .returning(|_| Err(AuthError::Expired));
         m.users.expect_find_by_id().never();
         let result = m.service().authenticate("t").await;
-        assert!(matches!(result, Err(AccountError::Unauthenticated(AuthError::Expired))));
+        assert!(matches!(
+            result,
+            Err(AccountError::Unauthenticated(AuthError::Expired))
+        ));
     }
 
     #[tokio::test]
@@ -637,7 +723,13 @@ mod tests {
         m.users
             .expect_find_by_email()
             .returning(|_| Err(StoreError::Unavailable("pool timeout".into())));
-        let result = m.service().login("bob@example.com", "whatever123".into()).await;
-        assert!(matches!(result, Err(AccountError::Store(StoreError::Unavailable(_)))));
+        let result = m
+            .service()
+            .login("bob@example.com", "whatever123".into())
+            .await;
+        assert!(matches!(
+            result,
+            Err(AccountError::Store(StoreError::Unavailable(_)))
+        ));
     }
 }

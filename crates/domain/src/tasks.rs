@@ -27,7 +27,9 @@ impl TaskTitle {
         let title = raw.trim();
         match title.chars().count() {
             0 => Err("must not be empty".into()),
-            n if n > Self::MAX_CHARS => Err(format!("must be at most {} characters", Self::MAX_CHARS)),
+            n if n > Self::MAX_CHARS => {
+                Err(format!("must be at most {} characters", Self::MAX_CHARS))
+            }
             _ => Ok(Self(title.to_owned())),
         }
     }
@@ -139,7 +141,9 @@ impl Tag {
         let tag = raw.trim().to_lowercase();
         match tag.chars().count() {
             0 => Err("must not be empty".into()),
-            n if n > Self::MAX_CHARS => Err(format!("must be at most {} characters", Self::MAX_CHARS)),
+            n if n > Self::MAX_CHARS => {
+                Err(format!("must be at most {} characters", Self::MAX_CHARS))
+            }
             _ => Ok(Self(tag)),
         }
     }
@@ -174,7 +178,10 @@ impl Tags {
             }
         }
         if tags.len() > Self::MAX {
-            errors.push("tags", format!("must hold at most {} distinct tags", Self::MAX));
+            errors.push(
+                "tags",
+                format!("must hold at most {} distinct tags", Self::MAX),
+            );
         }
         errors.into_result(|| Self(tags))
     }
@@ -305,7 +312,10 @@ impl Task {
         };
         let changes = TaskChanges {
             title: patch.title.clone().unwrap_or_else(|| self.title.clone()),
-            description: patch.description.clone().unwrap_or_else(|| self.description.clone()),
+            description: patch
+                .description
+                .clone()
+                .unwrap_or_else(|| self.description.clone()),
             is_done,
             completed_at,
             priority: patch.priority.unwrap_or(self.priority),
@@ -343,7 +353,11 @@ impl TaskService {
     const UPDATE_ATTEMPTS: usize = 8;
 
     /// Builds the service from its ports.
-    pub fn new(tasks: Arc<dyn TaskRepository>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+    pub fn new(
+        tasks: Arc<dyn TaskRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
         Self { tasks, clock, ids }
     }
 
@@ -399,7 +413,12 @@ impl TaskService {
     ///
     /// # Errors
     /// `NotFound`; `Contended` if the task kept changing during every attempt.
-    pub async fn update(&self, caller: &Principal, id: TaskId, patch: TaskPatch) -> Result<Task, TaskError> {
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        id: TaskId,
+        patch: TaskPatch,
+    ) -> Result<Task, TaskError> {
         for _ in 0..Self::UPDATE_ATTEMPTS {
             let current = self.get(caller, id).await?;
             let now = self.clock.now();
@@ -448,7 +467,10 @@ mod tests {
     }
 
     fn caller() -> Principal {
-        Principal { user_id: UserId::from_uuid(Uuid::from_u128(1)), role: Role::User }
+        Principal {
+            user_id: UserId::from_uuid(Uuid::from_u128(1)),
+            role: Role::User,
+        }
     }
 
     fn title(s: &str) -> TaskTitle {
@@ -505,7 +527,10 @@ mod tests {
 
     #[test]
     fn description_is_kept_verbatim_and_bounded() {
-        assert_eq!(Description::parse("  spaced  ".into()).map(|d| d.0), Ok("  spaced  ".to_owned()));
+        assert_eq!(
+            Description::parse("  spaced  ".into()).map(|d| d.0),
+            Ok("  spaced  ".to_owned())
+        );
         assert!(Description::parse("ü".repeat(10_000)).is_ok());
         assert!(Description::parse("ü".repeat(10_001)).is_err());
     }
@@ -523,8 +548,12 @@ mod tests {
 
     #[test]
     fn tags_are_trimmed_lower_cased_and_folded_before_counting() {
-        let tags = Tags::parse(&[" Home", "home", "WORK ", "Straße"]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(tags.iter().collect::<Vec<_>>(), vec!["home", "work", "straße"]);
+        let tags =
+            Tags::parse(&[" Home", "home", "WORK ", "Straße"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            tags.iter().collect::<Vec<_>>(),
+            vec!["home", "work", "straße"]
+        );
         // 25 entries folding to 20 distinct tags are fine
         let mut raw: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
         raw.extend((0..5).map(|i| format!("T{i}")));
@@ -537,7 +566,9 @@ mod tests {
     #[test]
     fn every_invalid_tag_is_named_by_position() {
         let long = "x".repeat(41);
-        let err = Tags::parse(&["ok", " ", long.as_str()]).err().unwrap_or_default();
+        let err = Tags::parse(&["ok", " ", long.as_str()])
+            .err()
+            .unwrap_or_default();
         let fields: Vec<_> = err.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["tags[1]", "tags[2]"]);
     }
@@ -546,28 +577,60 @@ mod tests {
     fn patch_that_changes_nothing_is_detected() {
         let t = task(3);
         assert_eq!(t.apply(&TaskPatch::default(), at(200)), None);
-        let same = TaskPatch { title: Some(title("Buy milk")), is_done: Some(false), ..Default::default() };
+        let same = TaskPatch {
+            title: Some(title("Buy milk")),
+            is_done: Some(false),
+            ..Default::default()
+        };
         assert_eq!(t.apply(&same, at(200)), None);
     }
 
     #[test]
     fn marking_done_sets_completed_at_and_keeps_it_when_already_done() {
         let t = task(1);
-        let done = TaskPatch { is_done: Some(true), ..Default::default() };
-        let changes = t.apply(&done, at(200)).unwrap_or_else(|| panic!("should change"));
+        let done = TaskPatch {
+            is_done: Some(true),
+            ..Default::default()
+        };
+        let changes = t
+            .apply(&done, at(200))
+            .unwrap_or_else(|| panic!("should change"));
         assert_eq!(changes.completed_at, Some(at(200)));
-        let already = Task { is_done: true, completed_at: Some(at(150)), ..task(2) };
-        assert_eq!(already.apply(&done, at(300)), None, "completed_at must be kept");
-        let undo = TaskPatch { is_done: Some(false), ..Default::default() };
-        let changes = already.apply(&undo, at(300)).unwrap_or_else(|| panic!("should change"));
+        let already = Task {
+            is_done: true,
+            completed_at: Some(at(150)),
+            ..task(2)
+        };
+        assert_eq!(
+            already.apply(&done, at(300)),
+            None,
+            "completed_at must be kept"
+        );
+        let undo = TaskPatch {
+            is_done: Some(false),
+            ..Default::default()
+        };
+        let changes = already
+            .apply(&undo, at(300))
+            .unwrap_or_else(|| panic!("should change"));
         assert_eq!(changes.completed_at, None);
     }
 
     #[test]
     fn clearing_due_at_and_description() {
-        let t = Task { due_at: Some(at(500)), description: Description::parse("x".into()).unwrap_or_default(), ..task(1) };
-        let clear = TaskPatch { due_at: Some(None), description: Some(Description::empty()), ..Default::default() };
-        let changes = t.apply(&clear, at(200)).unwrap_or_else(|| panic!("should change"));
+        let t = Task {
+            due_at: Some(at(500)),
+            description: Description::parse("x".into()).unwrap_or_default(),
+            ..task(1)
+        };
+        let clear = TaskPatch {
+            due_at: Some(None),
+            description: Some(Description::empty()),
+            ..Default::default()
+        };
+        let changes = t
+            .apply(&clear, at(200))
+            .unwrap_or_else(|| panic!("should change"));
         assert_eq!(changes.due_at, None);
         assert_eq!(changes.description, Description::empty());
     }
@@ -580,9 +643,18 @@ mod tests {
             assert_eq!(t.owner_id, caller().user_id);
             Ok(())
         });
-        let draft = TaskDraft { is_done: true, ..TaskDraft::titled(title("Ship it")) };
-        let t = service(repo, 100).create(&caller(), draft).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((t.created_at, t.updated_at, t.completed_at), (at(100), at(100), Some(at(100))));
+        let draft = TaskDraft {
+            is_done: true,
+            ..TaskDraft::titled(title("Ship it"))
+        };
+        let t = service(repo, 100)
+            .create(&caller(), draft)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (t.created_at, t.updated_at, t.completed_at),
+            (at(100), at(100), Some(at(100)))
+        );
         assert_eq!(t.title.as_str(), "Ship it");
     }
 
@@ -592,29 +664,45 @@ mod tests {
         repo.expect_find_for_owner()
             .withf(|owner, _| *owner == caller().user_id)
             .returning(|_, _| Ok(None));
-        let result = service(repo, 100).get(&caller(), TaskId::from_uuid(Uuid::from_u128(5))).await;
+        let result = service(repo, 100)
+            .get(&caller(), TaskId::from_uuid(Uuid::from_u128(5)))
+            .await;
         assert!(matches!(result, Err(TaskError::NotFound)));
     }
 
     #[tokio::test]
     async fn update_writes_with_the_version_it_read_and_returns_the_new_state() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| Ok(Some(task(4))));
+        repo.expect_find_for_owner()
+            .returning(|_, _| Ok(Some(task(4))));
         repo.expect_update_if_version()
             .times(1)
-            .withf(|_, _, expected, changes, now| *expected == 4 && changes.title.as_str() == "Buy oat milk" && *now == at(200))
-            .returning(|_, _, _, changes, now| Ok(UpdateOutcome::Updated(updated(&task(4), &changes, now))));
-        let patch = TaskPatch { title: Some(title("Buy oat milk")), ..Default::default() };
-        let t = service(repo, 200).update(&caller(), task(4).id, patch).await.unwrap_or_else(|e| panic!("{e}"));
+            .withf(|_, _, expected, changes, now| {
+                *expected == 4 && changes.title.as_str() == "Buy oat milk" && *now == at(200)
+            })
+            .returning(|_, _, _, changes, now| {
+                Ok(UpdateOutcome::Updated(updated(&task(4), &changes, now)))
+            });
+        let patch = TaskPatch {
+            title: Some(title("Buy oat milk")),
+            ..Default::default()
+        };
+        let t = service(repo, 200)
+            .update(&caller(), task(4).id, patch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((t.version, t.updated_at), (5, at(200)));
     }
 
     #[tokio::test]
     async fn update_that_changes_nothing_does_not_write() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| Ok(Some(task(4))));
+        repo.expect_find_for_owner()
+            .returning(|_, _| Ok(Some(task(4))));
         repo.expect_update_if_version().never();
-        let t = service(repo, 200).update(&caller(), task(4).id, TaskPatch::default()).await;
+        let t = service(repo, 200)
+            .update(&caller(), task(4).id, TaskPatch::default())
+            .await;
         assert!(matches!(t, Ok(t) if t.version == 4 && t.updated_at == at(100)));
     }
 
@@ -622,54 +710,107 @@ mod tests {
     async fn update_reapplies_the_patch_when_a_concurrent_writer_won() {
         let mut repo = MockTaskRepository::new();
         let mut seq = Sequence::new();
-        repo.expect_find_for_owner().times(1).in_sequence(&mut seq).returning(|_, _| Ok(Some(task(1))));
+        repo.expect_find_for_owner()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(Some(task(1))));
         repo.expect_update_if_version()
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let concurrent = Task { priority: Priority::High, version: 2, ..task(2) };
+        let concurrent = Task {
+            priority: Priority::High,
+            version: 2,
+            ..task(2)
+        };
         let seen = concurrent.clone();
-        repo.expect_find_for_owner().times(1).in_sequence(&mut seq).returning(move |_, _| Ok(Some(seen.clone())));
+        repo.expect_find_for_owner()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_, _| Ok(Some(seen.clone())));
         repo.expect_update_if_version()
             .times(1)
             .in_sequence(&mut seq)
-            .withf(|_, _, expected, changes, _| *expected == 2 && changes.priority == Priority::High && changes.is_done)
-            .returning(move |_, _, _, changes, now| Ok(UpdateOutcome::Updated(updated(&concurrent, &changes, now))));
-        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
-        let t = service(repo, 200).update(&caller(), task(1).id, patch).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((t.version, t.priority, t.is_done), (3, Priority::High, true));
+            .withf(|_, _, expected, changes, _| {
+                *expected == 2 && changes.priority == Priority::High && changes.is_done
+            })
+            .returning(move |_, _, _, changes, now| {
+                Ok(UpdateOutcome::Updated(updated(&concurrent, &changes, now)))
+            });
+        let patch = TaskPatch {
+            is_done: Some(true),
+            ..Default::default()
+        };
+        let t = service(repo, 200)
+            .update(&caller(), task(1).id, patch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (t.version, t.priority, t.is_done),
+            (3, Priority::High, true)
+        );
     }
 
     #[tokio::test]
     async fn update_gives_up_after_bounded_contention() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| Ok(Some(task(1))));
+        repo.expect_find_for_owner()
+            .returning(|_, _| Ok(Some(task(1))));
         repo.expect_update_if_version()
             .times(TaskService::UPDATE_ATTEMPTS)
             .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
-        let result = service(repo, 200).update(&caller(), task(1).id, patch).await;
+        let patch = TaskPatch {
+            is_done: Some(true),
+            ..Default::default()
+        };
+        let result = service(repo, 200)
+            .update(&caller(), task(1).id, patch)
+            .await;
         assert!(matches!(result, Err(TaskError::Contended)));
     }
 
     #[tokio::test]
     async fn updated_at_never_goes_backwards() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| Ok(Some(Task { updated_at: at(1_000), ..task(1) })));
+        repo.expect_find_for_owner().returning(|_, _| {
+            Ok(Some(Task {
+                updated_at: at(1_000),
+                ..task(1)
+            }))
+        });
         repo.expect_update_if_version()
             .withf(|_, _, _, _, now| *now == at(1_000))
-            .returning(|_, _, _, changes, now| Ok(UpdateOutcome::Updated(updated(&task(1), &changes, now))));
-        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
-        assert!(service(repo, 200).update(&caller(), task(1).id, patch).await.is_ok());
+            .returning(|_, _, _, changes, now| {
+                Ok(UpdateOutcome::Updated(updated(&task(1), &changes, now)))
+            });
+        let patch = TaskPatch {
+            is_done: Some(true),
+            ..Default::default()
+        };
+        assert!(
+            service(repo, 200)
+                .update(&caller(), task(1).id, patch)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
     async fn delete_of_a_missing_task_is_not_found_and_storage_errors_pass_through() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_delete_for_owner().times(1).returning(|_, _| Ok(false));
-        repo.expect_list_for_owner().returning(|_| Err(StoreError::Unavailable("down".into())));
+        repo.expect_delete_for_owner()
+            .times(1)
+            .returning(|_, _| Ok(false));
+        repo.expect_list_for_owner()
+            .returning(|_| Err(StoreError::Unavailable("down".into())));
         let svc = service(repo, 100);
-        assert!(matches!(svc.delete(&caller(), task(1).id).await, Err(TaskError::NotFound)));
-        assert!(matches!(svc.list(&caller()).await, Err(TaskError::Store(StoreError::Unavailable(_)))));
+        assert!(matches!(
+            svc.delete(&caller(), task(1).id).await,
+            Err(TaskError::NotFound)
+        ));
+        assert!(matches!(
+            svc.list(&caller()).await,
+            Err(TaskError::Store(StoreError::Unavailable(_)))
+        ));
     }
 }

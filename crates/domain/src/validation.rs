@@ -64,7 +64,11 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was recorded, `Err(self)` otherwise.
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
-        if self.is_empty() { Ok(value()) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value())
+        } else {
+            Err(self)
+        }
     }
 }
 
