@@ -171,10 +171,10 @@ impl Tags {
         let mut errors = ValidationErrors::new();
         let mut tags: Vec<Tag> = Vec::with_capacity(raw.len().min(Self::MAX));
         for (i, r) in raw.iter().enumerate() {
-            if let Some(tag) = errors.check(&format!("tags[{i}]"), Tag::parse(r.as_ref())) {
-                if !tags.contains(&tag) {
-                    tags.push(tag);
-                }
+            if let Some(tag) = errors.check(&format!("tags[{i}]"), Tag::parse(r.as_ref()))
+                && !tags.contains(&tag)
+            {
+                tags.push(tag);
             }
         }
         if tags.len() > Self::MAX {

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use futures_util::StreamExt;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{
@@ -231,11 +231,16 @@ impl Fields {
     pub fn timestamp(&mut self, name: &'static str) -> Option<Slot<DateTime<Utc>>> {
         self.typed(
             name,
-            "an RFC 3339 date-time such as 2030-01-31T17:00:00Z",
+            "an RFC 3339 date-time between years 1 and 9999, such as 2030-01-31T17:00:00Z",
+            // Years outside 1–9999 (reachable through an offset) would not fit storage's
+            // fixed-width text order; they are refused like any other invalid date.
             |v| match v {
-                Value::String(s) => DateTime::parse_from_rfc3339(&s).ok().and_then(|dt| {
-                    DateTime::from_timestamp_micros(dt.with_timezone(&Utc).timestamp_micros())
-                }),
+                Value::String(s) => DateTime::parse_from_rfc3339(&s)
+                    .ok()
+                    .and_then(|dt| {
+                        DateTime::from_timestamp_micros(dt.with_timezone(&Utc).timestamp_micros())
+                    })
+                    .filter(|dt| (1..=9999).contains(&dt.year())),
                 _ => None,
             },
         )

@@ -183,7 +183,24 @@ pub fn finish(mut doc: Value) -> Value {
             finish_operation(operation);
         }
     }
+    strip_ref_siblings(&mut doc);
     doc
+}
+
+/// In OpenAPI 3.0 a `$ref` replaces its whole object; paperclip sometimes inlines the target
+/// beside the reference, which linters rightly flag. Keep only the reference.
+fn strip_ref_siblings(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("$ref") {
+                map.retain(|k, _| k == "$ref");
+            } else {
+                map.values_mut().for_each(strip_ref_siblings);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_ref_siblings),
+        _ => {}
+    }
 }
 
 fn finish_operation(operation: &mut Value) {
@@ -194,6 +211,10 @@ fn finish_operation(operation: &mut Value) {
     else {
         return;
     };
+    // Public operations say so explicitly: an empty requirement list means "no credentials".
+    object(operation)
+        .entry("security")
+        .or_insert_with(|| json!([]));
     let responses = object(object(operation).entry("responses").or_insert(Value::Null));
     let specific = OPERATION_ERRORS
         .iter()

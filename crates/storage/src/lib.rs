@@ -1,1 +1,232 @@
-//! placeholder
+//! taskapi's storage adapter: the domain's repository ports over diesel, an r2d2 connection
+//! pool and embedded migrations.
+//!
+//! [`Database::connect`] opens the database a URL names; [`Database::users`] and
+//! [`Database::tasks`] hand out the repositories the domain services need. Every database
+//! call runs on tokio's blocking pool, and waits at most the pool timeout for a connection.
+//!
+//! Layout: `backend` holds everything engine-specific (SQLite today); `schema`, `rows` and
+//! `codec` describe the tables and convert rows to and from domain types; `users` and
+//! `tasks` are the repositories, written once for every backend.
+
+mod backend;
+mod codec;
+mod errors;
+mod pool;
+mod rows;
+mod schema;
+mod tasks;
+mod url;
+mod users;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use taskapi_domain::StoreError;
+use taskapi_domain::ports::{TaskRepository, UserRepository};
+
+pub use errors::StorageError;
+
+use backend::{DbPool, PooledDbConnection};
+use errors::DbError;
+use url::DatabaseUrl;
+
+/// Connection-pool settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections open at once (at least 1).
+    pub size: u32,
+    /// Longest wait for a free connection before a call fails as unavailable (at least 1 ms).
+    pub timeout: Duration,
+}
+
+/// A snapshot of the pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Most connections the pool opens.
+    pub max_size: u32,
+    /// Connections currently open.
+    pub connections: u32,
+    /// Open connections not in use.
+    pub idle_connections: u32,
+}
+
+/// An open database: a connection pool and the repositories over it. Cloning is cheap.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: DbPool,
+    backend: &'static str,
+    /// The URL with any password redacted, for messages.
+    shown_url: String,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.inner.backend)
+            .field("url", &self.inner.shown_url)
+            .field("pool", &self.pool_status())
+            .finish()
+    }
+}
+
+impl Database {
+    /// Opens the database `url` names (`sqlite://PATH`; a relative path is relative to the
+    /// working directory, and the file's folder is created if missing) with a pool of
+    /// `settings.size` connections. Blocking: waits until a first connection is open, at
+    /// most `settings.timeout`.
+    ///
+    /// # Errors
+    /// [`StorageError::UnsupportedUrl`] for a URL of another kind;
+    /// [`StorageError::Connect`] when the database cannot be opened. Messages name the URL,
+    /// its password redacted.
+    pub fn connect(url: &str, settings: PoolSettings) -> Result<Database, StorageError> {
+        let shown_url = url::redact(url);
+        // r2d2 panics on a zero size or timeout; configuration should prevent them, but a
+        // panic is never the answer.
+        let settings = PoolSettings {
+            size: settings.size.max(1),
+            timeout: settings.timeout.max(Duration::from_millis(1)),
+        };
+        let (pool, backend) = match url::parse(url)? {
+            DatabaseUrl::Sqlite { path } => (
+                backend::sqlite::open_pool(&path, &shown_url, &settings)?,
+                "sqlite",
+            ),
+        };
+        log::debug!(
+            "opened {shown_url} with a pool of {} connections",
+            settings.size
+        );
+        Ok(Database {
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                shown_url,
+            }),
+        })
+    }
+
+    /// Applies the pending embedded migrations and returns the versions it applied (none
+    /// when the schema is up to date). Blocking: call it from sync code or `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`StorageError::Connect`] when no connection could be had within the pool timeout;
+    /// [`StorageError::Migration`] when a migration failed (nothing of it is kept).
+    pub fn run_migrations(&self) -> Result<Vec<String>, StorageError> {
+        let shown_url = &self.inner.shown_url;
+        let mut conn = pool::checkout(&self.inner.pool)
+            .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))?;
+        let applied = backend::sqlite::run_migrations(&mut conn)
+            .map_err(|e| StorageError::Migration(format!("{shown_url}: {e}")))?;
+        if !applied.is_empty() {
+            log::info!("applied migrations {applied:?} to {shown_url}");
+        }
+        Ok(applied)
+    }
+
+    /// Checks that the database answers (`SELECT 1`), waiting at most the pool timeout for
+    /// a connection.
+    ///
+    /// # Errors
+    /// `Unavailable` when it does not answer in time.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        pool::with_connection(&self.inner.pool, |conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .map_err(StoreError::from)
+    }
+
+    /// The account repository.
+    pub fn users(&self) -> Arc<dyn UserRepository> {
+        Arc::new(users::DieselUserRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The task repository.
+    pub fn tasks(&self) -> Arc<dyn TaskRepository> {
+        Arc::new(tasks::DieselTaskRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The backend's name: `"sqlite"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend
+    }
+
+    /// The database URL with any password redacted, fit for logs.
+    pub fn display_url(&self) -> &str {
+        &self.inner.shown_url
+    }
+
+    /// How many connections are open and idle, for metrics.
+    pub fn pool_status(&self) -> PoolStatus {
+        let state = self.inner.pool.state();
+        PoolStatus {
+            max_size: self.inner.pool.max_size(),
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+        }
+    }
+
+    /// Test support, not a stable API: checks a connection out and keeps it until the
+    /// returned value is dropped (to exhaust the pool, or to run raw SQL). Blocking.
+    ///
+    /// # Errors
+    /// `Unavailable` when no connection became free within the pool timeout.
+    #[doc(hidden)]
+    pub fn hold_connection(&self) -> Result<HeldConnection, StoreError> {
+        let conn = pool::checkout(&self.inner.pool)?;
+        Ok(HeldConnection { conn })
+    }
+}
+
+/// Test support, not a stable API: a pooled connection held by the caller.
+#[doc(hidden)]
+pub struct HeldConnection {
+    conn: PooledDbConnection,
+}
+
+impl fmt::Debug for HeldConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HeldConnection")
+    }
+}
+
+impl HeldConnection {
+    /// Runs raw SQL statements (e.g. changes no port offers yet). Blocking.
+    ///
+    /// # Errors
+    /// The database's error, mapped as the repositories map theirs.
+    #[doc(hidden)]
+    pub fn execute_sql(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn
+            .batch_execute(sql)
+            .map_err(|e| StoreError::from(DbError::from(e)))
+    }
+
+    /// Runs a query that returns one integer column named `value` and returns it (e.g.
+    /// `SELECT COUNT(*) AS value FROM task_tags`). Blocking.
+    ///
+    /// # Errors
+    /// The database's error, mapped as the repositories map theirs.
+    #[doc(hidden)]
+    pub fn query_i64(&mut self, sql: &str) -> Result<i64, StoreError> {
+        #[derive(diesel::QueryableByName)]
+        struct Scalar {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            value: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Scalar>(&mut *self.conn)
+            .map(|row| row.value)
+            .map_err(|e| StoreError::from(DbError::from(e)))
+    }
+}

@@ -1,0 +1,102 @@
+//! SQLite: opening the file, per-connection settings, embedded migrations, write
+//! transactions.
+
+use std::path::Path;
+
+use diesel::SqliteConnection;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::ConnectionManager;
+use diesel::result::Error as DieselError;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::DbPool;
+use crate::PoolSettings;
+use crate::errors::StorageError;
+
+/// The SQLite migrations, compiled into the binary.
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// How long a statement waits for another connection's write lock before giving up with
+/// "database is locked". Writers hold the lock for a few milliseconds, so reaching this
+/// means the database is badly overloaded.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Settings applied to every new connection. `busy_timeout` comes first so that switching
+/// to WAL waits for other connections instead of failing.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionSettings;
+
+impl r2d2::CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Opens a pool over the database file at `path`, creating its folder if missing.
+/// `shown_url` is the URL for messages.
+///
+/// # Errors
+/// [`StorageError::Connect`] when the folder cannot be created or no connection could be
+/// opened within the pool timeout.
+pub(crate) fn open_pool(
+    path: &str,
+    shown_url: &str,
+    settings: &PoolSettings,
+) -> Result<DbPool, StorageError> {
+    if let Some(folder) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(|e| {
+            StorageError::Connect(format!(
+                "{shown_url}: cannot create the folder {}: {e}",
+                folder.display()
+            ))
+        })?;
+    }
+    r2d2::Pool::builder()
+        .max_size(settings.size)
+        .connection_timeout(settings.timeout)
+        // A SQLite connection is an open file, not a socket: nothing can go stale between
+        // uses, so skip the validation query r2d2 would run on every checkout.
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(ConnectionSettings))
+        .build(ConnectionManager::<SqliteConnection>::new(path))
+        .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
+}
+
+/// Applies the pending migrations, returning their versions.
+///
+/// They run in one write transaction, so two processes starting together on the same file
+/// apply them once: the second waits for the first, then finds nothing pending.
+pub(crate) fn run_migrations(conn: &mut SqliteConnection) -> Result<Vec<String>, String> {
+    conn.immediate_transaction(|conn| {
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+    })
+    .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string())
+}
+
+/// `BEGIN IMMEDIATE`: takes the write lock at the start, waiting up to the busy timeout.
+/// A deferred transaction that reads first and writes later fails at once when another
+/// writer committed in between; an immediate one never does.
+pub(crate) fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    conn.immediate_transaction(f)
+}
+
+/// "database is locked" / "database is busy": the busy timeout ran out.
+pub(crate) fn is_transient(message: &str) -> bool {
+    message.contains("database is locked")
+        || message.contains("database is busy")
+        || message.contains("database table is locked")
+}

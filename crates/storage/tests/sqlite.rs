@@ -1,0 +1,113 @@
+//! The storage suite on SQLite, plus what only SQLite has (files, folders, pragmas).
+
+mod suite;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use suite::{Backend, BoxError, TestResult};
+use taskapi_storage::{Database, PoolSettings, StorageError};
+use tempfile::TempDir;
+
+/// Fresh database files in a temporary folder that lives as long as the backend.
+struct Sqlite {
+    dir: TempDir,
+    files: AtomicU32,
+}
+
+impl Sqlite {
+    fn new() -> Result<Self, BoxError> {
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+            files: AtomicU32::new(0),
+        })
+    }
+
+    fn next_path(&self) -> PathBuf {
+        let n = self.files.fetch_add(1, Ordering::Relaxed);
+        self.dir.path().join(format!("db-{n}/taskapi.db"))
+    }
+}
+
+impl Backend for Sqlite {
+    fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError> {
+        let url = format!("sqlite://{}", self.next_path().display());
+        Ok(Database::connect(&url, settings)?)
+    }
+}
+
+storage_suite!(Sqlite::new);
+
+#[test]
+fn connecting_creates_the_files_folder_and_names_the_backend() -> TestResult {
+    let backend = Sqlite::new()?;
+    let path = backend.dir.path().join("nested/deeper/taskapi.db");
+    let db = Database::connect(&format!("sqlite://{}", path.display()), suite::settings())?;
+    assert_eq!(db.backend_name(), "sqlite");
+    db.run_migrations()?;
+    assert!(path.is_file(), "{} should exist", path.display());
+    Ok(())
+}
+
+#[test]
+fn a_folder_that_cannot_be_created_is_a_connect_error_naming_the_url() -> TestResult {
+    let backend = Sqlite::new()?;
+    let blocker = backend.dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a folder")?;
+    let url = format!("sqlite://{}/sub/taskapi.db", blocker.display());
+    match Database::connect(&url, suite::settings()) {
+        Err(StorageError::Connect(message)) => {
+            assert!(message.contains(&url), "{message:?} should name {url}");
+            Ok(())
+        }
+        other => Err(format!("expected a Connect error, got {other:?}").into()),
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused() -> TestResult {
+    let backend = Sqlite::new()?;
+    let path = backend.dir.path().join("garbage.db");
+    std::fs::write(&path, vec![0x5a; 4096])?;
+    let settings = PoolSettings {
+        size: 1,
+        timeout: std::time::Duration::from_millis(500),
+    };
+    let outcome = Database::connect(&format!("sqlite://{}", path.display()), settings)
+        .map_err(BoxError::from)
+        .and_then(|db| db.run_migrations().map_err(BoxError::from));
+    assert!(outcome.is_err(), "{outcome:?}");
+    Ok(())
+}
+
+#[test]
+fn every_pooled_connection_has_the_settings() -> TestResult {
+    let backend = Sqlite::new()?;
+    let path = backend.next_path();
+    let db = Database::connect(&format!("sqlite://{}", path.display()), suite::settings())?;
+    db.run_migrations()?;
+    // Hold every connection of the pool at once, so each one is checked.
+    let mut held = (0..suite::settings().size)
+        .map(|_| db.hold_connection())
+        .collect::<Result<Vec<_>, _>>()?;
+    for conn in &mut held {
+        let mode = conn.query_i64(
+            "SELECT COUNT(*) AS value FROM pragma_journal_mode WHERE journal_mode = 'wal'",
+        )?;
+        assert_eq!(mode, 1, "journal_mode should be WAL");
+        assert_eq!(
+            conn.query_i64("SELECT foreign_keys AS value FROM pragma_foreign_keys")?,
+            1
+        );
+        assert_eq!(
+            conn.query_i64("SELECT timeout AS value FROM pragma_busy_timeout")?,
+            5_000
+        );
+        // 1 = NORMAL
+        assert_eq!(
+            conn.query_i64("SELECT synchronous AS value FROM pragma_synchronous")?,
+            1
+        );
+    }
+    Ok(())
+}

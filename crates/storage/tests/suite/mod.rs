@@ -1,0 +1,670 @@
+//! The storage test suite, written once against the public API and run per backend: each
+//! backend's test file implements [`Backend`] and instantiates every test with
+//! [`storage_suite!`]. Every test gets its own fresh database.
+
+use std::error::Error;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use taskapi_domain::ports::{InsertUserError, UpdateOutcome};
+use taskapi_domain::{
+    Description, Email, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task, TaskChanges,
+    TaskId, TaskTitle, UserId,
+};
+use taskapi_storage::{Database, PoolSettings};
+use uuid::Uuid;
+
+/// Any error, boxed.
+pub type BoxError = Box<dyn Error + Send + Sync>;
+/// What every test returns.
+pub type TestResult = Result<(), BoxError>;
+
+/// One storage backend under test.
+pub trait Backend {
+    /// A new, empty database of this backend (no migrations applied), never shared with
+    /// another test.
+    fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError>;
+}
+
+/// Instantiates every suite test for a backend: `storage_suite!(|| MyBackend::new());`
+/// where the expression yields `Result<impl Backend, BoxError>`.
+#[macro_export]
+macro_rules! storage_suite {
+    ($make:expr) => {
+        $crate::storage_suite!(@tests $make;
+            migrations_apply_once_and_are_idempotent,
+            inserted_user_reads_back_by_email_and_id,
+            taken_email_is_refused,
+            concurrent_registrations_of_one_email_let_exactly_one_succeed,
+            tasks_read_back_equal_with_tags_in_order,
+            another_owner_can_neither_see_nor_change_a_task,
+            listing_is_ordered_by_created_at_then_id_with_each_tasks_tags,
+            update_bumps_version_sets_updated_at_and_replaces_tags,
+            update_with_a_stale_version_is_a_mismatch_and_changes_nothing,
+            update_of_a_missing_task_is_not_found,
+            concurrent_updates_expecting_one_version_let_exactly_one_win,
+            delete_removes_the_task_and_its_tags,
+            deleting_a_user_deletes_their_tasks_and_tags,
+            tasks_of_an_unknown_owner_are_refused,
+            many_concurrent_writers_all_succeed,
+            exhausted_pool_is_unavailable_within_the_timeout,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() -> suite::TestResult {
+                let backend = ($make)()?;
+                suite::$name(&backend).await
+            }
+        )*
+    };
+}
+
+/// Pool settings for most tests: a few connections, a timeout generous enough for slow CI.
+pub fn settings() -> PoolSettings {
+    PoolSettings {
+        size: 4,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+async fn migrated(backend: &impl Backend, settings: PoolSettings) -> Result<Database, BoxError> {
+    let db = backend.fresh(settings)?;
+    db.run_migrations()?;
+    Ok(db)
+}
+
+fn at(micros: i64) -> Result<DateTime<Utc>, BoxError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| format!("{micros} µs is out of range").into())
+}
+
+/// 2026-11-18T11:06:40Z plus `micros`.
+fn t(micros: i64) -> Result<DateTime<Utc>, BoxError> {
+    at(1_795_000_000_000_000 + micros)
+}
+
+fn new_user(n: u128, email: &str) -> Result<NewUser, BoxError> {
+    Ok(NewUser {
+        id: UserId::from_uuid(Uuid::from_u128(n)),
+        email: Email::parse(email)?,
+        password_hash: PasswordHash::new(format!("$2b$04$hash-of-user-{n}")),
+        role: Role::User,
+        created_at: t(123_456)?,
+    })
+}
+
+async fn registered(db: &Database, n: u128) -> Result<UserId, BoxError> {
+    let user = db
+        .users()
+        .insert(new_user(n, &format!("user{n}@example.com"))?)
+        .await?;
+    Ok(user.id)
+}
+
+fn new_task(
+    owner: UserId,
+    n: u128,
+    created_at: DateTime<Utc>,
+    tags: &[&str],
+) -> Result<Task, BoxError> {
+    Ok(Task {
+        id: TaskId::from_uuid(Uuid::from_u128(n)),
+        owner_id: owner,
+        title: TaskTitle::parse(&format!("Task {n}"))?,
+        description: Description::parse(format!("  about task {n}\n"))?,
+        is_done: false,
+        completed_at: None,
+        priority: Priority::Low,
+        due_at: Some(t(86_400_000_000)?),
+        tags: Tags::parse(tags)?,
+        created_at,
+        updated_at: created_at,
+        version: 1,
+    })
+}
+
+fn changes_of(task: &Task) -> TaskChanges {
+    TaskChanges {
+        title: task.title.clone(),
+        description: task.description.clone(),
+        is_done: task.is_done,
+        completed_at: task.completed_at,
+        priority: task.priority,
+        due_at: task.due_at,
+        tags: task.tags.clone(),
+    }
+}
+
+/// Migrations apply on an empty database, and a second run applies nothing.
+pub async fn migrations_apply_once_and_are_idempotent(backend: &impl Backend) -> TestResult {
+    let db = backend.fresh(settings())?;
+    let applied = db.run_migrations()?;
+    assert!(
+        !applied.is_empty(),
+        "a fresh database should get every migration"
+    );
+    assert!(applied.iter().any(|v| v == "20261124180000"), "{applied:?}");
+    assert_eq!(db.run_migrations()?, Vec::<String>::new());
+    db.ping().await?;
+    // The schema is usable.
+    assert!(
+        db.users()
+            .find_by_id(UserId::from_uuid(Uuid::from_u128(1)))
+            .await?
+            .is_none()
+    );
+    Ok(())
+}
+
+/// A stored account reads back equal by email and by id; unknown ones are `None`.
+pub async fn inserted_user_reads_back_by_email_and_id(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let users = db.users();
+    let new = NewUser {
+        role: Role::Admin,
+        ..new_user(1, "alice@example.com")?
+    };
+    let user = users.insert(new.clone()).await?;
+    assert_eq!(
+        (
+            user.id,
+            &user.email,
+            &user.password_hash,
+            user.role,
+            user.disabled,
+            user.created_at
+        ),
+        (
+            new.id,
+            &new.email,
+            &new.password_hash,
+            Role::Admin,
+            false,
+            new.created_at
+        )
+    );
+    assert_eq!(
+        users.find_by_email("alice@example.com").await?,
+        Some(user.clone())
+    );
+    assert_eq!(users.find_by_id(new.id).await?, Some(user));
+    assert_eq!(users.find_by_email("bob@example.com").await?, None);
+    assert_eq!(
+        users
+            .find_by_id(UserId::from_uuid(Uuid::from_u128(2)))
+            .await?,
+        None
+    );
+    Ok(())
+}
+
+/// A second account with a taken email is `EmailTaken`, and the first is left as it was.
+pub async fn taken_email_is_refused(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let users = db.users();
+    let first = users.insert(new_user(1, "alice@example.com")?).await?;
+    // The domain normalises case before storage, so "ALICE@example.com" arrives like this.
+    let again = users.insert(new_user(2, " ALICE@Example.com ")?).await;
+    assert!(
+        matches!(again, Err(InsertUserError::EmailTaken)),
+        "{again:?}"
+    );
+    assert_eq!(users.find_by_email("alice@example.com").await?, Some(first));
+    assert_eq!(
+        users
+            .find_by_id(UserId::from_uuid(Uuid::from_u128(2)))
+            .await?,
+        None
+    );
+    Ok(())
+}
+
+/// Eight registrations of one email at once: exactly one succeeds, the rest are
+/// `EmailTaken` (the unique constraint decides, not a prior lookup).
+pub async fn concurrent_registrations_of_one_email_let_exactly_one_succeed(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let users = db.users();
+    let handles: Vec<_> = (1..=8u128)
+        .map(|n| {
+            let users = Arc::clone(&users);
+            let user = new_user(n, "race@example.com");
+            tokio::spawn(async move { users.insert(user?).await.map_err(BoxError::from) })
+        })
+        .collect();
+    let (mut won, mut taken) = (0, 0);
+    for handle in handles {
+        match handle.await? {
+            Ok(_) => won += 1,
+            Err(e) => match e.downcast_ref::<InsertUserError>() {
+                Some(InsertUserError::EmailTaken) => taken += 1,
+                _ => return Err(e),
+            },
+        }
+    }
+    assert_eq!((won, taken), (1, 7));
+    assert!(users.find_by_email("race@example.com").await?.is_some());
+    Ok(())
+}
+
+/// A task reads back exactly as stored, tags in the order given; a task without tags,
+/// description or due date too.
+pub async fn tasks_read_back_equal_with_tags_in_order(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let tagged = Task {
+        is_done: true,
+        completed_at: Some(t(999_999)?),
+        priority: Priority::High,
+        ..new_task(owner, 10, t(1)?, &["zeta", "alpha", "straße", "mid"])?
+    };
+    let bare = Task {
+        description: Description::empty(),
+        due_at: None,
+        ..new_task(owner, 11, t(2)?, &[])?
+    };
+    tasks.insert(tagged.clone()).await?;
+    tasks.insert(bare.clone()).await?;
+    assert_eq!(
+        tasks.find_for_owner(owner, tagged.id).await?,
+        Some(tagged.clone())
+    );
+    assert_eq!(
+        tasks.find_for_owner(owner, bare.id).await?,
+        Some(bare.clone())
+    );
+    assert_eq!(tasks.list_for_owner(owner).await?, vec![tagged, bare]);
+    let missing = TaskId::from_uuid(Uuid::from_u128(12));
+    assert_eq!(tasks.find_for_owner(owner, missing).await?, None);
+    Ok(())
+}
+
+/// Another owner gets `None`, an empty list, `NotFound` and `false`, and the task is intact.
+pub async fn another_owner_can_neither_see_nor_change_a_task(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (alice, mallory) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    let task = new_task(alice, 10, t(0)?, &["secret"])?;
+    tasks.insert(task.clone()).await?;
+
+    assert_eq!(tasks.find_for_owner(mallory, task.id).await?, None);
+    assert_eq!(tasks.list_for_owner(mallory).await?, vec![]);
+    let changes = TaskChanges {
+        title: TaskTitle::parse("pwned")?,
+        tags: Tags::default(),
+        ..changes_of(&task)
+    };
+    let outcome = tasks
+        .update_if_version(mallory, task.id, 1, changes, t(5)?)
+        .await?;
+    assert_eq!(outcome, UpdateOutcome::NotFound);
+    assert!(!tasks.delete_for_owner(mallory, task.id).await?);
+
+    assert_eq!(
+        tasks.find_for_owner(alice, task.id).await?,
+        Some(task.clone())
+    );
+    assert_eq!(tasks.list_for_owner(alice).await?, vec![task]);
+    Ok(())
+}
+
+/// The listing is oldest first, ties broken by id, each task with its own tags, and only
+/// the owner's tasks.
+pub async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    // Inserted in an order that matches neither created_at nor id.
+    let newest = new_task(owner, 10, t(3_000_000)?, &["c"])?;
+    let tie_high_id = new_task(owner, 0xff00, t(1_000_000)?, &["b2", "b1"])?;
+    let oldest = new_task(owner, 0xffff, t(-5)?, &[])?;
+    let tie_low_id = new_task(owner, 0x00ff, t(1_000_000)?, &["a"])?;
+    // One microsecond later than the ties: must sort after them although its id is lowest.
+    let just_after = new_task(owner, 1, t(1_000_001)?, &["d"])?;
+    let others = new_task(other, 20, t(0)?, &["x"])?;
+    for task in [
+        &newest,
+        &tie_high_id,
+        &oldest,
+        &tie_low_id,
+        &just_after,
+        &others,
+    ] {
+        tasks.insert(task.clone()).await?;
+    }
+    let listed = tasks.list_for_owner(owner).await?;
+    assert_eq!(
+        listed,
+        vec![oldest, tie_low_id, tie_high_id, just_after, newest]
+    );
+    assert_eq!(tasks.list_for_owner(other).await?, vec![others]);
+    Ok(())
+}
+
+/// A successful update writes every field, bumps the version by one, sets `updated_at`,
+/// replaces the tags, and returns what a read then returns.
+pub async fn update_bumps_version_sets_updated_at_and_replaces_tags(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let task = new_task(owner, 10, t(0)?, &["old", "stale"])?;
+    tasks.insert(task.clone()).await?;
+
+    let now = t(60_000_001)?;
+    let changes = TaskChanges {
+        title: TaskTitle::parse("Renamed")?,
+        description: Description::empty(),
+        is_done: true,
+        completed_at: Some(now),
+        priority: Priority::High,
+        due_at: None,
+        tags: Tags::parse(&["new", "stale", "another"])?,
+    };
+    let outcome = tasks
+        .update_if_version(owner, task.id, 1, changes.clone(), now)
+        .await?;
+    let expected = Task {
+        title: changes.title.clone(),
+        description: changes.description.clone(),
+        is_done: true,
+        completed_at: Some(now),
+        priority: Priority::High,
+        due_at: None,
+        tags: changes.tags.clone(),
+        updated_at: now,
+        version: 2,
+        ..task.clone()
+    };
+    assert_eq!(outcome, UpdateOutcome::Updated(expected.clone()));
+    assert_eq!(
+        tasks.find_for_owner(owner, task.id).await?,
+        Some(expected.clone())
+    );
+
+    // And back: not done clears completed_at, a due date comes back, tags can be emptied.
+    let later = t(120_000_000)?;
+    let undo = TaskChanges {
+        is_done: false,
+        completed_at: None,
+        due_at: Some(t(7)?),
+        tags: Tags::default(),
+        ..changes
+    };
+    let outcome = tasks
+        .update_if_version(owner, task.id, 2, undo, later)
+        .await?;
+    let expected = Task {
+        is_done: false,
+        completed_at: None,
+        due_at: Some(t(7)?),
+        tags: Tags::default(),
+        updated_at: later,
+        version: 3,
+        ..expected
+    };
+    assert_eq!(outcome, UpdateOutcome::Updated(expected.clone()));
+    assert_eq!(tasks.list_for_owner(owner).await?, vec![expected]);
+    Ok(())
+}
+
+/// An update expecting an old version is `VersionMismatch` and changes nothing.
+pub async fn update_with_a_stale_version_is_a_mismatch_and_changes_nothing(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let task = new_task(owner, 10, t(0)?, &["keep"])?;
+    tasks.insert(task.clone()).await?;
+    let first = TaskChanges {
+        title: TaskTitle::parse("First writer")?,
+        ..changes_of(&task)
+    };
+    let now = t(1_000)?;
+    let current = match tasks
+        .update_if_version(owner, task.id, 1, first, now)
+        .await?
+    {
+        UpdateOutcome::Updated(current) => current,
+        other => return Err(format!("first update: {other:?}").into()),
+    };
+
+    for stale in [1, 0, 3, -1] {
+        let late = TaskChanges {
+            title: TaskTitle::parse("Late writer")?,
+            tags: Tags::parse(&["lost"])?,
+            ..changes_of(&task)
+        };
+        let outcome = tasks
+            .update_if_version(owner, task.id, stale, late, t(2_000)?)
+            .await?;
+        assert_eq!(
+            outcome,
+            UpdateOutcome::VersionMismatch,
+            "expected version {stale}"
+        );
+    }
+    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(current));
+    Ok(())
+}
+
+/// An update of a task id nobody has, or that the owner does not have, is `NotFound`.
+pub async fn update_of_a_missing_task_is_not_found(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    let task = new_task(owner, 10, t(0)?, &[])?;
+    tasks.insert(task.clone()).await?;
+    let missing = TaskId::from_uuid(Uuid::from_u128(11));
+    let outcome = tasks
+        .update_if_version(owner, missing, 1, changes_of(&task), t(1)?)
+        .await?;
+    assert_eq!(outcome, UpdateOutcome::NotFound);
+    // Wrong owner with the right version, and with a wrong one: NotFound either way, so the
+    // outcome says nothing about another user's task.
+    for version in [1, 7] {
+        let outcome = tasks
+            .update_if_version(other, task.id, version, changes_of(&task), t(1)?)
+            .await?;
+        assert_eq!(outcome, UpdateOutcome::NotFound);
+    }
+    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(task));
+    Ok(())
+}
+
+/// Sixteen updates at once, all expecting version 1: exactly one is `Updated`, the others
+/// `VersionMismatch`, and the task ends at version 2 with the winner's state.
+pub async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let task = new_task(owner, 10, t(0)?, &["start"])?;
+    tasks.insert(task.clone()).await?;
+
+    let mut handles = Vec::new();
+    for n in 0..16 {
+        let tasks = Arc::clone(&tasks);
+        let changes = TaskChanges {
+            title: TaskTitle::parse(&format!("Writer {n}"))?,
+            tags: Tags::parse(&[format!("writer-{n}"), "shared".to_owned()])?,
+            ..changes_of(&task)
+        };
+        let now = t(1_000 + n)?;
+        handles.push(tokio::spawn(async move {
+            tasks
+                .update_if_version(owner, task.id, 1, changes, now)
+                .await
+        }));
+    }
+    let mut winners = Vec::new();
+    for handle in handles {
+        match handle.await?? {
+            UpdateOutcome::Updated(task) => winners.push(task),
+            UpdateOutcome::VersionMismatch => {}
+            UpdateOutcome::NotFound => return Err("an update saw NotFound".into()),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let winner = winners.remove(0);
+    assert_eq!(winner.version, 2);
+    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(winner));
+    Ok(())
+}
+
+/// Deleting returns `true` once, then `false`; the task and its tags are gone.
+pub async fn delete_removes_the_task_and_its_tags(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let doomed = new_task(owner, 10, t(0)?, &["a", "b"])?;
+    let kept = new_task(owner, 11, t(1)?, &["a"])?;
+    tasks.insert(doomed.clone()).await?;
+    tasks.insert(kept.clone()).await?;
+
+    assert!(tasks.delete_for_owner(owner, doomed.id).await?);
+    assert!(!tasks.delete_for_owner(owner, doomed.id).await?);
+    assert_eq!(tasks.find_for_owner(owner, doomed.id).await?, None);
+    assert_eq!(tasks.list_for_owner(owner).await?, vec![kept]);
+    let mut conn = db.hold_connection()?;
+    assert_eq!(
+        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
+        1
+    );
+    Ok(())
+}
+
+/// Deleting an account (no port offers it yet: raw SQL) deletes its tasks and their tags.
+pub async fn deleting_a_user_deletes_their_tasks_and_tags(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (leaving, staying) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    for n in 0..3 {
+        tasks
+            .insert(new_task(leaving, 10 + n, t(0)?, &["x", "y"])?)
+            .await?;
+    }
+    let kept = new_task(staying, 20, t(0)?, &["x"])?;
+    tasks.insert(kept.clone()).await?;
+
+    {
+        let mut conn = db.hold_connection()?;
+        conn.execute_sql(&format!("DELETE FROM users WHERE id = '{leaving}'"))?;
+        assert_eq!(conn.query_i64("SELECT COUNT(*) AS value FROM tasks")?, 1);
+        assert_eq!(
+            conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
+            1
+        );
+    }
+    assert_eq!(db.users().find_by_id(leaving).await?, None);
+    assert_eq!(tasks.list_for_owner(leaving).await?, vec![]);
+    assert_eq!(tasks.list_for_owner(staying).await?, vec![kept]);
+    Ok(())
+}
+
+/// Foreign keys are enforced on pooled connections: a task of an unknown owner is refused.
+pub async fn tasks_of_an_unknown_owner_are_refused(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let ghost = UserId::from_uuid(Uuid::from_u128(404));
+    let tasks = db.tasks();
+    // Several attempts, so that more than one pooled connection is likely exercised.
+    for n in 0..4 {
+        let result = tasks.insert(new_task(ghost, 10 + n, t(0)?, &["t"])?).await;
+        assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
+    }
+    assert_eq!(tasks.list_for_owner(ghost).await?, vec![]);
+    Ok(())
+}
+
+/// Fifty tasks written at once through a pool of four: every write succeeds (writers queue
+/// for the lock instead of failing with "database is locked").
+pub async fn many_concurrent_writers_all_succeed(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let mut handles = Vec::new();
+    for n in 0..50u128 {
+        let tasks = Arc::clone(&tasks);
+        let created = t(i64::try_from(n)?)?;
+        let task = new_task(owner, 100 + n, created, &["bulk", "concurrent"])?;
+        handles.push(tokio::spawn(async move {
+            tasks.insert(task.clone()).await?;
+            // A write right after, to mix inserts with updates.
+            let changes = TaskChanges {
+                is_done: true,
+                completed_at: Some(created),
+                ..changes_of(&task)
+            };
+            tasks
+                .update_if_version(owner, task.id, 1, changes, created)
+                .await
+        }));
+    }
+    for handle in handles {
+        let outcome = handle.await??;
+        assert!(
+            matches!(outcome, UpdateOutcome::Updated(ref t) if t.version == 2),
+            "{outcome:?}"
+        );
+    }
+    let listed = tasks.list_for_owner(owner).await?;
+    assert_eq!(listed.len(), 50);
+    assert!(
+        listed
+            .iter()
+            .all(|t| t.is_done && t.tags.iter().eq(["bulk", "concurrent"]))
+    );
+    Ok(())
+}
+
+/// With every connection taken, calls fail as `Unavailable` after about the pool timeout
+/// instead of hanging, and work again once a connection is free.
+pub async fn exhausted_pool_is_unavailable_within_the_timeout(
+    backend: &impl Backend,
+) -> TestResult {
+    let timeout = Duration::from_millis(300);
+    let db = migrated(backend, PoolSettings { size: 1, timeout }).await?;
+    let held = db.hold_connection()?;
+
+    let started = Instant::now();
+    let ping = db.ping().await;
+    let waited = started.elapsed();
+    assert!(matches!(ping, Err(StoreError::Unavailable(_))), "{ping:?}");
+    assert!(
+        waited >= timeout / 2,
+        "gave up after {waited:?}, before the timeout"
+    );
+    assert!(
+        waited < timeout + Duration::from_secs(2),
+        "waited {waited:?}"
+    );
+
+    let lookup = db
+        .users()
+        .find_by_id(UserId::from_uuid(Uuid::from_u128(1)))
+        .await;
+    assert!(
+        matches!(lookup, Err(StoreError::Unavailable(_))),
+        "{lookup:?}"
+    );
+
+    drop(held);
+    db.ping().await?;
+    assert_eq!(
+        db.users()
+            .find_by_id(UserId::from_uuid(Uuid::from_u128(1)))
+            .await?,
+        None
+    );
+    Ok(())
+}
