@@ -227,7 +227,8 @@ impl Settings {
         let env_source = EnvSource::with_prefix("TASKAPI")
             .prefix_separator("__")
             .separator("__")
-            .list_separator(",")
+            // No key takes a list yet; when one does, add `.list_separator(",")` with
+            // `.with_list_parse_key(..)` for it, or every string would become a list.
             .try_parsing(true)
             .source(Some(vars.iter().cloned().collect()));
         let mut builder = Config::builder()
