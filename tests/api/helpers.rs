@@ -1,0 +1,486 @@
+//! The test harness: [`TestApp`] runs the real application in-process on a random port with
+//! its own SQLite database in a temporary folder, and talks to it over HTTP with `awc`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use awc::http::header::HeaderMap;
+use awc::http::{Method, StatusCode};
+use awc::{Client, ClientRequest, SendClientRequest};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use taskapi::{Application, Settings};
+use tempfile::TempDir;
+
+/// The HS256 secret the test server signs with (at least 32 bytes).
+pub const JWT_SECRET: &str = "end-to-end-tests-secret-with-more-than-32-bytes";
+/// A password that satisfies the policy.
+pub const PASSWORD: &str = "correct horse battery staple";
+/// Bodies up to this size are read back (Swagger UI's bundle is over a megabyte).
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A running application and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// An HTTP client (cheap to clone: shares its connection pool).
+    pub client: Client,
+    /// The database folder; deleted when the test ends.
+    _data: TempDir,
+}
+
+/// A registered, logged-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// The user's id.
+    pub id: String,
+    /// The normalised email.
+    pub email: String,
+    /// The user's access token.
+    pub token: String,
+}
+
+/// Everything a client sees of a response.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body, read in full.
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics, showing the body, if it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "the {} response body is not JSON ({e}): {}",
+                self.status,
+                self.text()
+            )
+        })
+    }
+
+    /// One header's value as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// One header's value; panics if absent.
+    pub fn require_header(&self, name: &str) -> &str {
+        self.header(name).unwrap_or_else(|| {
+            panic!(
+                "the {} response has no {name} header; headers: {:?}",
+                self.status, self.headers
+            )
+        })
+    }
+
+    /// The media type of the body, without parameters.
+    pub fn media_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// Asserts the status, showing the body on failure.
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "expected status {expected}, got {}; body: {}",
+            self.status,
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts a 2xx JSON answer with the given status and returns the body.
+    #[track_caller]
+    pub fn json_with_status(&self, expected: u16) -> Value {
+        self.assert_status(expected);
+        assert_eq!(
+            self.media_type(),
+            "application/json",
+            "a {expected} answer carries JSON"
+        );
+        self.json()
+    }
+
+    /// Asserts an RFC 9457 problem with the given status and returns its body: the media type
+    /// is `application/problem+json`, the body has `type`, `title`, `status` (matching the
+    /// response), `detail` and `request_id` (matching `X-Request-Id`), and `errors` exactly
+    /// for 422.
+    #[track_caller]
+    pub fn assert_problem(&self, expected: u16) -> Value {
+        self.assert_status(expected);
+        assert_eq!(
+            self.media_type(),
+            "application/problem+json",
+            "an error is problem+json; headers: {:?}",
+            self.headers
+        );
+        let body = self.json();
+        for key in ["type", "title", "detail", "request_id"] {
+            assert!(
+                body.get(key).is_some_and(Value::is_string),
+                "the problem has no string `{key}`: {body}"
+            );
+        }
+        assert_eq!(
+            body["status"],
+            json!(expected),
+            "the problem's status: {body}"
+        );
+        assert_eq!(
+            body["request_id"].as_str(),
+            self.header("x-request-id"),
+            "the problem's request_id is the X-Request-Id header"
+        );
+        if expected == 422 {
+            let errors = body["errors"]
+                .as_array()
+                .unwrap_or_else(|| panic!("a 422 problem lists `errors`: {body}"));
+            assert!(!errors.is_empty(), "a 422 names at least one field: {body}");
+            for error in errors {
+                assert!(
+                    error["field"].is_string() && error["message"].is_string(),
+                    "each error has a field and a message: {error}"
+                );
+            }
+        } else {
+            assert!(
+                body.get("errors").is_none(),
+                "only a 422 lists errors: {body}"
+            );
+        }
+        body
+    }
+
+    /// Asserts a 422 problem and returns the fields it names, in order.
+    #[track_caller]
+    pub fn invalid_fields(&self) -> Vec<String> {
+        let body = self.assert_problem(422);
+        body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts a 401 problem carrying `WWW-Authenticate: Bearer …`.
+    #[track_caller]
+    pub fn assert_unauthorized(&self) -> Value {
+        let body = self.assert_problem(401);
+        let challenge = self.require_header("www-authenticate");
+        assert!(
+            challenge.starts_with("Bearer"),
+            "the 401 challenge is a Bearer one: {challenge}"
+        );
+        body
+    }
+}
+
+/// Sends a request and reads the whole response.
+pub async fn send(request: SendClientRequest) -> TestResponse {
+    let mut response = request
+        .await
+        .unwrap_or_else(|e| panic!("the request failed: {e}"));
+    let body = response
+        .body()
+        .limit(MAX_RESPONSE_BYTES)
+        .await
+        .unwrap_or_else(|e| panic!("reading the response body failed: {e}"));
+    TestResponse {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: body.to_vec(),
+    }
+}
+
+impl TestApp {
+    /// Starts the application on a random port with a fresh database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts the application with extra configuration variables (`TASKAPI__…`).
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let data = TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
+        let database = data.path().join("taskapi.db");
+        let mut vars: Vec<(String, String)> = [
+            ("TASKAPI_ENV", "test".to_owned()),
+            (
+                "TASKAPI__DATABASE__URL",
+                format!("sqlite://{}", database.display()),
+            ),
+            ("TASKAPI__SERVER__HOST", "127.0.0.1".to_owned()),
+            ("TASKAPI__SERVER__PORT", "0".to_owned()),
+            ("TASKAPI__SERVER__WORKERS", "2".to_owned()),
+            ("TASKAPI__SERVER__SHUTDOWN_TIMEOUT", "1s".to_owned()),
+            ("TASKAPI__AUTH__BCRYPT_COST", "4".to_owned()),
+            ("TASKAPI__AUTH__JWT_SECRET", JWT_SECRET.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, value) in extra {
+            vars.retain(|(k, _)| k != key);
+            vars.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        let settings = Settings::load_from(Path::new("config"), &vars)
+            .unwrap_or_else(|e| panic!("the test configuration does not load: {e}"));
+        let app = Application::build(settings)
+            .await
+            .unwrap_or_else(|e| panic!("the application does not start: {e}"));
+        let port = app.port();
+        actix_web::rt::spawn(app.run_until_stopped());
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .disable_redirects()
+            .finish();
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client,
+            _data: data,
+        }
+    }
+
+    /// The absolute URL of a path (which may carry a query string).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A request to build further (headers, body) before sending.
+    pub fn request(&self, method: Method, path: &str) -> ClientRequest {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Sends a bodiless request.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>) -> TestResponse {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        send(request.send()).await
+    }
+
+    /// Sends a request with a JSON body (`Content-Type: application/json`).
+    pub async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> TestResponse {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        send(request.send_json(body)).await
+    }
+
+    /// Sends a request with a raw body and the given content type (none if `None`).
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: impl Into<String>,
+    ) -> TestResponse {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.content_type(content_type);
+        }
+        send(request.send_body(body.into())).await
+    }
+
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// `POST /register`.
+    pub async fn register(&self, email: &str, password: &str) -> TestResponse {
+        self.call_json(
+            Method::POST,
+            "/register",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// `POST /login`.
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.call_json(
+            Method::POST,
+            "/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// `GET /me`.
+    pub async fn get_me(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/me", Some(token)).await
+    }
+
+    /// `POST /tasks`.
+    pub async fn create_task(&self, token: &str, body: &Value) -> TestResponse {
+        self.call_json(Method::POST, "/tasks", Some(token), body)
+            .await
+    }
+
+    /// `GET /tasks`.
+    pub async fn list_tasks(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/tasks", Some(token)).await
+    }
+
+    /// `GET /tasks/{id}`.
+    pub async fn get_task(&self, token: &str, id: &str) -> TestResponse {
+        self.call(Method::GET, &format!("/tasks/{id}"), Some(token))
+            .await
+    }
+
+    /// `PATCH /tasks/{id}`.
+    pub async fn patch_task(&self, token: &str, id: &str, body: &Value) -> TestResponse {
+        self.call_json(Method::PATCH, &format!("/tasks/{id}"), Some(token), body)
+            .await
+    }
+
+    /// `PUT /tasks/{id}`.
+    pub async fn put_task(&self, token: &str, id: &str, body: &Value) -> TestResponse {
+        self.call_json(Method::PUT, &format!("/tasks/{id}"), Some(token), body)
+            .await
+    }
+
+    /// `DELETE /tasks/{id}`.
+    pub async fn delete_task(&self, token: &str, id: &str) -> TestResponse {
+        self.call(Method::DELETE, &format!("/tasks/{id}"), Some(token))
+            .await
+    }
+
+    /// Registers `email` and logs in.
+    pub async fn signed_up(&self, email: &str) -> TestUser {
+        let user = self.register(email, PASSWORD).await.json_with_status(201);
+        let login = self.login(email, PASSWORD).await.json_with_status(200);
+        TestUser {
+            id: string(&user["id"]),
+            email: string(&user["email"]),
+            token: string(&login["access_token"]),
+        }
+    }
+
+    /// A registered, logged-in user with a generic email.
+    pub async fn user(&self) -> TestUser {
+        self.signed_up("someone@example.com").await
+    }
+
+    /// Creates a task titled `title` and returns its body.
+    pub async fn task(&self, token: &str, title: &str) -> Value {
+        self.create_task(token, &json!({"title": title}))
+            .await
+            .json_with_status(201)
+    }
+}
+
+/// A JSON string's value; panics otherwise.
+#[track_caller]
+pub fn string(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {value}"))
+        .to_owned()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Access-token claims as the service issues them, for `sub`, expiring in `ttl` seconds.
+pub fn claims(sub: &str, ttl: i64) -> Value {
+    let now = now();
+    json!({
+        "sub": sub,
+        "exp": now + ttl,
+        "iat": now - 1,
+        "jti": uuid::Uuid::now_v7().to_string(),
+        "iss": "taskapi",
+        "role": "user",
+    })
+}
+
+/// Signs `claims` with `alg` and `secret`.
+pub fn sign(alg: Algorithm, secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap_or_else(|e| panic!("cannot sign a token: {e}"))
+}
+
+/// An unsigned token (`alg: none`) carrying `claims`.
+pub fn unsigned_token(claims: &Value) -> String {
+    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = base64url(claims.to_string().as_bytes());
+    format!("{header}.{payload}.")
+}
+
+/// Unpadded base64url, as JWTs use.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let symbols = chunk.len() + 1;
+        for i in 0..symbols {
+            let index = (n >> (18 - 6 * i)) & 0x3f;
+            out.push(char::from(ALPHABET[index as usize]));
+        }
+    }
+    out
+}
+
+/// A random UUID string (for ids that exist nowhere).
+pub fn random_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[test]
+fn base64url_matches_known_vectors() {
+    assert_eq!(base64url(b""), "");
+    assert_eq!(base64url(b"f"), "Zg");
+    assert_eq!(base64url(b"fo"), "Zm8");
+    assert_eq!(base64url(b"foo"), "Zm9v");
+    assert_eq!(base64url(b"foob"), "Zm9vYg");
+    assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+}

@@ -1,0 +1,94 @@
+//! Headers on every response: `X-Request-Id` and `X-Content-Type-Options: nosniff`.
+
+use awc::http::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestResponse, send, string};
+
+fn is_sane_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+fn assert_common_headers(what: &str, response: &TestResponse) {
+    let id = response.require_header("x-request-id");
+    assert!(is_sane_id(id), "{what}: X-Request-Id {id:?}");
+    assert_eq!(
+        response.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+}
+
+#[actix_web::test]
+async fn every_response_carries_a_request_id_and_nosniff() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let created = app.create_task(&user.token, &json!({"title": "t"})).await;
+    let id = string(&created.json()["id"]);
+    let responses = [
+        ("200 ping", app.get("/ping").await),
+        ("200 docs", app.get("/docs").await),
+        ("200 openapi", app.get("/openapi.json").await),
+        ("201 create", created),
+        ("200 list", app.list_tasks(&user.token).await),
+        ("204 delete", app.delete_task(&user.token, &id).await),
+        ("401", app.get("/tasks").await),
+        ("404 route", app.get("/nope").await),
+        ("404 task", app.get_task(&user.token, &id).await),
+        ("404 asset", app.get("/docs/nope.js").await),
+        ("405", app.call(Method::DELETE, "/tasks", None).await),
+        ("422", app.get("/ping?x=1").await),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for (what, response) in &responses {
+        assert_common_headers(what, response);
+        assert!(
+            seen.insert(response.require_header("x-request-id").to_owned()),
+            "{what}: request ids are unique"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems() {
+    let app = TestApp::spawn().await;
+    let response = send(
+        app.request(Method::GET, "/ping")
+            .insert_header(("x-request-id", "abc-123"))
+            .send(),
+    )
+    .await;
+    response.assert_status(200);
+    assert_eq!(response.header("x-request-id"), Some("abc-123"));
+
+    let response = send(
+        app.request(Method::GET, "/nope")
+            .insert_header(("x-request-id", "abc-123"))
+            .send(),
+    )
+    .await;
+    assert_eq!(response.header("x-request-id"), Some("abc-123"));
+    let problem = response.assert_problem(404);
+    assert_eq!(problem["request_id"], "abc-123");
+}
+
+#[actix_web::test]
+async fn an_insane_incoming_request_id_is_replaced() {
+    let app = TestApp::spawn().await;
+    for bad in ["bad id!", &"a".repeat(129), "semi;colon", ""] {
+        let response = send(
+            app.request(Method::GET, "/nope")
+                .insert_header(("x-request-id", bad))
+                .send(),
+        )
+        .await;
+        let id = response.require_header("x-request-id");
+        assert_ne!(id, bad);
+        assert!(is_sane_id(id), "replaced by a sane id: {id:?}");
+        let problem = response.assert_problem(404);
+        assert_eq!(problem["request_id"], id);
+    }
+}
