@@ -16,7 +16,7 @@ pub enum StoreError {
 }
 
 /// Why a presented access token was not accepted.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Error, PartialEq, Eq)]
 pub enum AuthError {
     /// No credentials were presented.
     #[error("missing bearer token")]

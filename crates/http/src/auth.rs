@@ -1,11 +1,10 @@
 //! The bearer-token extractor: turns `Authorization: Bearer <token>` into the caller.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use actix_web_httpauth::extractors::bearer::BearerAuth;
+use futures_util::FutureExt;
+use futures_util::future::{LocalBoxFuture, Shared};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::SecurityScheme;
 use paperclip::v2::schema::Apiv2Schema;
@@ -19,28 +18,88 @@ pub const SECURITY_SCHEME: &str = "bearerAuth";
 
 /// The authenticated caller of a request. Extracting it answers 401 (with
 /// `WWW-Authenticate: Bearer`) for a missing, malformed, badly signed, expired or revoked
-/// token, before the body is even read.
+/// token.
+///
+/// actix polls all of a handler's extractors together, and a token's revocation check waits
+/// on the database while a bad body fails at once; yet SPEC §8 wants the 401 first. So
+/// `AuthUser` must be a handler's first argument: it leaves an [`AuthGate`] in the request,
+/// and the body and query extractors wait at that gate before they judge anything.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub Principal);
 
+/// Why authentication failed, in a form every waiter at the gate can get a copy of.
+#[derive(Debug, Clone)]
+enum AuthFailure {
+    Unauthorized(AuthError),
+    Unavailable,
+    Internal(String),
+}
+
+impl From<ApiError> for AuthFailure {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Unauthorized(reason) => AuthFailure::Unauthorized(reason),
+            ApiError::Unavailable => AuthFailure::Unavailable,
+            other => AuthFailure::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthFailure> for ApiError {
+    fn from(e: AuthFailure) -> Self {
+        match e {
+            AuthFailure::Unauthorized(reason) => ApiError::Unauthorized(reason),
+            AuthFailure::Unavailable => ApiError::Unavailable,
+            AuthFailure::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+type Outcome = Shared<LocalBoxFuture<'static, Result<Principal, AuthFailure>>>;
+
+/// The pending outcome of a request's authentication, shared with the extractors that must
+/// not answer before it.
+#[derive(Clone)]
+pub(crate) struct AuthGate(Outcome);
+
+impl AuthGate {
+    /// The gate of this request, if it has an authenticated route.
+    pub(crate) fn of(req: &HttpRequest) -> Option<Self> {
+        req.extensions().get::<AuthGate>().cloned()
+    }
+
+    /// Waits for authentication; its failure is the request's answer.
+    pub(crate) async fn passed(gate: Option<Self>) -> Result<(), ApiError> {
+        match gate {
+            Some(AuthGate(outcome)) => outcome.await.map(drop).map_err(ApiError::from),
+            None => Ok(()),
+        }
+    }
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bearer = BearerAuth::from_request(req, payload).into_inner();
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
+        let outcome: Outcome = async move {
             let state =
-                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let bearer = bearer.map_err(|_| {
-                // actix-web-httpauth cannot tell "no header" from "not a bearer header";
-                // both are a missing bearer token for the client.
-                ApiError::Unauthorized(AuthError::Missing)
-            })?;
-            let principal = state.accounts.authenticate(bearer.token()).await?;
-            Ok(AuthUser(principal))
-        })
+                state.ok_or_else(|| AuthFailure::Internal("application state missing".into()))?;
+            // actix-web-httpauth cannot tell "no header" from "not a bearer header"; both
+            // are a missing bearer token for the client.
+            let bearer = bearer.map_err(|_| AuthFailure::Unauthorized(AuthError::Missing))?;
+            state
+                .accounts
+                .authenticate(bearer.token())
+                .await
+                .map_err(|e| AuthFailure::from(ApiError::from(e)))
+        }
+        .boxed_local()
+        .shared();
+        req.extensions_mut().insert(AuthGate(outcome.clone()));
+        async move { outcome.await.map(AuthUser).map_err(ApiError::from) }.boxed_local()
     }
 }
 

@@ -19,6 +19,7 @@ use paperclip::v2::schema::Apiv2Schema;
 use serde_json::{Map, Value};
 use taskapi_domain::ValidationErrors;
 
+use crate::auth::AuthGate;
 use crate::error::ApiError;
 
 /// Largest accepted request body (SPEC §8: over 65 536 bytes is 413).
@@ -86,7 +87,9 @@ impl<B: RequestBody + 'static> FromRequest for JsonBody<B> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let payload = payload.take();
+        let gate = AuthGate::of(&req);
         Box::pin(async move {
+            AuthGate::passed(gate).await?;
             if !is_json(&req) {
                 return Err(ApiError::UnsupportedMediaType);
             }

@@ -7,6 +7,10 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::ValidationErrors;
 
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
+
+use crate::auth::AuthGate;
 use crate::error::ApiError;
 
 /// For routes that take no query parameters: any parameter is a 422 naming it.
@@ -15,10 +19,16 @@ pub struct NoQuery;
 
 impl FromRequest for NoQuery {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(check_no_query(req.query_string()))
+        let checked = check_no_query(req.query_string());
+        let gate = AuthGate::of(req);
+        async move {
+            AuthGate::passed(gate).await?;
+            checked
+        }
+        .boxed_local()
     }
 }
 
