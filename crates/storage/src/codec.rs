@@ -28,16 +28,6 @@ pub(crate) fn timestamp_to_text(at: DateTime<Utc>) -> Result<String, StoreError>
     Ok(at.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
-/// Writes an optional timestamp in the stored form.
-///
-/// # Errors
-/// As [`timestamp_to_text`].
-pub(crate) fn optional_timestamp_to_text(
-    at: Option<DateTime<Utc>>,
-) -> Result<Option<String>, StoreError> {
-    at.map(timestamp_to_text).transpose()
-}
-
 /// Reads a stored timestamp.
 ///
 /// # Errors
@@ -46,16 +36,6 @@ pub(crate) fn timestamp_from_text(text: &str) -> Result<DateTime<Utc>, StoreErro
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .map_err(|e| StoreError::Internal(format!("stored timestamp {text:?} is malformed: {e}")))
-}
-
-/// Reads an optional stored timestamp.
-///
-/// # Errors
-/// As [`timestamp_from_text`].
-pub(crate) fn optional_timestamp_from_text(
-    text: Option<&str>,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    text.map(timestamp_from_text).transpose()
 }
 
 /// Writes a UUID in the stored form (hyphenated, lower-case).
@@ -160,16 +140,6 @@ mod tests {
             timestamp_to_text(far),
             Err(StoreError::Internal(_))
         ));
-        Ok(())
-    }
-
-    #[test]
-    fn optional_timestamps_pass_none_through() -> TestResult {
-        assert_eq!(optional_timestamp_to_text(None)?, None);
-        assert_eq!(optional_timestamp_from_text(None)?, None);
-        let t = at_micros(42)?;
-        let text = optional_timestamp_to_text(Some(t))?;
-        assert_eq!(optional_timestamp_from_text(text.as_deref())?, Some(t));
         Ok(())
     }
 

@@ -15,9 +15,13 @@ mod errors;
 mod pool;
 mod rows;
 mod schema;
+mod sql_types;
 mod tasks;
 mod url;
 mod users;
+
+#[doc(hidden)]
+pub mod testing;
 
 use std::fmt;
 use std::sync::Arc;
@@ -30,7 +34,7 @@ use taskapi_domain::ports::{TaskRepository, UserRepository};
 
 pub use errors::StorageError;
 
-use backend::{DbPool, PooledDbConnection};
+use backend::{DbConnection, DbPool, PooledDbConnection};
 use errors::DbError;
 use url::DatabaseUrl;
 
@@ -100,6 +104,10 @@ impl Database {
                 backend::sqlite::open_pool(&path, &shown_url, &settings)?,
                 "sqlite",
             ),
+            DatabaseUrl::Postgres { url } => (
+                backend::postgres::open_pool(&url, &shown_url, &settings)?,
+                "postgres",
+            ),
         };
         log::debug!(
             "opened {shown_url} with a pool of {} connections",
@@ -124,8 +132,11 @@ impl Database {
         let shown_url = &self.inner.shown_url;
         let mut conn = pool::checkout(&self.inner.pool)
             .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))?;
-        let applied = backend::sqlite::run_migrations(&mut conn)
-            .map_err(|e| StorageError::Migration(format!("{shown_url}: {e}")))?;
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(conn) => backend::sqlite::run_migrations(conn),
+            DbConnection::Postgres(conn) => backend::postgres::run_migrations(conn),
+        }
+        .map_err(|e| StorageError::Migration(format!("{shown_url}: {e}")))?;
         if !applied.is_empty() {
             log::info!("applied migrations {applied:?} to {shown_url}");
         }

@@ -11,61 +11,64 @@ use taskapi_domain::{
     TaskId, TaskTitle, User, UserId,
 };
 
-use crate::codec::{
-    optional_timestamp_from_text, optional_timestamp_to_text, timestamp_from_text,
-    timestamp_to_text, uuid_from_text, uuid_to_text,
-};
 use crate::schema::{task_tags, tasks, users};
+use crate::sql_types::{SqlTimestamp, SqlUuid};
 
-/// Stored form of a user id.
-pub(crate) fn user_id_text(id: UserId) -> String {
-    uuid_to_text(id.as_uuid())
+/// Column value of a user id.
+pub(crate) fn user_key(id: UserId) -> SqlUuid {
+    SqlUuid(id.as_uuid())
 }
 
-/// Stored form of a task id.
-pub(crate) fn task_id_text(id: TaskId) -> String {
-    uuid_to_text(id.as_uuid())
+/// Column value of a task id.
+pub(crate) fn task_key(id: TaskId) -> SqlUuid {
+    SqlUuid(id.as_uuid())
+}
+
+fn stamp(at: DateTime<Utc>) -> SqlTimestamp {
+    SqlTimestamp(at)
 }
 
 /// A `users` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub(crate) struct UserRow {
-    pub(crate) id: String,
+    pub(crate) id: SqlUuid,
     pub(crate) email: String,
     pub(crate) password_hash: String,
     pub(crate) role: String,
     pub(crate) disabled: bool,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) updated_at: SqlTimestamp,
 }
 
 impl UserRow {
     /// The row of a new account (enabled; `updated_at` = `created_at`).
     pub(crate) fn from_new(user: &NewUser) -> Result<Self, StoreError> {
-        let created_at = timestamp_to_text(user.created_at)?;
         Ok(Self {
-            id: user_id_text(user.id),
+            id: user_key(user.id),
             email: user.email.as_str().to_owned(),
             password_hash: user.password_hash.as_str().to_owned(),
             role: user.role.as_str().to_owned(),
             disabled: false,
-            updated_at: created_at.clone(),
-            created_at,
+            created_at: stamp(user.created_at),
+            updated_at: stamp(user.created_at),
         })
     }
 
     /// The account this row stores.
     pub(crate) fn into_domain(self) -> Result<User, StoreError> {
         Ok(User {
-            id: UserId::from_uuid(uuid_from_text(&self.id)?),
+            id: UserId::from_uuid(self.id.0),
             email: Email::from_trusted(self.email),
             password_hash: PasswordHash::new(self.password_hash),
             role: Role::parse(&self.role).map_err(|e| {
-                StoreError::Internal(format!("user {}: stored role {:?} {e}", self.id, self.role))
+                StoreError::Internal(format!(
+                    "user {}: stored role {:?} {e}",
+                    self.id.0, self.role
+                ))
             })?,
             disabled: self.disabled,
-            created_at: timestamp_from_text(&self.created_at)?,
+            created_at: self.created_at.0,
         })
     }
 }
@@ -74,16 +77,16 @@ impl UserRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
-    pub(crate) id: String,
-    pub(crate) owner_id: String,
+    pub(crate) id: SqlUuid,
+    pub(crate) owner_id: SqlUuid,
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) is_done: bool,
-    pub(crate) completed_at: Option<String>,
+    pub(crate) completed_at: Option<SqlTimestamp>,
     pub(crate) priority: i16,
-    pub(crate) due_at: Option<String>,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
+    pub(crate) due_at: Option<SqlTimestamp>,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) updated_at: SqlTimestamp,
     pub(crate) version: i64,
 }
 
@@ -91,16 +94,16 @@ impl TaskRow {
     /// The row of a task.
     pub(crate) fn from_domain(task: &Task) -> Result<Self, StoreError> {
         Ok(Self {
-            id: task_id_text(task.id),
-            owner_id: user_id_text(task.owner_id),
+            id: task_key(task.id),
+            owner_id: user_key(task.owner_id),
             title: task.title.as_str().to_owned(),
             description: task.description.as_str().to_owned(),
             is_done: task.is_done,
-            completed_at: optional_timestamp_to_text(task.completed_at)?,
+            completed_at: task.completed_at.map(stamp),
             priority: task.priority.rank(),
-            due_at: optional_timestamp_to_text(task.due_at)?,
-            created_at: timestamp_to_text(task.created_at)?,
-            updated_at: timestamp_to_text(task.updated_at)?,
+            due_at: task.due_at.map(stamp),
+            created_at: stamp(task.created_at),
+            updated_at: stamp(task.updated_at),
             version: task.version,
         })
     }
@@ -108,21 +111,21 @@ impl TaskRow {
     /// The task this row stores, with its tags in order.
     pub(crate) fn into_domain(self, tags: Vec<String>) -> Result<Task, StoreError> {
         let corrupt = |what: &str, e: String| {
-            StoreError::Internal(format!("task {}: stored {what} is invalid: {e}", self.id))
+            StoreError::Internal(format!("task {}: stored {what} is invalid: {e}", self.id.0))
         };
         Ok(Task {
-            id: TaskId::from_uuid(uuid_from_text(&self.id)?),
-            owner_id: UserId::from_uuid(uuid_from_text(&self.owner_id)?),
+            id: TaskId::from_uuid(self.id.0),
+            owner_id: UserId::from_uuid(self.owner_id.0),
             title: TaskTitle::parse(&self.title).map_err(|e| corrupt("title", e))?,
             description: Description::parse(self.description.clone())
                 .map_err(|e| corrupt("description", e))?,
             is_done: self.is_done,
-            completed_at: optional_timestamp_from_text(self.completed_at.as_deref())?,
+            completed_at: self.completed_at.map(|t| t.0),
             priority: Priority::from_rank(self.priority),
-            due_at: optional_timestamp_from_text(self.due_at.as_deref())?,
+            due_at: self.due_at.map(|t| t.0),
             tags: Tags::from_trusted(tags),
-            created_at: timestamp_from_text(&self.created_at)?,
-            updated_at: timestamp_from_text(&self.updated_at)?,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
             version: self.version,
         })
     }
@@ -135,10 +138,10 @@ pub(crate) struct TaskChangesRow {
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) is_done: bool,
-    pub(crate) completed_at: Option<String>,
+    pub(crate) completed_at: Option<SqlTimestamp>,
     pub(crate) priority: i16,
-    pub(crate) due_at: Option<String>,
-    pub(crate) updated_at: String,
+    pub(crate) due_at: Option<SqlTimestamp>,
+    pub(crate) updated_at: SqlTimestamp,
 }
 
 impl TaskChangesRow {
@@ -151,10 +154,10 @@ impl TaskChangesRow {
             title: changes.title.as_str().to_owned(),
             description: changes.description.as_str().to_owned(),
             is_done: changes.is_done,
-            completed_at: optional_timestamp_to_text(changes.completed_at)?,
+            completed_at: changes.completed_at.map(stamp),
             priority: changes.priority.rank(),
-            due_at: optional_timestamp_to_text(changes.due_at)?,
-            updated_at: timestamp_to_text(now)?,
+            due_at: changes.due_at.map(stamp),
+            updated_at: stamp(now),
         })
     }
 }
@@ -163,22 +166,22 @@ impl TaskChangesRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = task_tags)]
 pub(crate) struct TagRow {
-    pub(crate) task_id: String,
+    pub(crate) task_id: SqlUuid,
     pub(crate) position: i16,
     pub(crate) tag: String,
 }
 
 impl TagRow {
     /// The rows of a task's tags, positions in order from 0.
-    pub(crate) fn for_task(task_id: &str, tags: &Tags) -> Result<Vec<Self>, StoreError> {
+    pub(crate) fn for_task(task_id: SqlUuid, tags: &Tags) -> Result<Vec<Self>, StoreError> {
         tags.iter()
             .enumerate()
             .map(|(i, tag)| {
                 let position = i16::try_from(i).map_err(|_| {
-                    StoreError::Internal(format!("task {task_id}: too many tags to store"))
+                    StoreError::Internal(format!("task {}: too many tags to store", task_id.0))
                 })?;
                 Ok(Self {
-                    task_id: task_id.to_owned(),
+                    task_id,
                     position,
                     tag: tag.to_owned(),
                 })
@@ -220,8 +223,7 @@ mod tests {
         let task = task()?;
         let row = TaskRow::from_domain(&task)?;
         assert_eq!(row.priority, 2);
-        assert_eq!(row.created_at, "2026-11-18T11:06:40.000000Z");
-        let tags = TagRow::for_task(&row.id, &task.tags)?;
+        let tags = TagRow::for_task(row.id, &task.tags)?;
         let positions: Vec<(i16, &str)> =
             tags.iter().map(|t| (t.position, t.tag.as_str())).collect();
         assert_eq!(positions, vec![(0, "home"), (1, "errands")]);

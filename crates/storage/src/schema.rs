@@ -1,11 +1,15 @@
 //! The diesel schema, shared by every backend: `migrations/<backend>/` must produce tables
-//! that these declarations describe (ids and timestamps as text, see [`crate::codec`]).
+//! that these declarations describe. Ids and instants use the custom SQL types of
+//! [`crate::sql_types`]: native `uuid`/`timestamptz` on PostgreSQL, text on SQLite.
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
     /// Registered accounts.
     users (id) {
-        /// Hyphenated lower-case UUID.
-        id -> Text,
+        /// UUID v7.
+        id -> DbUuid,
         /// Normalised (trimmed, lower-case) email; unique.
         email -> Text,
         /// The hasher's encoded password hash.
@@ -14,20 +18,23 @@ diesel::table! {
         role -> Text,
         /// Disabled by an administrator.
         disabled -> Bool,
-        /// Stored timestamp text.
-        created_at -> Text,
-        /// Stored timestamp text.
-        updated_at -> Text,
+        /// When it was created.
+        created_at -> DbTimestamp,
+        /// When it last changed.
+        updated_at -> DbTimestamp,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
     /// Tasks, each private to its owner.
     tasks (id) {
-        /// Hyphenated lower-case UUID.
-        id -> Text,
+        /// UUID v7.
+        id -> DbUuid,
         /// The owning user's id.
-        owner_id -> Text,
+        owner_id -> DbUuid,
         /// Trimmed title.
         title -> Text,
         /// Description, possibly empty.
@@ -35,25 +42,28 @@ diesel::table! {
         /// Done?
         is_done -> Bool,
         /// When it was marked done; null while not done.
-        completed_at -> Nullable<Text>,
+        completed_at -> Nullable<DbTimestamp>,
         /// `Priority::rank`: 0 low, 1 medium, 2 high.
         priority -> SmallInt,
         /// When it is due, if ever.
-        due_at -> Nullable<Text>,
-        /// Stored timestamp text.
-        created_at -> Text,
-        /// Stored timestamp text.
-        updated_at -> Text,
+        due_at -> Nullable<DbTimestamp>,
+        /// When it was created.
+        created_at -> DbTimestamp,
+        /// When it last changed.
+        updated_at -> DbTimestamp,
         /// Optimistic-concurrency version, starting at 1.
         version -> BigInt,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
     /// A task's tags, in the order given by `position`.
     task_tags (task_id, tag) {
         /// The task's id.
-        task_id -> Text,
+        task_id -> DbUuid,
         /// 0-based position in the task's tag list.
         position -> SmallInt,
         /// The normalised tag.

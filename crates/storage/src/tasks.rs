@@ -11,8 +11,9 @@ use taskapi_domain::{StoreError, Task, TaskChanges, TaskId, UserId};
 use crate::backend::{DbConnection, DbPool, write_transaction};
 use crate::errors::DbError;
 use crate::pool::with_connection;
-use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_id_text, user_id_text};
+use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
 use crate::schema::{task_tags, tasks};
+use crate::sql_types::SqlUuid;
 
 /// Tasks in the `tasks` table, their tags in `task_tags`.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ impl DieselTaskRepository {
 }
 
 /// The task's tags, in order.
-fn tags_of(conn: &mut DbConnection, task_id: &str) -> QueryResult<Vec<String>> {
+fn tags_of(conn: &mut DbConnection, task_id: SqlUuid) -> QueryResult<Vec<String>> {
     task_tags::table
         .filter(task_tags::task_id.eq(task_id))
         .order(task_tags::position)
@@ -37,25 +38,30 @@ fn tags_of(conn: &mut DbConnection, task_id: &str) -> QueryResult<Vec<String>> {
 }
 
 /// Replaces the task's tags with `tags`.
-fn replace_tags(conn: &mut DbConnection, task_id: &str, tags: &[TagRow]) -> QueryResult<()> {
+fn replace_tags(conn: &mut DbConnection, task_id: SqlUuid, tags: &[TagRow]) -> QueryResult<()> {
     diesel::delete(task_tags::table.filter(task_tags::task_id.eq(task_id))).execute(conn)?;
     insert_tags(conn, tags)
 }
 
+/// Inserts the rows in one multi-row `INSERT`. diesel's multi-backend connection cannot
+/// express a batch insert, so this is the one statement dispatched per backend.
 fn insert_tags(conn: &mut DbConnection, tags: &[TagRow]) -> QueryResult<()> {
-    if !tags.is_empty() {
-        diesel::insert_into(task_tags::table)
-            .values(tags)
-            .execute(conn)?;
+    if tags.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let insert = diesel::insert_into(task_tags::table).values(tags);
+    match conn {
+        DbConnection::Sqlite(conn) => insert.execute(conn),
+        DbConnection::Postgres(conn) => insert.execute(conn),
+    }
+    .map(drop)
 }
 
 #[async_trait]
 impl TaskRepository for DieselTaskRepository {
     async fn insert(&self, task: Task) -> Result<(), StoreError> {
         let row = TaskRow::from_domain(&task)?;
-        let tags = TagRow::for_task(&row.id, &task.tags)?;
+        let tags = TagRow::for_task(row.id, &task.tags)?;
         with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
                 diesel::insert_into(tasks::table)
@@ -70,7 +76,7 @@ impl TaskRepository for DieselTaskRepository {
     }
 
     async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let (owner, id) = (user_id_text(owner), task_id_text(id));
+        let (owner, id) = (user_key(owner), task_key(id));
         let found = with_connection(&self.pool, move |conn| {
             // One read transaction: the row and its tags come from the same snapshot.
             conn.transaction(|conn| {
@@ -83,7 +89,7 @@ impl TaskRepository for DieselTaskRepository {
                 let Some(row) = row else {
                     return Ok::<_, DbError>(None);
                 };
-                let tags = tags_of(conn, &row.id)?;
+                let tags = tags_of(conn, row.id)?;
                 Ok(Some((row, tags)))
             })
         })
@@ -92,7 +98,7 @@ impl TaskRepository for DieselTaskRepository {
     }
 
     async fn list_for_owner(&self, owner: UserId) -> Result<Vec<Task>, StoreError> {
-        let owner = user_id_text(owner);
+        let owner = user_key(owner);
         let (rows, tags) = with_connection(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let rows: Vec<TaskRow> = tasks::table
@@ -108,7 +114,7 @@ impl TaskRepository for DieselTaskRepository {
                 let owned_ids = tasks::table
                     .filter(tasks::owner_id.eq(&owner))
                     .select(tasks::id);
-                let tags: Vec<(String, String)> = task_tags::table
+                let tags: Vec<(SqlUuid, String)> = task_tags::table
                     .filter(task_tags::task_id.eq_any(owned_ids))
                     .order((task_tags::task_id, task_tags::position))
                     .select((task_tags::task_id, task_tags::tag))
@@ -117,7 +123,7 @@ impl TaskRepository for DieselTaskRepository {
             })
         })
         .await?;
-        let mut tags_by_task: HashMap<String, Vec<String>> = HashMap::new();
+        let mut tags_by_task: HashMap<SqlUuid, Vec<String>> = HashMap::new();
         for (task_id, tag) in tags {
             tags_by_task.entry(task_id).or_default().push(tag);
         }
@@ -137,9 +143,9 @@ impl TaskRepository for DieselTaskRepository {
         changes: TaskChanges,
         now: DateTime<Utc>,
     ) -> Result<UpdateOutcome, StoreError> {
-        let (owner, id) = (user_id_text(owner), task_id_text(id));
+        let (owner, id) = (user_key(owner), task_key(id));
         let columns = TaskChangesRow::from_domain(&changes, now)?;
-        let tags = TagRow::for_task(&id, &changes.tags)?;
+        let tags = TagRow::for_task(id, &changes.tags)?;
         with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
                 // Compare-and-swap in one statement: the version check and the bump happen
@@ -151,11 +157,13 @@ impl TaskRepository for DieselTaskRepository {
                         .filter(tasks::version.eq(expected_version)),
                 )
                 .set((&columns, tasks::version.eq(tasks::version + 1)))
-                .returning(TaskRow::as_returning())
-                .get_result(conn)
+                // All columns in `TaskRow`'s order: the multi-backend connection cannot
+                // return a `Selectable`.
+                .returning(tasks::all_columns)
+                .get_result::<TaskRow>(conn)
                 .optional()?;
                 if let Some(row) = updated {
-                    replace_tags(conn, &id, &tags)?;
+                    replace_tags(conn, id, &tags)?;
                     let tags = tags.into_iter().map(|t| t.tag).collect();
                     return Ok::<_, DbError>(UpdateOutcome::Updated(row.into_domain(tags)?));
                 }
@@ -177,7 +185,7 @@ impl TaskRepository for DieselTaskRepository {
     }
 
     async fn delete_for_owner(&self, owner: UserId, id: TaskId) -> Result<bool, StoreError> {
-        let (owner, id) = (user_id_text(owner), task_id_text(id));
+        let (owner, id) = (user_key(owner), task_key(id));
         let deleted = with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
                 // Tags go with the task (ON DELETE CASCADE).

@@ -10,9 +10,14 @@ pub(crate) enum DatabaseUrl {
         /// The file's path, as written.
         path: String,
     },
+    /// `postgres://…` or `postgresql://…`: a PostgreSQL server, URL passed to libpq as is.
+    Postgres {
+        /// The whole URL.
+        url: String,
+    },
 }
 
-/// Parses `sqlite://PATH`.
+/// Parses `sqlite://PATH` and `postgres://…`.
 ///
 /// # Errors
 /// [`StorageError::UnsupportedUrl`], naming the (redacted) URL, for any other scheme, an
@@ -21,7 +26,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl, StorageError> {
     let unsupported = |why: &str| StorageError::UnsupportedUrl(format!("{}: {why}", redact(url)));
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| unsupported("expected sqlite://PATH"))?;
+        .ok_or_else(|| unsupported("expected sqlite://PATH or postgres://…"))?;
     match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => {
             if rest.is_empty() {
@@ -38,10 +43,10 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl, StorageError> {
                 })
             }
         }
-        "postgres" | "postgresql" => Err(unsupported(
-            "this build of taskapi supports SQLite only (sqlite://PATH)",
-        )),
-        _ => Err(unsupported("expected sqlite://PATH")),
+        "postgres" | "postgresql" => Ok(DatabaseUrl::Postgres {
+            url: url.to_owned(),
+        }),
+        _ => Err(unsupported("expected sqlite://PATH or postgres://…")),
     }
 }
 
@@ -110,7 +115,6 @@ mod tests {
             "sqlite://:memory:",
             "mysql://localhost/db",
             "data/taskapi.db",
-            "postgres://localhost/taskapi",
         ] {
             match parse(url) {
                 Err(StorageError::UnsupportedUrl(message)) => {
@@ -122,13 +126,28 @@ mod tests {
     }
 
     #[test]
+    fn postgres_urls_are_passed_on_whole() {
+        for url in [
+            "postgres://app@db:5432/tasks?sslmode=require",
+            "postgresql://localhost/t",
+        ] {
+            assert_eq!(
+                parse(url).ok(),
+                Some(DatabaseUrl::Postgres {
+                    url: url.to_owned()
+                })
+            );
+        }
+    }
+
+    #[test]
     fn unsupported_url_messages_never_show_a_password() {
-        let message = parse("postgres://app:s3cret@db:5432/taskapi")
+        let message = parse("mysql://app:s3cret@db:5432/taskapi")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
-            message.contains("postgres://app:***@db:5432/taskapi"),
+            message.contains("mysql://app:***@db:5432/taskapi"),
             "{message}"
         );
         assert!(!message.contains("s3cret"));

@@ -7,7 +7,7 @@ use taskapi_domain::{NewUser, StoreError, User, UserId};
 
 use crate::backend::{DbPool, write_transaction};
 use crate::pool::with_connection;
-use crate::rows::{UserRow, user_id_text};
+use crate::rows::{UserRow, user_key};
 use crate::schema::users;
 
 /// Accounts in the `users` table.
@@ -63,7 +63,7 @@ impl UserRepository for DieselUserRepository {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let id = user_id_text(id);
+        let id = user_key(id);
         let row = with_connection(&self.pool, move |conn| {
             Ok(users::table
                 .find(&id)

@@ -1,38 +1,110 @@
 //! The seam between the repositories and the database engines.
 //!
-//! Repositories are written once against [`DbConnection`] and the helpers here; everything
-//! that differs per engine (opening, per-connection settings, migrations, how a write
-//! transaction starts, which errors are transient) lives in one module per backend. Adding
-//! PostgreSQL means turning [`DbConnection`] into a `#[derive(diesel::MultiConnection)]` enum
-//! over both connection types and dispatching the helpers below on its variant.
+//! Repositories are written once against [`DbConnection`], a `#[derive(MultiConnection)]`
+//! enum over SQLite and PostgreSQL connections, and the helpers here. Everything that differs
+//! per engine (opening, per-connection settings, migrations, how a write transaction starts,
+//! which errors are transient) lives in one module per backend.
 
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
-use diesel::r2d2::ConnectionManager;
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::result::Error as DieselError;
+use diesel::{PgConnection, SqliteConnection};
 
-/// The connection type every repository query runs on.
-pub(crate) type DbConnection = diesel::SqliteConnection;
+/// A connection to either backend. Queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum DbConnection {
+    /// An SQLite database file.
+    Sqlite(SqliteConnection),
+    /// A PostgreSQL server.
+    Postgres(PgConnection),
+}
+
+/// Which engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// `sqlite://PATH`.
+    Sqlite,
+    /// `postgres://…`.
+    Postgres,
+}
+
+/// Opens connections of one engine for r2d2 (the derived `establish` would guess the engine
+/// from whichever connection type accepts the URL first).
+#[derive(Debug, Clone)]
+pub(crate) struct Manager {
+    engine: Engine,
+    target: String,
+}
+
+impl Manager {
+    /// A manager opening `target` (a file path for SQLite, a URL for PostgreSQL).
+    pub(crate) fn new(engine: Engine, target: String) -> Self {
+        Self { engine, target }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match self.engine {
+            Engine::Sqlite => SqliteConnection::establish(&self.target).map(DbConnection::Sqlite),
+            Engine::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgres),
+        }
+        .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
 
 /// The connection pool.
-pub(crate) type DbPool = r2d2::Pool<ConnectionManager<DbConnection>>;
+pub(crate) type DbPool = r2d2::Pool<Manager>;
 
 /// A connection checked out of the pool.
-pub(crate) type PooledDbConnection = r2d2::PooledConnection<ConnectionManager<DbConnection>>;
+pub(crate) type PooledDbConnection = r2d2::PooledConnection<Manager>;
 
-/// Runs `f` in a transaction that takes the write lock up front, so that concurrent writers
-/// queue (bounded by the backend's lock timeout) instead of failing when they upgrade from
-/// reading to writing.
+/// Runs `f` in a write transaction. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so that concurrent writers queue (bounded by the busy timeout)
+/// instead of failing when they upgrade from reading to writing; PostgreSQL's row locks need
+/// no such care.
 pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    sqlite::write_transaction(conn, f)
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        }
+        DbConnection::Postgres(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+        }
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
 }
 
 /// Whether an error message reports a transient condition (lock contention that outlasted
-/// the busy timeout) rather than a bug.
+/// the timeout, a server going away) rather than a bug.
 pub(crate) fn is_transient(message: &str) -> bool {
-    sqlite::is_transient(message)
+    sqlite::is_transient(message) || postgres::is_transient(message)
 }

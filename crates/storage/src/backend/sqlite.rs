@@ -5,11 +5,9 @@ use std::path::Path;
 
 use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::ConnectionManager;
-use diesel::result::Error as DieselError;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::DbPool;
+use super::{DbConnection, DbPool, Engine, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
 
@@ -26,8 +24,8 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSettings;
 
-impl r2d2::CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
              PRAGMA journal_mode = WAL;
@@ -67,7 +65,7 @@ pub(crate) fn open_pool(
         // uses, so skip the validation query r2d2 would run on every checkout.
         .test_on_check_out(false)
         .connection_customizer(Box::new(ConnectionSettings))
-        .build(ConnectionManager::<SqliteConnection>::new(path))
+        .build(Manager::new(Engine::Sqlite, path.to_owned()))
         .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
 }
 
@@ -81,17 +79,6 @@ pub(crate) fn run_migrations(conn: &mut SqliteConnection) -> Result<Vec<String>,
             .map(|versions| versions.iter().map(ToString::to_string).collect())
     })
     .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string())
-}
-
-/// `BEGIN IMMEDIATE`: takes the write lock at the start, waiting up to the busy timeout.
-/// A deferred transaction that reads first and writes later fails at once when another
-/// writer committed in between; an immediate one never does.
-pub(crate) fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
-    E: From<DieselError>,
-{
-    conn.immediate_transaction(f)
 }
 
 /// "database is locked" / "database is busy": the busy timeout ran out.
