@@ -13,7 +13,7 @@ fn keys(value: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-#[actix_web::test]
+e2e! {
 async fn register_returns_201_with_the_normalised_user_and_no_secret() {
     let app = TestApp::spawn().await;
     let response = app.register("  Alice.Smith@Example.COM ", PASSWORD).await;
@@ -38,8 +38,9 @@ async fn register_returns_201_with_the_normalised_user_and_no_secret() {
     let text = response.text();
     assert!(!text.contains(PASSWORD) && !text.contains("$2"), "{text}");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn register_twice_with_another_case_is_409() {
     let app = TestApp::spawn().await;
     app.register("bob@example.com", PASSWORD)
@@ -49,15 +50,17 @@ async fn register_twice_with_another_case_is_409() {
     let problem = again.assert_problem(409);
     assert!(!string(&problem["detail"]).is_empty());
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn register_with_invalid_email_and_short_password_names_both() {
     let app = TestApp::spawn().await;
     let response = app.register("not-an-email", "short").await;
     assert_eq!(response.invalid_fields(), ["email", "password"]);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn register_without_fields_names_every_missing_one() {
     let app = TestApp::spawn().await;
     let response = app
@@ -65,15 +68,17 @@ async fn register_without_fields_names_every_missing_one() {
         .await;
     assert_eq!(response.invalid_fields(), ["email", "password"]);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn login_with_unknown_email_returns_401() {
     let app = TestApp::spawn().await;
     let response = app.login("nobody@example.com", PASSWORD).await;
     response.assert_problem(401);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn login_with_wrong_password_returns_401_with_the_same_detail_as_unknown_email() {
     let app = TestApp::spawn().await;
     app.register("carol@example.com", PASSWORD)
@@ -87,8 +92,9 @@ async fn login_with_wrong_password_returns_401_with_the_same_detail_as_unknown_e
     assert_eq!(wrong["title"], unknown["title"]);
     assert_eq!(wrong["type"], unknown["type"]);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn login_returns_a_bearer_token_that_must_not_be_cached() {
     let app = TestApp::spawn().await;
     app.register("dave@example.com", PASSWORD)
@@ -102,8 +108,9 @@ async fn login_returns_a_bearer_token_that_must_not_be_cached() {
     let cache = response.require_header("cache-control");
     assert!(cache.contains("no-store"), "Cache-Control: {cache}");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn login_accepts_the_email_in_any_case_and_with_spaces() {
     let app = TestApp::spawn().await;
     app.register("erin@example.com", PASSWORD)
@@ -112,8 +119,9 @@ async fn login_accepts_the_email_in_any_case_and_with_spaces() {
     let response = app.login("  ERIN@example.COM ", PASSWORD).await;
     response.assert_status(200);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn me_returns_the_caller() {
     let app = TestApp::spawn().await;
     let user = app.signed_up("frank@example.com").await;
@@ -123,9 +131,11 @@ async fn me_returns_the_caller() {
     assert_eq!(me["role"], "user");
     assert!(me.get("password").is_none() && me.get("password_hash").is_none());
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn me_without_a_token_is_401() {
     let app = TestApp::spawn().await;
     app.get("/me").await.assert_unauthorized();
+}
 }

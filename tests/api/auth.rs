@@ -7,20 +7,22 @@ use crate::helpers::{JWT_SECRET, TestApp, claims, random_id, send, sign, unsigne
 
 const OTHER_SECRET: &str = "some-other-secret-that-is-also-long-enough-!";
 
-#[actix_web::test]
+e2e! {
 async fn tasks_without_a_token_is_401_with_a_bearer_challenge() {
     let app = TestApp::spawn().await;
     app.get("/tasks").await.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn tasks_with_a_malformed_token_is_401() {
     let app = TestApp::spawn().await;
     let response = app.call(Method::GET, "/tasks", Some("garbage")).await;
     response.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn tasks_with_a_non_bearer_authorization_is_401() {
     let app = TestApp::spawn().await;
     let response = send(
@@ -31,8 +33,9 @@ async fn tasks_with_a_non_bearer_authorization_is_401() {
     .await;
     response.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn tasks_with_a_token_signed_with_another_secret_is_401() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -40,8 +43,9 @@ async fn tasks_with_a_token_signed_with_another_secret_is_401() {
     let response = app.list_tasks(&token).await;
     response.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn tasks_with_an_expired_token_is_401() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -51,8 +55,9 @@ async fn tasks_with_an_expired_token_is_401() {
     let response = app.list_tasks(&token).await;
     response.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn tasks_with_a_valid_token_is_200() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -62,24 +67,27 @@ async fn tasks_with_a_valid_token_is_200() {
     let forged_right = sign(Algorithm::HS256, JWT_SECRET, &claims(&user.id, 600));
     app.list_tasks(&forged_right).await.assert_status(200);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_alg_none_token_is_401() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = unsigned_token(&claims(&user.id, 600));
     app.list_tasks(&token).await.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_hs512_token_signed_with_the_right_secret_is_401() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = sign(Algorithm::HS512, JWT_SECRET, &claims(&user.id, 600));
     app.list_tasks(&token).await.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_token_from_another_issuer_is_401() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -88,18 +96,21 @@ async fn a_token_from_another_issuer_is_401() {
     let token = sign(Algorithm::HS256, JWT_SECRET, &foreign);
     app.list_tasks(&token).await.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_valid_token_of_a_user_that_does_not_exist_is_401() {
     let app = TestApp::spawn().await;
     let token = sign(Algorithm::HS256, JWT_SECRET, &claims(&random_id(), 600));
     app.list_tasks(&token).await.assert_unauthorized();
     app.get_me(&token).await.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_token_whose_subject_is_not_a_user_id_is_401() {
     let app = TestApp::spawn().await;
     let token = sign(Algorithm::HS256, JWT_SECRET, &claims("42", 600));
     app.list_tasks(&token).await.assert_unauthorized();
+}
 }

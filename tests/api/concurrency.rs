@@ -42,7 +42,7 @@ fn assert_no_server_error(responses: &[TestResponse]) {
     }
 }
 
-#[actix_web::test]
+e2e! {
 async fn twenty_concurrent_creations_all_succeed() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -71,8 +71,9 @@ async fn twenty_concurrent_creations_all_succeed() {
     assert_eq!(list.as_array().map(Vec::len), Some(20));
     assert_eq!(titles.len(), 20, "twenty distinct tasks");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn concurrent_patches_of_different_fields_lose_nothing() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -125,8 +126,9 @@ async fn concurrent_patches_of_different_fields_lose_nothing() {
     one_of("tags", [json!(["a"]), json!(["b"])]);
     assert_eq!(task["version"], 11, "every patch was a change: {task}");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn concurrent_registrations_of_one_email_make_exactly_one_account() {
     let app = TestApp::spawn().await;
     let requests = (0..10)
@@ -157,4 +159,5 @@ async fn concurrent_registrations_of_one_email_make_exactly_one_account() {
     app.login("race@example.com", PASSWORD)
         .await
         .assert_status(200);
+}
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{JWT_SECRET, TestApp, claims, random_id, sign, string};
 
-#[actix_web::test]
+e2e! {
 async fn malformed_json_is_400() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -39,15 +39,17 @@ async fn malformed_json_is_400() {
         .await;
     response.assert_problem(400);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_401_is_a_problem_with_a_bearer_challenge() {
     let app = TestApp::spawn().await;
     let body = app.get("/tasks").await.assert_unauthorized();
     assert!(!string(&body["detail"]).is_empty());
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_unknown_route_is_a_404_problem() {
     let app = TestApp::spawn().await;
     app.get("/nope").await.assert_problem(404);
@@ -57,8 +59,9 @@ async fn an_unknown_route_is_a_404_problem() {
         .await
         .assert_problem(404);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_invalid_task_id_is_404_for_every_method() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -79,8 +82,9 @@ async fn an_invalid_task_id_is_404_for_every_method() {
             .assert_problem(404);
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_wrong_method_is_405_with_allow() {
     let app = TestApp::spawn().await;
     let response = app.call(Method::DELETE, "/tasks", None).await;
@@ -108,8 +112,9 @@ async fn a_wrong_method_is_405_with_allow() {
         assert!(allow.contains(method), "Allow: {allow}");
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_taken_email_is_a_409_problem() {
     let app = TestApp::spawn().await;
     app.register("taken@example.com", crate::helpers::PASSWORD)
@@ -119,8 +124,9 @@ async fn a_taken_email_is_a_409_problem() {
         .await
         .assert_problem(409);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_body_over_64_kib_is_413() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -151,8 +157,9 @@ async fn a_body_over_64_kib_is_413() {
     assert_eq!(response.invalid_fields(), ["description"]);
     app.get("/ping").await.assert_status(200);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_body_that_is_not_json_is_415() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -193,8 +200,9 @@ async fn a_body_that_is_not_json_is_415() {
         .await;
     response.assert_status(201);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_422_is_a_problem_listing_errors() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -203,8 +211,9 @@ async fn a_422_is_a_problem_listing_errors() {
     assert_eq!(body["errors"][0]["field"], "title");
     assert!(!string(&body["errors"][0]["message"]).is_empty());
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn no_token_wins_over_a_malformed_body() {
     let app = TestApp::spawn().await;
     let response = app
@@ -226,6 +235,7 @@ async fn no_token_wins_over_a_malformed_body() {
         .await;
     response.assert_unauthorized();
 }
+}
 
 /// A well-signed token of a user that does not exist: only the database can tell that it is
 /// no good, and that check must still come before any body or parameter error (SPEC §8).
@@ -233,7 +243,7 @@ fn vanished_users_token() -> String {
     sign(Algorithm::HS256, JWT_SECRET, &claims(&random_id(), 600))
 }
 
-#[actix_web::test]
+e2e! {
 async fn a_vanished_users_token_with_malformed_json_is_401_not_400() {
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
@@ -247,8 +257,9 @@ async fn a_vanished_users_token_with_malformed_json_is_401_not_400() {
     .await
     .assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_vanished_users_token_with_a_text_body_is_401_not_415() {
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
@@ -262,8 +273,9 @@ async fn a_vanished_users_token_with_a_text_body_is_401_not_415() {
     .await
     .assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_vanished_users_token_with_invalid_fields_is_401_not_422() {
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
@@ -271,8 +283,9 @@ async fn a_vanished_users_token_with_invalid_fields_is_401_not_422() {
         .await
         .assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_vanished_users_token_with_an_unknown_query_parameter_is_401_not_422() {
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
@@ -280,8 +293,9 @@ async fn a_vanished_users_token_with_an_unknown_query_parameter_is_401_not_422()
         .await
         .assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_invalid_body_wins_over_an_invalid_task_id() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -294,8 +308,9 @@ async fn an_invalid_body_wins_over_an_invalid_task_id() {
         .await;
     assert_eq!(response.invalid_fields(), ["title"]);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_wrong_method_wins_over_a_missing_token() {
     let app = TestApp::spawn().await;
     app.call(Method::DELETE, "/tasks", None)
@@ -305,8 +320,9 @@ async fn a_wrong_method_wins_over_a_missing_token() {
         .await
         .assert_problem(405);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_unknown_query_parameter_is_422_naming_it() {
     let app = TestApp::spawn().await;
     let response = app.get("/ping?x=1").await;
@@ -321,8 +337,9 @@ async fn an_unknown_query_parameter_is_422_naming_it() {
     // ...but only once the caller is known.
     app.get("/tasks?colour=red").await.assert_unauthorized();
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn hostile_input_never_yields_a_500() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -373,4 +390,5 @@ async fn hostile_input_never_yields_a_500() {
         );
     }
     app.get("/ping").await.assert_status(200);
+}
 }

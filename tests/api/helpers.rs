@@ -1,6 +1,9 @@
 //! The test harness: [`TestApp`] runs the real application in-process on a random port with
-//! its own SQLite database in a temporary folder, and talks to it over HTTP with `awc`.
+//! a database of its own — an SQLite file in a temporary folder, or a fresh PostgreSQL
+//! database when the test runs on that backend — and talks to it over HTTP with `awc`.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,8 +13,33 @@ use awc::{Client, ClientRequest, SendClientRequest};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use taskapi::{Application, Settings};
+use taskapi_storage::testing::PostgresTestDatabase;
 use tempfile::TempDir;
 
+/// The storage backend a test runs on (see the `e2e!` macro).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh database on the server `TASKAPI_TEST_DATABASE_URL` names.
+    Postgres,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Sqlite) };
+}
+
+/// Runs a test body with every [`TestApp`] it spawns on `backend`. Each `#[actix_web::test]`
+/// runs on its own single-threaded runtime, so a thread-local is the test's own.
+pub async fn on_backend<F: Future<Output = ()>>(backend: Backend, test: F) {
+    BACKEND.with(|b| b.set(backend));
+    test.await;
+}
+
+/// Whether PostgreSQL tests can run here (says once why not, when they cannot).
+pub fn postgres_available() -> bool {
+    taskapi_storage::testing::postgres_server_url().is_some()
+}
 /// The HS256 secret the test server signs with (at least 32 bytes).
 pub const JWT_SECRET: &str = "end-to-end-tests-secret-with-more-than-32-bytes";
 /// A password that satisfies the policy.
@@ -27,6 +55,8 @@ pub struct TestApp {
     pub client: Client,
     /// The database folder; deleted when the test ends.
     _data: TempDir,
+    /// The PostgreSQL database, when on that backend; dropped when the test ends.
+    _postgres: Option<PostgresTestDatabase>,
 }
 
 /// A registered, logged-in user.
@@ -223,13 +253,21 @@ impl TestApp {
     /// Starts the application with extra configuration variables (`TASKAPI__…`).
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         let data = TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
-        let database = data.path().join("taskapi.db");
+        let postgres = match BACKEND.with(Cell::get) {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                PostgresTestDatabase::create()
+                    .unwrap_or_else(|e| panic!("cannot create a PostgreSQL test database: {e}"))
+                    .expect("TASKAPI_TEST_DATABASE_URL is set for PostgreSQL tests"),
+            ),
+        };
+        let database_url = match &postgres {
+            Some(db) => db.url().to_owned(),
+            None => format!("sqlite://{}", data.path().join("taskapi.db").display()),
+        };
         let mut vars: Vec<(String, String)> = [
             ("TASKAPI_ENV", "test".to_owned()),
-            (
-                "TASKAPI__DATABASE__URL",
-                format!("sqlite://{}", database.display()),
-            ),
+            ("TASKAPI__DATABASE__URL", database_url),
             ("TASKAPI__SERVER__HOST", "127.0.0.1".to_owned()),
             ("TASKAPI__SERVER__PORT", "0".to_owned()),
             ("TASKAPI__SERVER__WORKERS", "2".to_owned()),
@@ -259,6 +297,7 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client,
             _data: data,
+            _postgres: postgres,
         }
     }
 

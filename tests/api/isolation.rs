@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, string};
 
-#[actix_web::test]
+e2e! {
 async fn another_users_task_is_404_for_every_method_and_stays_unchanged() {
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
@@ -43,8 +43,9 @@ async fn another_users_task_is_404_for_every_method_and_stays_unchanged() {
     let after = app.get_task(&alice.token, &id).await.json_with_status(200);
     assert_eq!(after, task, "Alice's task is untouched");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn lists_only_show_the_callers_own_tasks() {
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
@@ -57,8 +58,9 @@ async fn lists_only_show_the_callers_own_tasks() {
     let alice_list = app.list_tasks(&alice.token).await.json_with_status(200);
     assert_eq!(alice_list, json!([alices]));
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_deleted_task_of_one_user_does_not_affect_another() {
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
@@ -70,4 +72,5 @@ async fn a_deleted_task_of_one_user_does_not_affect_another() {
     app.delete_task(&alice.token, &bobs)
         .await
         .assert_problem(404);
+}
 }

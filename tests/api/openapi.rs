@@ -72,7 +72,7 @@ fn operation_id_rule_accepts_and_rejects_as_intended() {
     }
 }
 
-#[actix_web::test]
+e2e! {
 async fn served_openapi_document_matches_the_snapshot() {
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
@@ -112,8 +112,9 @@ async fn served_openapi_document_matches_the_snapshot() {
         );
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn every_operation_has_an_operation_id_and_a_4xx_response() {
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
@@ -139,8 +140,9 @@ async fn every_operation_has_an_operation_id_and_a_4xx_response() {
         );
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn every_path_parameter_is_declared() {
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
@@ -175,8 +177,9 @@ async fn every_path_parameter_is_declared() {
     }
     assert!(checked >= 4, "the /tasks/{{id}} operations were checked");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn every_documented_path_allows_exactly_its_documented_methods() {
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
@@ -201,8 +204,9 @@ async fn every_documented_path_allows_exactly_its_documented_methods() {
         assert_eq!(allowed, documented, "OPTIONS {path}: Allow vs the document");
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn the_document_declares_the_bearer_scheme_and_a_server() {
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
@@ -231,4 +235,5 @@ async fn the_document_declares_the_bearer_scheme_and_a_server() {
     for key in ["type", "title", "status", "detail", "request_id", "errors"] {
         assert!(problem.get(key).is_some(), "Problem documents `{key}`");
     }
+}
 }

@@ -22,7 +22,7 @@ fn assert_common_headers(what: &str, response: &TestResponse) {
     );
 }
 
-#[actix_web::test]
+e2e! {
 async fn every_response_carries_a_request_id_and_nosniff() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -51,8 +51,9 @@ async fn every_response_carries_a_request_id_and_nosniff() {
         );
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems() {
     let app = TestApp::spawn().await;
     let response = send(
@@ -74,8 +75,9 @@ async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems() {
     let problem = response.assert_problem(404);
     assert_eq!(problem["request_id"], "abc-123");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_insane_incoming_request_id_is_replaced() {
     let app = TestApp::spawn().await;
     for bad in ["bad id!", &"a".repeat(129), "semi;colon", ""] {
@@ -91,4 +93,5 @@ async fn an_insane_incoming_request_id_is_replaced() {
         let problem = response.assert_problem(404);
         assert_eq!(problem["request_id"], id);
     }
+}
 }

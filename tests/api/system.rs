@@ -4,30 +4,33 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 
-#[actix_web::test]
+e2e! {
 async fn ping_answers_status_ok() {
     let app = TestApp::spawn().await;
     let response = app.get("/ping").await;
     assert_eq!(response.json_with_status(200), json!({"status": "ok"}));
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn liveness_answers_200() {
     let app = TestApp::spawn().await;
     let response = app.get("/health/live").await;
     response.assert_status(200);
     assert_eq!(response.json()["status"], "ok");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn readiness_answers_200_when_the_database_is_up() {
     let app = TestApp::spawn().await;
     let response = app.get("/health/ready").await;
     response.assert_status(200);
     assert_eq!(response.json()["status"], "ok");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn docs_serve_swagger_ui_as_html() {
     let app = TestApp::spawn().await;
     for path in ["/docs", "/docs/", "/docs/index.html"] {
@@ -46,8 +49,9 @@ async fn docs_serve_swagger_ui_as_html() {
         );
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn docs_assets_are_served_by_the_binary() {
     let app = TestApp::spawn().await;
     let response = app.get("/docs/swagger-ui-bundle.js").await;
@@ -61,8 +65,9 @@ async fn docs_assets_are_served_by_the_binary() {
     css.assert_status(200);
     assert!(!css.body.is_empty());
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn unknown_docs_asset_is_a_404_problem_and_the_server_keeps_serving() {
     let app = TestApp::spawn().await;
     for path in [
@@ -81,8 +86,9 @@ async fn unknown_docs_asset_is_a_404_problem_and_the_server_keeps_serving() {
         .await
         .assert_status(200);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn openapi_document_is_served_as_json_version_3_0_3() {
     let app = TestApp::spawn().await;
     let response = app.get("/openapi.json").await;
@@ -94,11 +100,13 @@ async fn openapi_document_is_served_as_json_version_3_0_3() {
         "bearer"
     );
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn post_on_ping_is_405_allowing_get() {
     let app = TestApp::spawn().await;
     let response = app.call(awc::http::Method::POST, "/ping", None).await;
     response.assert_problem(405);
     assert_eq!(response.require_header("allow"), "GET");
+}
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, string};
 
-#[actix_web::test]
+e2e! {
 async fn create_returns_201_with_location_and_etag() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -18,8 +18,9 @@ async fn create_returns_201_with_location_and_etag() {
     assert_eq!(response.require_header("location"), format!("/tasks/{id}"));
     assert_eq!(response.require_header("etag"), "\"1\"");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_new_task_has_the_documented_defaults() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -41,8 +42,9 @@ async fn a_new_task_has_the_documented_defaults() {
         );
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn create_with_every_field_keeps_them() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -67,16 +69,18 @@ async fn create_with_every_field_keeps_them() {
     assert_eq!(task["due_at"], "2030-01-31T17:00:00Z");
     assert_eq!(task["tags"], json!(["home"]));
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn the_title_is_trimmed() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let task = app.task(&user.token, "   Buy milk \t ").await;
     assert_eq!(task["title"], "Buy milk");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn tags_are_trimmed_lower_cased_and_folded() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -89,8 +93,9 @@ async fn tags_are_trimmed_lower_cased_and_folded() {
         .json_with_status(201);
     assert_eq!(task["tags"], json!(["home", "work", "ünï"]));
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn due_at_with_an_offset_is_normalised_to_utc() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -103,8 +108,9 @@ async fn due_at_with_an_offset_is_normalised_to_utc() {
         .json_with_status(201);
     assert_eq!(task["due_at"], "2030-01-31T17:00:00Z");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn get_returns_the_task_with_its_etag() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -114,8 +120,9 @@ async fn get_returns_the_task_with_its_etag() {
     assert_eq!(response.json_with_status(200), created);
     assert_eq!(response.require_header("etag"), "\"1\"");
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn patch_changes_only_the_fields_sent() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -156,8 +163,9 @@ async fn patch_changes_only_the_fields_sent() {
         patched
     );
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn patch_with_null_clears_due_at_and_description() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -183,8 +191,9 @@ async fn patch_with_null_clears_due_at_and_description() {
     assert_eq!(patched["title"], "Clear me");
     assert_eq!(patched["version"], 2);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn is_done_sets_keeps_and_clears_completed_at() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -217,8 +226,9 @@ async fn is_done_sets_keeps_and_clears_completed_at() {
     assert_eq!(undone["completed_at"], Value::Null);
     assert_eq!(undone["version"], 3);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn version_grows_by_one_per_change_and_a_no_op_patch_changes_nothing() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -252,8 +262,9 @@ async fn version_grows_by_one_per_change_and_a_no_op_patch_changes_nothing() {
         assert_eq!(response.require_header("etag"), "\"4\"");
     }
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn put_is_a_partial_update_like_patch() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -272,8 +283,9 @@ async fn put_is_a_partial_update_like_patch() {
     assert_eq!(task["priority"], "low");
     assert!(task["completed_at"].is_string());
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn read_only_fields_sent_back_are_ignored() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -304,8 +316,9 @@ async fn read_only_fields_sent_back_are_ignored() {
     assert_eq!(task["created_at"], created["created_at"]);
     assert_eq!(task["completed_at"], Value::Null);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn an_unknown_field_is_422_naming_it_on_post_and_patch() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -325,8 +338,9 @@ async fn an_unknown_field_is_422_naming_it_on_post_and_patch() {
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["version"], 1);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_422_lists_every_invalid_field_at_once() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -340,8 +354,9 @@ async fn a_422_lists_every_invalid_field_at_once() {
     fields.sort();
     assert_eq!(fields, ["priority", "tags[1]", "title"]);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn wrong_types_are_422_naming_each_field() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -359,8 +374,9 @@ async fn wrong_types_are_422_naming_each_field() {
         ["description", "due_at", "is_done", "tags", "title"]
     );
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_title_too_long_or_too_many_tags_is_422() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -384,16 +400,18 @@ async fn a_title_too_long_or_too_many_tags_is_422() {
     .await
     .assert_status(201);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_body_that_is_not_an_object_is_422() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app.create_task(&user.token, &json!(["title"])).await;
     response.assert_problem(422);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_missing_title_on_create_is_422() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -402,8 +420,9 @@ async fn a_missing_title_on_create_is_422() {
         .await;
     assert_eq!(response.invalid_fields(), ["title"]);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn a_null_title_on_patch_is_422() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -420,8 +439,9 @@ async fn a_null_title_on_patch_is_422() {
     assert_eq!(task["title"], "Keep my title");
     assert_eq!(task["version"], 1);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn delete_answers_204_and_the_task_is_gone() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -434,8 +454,9 @@ async fn delete_answers_204_and_the_task_is_gone() {
     let list = app.list_tasks(&user.token).await.json_with_status(200);
     assert_eq!(list, json!([]));
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn put_patch_get_and_delete_of_a_missing_task_are_404() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -449,8 +470,9 @@ async fn put_patch_get_and_delete_of_a_missing_task_are_404() {
         .assert_problem(404);
     app.delete_task(&user.token, &id).await.assert_problem(404);
 }
+}
 
-#[actix_web::test]
+e2e! {
 async fn list_is_a_json_array_oldest_first() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
@@ -474,4 +496,5 @@ async fn list_is_a_json_array_oldest_first() {
         .collect();
     assert_eq!(listed, ids);
     assert_eq!(list[0]["title"], "first, changed");
+}
 }

@@ -25,6 +25,9 @@ impl TaskTitle {
     /// A message naming the violated bound.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let title = raw.trim();
+        if title.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
         match title.chars().count() {
             0 => Err("must not be empty".into()),
             n if n > Self::MAX_CHARS => {
@@ -53,6 +56,16 @@ impl Description {
     /// # Errors
     /// A message naming the bound.
     pub fn parse(raw: String) -> Result<Self, String> {
+        // Line breaks and tabs belong in a description; other control characters (NUL
+        // above all, which PostgreSQL cannot even store) do not.
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(
+                "must not contain control characters other than tabs and line breaks".into(),
+            );
+        }
         if raw.chars().count() > Self::MAX_CHARS {
             Err(format!("must be at most {} characters", Self::MAX_CHARS))
         } else {
@@ -139,6 +152,9 @@ impl Tag {
     /// A message naming the bound.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let tag = raw.trim().to_lowercase();
+        if tag.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
         match tag.chars().count() {
             0 => Err("must not be empty".into()),
             n if n > Self::MAX_CHARS => {
@@ -523,6 +539,17 @@ mod tests {
         assert!(TaskTitle::parse("   ").is_err());
         assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
         assert!(TaskTitle::parse(&"é".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_do_not_belong() {
+        assert!(TaskTitle::parse("a\u{0}b").is_err());
+        assert!(TaskTitle::parse("two\nlines").is_err());
+        assert!(Tag::parse("ta\u{7}g").is_err());
+        assert!(Description::parse("nul\u{0}".into()).is_err());
+        assert!(Description::parse("line one\r\n\tline two".into()).is_ok());
+        // Unicode format characters are not control characters: right-to-left text works.
+        assert!(TaskTitle::parse("\u{202e}abc").is_ok());
     }
 
     #[test]
