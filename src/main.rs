@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(message) => {
-            log::error!("{message}");
+            // Once, on stderr, whatever RUST_LOG says: the one line an operator must see.
             eprintln!("taskapi: {message}");
             ExitCode::FAILURE
         }
