@@ -3,7 +3,9 @@
 use awc::http::Method;
 use jsonwebtoken::Algorithm;
 
-use crate::helpers::{JWT_SECRET, TestApp, claims, random_id, send, sign, unsigned_token};
+use crate::helpers::{
+    JWT_SECRET, TestApp, claims, random_id, send, session_of, sign, unsigned_token,
+};
 
 const OTHER_SECRET: &str = "some-other-secret-that-is-also-long-enough-!";
 
@@ -63,8 +65,11 @@ async fn tasks_with_a_valid_token_is_200() {
     let user = app.user().await;
     let response = app.list_tasks(&user.token).await;
     response.assert_status(200);
-    // A token made the way the service makes them is accepted too (the claims are right).
-    let forged_right = sign(Algorithm::HS256, JWT_SECRET, &claims(&user.id, 600));
+    // A token made the way the service makes them is accepted too (the claims are right),
+    // in the session the user's login started.
+    let mut right = claims(&user.id, 600);
+    right["sid"] = session_of(&user.token).into();
+    let forged_right = sign(Algorithm::HS256, JWT_SECRET, &right);
     app.list_tasks(&forged_right).await.assert_status(200);
 }
 }

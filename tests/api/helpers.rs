@@ -472,6 +472,13 @@ pub fn claims(sub: &str, ttl: i64) -> Value {
     })
 }
 
+/// The session id (`sid`) of an access token the service issued.
+pub fn session_of(token: &str) -> String {
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
+        .unwrap_or_else(|e| panic!("cannot read the token's claims: {e}"));
+    string(&claims["sid"])
+}
+
 /// Signs `claims` with `alg` and `secret`.
 pub fn sign(alg: Algorithm, secret: &str, claims: &Value) -> String {
     jsonwebtoken::encode(
