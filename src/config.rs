@@ -114,6 +114,8 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// HTTP workers; 0 = one per core.
     pub workers: usize,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[database]`.
@@ -156,6 +158,35 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     /// bcrypt cost.
     pub bcrypt_cost: u32,
+    /// Refresh-token lifetime.
+    #[serde(with = "duration")]
+    pub refresh_ttl: Duration,
+    /// How long another instance may keep accepting a token after its session ended.
+    #[serde(with = "duration")]
+    pub revocation_cache_ttl: Duration,
+}
+
+/// `[throttle]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Whether the auth routes are throttled at all.
+    pub enabled: bool,
+    /// Requests to /login, /register and /token/refresh per client address per minute.
+    pub per_address_per_minute: u32,
+    /// Failed logins per email per `failed_login_window`.
+    pub failed_logins_per_email: u32,
+    /// The window of `failed_logins_per_email`.
+    #[serde(with = "duration")]
+    pub failed_login_window: Duration,
+}
+
+/// `[cors]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API from a browser.
+    pub allowed_origins: Vec<String>,
 }
 
 /// All settings.
@@ -168,6 +199,10 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `[auth]`.
     pub auth: AuthSettings,
+    /// `[throttle]`.
+    pub throttle: ThrottleConfig,
+    /// `[cors]`.
+    pub cors: CorsSettings,
     /// The environment these settings were loaded for.
     #[serde(
         skip_deserializing,
@@ -227,9 +262,12 @@ impl Settings {
         let env_source = EnvSource::with_prefix("TASKAPI")
             .prefix_separator("__")
             .separator("__")
-            // No key takes a list yet; when one does, add `.list_separator(",")` with
-            // `.with_list_parse_key(..)` for it, or every string would become a list.
+            // Only the keys named here are lists (comma-separated); every other value stays
+            // a scalar, commas and all.
             .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("cors.allowed_origins")
+            .with_list_parse_key("server.trusted_proxies")
             .source(Some(vars.iter().cloned().collect()));
         let mut builder = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
@@ -253,6 +291,14 @@ impl Settings {
         let config = builder.build().map_err(describe)?;
         let mut settings: Settings = config.try_deserialize().map_err(describe)?;
         settings.environment = environment;
+        // An empty variable (`TASKAPI__CORS__ALLOWED_ORIGINS=`) means an empty list.
+        for list in [
+            &mut settings.cors.allowed_origins,
+            &mut settings.server.trusted_proxies,
+        ] {
+            list.iter_mut().for_each(|s| *s = s.trim().to_owned());
+            list.retain(|s| !s.is_empty());
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -282,6 +328,39 @@ impl Settings {
         }
         if self.auth.issuer.trim().is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
+        }
+        if self.auth.refresh_ttl <= self.auth.access_ttl {
+            return Err(invalid(
+                "auth.refresh_ttl",
+                "must be longer than auth.access_ttl",
+            ));
+        }
+        for proxy in &self.server.trusted_proxies {
+            proxy
+                .parse::<taskapi_http::TrustedProxy>()
+                .map_err(|e| invalid("server.trusted_proxies", e))?;
+        }
+        for origin in &self.cors.allowed_origins {
+            taskapi_http::validate_origin(origin)
+                .map_err(|e| invalid("cors.allowed_origins", e))?;
+        }
+        if self.throttle.per_address_per_minute == 0 {
+            return Err(invalid(
+                "throttle.per_address_per_minute",
+                "must be at least 1 (set throttle.enabled = false to turn throttling off)",
+            ));
+        }
+        if self.throttle.failed_logins_per_email == 0 {
+            return Err(invalid(
+                "throttle.failed_logins_per_email",
+                "must be at least 1 (set throttle.enabled = false to turn throttling off)",
+            ));
+        }
+        if self.throttle.failed_login_window.as_secs() < 1 {
+            return Err(invalid(
+                "throttle.failed_login_window",
+                "must be at least one second",
+            ));
         }
         match (&self.auth.jwt_secret, self.environment) {
             (Some(secret), _) if secret.expose().len() < MIN_SECRET_BYTES => Err(invalid(
@@ -412,6 +491,14 @@ mod tests {
         assert_eq!(s.auth.issuer, "taskapi");
         assert_eq!(s.auth.access_ttl, Duration::from_secs(15 * 60));
         assert_eq!(s.auth.bcrypt_cost, 12);
+        assert_eq!(s.auth.refresh_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(s.auth.revocation_cache_ttl, Duration::from_secs(2));
+        assert!(s.throttle.enabled);
+        assert_eq!(s.throttle.per_address_per_minute, 20);
+        assert_eq!(s.throttle.failed_logins_per_email, 5);
+        assert_eq!(s.throttle.failed_login_window, Duration::from_secs(15 * 60));
+        assert!(s.cors.allowed_origins.is_empty());
+        assert!(s.server.trusted_proxies.is_empty());
         assert!(s.auth.jwt_secret.is_none());
         assert_eq!(s.environment, Environment::Development);
         assert!(s.database.effective_pool_size() >= 4);
@@ -426,6 +513,27 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.server.port, 9000);
         assert_eq!(s.auth.access_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn list_keys_are_comma_separated_and_other_keys_stay_scalars() {
+        let s = load(&[
+            (
+                "TASKAPI__CORS__ALLOWED_ORIGINS",
+                "https://app.example.com, http://localhost:3000",
+            ),
+            ("TASKAPI__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+            ("TASKAPI__AUTH__ISSUER", "a,b"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.cors.allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        assert_eq!(s.server.trusted_proxies, ["10.0.0.0/8", "127.0.0.1"]);
+        assert_eq!(s.auth.issuer, "a,b");
+        let s = load(&[("TASKAPI__CORS__ALLOWED_ORIGINS", "")]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.cors.allowed_origins.is_empty());
     }
 
     #[test]
@@ -463,6 +571,29 @@ mod tests {
             "database.url"
         );
         assert_eq!(key_of(load(&[("TASKAPI_ENV", "staging")])), "TASKAPI_ENV");
+        assert_eq!(
+            key_of(load(&[(
+                "TASKAPI__CORS__ALLOWED_ORIGINS",
+                "https://x.example/"
+            )])),
+            "cors.allowed_origins"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__SERVER__TRUSTED_PROXIES", "proxy.local")])),
+            "server.trusted_proxies"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "0")])),
+            "throttle.per_address_per_minute"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__THROTTLE__ENABLED", "maybe")])),
+            "throttle.enabled"
+        );
+        assert_eq!(
+            key_of(load(&[("TASKAPI__AUTH__REFRESH_TTL", "1m")])),
+            "auth.refresh_ttl"
+        );
         assert_eq!(
             key_of(load(&[("TASKAPI__AUTH__JWT_SECRET", "short")])),
             "auth.jwt_secret"

@@ -13,8 +13,11 @@ use actix_web::web::{Bytes, Data};
 use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtSettings, JwtTokenService};
 use taskapi_domain::ports::{SystemClock, UuidV7Generator};
-use taskapi_domain::{AccountService, StoreError, TaskService};
-use taskapi_http::{AppState, OpenApiJson, ReadinessCheck};
+use taskapi_domain::{
+    AccountPorts, AccountService, AdminService, Email, Password, SessionCache, SessionSettings,
+    StoreError, TaskService, User,
+};
+use taskapi_http::{AppState, OpenApiJson, ReadinessCheck, Throttle, ThrottleSettings};
 use taskapi_storage::{Database, PoolSettings};
 
 pub use crate::config::{Environment, Settings};
@@ -140,6 +143,114 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
+/// Most sessions an instance remembers as valid (see `auth.revocation_cache_ttl`).
+const SESSION_CACHE_CAPACITY: usize = 100_000;
+
+/// How often expired sessions and refresh tokens are deleted and idle throttling state is
+/// dropped.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// The domain services over one database, as configured.
+struct Services {
+    accounts: AccountService,
+    admin: AdminService,
+    tasks: TaskService,
+}
+
+async fn services(settings: &Settings, database: &Database) -> Result<Services, StartupError> {
+    let secret = jwt_secret(settings, Path::new("data"))?;
+    let cost = settings.auth.bcrypt_cost;
+    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?
+        .map_err(StartupError::Other)?;
+    let tokens = JwtTokenService::new(JwtSettings {
+        secret: secret.expose().as_bytes().to_vec(),
+        issuer: settings.auth.issuer.clone(),
+        access_ttl: settings.auth.access_ttl,
+    });
+    let clock = Arc::new(SystemClock);
+    let ids = Arc::new(UuidV7Generator);
+    let cache = Arc::new(SessionCache::new(
+        settings.auth.revocation_cache_ttl,
+        SESSION_CACHE_CAPACITY,
+    ));
+    let accounts = AccountService::new(
+        AccountPorts {
+            users: database.users(),
+            sessions: database.sessions(),
+            hasher: Arc::new(hasher),
+            tokens: Arc::new(tokens),
+            clock: clock.clone(),
+            ids: ids.clone(),
+        },
+        SessionSettings {
+            refresh_ttl: settings.auth.refresh_ttl,
+        },
+        cache.clone(),
+    );
+    let admin = AdminService::new(database.users(), database.tasks(), cache, clock.clone());
+    Ok(Services {
+        accounts,
+        admin,
+        tasks: TaskService::new(database.tasks(), clock, ids),
+    })
+}
+
+/// Creates an administrator account (`taskapi admin create`) in the configured database.
+///
+/// # Errors
+/// A message for an invalid email or password, a taken email, or a database failure.
+pub async fn create_admin(
+    settings: &Settings,
+    email: &str,
+    password: String,
+) -> Result<User, String> {
+    let email = Email::parse(email).map_err(|e| format!("--email {e}"))?;
+    let password = Password::parse(password).map_err(|e| format!("the password {e}"))?;
+    let database = open_database(settings).await.map_err(|e| e.to_string())?;
+    let services = services(settings, &database)
+        .await
+        .map_err(|e| e.to_string())?;
+    services
+        .accounts
+        .register_admin(email, password)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Makes an existing account an administrator (`taskapi admin promote`).
+///
+/// # Errors
+/// A message when no account has this email, or the database fails.
+pub async fn promote_admin(settings: &Settings, email: &str) -> Result<User, String> {
+    let email = Email::parse(email).map_err(|e| format!("--email {e}"))?;
+    let database = open_database(settings).await.map_err(|e| e.to_string())?;
+    let services = services(settings, &database)
+        .await
+        .map_err(|e| e.to_string())?;
+    services.admin.promote(&email).await.map_err(|e| match e {
+        taskapi_domain::AdminError::NotFound => format!("no account has the email {email}"),
+        other => other.to_string(),
+    })
+}
+
+/// Deletes what can never be used again and drops idle throttling state, now and then,
+/// off the request path.
+async fn housekeeping(accounts: AccountService, throttle: Arc<Throttle>) {
+    let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match accounts.purge_expired_sessions().await {
+            Ok(purged) => log::debug!("purged {purged} expired sessions and refresh tokens"),
+            Err(e) => log::warn!("purging expired sessions failed: {e}"),
+        }
+        throttle.forget_idle();
+    }
+}
+
 struct DatabaseReadiness(Database);
 
 #[async_trait]
@@ -153,6 +264,7 @@ impl ReadinessCheck for DatabaseReadiness {
 pub struct Application {
     server: Server,
     port: u16,
+    housekeeping: actix_web::rt::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Application {
@@ -171,30 +283,35 @@ impl Application {
     /// A [`StartupError`] saying what could not be set up.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let database = open_database(&settings).await?;
-        let data_dir = Path::new("data");
-        let secret = jwt_secret(&settings, data_dir)?;
-        let cost = settings.auth.bcrypt_cost;
-        let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
-            .await
-            .map_err(|e| StartupError::Other(e.to_string()))?
-            .map_err(StartupError::Other)?;
-        let tokens = JwtTokenService::new(JwtSettings {
-            secret: secret.expose().as_bytes().to_vec(),
-            issuer: settings.auth.issuer.clone(),
-            access_ttl: settings.auth.access_ttl,
-        });
-        let clock = Arc::new(SystemClock);
-        let ids = Arc::new(UuidV7Generator);
+        let Services {
+            accounts,
+            admin,
+            tasks,
+        } = services(&settings, &database).await?;
+        let throttle = Arc::new(
+            Throttle::new(ThrottleSettings {
+                enabled: settings.throttle.enabled,
+                per_address_per_minute: settings.throttle.per_address_per_minute,
+                failed_logins_per_email: settings.throttle.failed_logins_per_email,
+                failed_login_window: settings.throttle.failed_login_window,
+                trusted_proxies: settings
+                    .server
+                    .trusted_proxies
+                    .iter()
+                    .map(|p| p.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(StartupError::Other)?,
+            })
+            .map_err(StartupError::Other)?,
+        );
+        let housekeeping = actix_web::rt::spawn(housekeeping(accounts.clone(), throttle.clone()));
         let state = Data::new(AppState {
-            accounts: AccountService::new(
-                database.users(),
-                Arc::new(hasher),
-                Arc::new(tokens),
-                clock.clone(),
-                ids.clone(),
-            ),
-            tasks: TaskService::new(database.tasks(), clock, ids),
+            accounts,
+            admin,
+            tasks,
             readiness: Arc::new(DatabaseReadiness(database.clone())),
+            throttle,
+            cors_origins: Arc::new(settings.cors.allowed_origins.clone()),
         });
         let openapi = serde_json::to_vec(&taskapi_http::openapi_document())
             .map_err(|e| StartupError::Other(format!("cannot render the OpenAPI document: {e}")))?;
@@ -227,6 +344,7 @@ impl Application {
         Ok(Self {
             server: server.run(),
             port,
+            housekeeping,
         })
     }
 
@@ -241,6 +359,8 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        self.housekeeping.abort();
+        outcome
     }
 }

@@ -1,5 +1,5 @@
-//! The `taskapi` command: `serve` (default), `migrate`, `openapi`, `healthcheck`,
-//! `config check`.
+//! The `taskapi` command: `serve` (default), `migrate`, `admin create`, `admin promote`,
+//! `openapi`, `healthcheck`, `config check`.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use taskapi::{Application, Settings, open_database};
+use taskapi::{Application, Settings, create_admin, open_database, promote_admin};
+
+/// Where `admin create` reads the new administrator's password from, before stdin.
+const ADMIN_PASSWORD_VAR: &str = "TASKAPI_ADMIN_PASSWORD";
 
 /// taskapi: a task-management REST service.
 ///
@@ -32,6 +35,11 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Administrator accounts, in the configured database.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
     /// Exit 0 when the running server's /health/ready answers 200 (for Docker HEALTHCHECK).
@@ -44,6 +52,24 @@ enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Create an administrator account. The password is read from TASKAPI_ADMIN_PASSWORD,
+    /// or else from the first line of standard input (never from an argument, which other
+    /// users of the machine could see).
+    Create {
+        /// The new administrator's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Make an existing account an administrator (its sessions end; it logs in again).
+    Promote {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -82,6 +108,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             log::info!("migrations are up to date");
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Admin { action } => admin(&settings, action),
         Command::Healthcheck { timeout } => {
             Ok(healthcheck(&settings, Duration::from_secs(timeout)))
         }
@@ -93,6 +120,39 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Openapi => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn admin(settings: &Settings, action: AdminAction) -> Result<ExitCode, String> {
+    let user = match action {
+        AdminAction::Create { email } => {
+            let password = admin_password()?;
+            runtime()?.block_on(create_admin(settings, &email, password))?
+        }
+        AdminAction::Promote { email } => runtime()?.block_on(promote_admin(settings, &email))?,
+    };
+    write_stdout(&format!(
+        "{} is an administrator (id {})\n",
+        user.email, user.id
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The password from `TASKAPI_ADMIN_PASSWORD`, or the first line of stdin.
+fn admin_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var(ADMIN_PASSWORD_VAR) {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(format!(
+            "no password: set {ADMIN_PASSWORD_VAR} or write it on standard input"
+        ));
+    }
+    Ok(password)
 }
 
 fn write_stdout(text: &str) -> Result<(), String> {
@@ -175,6 +235,31 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn admin_commands_take_an_email_and_never_a_password() {
+        let cli = Cli::try_parse_from(["taskapi", "admin", "create", "--email", "a@example.com"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Admin {
+                action: AdminAction::Create { .. }
+            })
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "taskapi",
+                "admin",
+                "create",
+                "--email",
+                "a@b.co",
+                "--password",
+                "x"
+            ])
+            .is_err()
+        );
+        assert!(Cli::try_parse_from(["taskapi", "admin", "promote", "--email", "a@b.co"]).is_ok());
     }
 
     #[test]

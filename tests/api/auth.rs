@@ -3,7 +3,9 @@
 use awc::http::Method;
 use jsonwebtoken::Algorithm;
 
-use crate::helpers::{JWT_SECRET, TestApp, claims, random_id, send, sign, unsigned_token};
+use crate::helpers::{
+    JWT_SECRET, TestApp, claims, random_id, send, session_of, sign, unsigned_token,
+};
 
 const OTHER_SECRET: &str = "some-other-secret-that-is-also-long-enough-!";
 
@@ -63,8 +65,11 @@ async fn tasks_with_a_valid_token_is_200() {
     let user = app.user().await;
     let response = app.list_tasks(&user.token).await;
     response.assert_status(200);
-    // A token made the way the service makes them is accepted too (the claims are right).
-    let forged_right = sign(Algorithm::HS256, JWT_SECRET, &claims(&user.id, 600));
+    // A token made the way the service makes them is accepted too (the claims are right),
+    // in the session the user's login started.
+    let mut right = claims(&user.id, 600);
+    right["sid"] = session_of(&user.token).into();
+    let forged_right = sign(Algorithm::HS256, JWT_SECRET, &right);
     app.list_tasks(&forged_right).await.assert_status(200);
 }
 }
@@ -112,5 +117,107 @@ async fn a_token_whose_subject_is_not_a_user_id_is_401() {
     let app = TestApp::spawn().await;
     let token = sign(Algorithm::HS256, JWT_SECRET, &claims("42", 600));
     app.list_tasks(&token).await.assert_unauthorized();
+}
+}
+
+e2e! {
+async fn a_token_with_a_tampered_payload_is_401() {
+    let app = TestApp::spawn().await;
+    let admin_wannabe = app.user().await;
+    // Keep the header and the signature, swap in a payload that claims the admin role.
+    let mut claims = claims(&admin_wannabe.id, 600);
+    claims["sid"] = session_of(&admin_wannabe.token).into();
+    claims["role"] = "admin".into();
+    let forged_payload = sign(Algorithm::HS256, "x".repeat(40).as_str(), &claims);
+    let mut parts: Vec<&str> = admin_wannabe.token.split('.').collect();
+    let payload = forged_payload.split('.').nth(1).unwrap_or_default().to_owned();
+    parts[1] = &payload;
+    let tampered = parts.join(".");
+    app.get_me(&tampered).await.assert_unauthorized();
+    app.call(Method::GET, "/admin/users", Some(&tampered))
+        .await
+        .assert_unauthorized();
+}
+}
+
+e2e! {
+async fn tokens_missing_sub_or_sid_are_401() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let mut complete = claims(&user.id, 600);
+    complete["sid"] = session_of(&user.token).into();
+    app.get_me(&sign(Algorithm::HS256, JWT_SECRET, &complete))
+        .await
+        .assert_status(200);
+    for missing in ["sub", "sid", "exp", "iss"] {
+        let mut partial = complete.clone();
+        partial.as_object_mut().map(|o| o.remove(missing));
+        let token = sign(Algorithm::HS256, JWT_SECRET, &partial);
+        app.get_me(&token).await.assert_unauthorized();
+    }
+    // A session of someone else's is no help either.
+    let other = app.signed_up("other@example.com").await;
+    let mut borrowed = complete.clone();
+    borrowed["sid"] = session_of(&other.token).into();
+    app.get_me(&sign(Algorithm::HS256, JWT_SECRET, &borrowed))
+        .await
+        .assert_unauthorized();
+}
+}
+
+e2e! {
+async fn the_token_of_a_deleted_user_is_401() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    app.delete_me(&user.token).await.assert_status(204);
+    app.get_me(&user.token).await.assert_unauthorized();
+    app.list_tasks(&user.token).await.assert_unauthorized();
+}
+}
+
+e2e! {
+async fn a_token_from_before_a_password_change_is_401() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let before = user.token.clone();
+    app.change_password(&user.token, crate::helpers::PASSWORD, "the next passphrase")
+        .await
+        .assert_status(204);
+    app.list_tasks(&before).await.assert_unauthorized();
+    // Even re-signed with a fresh expiry, the old session stays dead.
+    let mut resigned = claims(&user.id, 600);
+    resigned["sid"] = session_of(&before).into();
+    app.list_tasks(&sign(Algorithm::HS256, JWT_SECRET, &resigned))
+        .await
+        .assert_unauthorized();
+}
+}
+
+e2e! {
+async fn another_instance_rejects_an_ended_session_within_the_cache_ttl() {
+    let first = TestApp::spawn_with(&[("TASKAPI__AUTH__REVOCATION_CACHE_TTL", "1s")]).await;
+    let second = first.spawn_sibling(&[]).await;
+    let user = first.user().await;
+    // Both instances accept the token (and the second remembers its session).
+    first.get_me(&user.token).await.assert_status(200);
+    second.get_me(&user.token).await.assert_status(200);
+    second.logout(&user.token, &user.refresh_token).await.assert_status(204);
+    // The instance that ended the session rejects its tokens at once…
+    second.get_me(&user.token).await.assert_unauthorized();
+    // …and the other one within auth.revocation_cache_ttl.
+    let started = std::time::Instant::now();
+    loop {
+        let response = first.get_me(&user.token).await;
+        if response.status == 401 {
+            response.assert_unauthorized();
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(2_500),
+            "still accepted after {:?}",
+            started.elapsed()
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 }

@@ -53,6 +53,10 @@ pub struct TestApp {
     pub address: String,
     /// An HTTP client (cheap to clone: shares its connection pool).
     pub client: Client,
+    /// The settings the application runs with.
+    pub settings: Settings,
+    /// The configuration variables it was started with (to start another instance).
+    pub vars: Vec<(String, String)>,
     /// The database folder; deleted when the test ends.
     _data: TempDir,
     /// The PostgreSQL database, when on that backend; dropped when the test ends.
@@ -68,6 +72,8 @@ pub struct TestUser {
     pub email: String,
     /// The user's access token.
     pub token: String,
+    /// The refresh token of the same login.
+    pub refresh_token: String,
 }
 
 /// Everything a client sees of a response.
@@ -250,6 +256,18 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
+    /// Starts another instance of `self`'s application on the same database, with extra
+    /// configuration variables.
+    pub async fn spawn_sibling(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        for (key, value) in extra {
+            vars.retain(|(k, _)| k != key);
+            vars.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        let data = TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
+        Self::start(vars, data, None).await
+    }
+
     /// Starts the application with extra configuration variables (`TASKAPI__…`).
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         let data = TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
@@ -282,9 +300,17 @@ impl TestApp {
             vars.retain(|(k, _)| k != key);
             vars.push(((*key).to_owned(), (*value).to_owned()));
         }
+        Self::start(vars, data, postgres).await
+    }
+
+    async fn start(
+        vars: Vec<(String, String)>,
+        data: TempDir,
+        postgres: Option<PostgresTestDatabase>,
+    ) -> TestApp {
         let settings = Settings::load_from(Path::new("config"), &vars)
             .unwrap_or_else(|e| panic!("the test configuration does not load: {e}"));
-        let app = Application::build(settings)
+        let app = Application::build(settings.clone())
             .await
             .unwrap_or_else(|e| panic!("the application does not start: {e}"));
         let port = app.port();
@@ -296,9 +322,29 @@ impl TestApp {
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client,
+            settings,
+            vars,
             _data: data,
             _postgres: postgres,
         }
+    }
+
+    /// A client of another server (e.g. the binary run as a child process) that shares this
+    /// application's database and settings.
+    pub fn client_of(&self, address: String) -> TestApp {
+        TestApp {
+            address,
+            client: self.client.clone(),
+            settings: self.settings.clone(),
+            vars: self.vars.clone(),
+            _data: TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}")),
+            _postgres: None,
+        }
+    }
+
+    /// The application's own temporary folder (a working directory for the binary).
+    pub fn data_path(&self) -> &Path {
+        self._data.path()
     }
 
     /// The absolute URL of a path (which may carry a query string).
@@ -424,12 +470,71 @@ impl TestApp {
     /// Registers `email` and logs in.
     pub async fn signed_up(&self, email: &str) -> TestUser {
         let user = self.register(email, PASSWORD).await.json_with_status(201);
-        let login = self.login(email, PASSWORD).await.json_with_status(200);
+        self.logged_in(&string(&user["id"]), email, PASSWORD).await
+    }
+
+    /// Logs in a known account.
+    pub async fn logged_in(&self, id: &str, email: &str, password: &str) -> TestUser {
+        let login = self.login(email, password).await.json_with_status(200);
         TestUser {
-            id: string(&user["id"]),
-            email: string(&user["email"]),
+            id: id.to_owned(),
+            email: email.to_owned(),
             token: string(&login["access_token"]),
+            refresh_token: string(&login["refresh_token"]),
         }
+    }
+
+    /// Registers `email`, makes it an administrator (as `taskapi admin promote` does) and
+    /// logs in.
+    pub async fn signed_up_admin(&self, email: &str) -> TestUser {
+        let user = self.register(email, PASSWORD).await.json_with_status(201);
+        taskapi::promote_admin(&self.settings, email)
+            .await
+            .unwrap_or_else(|e| panic!("cannot promote {email}: {e}"));
+        self.logged_in(&string(&user["id"]), email, PASSWORD).await
+    }
+
+    /// `POST /token/refresh`.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.call_json(
+            Method::POST,
+            "/token/refresh",
+            None,
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    /// `POST /logout`.
+    pub async fn logout(&self, token: &str, refresh_token: &str) -> TestResponse {
+        self.call_json(
+            Method::POST,
+            "/logout",
+            Some(token),
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    /// `POST /logout/all`.
+    pub async fn logout_all(&self, token: &str) -> TestResponse {
+        self.call(Method::POST, "/logout/all", Some(token)).await
+    }
+
+    /// `POST /me/password`.
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> TestResponse {
+        self.call_json(
+            Method::POST,
+            "/me/password",
+            Some(token),
+            &json!({"current_password": current, "new_password": new}),
+        )
+        .await
+    }
+
+    /// `DELETE /me`.
+    pub async fn delete_me(&self, token: &str) -> TestResponse {
+        self.call(Method::DELETE, "/me", Some(token)).await
     }
 
     /// A registered, logged-in user with a generic email.
@@ -470,6 +575,13 @@ pub fn claims(sub: &str, ttl: i64) -> Value {
         "iss": "taskapi",
         "role": "user",
     })
+}
+
+/// The session id (`sid`) of an access token the service issued.
+pub fn session_of(token: &str) -> String {
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
+        .unwrap_or_else(|e| panic!("cannot read the token's claims: {e}"));
+    string(&claims["sid"])
 }
 
 /// Signs `claims` with `alg` and `secret`.

@@ -37,12 +37,17 @@ macro_rules! e2e {
 }
 
 mod accounts;
+mod admin;
 mod auth;
 mod concurrency;
+mod cors;
 mod errors;
 mod helpers;
 mod isolation;
+mod logs;
 mod openapi;
 mod request_ids;
+mod sessions;
 mod system;
 mod tasks;
+mod throttling;

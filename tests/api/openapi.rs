@@ -227,6 +227,7 @@ async fn the_document_declares_the_bearer_scheme_and_a_server() {
             "/health/ready",
             "/register",
             "/login",
+            "/token/refresh",
         ]
         .contains(&path.as_str());
         assert_eq!(secured, !public, "{method} {path}: security");

@@ -1,5 +1,6 @@
-//! HS256 access tokens. The algorithm is pinned: `alg: none`, other HMAC sizes and
-//! asymmetric algorithms are all rejected, whatever the token's header claims.
+//! HS256 access tokens and opaque refresh tokens. The access tokens' algorithm is pinned:
+//! `alg: none`, other HMAC sizes and asymmetric algorithms are all rejected, whatever the
+//! token's header claims. Refresh tokens are 256 random bits, stored only as SHA-256 hashes.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,8 +9,12 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use taskapi_domain::ports::TokenService;
-use taskapi_domain::{AccessClaims, AuthError, IssuedToken, Role, User, UserId};
+use taskapi_domain::{
+    AccessClaims, AuthError, IssuedToken, RefreshSecret, RefreshTokenHash, Role, SessionId, User,
+    UserId,
+};
 use uuid::Uuid;
 
 /// What the token service needs from configuration.
@@ -41,6 +46,8 @@ struct Claims {
     jti: String,
     iss: String,
     role: String,
+    /// The session (refresh-token family) the token belongs to.
+    sid: String,
 }
 
 /// Issues and verifies HS256 access tokens. Keys are derived once, at construction.
@@ -83,7 +90,12 @@ impl JwtTokenService {
 }
 
 impl TokenService for JwtTokenService {
-    fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<IssuedToken, String> {
+    fn issue(
+        &self,
+        user: &User,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, String> {
         let iat = now.timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
@@ -92,6 +104,7 @@ impl TokenService for JwtTokenService {
             jti: Uuid::now_v7().to_string(),
             iss: self.issuer.clone(),
             role: user.role.as_str().to_owned(),
+            sid: session.to_string(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| format!("signing an access token failed: {e}"))?;
@@ -112,16 +125,44 @@ impl TokenService for JwtTokenService {
             .sub
             .parse::<UserId>()
             .map_err(|_| AuthError::Invalid)?;
+        let session_id = claims
+            .sid
+            .parse::<SessionId>()
+            .map_err(|_| AuthError::Invalid)?;
         let role = Role::parse(&claims.role).map_err(|_| AuthError::Invalid)?;
         let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(AuthError::Invalid)?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
         Ok(AccessClaims {
             user_id,
+            session_id,
             role,
             issued_at,
             expires_at,
         })
     }
+
+    fn new_refresh_token(&self) -> RefreshSecret {
+        // rand's thread-local generator is a CSPRNG (ChaCha) seeded and reseeded from the
+        // operating system.
+        let bytes: [u8; 32] = rand::random();
+        RefreshSecret::new(hex(&bytes))
+    }
+
+    fn hash_refresh_token(&self, token: &str) -> RefreshTokenHash {
+        // A fast hash is enough: the token carries 256 random bits, so there is nothing to
+        // guess from a leaked hash.
+        RefreshTokenHash::new(hex(&Sha256::digest(token.as_bytes())))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -149,6 +190,7 @@ mod tests {
             role: Role::Admin,
             disabled: false,
             created_at: Utc::now(),
+            session_epoch: 0,
         }
     }
 
@@ -160,17 +202,21 @@ mod tests {
     fn valid_claims(u: &User) -> serde_json::Value {
         let now = Utc::now().timestamp();
         json!({"sub": u.id.to_string(), "exp": now + 600, "iat": now, "jti": "j",
-               "iss": "taskapi", "role": "user"})
+               "iss": "taskapi", "role": "user", "sid": Uuid::now_v7().to_string()})
     }
 
     #[test]
     fn issued_tokens_verify_and_carry_the_claims() {
         let s = service();
         let u = user();
-        let issued = s.issue(&u, Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        let session = SessionId::from_uuid(Uuid::now_v7());
+        let issued = s
+            .issue(&u, session, Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(issued.expires_in, 900);
         let claims = s.verify(&issued.token).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(claims.user_id, u.id);
+        assert_eq!(claims.session_id, session);
         assert_eq!(claims.role, Role::Admin);
         assert_eq!(
             claims.expires_at - claims.issued_at,
@@ -181,14 +227,14 @@ mod tests {
     #[test]
     fn the_header_says_hs256_and_the_payload_has_every_claim() {
         let issued = service()
-            .issue(&user(), Utc::now())
+            .issue(&user(), SessionId::from_uuid(Uuid::now_v7()), Utc::now())
             .unwrap_or_else(|e| panic!("{e}"));
         let header = jsonwebtoken::decode_header(&issued.token).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(header.alg, Algorithm::HS256);
         use jsonwebtoken::dangerous::insecure_decode_claims;
         let claims: serde_json::Value = insecure_decode_claims::<serde_json::Value>(&issued.token)
             .unwrap_or_else(|e| panic!("{e}"));
-        for key in ["sub", "exp", "iat", "jti", "iss", "role"] {
+        for key in ["sub", "exp", "iat", "jti", "iss", "role", "sid"] {
             assert!(claims.get(key).is_some(), "missing {key}");
         }
     }
@@ -225,6 +271,12 @@ mod tests {
         bad_sub["sub"] = json!("not-a-uuid");
         let mut bad_role = good.clone();
         bad_role["role"] = json!("root");
+        let mut no_sid = good.clone();
+        if let Some(o) = no_sid.as_object_mut() {
+            o.remove("sid");
+        }
+        let mut bad_sid = good.clone();
+        bad_sid["sid"] = json!("not-a-session");
 
         // alg none: header {"alg":"none"}, unsigned
         let b64 = |v: &serde_json::Value| {
@@ -255,6 +307,8 @@ mod tests {
             ("missing sub", sign(Algorithm::HS256, SECRET, &no_sub)),
             ("bad sub", sign(Algorithm::HS256, SECRET, &bad_sub)),
             ("bad role", sign(Algorithm::HS256, SECRET, &bad_role)),
+            ("missing sid", sign(Algorithm::HS256, SECRET, &no_sid)),
+            ("bad sid", sign(Algorithm::HS256, SECRET, &bad_sid)),
             ("alg none", none),
             ("tampered", tampered),
             ("garbage", "not.a.jwt".into()),
@@ -287,6 +341,25 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn refresh_tokens_are_256_random_bits_and_hash_stably_one_way() {
+        let s = service();
+        let a = s.new_refresh_token();
+        let b = s.new_refresh_token();
+        assert_eq!(a.expose().len(), 64, "32 bytes, hex-encoded");
+        assert!(a.expose().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        let hash = s.hash_refresh_token(a.expose());
+        assert_eq!(hash, s.hash_refresh_token(a.expose()));
+        assert_ne!(hash, s.hash_refresh_token(b.expose()));
+        assert_ne!(hash.as_str(), a.expose());
+        // SHA-256 of "abc"
+        assert_eq!(
+            s.hash_refresh_token("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

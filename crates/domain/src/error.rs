@@ -44,6 +44,15 @@ pub enum AccountError {
     /// The right password for a disabled account.
     #[error("this account is disabled")]
     AccountDisabled,
+    /// A refresh token that is unknown, expired, already rotated or of an ended session.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// The current password given to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// The change would leave no active administrator.
+    #[error("the last active administrator cannot do this to themself")]
+    LastAdmin,
     /// The request's access token was not accepted.
     #[error(transparent)]
     Unauthenticated(#[from] AuthError),
@@ -53,6 +62,23 @@ pub enum AccountError {
     /// Hashing or token signing failed (never the client's fault).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Failures of the administration use cases.
+#[derive(Debug, Error)]
+pub enum AdminError {
+    /// The caller is not an administrator.
+    #[error("administrators only")]
+    Forbidden,
+    /// No account with this id.
+    #[error("user not found")]
+    NotFound,
+    /// The change would leave no active administrator.
+    #[error("the last active administrator cannot be demoted, disabled or deleted")]
+    LastAdmin,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Failures of the task use cases.

@@ -49,3 +49,7 @@ id_type!(
     /// The id of a task.
     TaskId
 );
+id_type!(
+    /// The id of a session: one login and the refresh-token family it started.
+    SessionId
+);

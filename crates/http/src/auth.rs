@@ -8,10 +8,10 @@ use futures_util::future::{LocalBoxFuture, Shared};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::SecurityScheme;
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{AuthError, Principal};
+use taskapi_domain::{AuthError, Principal, Role};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ADMINS_ONLY, ApiError};
 
 /// Name of the security scheme in the OpenAPI document.
 pub const SECURITY_SCHEME: &str = "bearerAuth";
@@ -27,10 +27,17 @@ pub const SECURITY_SCHEME: &str = "bearerAuth";
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub Principal);
 
+/// An authenticated administrator: like [`AuthUser`] (and, like it, a handler's first
+/// argument), and a 403 for anyone else, decided at the same gate so that it also comes
+/// before any body or query error.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminUser(pub Principal);
+
 /// Why authentication failed, in a form every waiter at the gate can get a copy of.
 #[derive(Debug, Clone)]
 enum AuthFailure {
     Unauthorized(AuthError),
+    Forbidden,
     Unavailable,
     Internal(String),
 }
@@ -39,6 +46,7 @@ impl From<ApiError> for AuthFailure {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::Unauthorized(reason) => AuthFailure::Unauthorized(reason),
+            ApiError::Forbidden(_) => AuthFailure::Forbidden,
             ApiError::Unavailable => AuthFailure::Unavailable,
             other => AuthFailure::Internal(other.to_string()),
         }
@@ -49,6 +57,7 @@ impl From<AuthFailure> for ApiError {
     fn from(e: AuthFailure) -> Self {
         match e {
             AuthFailure::Unauthorized(reason) => ApiError::Unauthorized(reason),
+            AuthFailure::Forbidden => ApiError::Forbidden(ADMINS_ONLY),
             AuthFailure::Unavailable => ApiError::Unavailable,
             AuthFailure::Internal(why) => ApiError::Internal(why),
         }
@@ -77,29 +86,50 @@ impl AuthGate {
     }
 }
 
+/// Starts authenticating the request (and, with `admin`, checking the role), and leaves the
+/// pending outcome at the request's gate.
+fn open_gate(req: &HttpRequest, payload: &mut Payload, admin: bool) -> Outcome {
+    let bearer = BearerAuth::from_request(req, payload).into_inner();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let outcome: Outcome = async move {
+        let state =
+            state.ok_or_else(|| AuthFailure::Internal("application state missing".into()))?;
+        // actix-web-httpauth cannot tell "no header" from "not a bearer header"; both
+        // are a missing bearer token for the client.
+        let bearer = bearer.map_err(|_| AuthFailure::Unauthorized(AuthError::Missing))?;
+        let principal = state
+            .accounts
+            .authenticate(bearer.token())
+            .await
+            .map_err(|e| AuthFailure::from(ApiError::from(e)))?;
+        if admin && principal.role != Role::Admin {
+            return Err(AuthFailure::Forbidden);
+        }
+        Ok(principal)
+    }
+    .boxed_local()
+    .shared();
+    req.extensions_mut().insert(AuthGate(outcome.clone()));
+    outcome
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bearer = BearerAuth::from_request(req, payload).into_inner();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let outcome: Outcome = async move {
-            let state =
-                state.ok_or_else(|| AuthFailure::Internal("application state missing".into()))?;
-            // actix-web-httpauth cannot tell "no header" from "not a bearer header"; both
-            // are a missing bearer token for the client.
-            let bearer = bearer.map_err(|_| AuthFailure::Unauthorized(AuthError::Missing))?;
-            state
-                .accounts
-                .authenticate(bearer.token())
-                .await
-                .map_err(|e| AuthFailure::from(ApiError::from(e)))
-        }
-        .boxed_local()
-        .shared();
-        req.extensions_mut().insert(AuthGate(outcome.clone()));
+        let outcome = open_gate(req, payload, false);
         async move { outcome.await.map(AuthUser).map_err(ApiError::from) }.boxed_local()
+    }
+}
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let outcome = open_gate(req, payload, true);
+        async move { outcome.await.map(AdminUser).map_err(ApiError::from) }.boxed_local()
     }
 }
 
@@ -122,3 +152,15 @@ impl Apiv2Schema for AuthUser {
 }
 
 impl OperationModifier for AuthUser {}
+
+impl Apiv2Schema for AdminUser {
+    fn name() -> Option<String> {
+        AuthUser::name()
+    }
+
+    fn security_scheme() -> Option<SecurityScheme> {
+        AuthUser::security_scheme()
+    }
+}
+
+impl OperationModifier for AdminUser {}

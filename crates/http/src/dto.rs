@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
+use taskapi_domain::ports::AccountChange;
 use taskapi_domain::{
-    Description, Email, IssuedToken, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch,
-    TaskTitle, User,
+    Description, Email, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch, TaskTitle,
+    TokenPair, User,
 };
 use uuid::Uuid;
 
@@ -87,8 +88,8 @@ impl From<User> for UserResponse {
     }
 }
 
-/// The tokens a successful login returns.
-#[derive(Debug, Serialize, Apiv2Schema)]
+/// The tokens a successful login or refresh returns.
+#[derive(Serialize, Apiv2Schema)]
 pub struct TokenResponse {
     /// The access token: send it as `Authorization: Bearer <access_token>`.
     pub access_token: String,
@@ -96,15 +97,141 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// Exchange it at `POST /token/refresh` for a new pair (once: it is rotated).
+    pub refresh_token: String,
 }
 
-impl From<IssuedToken> for TokenResponse {
-    fn from(t: IssuedToken) -> Self {
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(t: TokenPair) -> Self {
         Self {
-            access_token: t.token,
+            access_token: t.access.token,
             token_type: "bearer",
-            expires_in: t.expires_in,
+            expires_in: t.access.expires_in,
+            refresh_token: t.refresh_token.expose().to_owned(),
         }
+    }
+}
+
+/// A refresh token, to rotate (`POST /token/refresh`) or to end its session
+/// (`POST /logout`).
+#[derive(Apiv2Schema)]
+pub struct RefreshRequest {
+    /// The `refresh_token` of the latest token pair.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshRequest(<redacted>)")
+    }
+}
+
+/// A refresh token as sent (only its type is checked: any wrong token is the same 401).
+pub struct PresentedRefreshToken(pub String);
+
+impl std::fmt::Debug for PresentedRefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresentedRefreshToken(<redacted>)")
+    }
+}
+
+impl RequestBody for RefreshRequest {
+    type Parsed = PresentedRefreshToken;
+
+    fn parse(f: &mut Fields) -> Option<PresentedRefreshToken> {
+        let token = f.string("refresh_token");
+        f.required("refresh_token", token)
+            .map(PresentedRefreshToken)
+    }
+}
+
+/// A password change.
+#[derive(Apiv2Schema)]
+pub struct ChangePasswordRequest {
+    /// The password now.
+    pub current_password: String,
+    /// The new password, 8–72 bytes.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest(<redacted>)")
+    }
+}
+
+/// A valid password change.
+#[derive(Debug)]
+pub struct PasswordChange {
+    /// The current password as sent (a wrong one is a 403, whatever its shape).
+    pub current: CurrentPassword,
+    /// The new password, checked against the policy.
+    pub new: Password,
+}
+
+/// A current password as sent. Its `Debug` never shows it.
+pub struct CurrentPassword(pub String);
+
+impl std::fmt::Debug for CurrentPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CurrentPassword(<redacted>)")
+    }
+}
+
+impl RequestBody for ChangePasswordRequest {
+    type Parsed = PasswordChange;
+
+    fn parse(f: &mut Fields) -> Option<PasswordChange> {
+        let current = f.string("current_password");
+        let current = f.required("current_password", current);
+        let new = f.string("new_password");
+        let new = f
+            .required("new_password", new)
+            .and_then(|p| f.check("new_password", Password::parse(p)));
+        Some(PasswordChange {
+            current: CurrentPassword(current?),
+            new: new?,
+        })
+    }
+}
+
+/// An administrator's change of an account: absent fields stay as they are.
+#[derive(Debug, Apiv2Schema)]
+pub struct UpdateUserRequest {
+    /// The new role.
+    pub role: Option<RoleDto>,
+    /// True disables the account (it cannot log in, its sessions end); false enables it.
+    pub disabled: Option<bool>,
+}
+
+/// Fields of a user a client may send back unchanged from a response; ignored on input.
+const USER_READ_ONLY: &[&str] = &["id", "email", "created_at"];
+
+impl RequestBody for UpdateUserRequest {
+    type Parsed = AccountChange;
+    const READ_ONLY: &'static [&'static str] = USER_READ_ONLY;
+
+    fn parse(f: &mut Fields) -> Option<AccountChange> {
+        let role = f.string("role");
+        let role = match f.optional("role", role) {
+            Some(Some(r)) => f.check("role", Role::parse(&r)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let disabled = f.boolean("disabled");
+        let disabled = f.optional("disabled", disabled);
+        Some(AccountChange {
+            role: role?,
+            disabled: disabled?,
+        })
     }
 }
 
@@ -200,13 +327,20 @@ pub struct LoginRequest {
 }
 
 /// Login credentials as sent: only their types are checked, so that a malformed email or
-/// password is the same 401 as a wrong one.
-#[derive(Debug)]
+/// password is the same 401 as a wrong one. Its `Debug` never shows the password.
 pub struct Credentials {
     /// The email as sent.
     pub email: String,
     /// The password as sent.
     pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestBody for LoginRequest {

@@ -10,7 +10,7 @@ use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
-    AccountError, AuthError, FieldError, StoreError, TaskError, ValidationErrors,
+    AccountError, AdminError, AuthError, FieldError, StoreError, TaskError, ValidationErrors,
 };
 
 /// Seconds a client should wait before retrying when the database is unavailable.
@@ -54,8 +54,13 @@ pub enum ApiError {
     Unauthorized(AuthError),
     /// 401: unknown email or wrong password at login (same body either way).
     InvalidCredentials,
+    /// 401: a refresh token that is unknown, expired, already rotated or of an ended
+    /// session. Carries `WWW-Authenticate: Bearer`.
+    InvalidRefreshToken,
     /// 403: the credentials are right but the account is disabled.
     AccountDisabled,
+    /// 403: the caller may not do this (not an administrator; a wrong current password).
+    Forbidden(&'static str),
     /// 404: no such resource for this caller (missing, someone else's, or an invalid id),
     /// or no such route.
     NotFound(&'static str),
@@ -69,6 +74,12 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 422: well-formed input that breaks the rules; lists every invalid field.
     Validation(ValidationErrors),
+    /// 429: too many requests from this client address, or failed logins for this email.
+    /// Carries `Retry-After` (whole seconds).
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
     /// 503: the database cannot be reached right now. Carries `Retry-After`.
     Unavailable,
     /// 500: a bug or an unexpected failure. The details go to the log, never to the client.
@@ -98,7 +109,13 @@ impl ApiError {
                 "The access token is no longer valid.".into()
             }
             ApiError::InvalidCredentials => "Invalid email or password.".into(),
+            ApiError::InvalidRefreshToken => {
+                "The refresh token is not valid (unknown, expired, already used or revoked); \
+                 log in again."
+                    .into()
+            }
             ApiError::AccountDisabled => "This account is disabled.".into(),
+            ApiError::Forbidden(why) => (*why).into(),
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(allow) => format!("This route only answers {allow}."),
             ApiError::Conflict(why) => why.clone(),
@@ -109,6 +126,9 @@ impl ApiError {
             ApiError::Validation(errors) => {
                 let n = errors.errors().len();
                 format!("{n} invalid field{}.", if n == 1 { "" } else { "s" })
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                format!("Too many attempts; retry in {retry_after} seconds.")
             }
             ApiError::Unavailable => {
                 "The service is temporarily unavailable; try again shortly.".into()
@@ -152,14 +172,17 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized(_)
+            | ApiError::InvalidCredentials
+            | ApiError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+            ApiError::AccountDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -183,6 +206,15 @@ impl ResponseError for ApiError {
             }
             ApiError::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"taskapi\""));
+            }
+            ApiError::InvalidRefreshToken => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"taskapi\", error=\"invalid_token\"",
+                ));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, (*retry_after).max(1)));
             }
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
@@ -231,12 +263,33 @@ impl From<AccountError> for ApiError {
             }
             AccountError::InvalidCredentials => ApiError::InvalidCredentials,
             AccountError::AccountDisabled => ApiError::AccountDisabled,
+            AccountError::InvalidRefreshToken => ApiError::InvalidRefreshToken,
+            AccountError::WrongPassword => ApiError::Forbidden("The current password is wrong."),
+            AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
             AccountError::Store(e) => e.into(),
             AccountError::Internal(why) => ApiError::Internal(why),
         }
     }
 }
+
+/// Why a change to the last enabled administrator is refused.
+const LAST_ADMIN: &str = "The last active administrator cannot be demoted, disabled or \
+                          deleted; make another administrator first.";
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Forbidden => ApiError::Forbidden(ADMINS_ONLY),
+            AdminError::NotFound => ApiError::NotFound("User"),
+            AdminError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
+            AdminError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Why a non-administrator is refused an admin route.
+pub(crate) const ADMINS_ONLY: &str = "Only administrators may do this.";
 
 impl From<TaskError> for ApiError {
     fn from(e: TaskError) -> Self {

@@ -5,13 +5,16 @@
 pub mod auth;
 pub mod body;
 mod context;
+mod cors;
 mod docs;
 pub mod dto;
 pub mod error;
 mod openapi;
+mod pagination;
 mod query;
 pub mod reply;
 mod routes;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -21,12 +24,14 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
-use taskapi_domain::{AccountService, StoreError, TaskService};
+use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
 
 pub use context::{REQUEST_ID, RequestId};
+pub use cors::validate_origin;
 pub use docs::OpenApiJson;
 pub use error::{ApiError, Problem};
 pub use openapi::document as openapi_document;
+pub use throttle::{Throttle, ThrottleSettings, TrustedProxy};
 
 /// Whether the service can do its work (the database answers), for `/health/ready`.
 #[async_trait]
@@ -38,12 +43,18 @@ pub trait ReadinessCheck: Send + Sync {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// Registration, login, authentication.
+    /// Registration, login, sessions, authentication.
     pub accounts: AccountService,
+    /// Account administration.
+    pub admin: AdminService,
     /// The caller's tasks.
     pub tasks: TaskService,
     /// Readiness of the backing services.
     pub readiness: Arc<dyn ReadinessCheck>,
+    /// Throttling of the auth routes (shared by every worker).
+    pub throttle: Arc<Throttle>,
+    /// Origins allowed to call the API from a browser (validated with [`validate_origin`]).
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,6 +77,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let cors = cors::middleware(&state.cors_origins);
     actix_web::App::new()
         .app_data(state)
         .app_data(openapi)
@@ -77,5 +89,7 @@ pub fn app(
         .with_swagger_ui_at("/docs")
         .build()
         .default_service(web::to(context::not_found))
+        // Inside the request context, so that preflight answers carry a request id too.
+        .wrap(cors)
         .wrap(from_fn(context::request_context))
 }

@@ -18,9 +18,19 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("ping", &[]),
     ("check_liveness", &[]),
     ("check_readiness", &[503]),
-    ("register_user", &[400, 409, 413, 415, 503]),
-    ("login_user", &[400, 401, 403, 413, 415, 503]),
+    ("register_user", &[400, 409, 413, 415, 429, 503]),
+    ("login_user", &[400, 401, 403, 413, 415, 429, 503]),
+    ("refresh_token", &[400, 401, 413, 415, 429, 503]),
+    ("logout_session", &[400, 401, 413, 415, 503]),
+    ("logout_all_sessions", &[401, 503]),
     ("get_me", &[401, 503]),
+    ("change_password", &[400, 401, 403, 413, 415, 503]),
+    ("delete_me", &[401, 409, 503]),
+    ("list_users", &[401, 403, 503]),
+    ("get_user", &[401, 403, 404, 503]),
+    ("update_user", &[400, 401, 403, 404, 409, 413, 415, 503]),
+    ("delete_user", &[401, 403, 404, 409, 503]),
+    ("list_user_tasks", &[401, 403, 404, 503]),
     ("list_tasks", &[401, 503]),
     ("create_task", &[400, 401, 413, 415, 503]),
     ("get_task", &[401, 404, 503]),
@@ -67,6 +77,18 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "Cache-Control",
         "`no-store`: tokens must not be cached.",
     ),
+    (
+        "refresh_token",
+        "200",
+        "Cache-Control",
+        "`no-store`: tokens must not be cached.",
+    ),
+    (
+        "list_users",
+        "200",
+        "Link",
+        "`<…&cursor=…>; rel=\"next\"` while more accounts follow.",
+    ),
 ];
 
 /// Properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
@@ -96,12 +118,19 @@ fn error_description(status: u16) -> &'static str {
     match status {
         400 => "The body is not well-formed JSON.",
         401 => "Missing, invalid, expired or revoked credentials.",
-        403 => "The account is disabled.",
-        404 => "No such task for the caller (missing, someone else's, or not a valid id).",
-        409 => "Conflicts with the current state.",
+        403 => {
+            "Not allowed: a disabled account, a wrong current password, or not an \
+                administrator."
+        }
+        404 => "No such resource for the caller (missing, someone else's, or not a valid id).",
+        409 => "Conflicts with the current state (e.g. the last active administrator).",
         413 => "The body exceeds 65 536 bytes.",
         415 => "The body is not sent as `application/json`.",
         422 => "Invalid fields or query parameters; `errors` lists each one.",
+        429 => {
+            "Too many attempts from this address or for this email; retry after \
+                `Retry-After` seconds."
+        }
         500 => "An unexpected failure; the body carries no internals.",
         503 => "The database is unreachable; retry after `Retry-After` seconds.",
         _ => "Error.",
@@ -133,8 +162,8 @@ pub fn finish(mut doc: Value) -> Value {
         json!({
             "title": "taskapi",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Task management over HTTP: register, log in for a bearer token, \
-                            and manage your own private tasks. Every error is \
+            "description": "Task management over HTTP: register, log in for a bearer token \
+                            (and a refresh token), and manage your own private tasks. Every error is \
                             `application/problem+json` (RFC 9457).",
             "license": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"}
         }),
@@ -148,6 +177,7 @@ pub fn finish(mut doc: Value) -> Value {
         json!([
             {"name": "Accounts", "description": "Registration, login and your own account."},
             {"name": "Tasks", "description": "Your tasks: private to you."},
+            {"name": "Admin", "description": "Account administration (role `admin`)."},
             {"name": "System", "description": "Liveness and readiness."}
         ]),
     );
@@ -157,7 +187,7 @@ pub fn finish(mut doc: Value) -> Value {
         "securitySchemes".into(),
         json!({SECURITY_SCHEME: {
             "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "The `access_token` from POST /login."
+            "description": "The `access_token` from POST /login or POST /token/refresh."
         }}),
     );
     let schemas = object(components.entry("schemas").or_insert(Value::Null));
@@ -232,7 +262,7 @@ fn finish_operation(operation: &mut Value) {
                 "WWW-Authenticate",
                 "`Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` for a bad token.",
             )),
-            503 => Some(("Retry-After", "Seconds to wait before retrying.")),
+            429 | 503 => Some(("Retry-After", "Seconds to wait before retrying.")),
             _ => None,
         };
         if let Some((name, description)) = header {

@@ -45,7 +45,7 @@ fn check_no_query(query: &str) -> Result<NoQuery, ApiError> {
 }
 
 /// Decodes `%XX` escapes and `+`; invalid escapes are kept verbatim.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -1,13 +1,14 @@
 //! taskapi's storage adapter: the domain's repository ports over diesel, an r2d2 connection
 //! pool and embedded migrations.
 //!
-//! [`Database::connect`] opens the database a URL names; [`Database::users`] and
-//! [`Database::tasks`] hand out the repositories the domain services need. Every database
-//! call runs on tokio's blocking pool, and waits at most the pool timeout for a connection.
+//! [`Database::connect`] opens the database a URL names; [`Database::users`],
+//! [`Database::sessions`] and [`Database::tasks`] hand out the repositories the domain
+//! services need. Every database call runs on tokio's blocking pool, and waits at most the
+//! pool timeout for a connection.
 //!
 //! Layout: `backend` holds everything engine-specific (SQLite today); `schema`, `rows` and
-//! `codec` describe the tables and convert rows to and from domain types; `users` and
-//! `tasks` are the repositories, written once for every backend.
+//! `codec` describe the tables and convert rows to and from domain types; `users`,
+//! `sessions` and `tasks` are the repositories, written once for every backend.
 
 mod backend;
 mod codec;
@@ -15,6 +16,7 @@ mod errors;
 mod pool;
 mod rows;
 mod schema;
+mod sessions;
 mod sql_types;
 mod tasks;
 mod url;
@@ -30,7 +32,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use taskapi_domain::StoreError;
-use taskapi_domain::ports::{TaskRepository, UserRepository};
+use taskapi_domain::ports::{SessionRepository, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
 
@@ -160,6 +162,13 @@ impl Database {
     /// The account repository.
     pub fn users(&self) -> Arc<dyn UserRepository> {
         Arc::new(users::DieselUserRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The session (and refresh-token) repository.
+    pub fn sessions(&self) -> Arc<dyn SessionRepository> {
+        Arc::new(sessions::DieselSessionRepository::new(
+            self.inner.pool.clone(),
+        ))
     }
 
     /// The task repository.

@@ -7,15 +7,20 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use taskapi_domain::{
-    Description, Email, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task, TaskChanges,
-    TaskId, TaskTitle, User, UserId,
+    Description, Email, NewRefreshToken, NewUser, PasswordHash, Priority, Role, Session, SessionId,
+    StoreError, Tags, Task, TaskChanges, TaskId, TaskTitle, User, UserId,
 };
 
-use crate::schema::{task_tags, tasks, users};
+use crate::schema::{refresh_tokens, sessions, task_tags, tasks, users};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
 /// Column value of a user id.
 pub(crate) fn user_key(id: UserId) -> SqlUuid {
+    SqlUuid(id.as_uuid())
+}
+
+/// Column value of a session id.
+pub(crate) fn session_key(id: SessionId) -> SqlUuid {
     SqlUuid(id.as_uuid())
 }
 
@@ -24,7 +29,8 @@ pub(crate) fn task_key(id: TaskId) -> SqlUuid {
     SqlUuid(id.as_uuid())
 }
 
-fn stamp(at: DateTime<Utc>) -> SqlTimestamp {
+/// Column value of an instant.
+pub(crate) fn stamp(at: DateTime<Utc>) -> SqlTimestamp {
     SqlTimestamp(at)
 }
 
@@ -39,6 +45,7 @@ pub(crate) struct UserRow {
     pub(crate) disabled: bool,
     pub(crate) created_at: SqlTimestamp,
     pub(crate) updated_at: SqlTimestamp,
+    pub(crate) session_epoch: i64,
 }
 
 impl UserRow {
@@ -52,6 +59,7 @@ impl UserRow {
             disabled: false,
             created_at: stamp(user.created_at),
             updated_at: stamp(user.created_at),
+            session_epoch: 0,
         })
     }
 
@@ -69,7 +77,70 @@ impl UserRow {
             })?,
             disabled: self.disabled,
             created_at: self.created_at.0,
+            session_epoch: self.session_epoch,
         })
+    }
+}
+
+/// A `sessions` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct SessionRow {
+    pub(crate) id: SqlUuid,
+    pub(crate) user_id: SqlUuid,
+    pub(crate) epoch: i64,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) expires_at: SqlTimestamp,
+    pub(crate) revoked_at: Option<SqlTimestamp>,
+}
+
+impl SessionRow {
+    /// The row of a session.
+    pub(crate) fn from_domain(session: &Session) -> Self {
+        Self {
+            id: session_key(session.id),
+            user_id: user_key(session.user_id),
+            epoch: session.epoch,
+            created_at: stamp(session.created_at),
+            expires_at: stamp(session.expires_at),
+            revoked_at: session.revoked_at.map(stamp),
+        }
+    }
+
+    /// The session this row stores.
+    pub(crate) fn into_domain(self) -> Session {
+        Session {
+            id: SessionId::from_uuid(self.id.0),
+            user_id: UserId::from_uuid(self.user_id.0),
+            epoch: self.epoch,
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+            revoked_at: self.revoked_at.map(|t| t.0),
+        }
+    }
+}
+
+/// A `refresh_tokens` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub(crate) struct RefreshTokenRow {
+    pub(crate) token_hash: String,
+    pub(crate) session_id: SqlUuid,
+    pub(crate) issued_at: SqlTimestamp,
+    pub(crate) expires_at: SqlTimestamp,
+    pub(crate) used_at: Option<SqlTimestamp>,
+}
+
+impl RefreshTokenRow {
+    /// The row of a new, unused token of `session`.
+    pub(crate) fn new(session: SqlUuid, token: &NewRefreshToken) -> Self {
+        Self {
+            token_hash: token.hash.as_str().to_owned(),
+            session_id: session,
+            issued_at: stamp(token.issued_at),
+            expires_at: stamp(token.expires_at),
+            used_at: None,
+        }
     }
 }
 

@@ -22,6 +22,48 @@ diesel::table! {
         created_at -> DbTimestamp,
         /// When it last changed.
         updated_at -> DbTimestamp,
+        /// Bumped to end every session of the account at once.
+        session_epoch -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Sessions: one login and its refresh-token family.
+    sessions (id) {
+        /// UUID v7; the access tokens' `sid`.
+        id -> DbUuid,
+        /// The account's id.
+        user_id -> DbUuid,
+        /// `users.session_epoch` when the session started.
+        epoch -> BigInt,
+        /// When it started.
+        created_at -> DbTimestamp,
+        /// When its newest refresh token expires.
+        expires_at -> DbTimestamp,
+        /// When it was ended, if it was.
+        revoked_at -> Nullable<DbTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Refresh tokens, as hashes.
+    refresh_tokens (token_hash) {
+        /// SHA-256 of the token, hex.
+        token_hash -> Text,
+        /// Its session.
+        session_id -> DbUuid,
+        /// When it was issued.
+        issued_at -> DbTimestamp,
+        /// When it stops working.
+        expires_at -> DbTimestamp,
+        /// When it was rotated; null while unused.
+        used_at -> Nullable<DbTimestamp>,
     }
 }
 
@@ -73,4 +115,6 @@ diesel::table! {
 
 diesel::joinable!(tasks -> users (owner_id));
 diesel::joinable!(task_tags -> tasks (task_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tasks, task_tags);
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(users, tasks, task_tags, sessions, refresh_tokens);

@@ -2,6 +2,7 @@
 //! method, map the result.
 
 pub mod accounts;
+pub mod admin;
 pub mod system;
 pub mod tasks;
 
@@ -17,7 +18,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/health/ready", "GET").route(web::get().to(system::ready)))
         .service(resource("/register", "POST").route(web::post().to(accounts::register)))
         .service(resource("/login", "POST").route(web::post().to(accounts::login)))
-        .service(resource("/me", "GET").route(web::get().to(accounts::me)))
+        .service(resource("/token/refresh", "POST").route(web::post().to(accounts::refresh)))
+        .service(resource("/logout", "POST").route(web::post().to(accounts::logout)))
+        .service(resource("/logout/all", "POST").route(web::post().to(accounts::logout_all)))
+        .service(
+            resource("/me", "GET, DELETE")
+                .route(web::get().to(accounts::me))
+                .route(web::delete().to(accounts::delete_me)),
+        )
+        .service(resource("/me/password", "POST").route(web::post().to(accounts::change_password)))
+        .service(resource("/admin/users", "GET").route(web::get().to(admin::list_users)))
+        .service(
+            resource("/admin/users/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(admin::get_user))
+                .route(web::patch().to(admin::update_user))
+                .route(web::delete().to(admin::delete_user)),
+        )
+        .service(
+            resource("/admin/users/{id}/tasks", "GET").route(web::get().to(admin::list_user_tasks)),
+        )
         .service(
             resource("/tasks", "GET, POST")
                 .route(web::get().to(tasks::list))

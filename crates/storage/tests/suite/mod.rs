@@ -2,6 +2,8 @@
 //! backend's test file implements [`Backend`] and instantiates every test with
 //! [`storage_suite!`]. Every test gets its own fresh database.
 
+pub mod accounts;
+
 use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,18 +52,40 @@ macro_rules! storage_suite {
             tasks_of_an_unknown_owner_are_refused,
             many_concurrent_writers_all_succeed,
             exhausted_pool_is_unavailable_within_the_timeout,
+            accounts::password_changes_and_ending_all_sessions_bump_the_epoch,
+            accounts::refresh_tokens_rotate_once_and_reuse_is_recognised,
+            accounts::revoked_sessions_refuse_rotation,
+            accounts::concurrent_rotations_of_one_token_let_exactly_one_win,
+            accounts::logout_by_token_ends_only_the_owners_running_session,
+            accounts::purging_deletes_only_what_can_never_be_used,
+            accounts::the_last_active_admin_is_kept,
+            accounts::concurrent_self_demotions_of_the_last_two_admins_leave_one,
+            accounts::deleting_an_account_deletes_everything_it_owned,
+            accounts::account_lists_page_by_keyset_and_filter,
         );
     };
-    (@tests $make:expr; $($name:ident),* $(,)?) => {
+    (@tests $make:expr; $($($path:ident)::+),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() -> suite::TestResult {
-                let Some(backend) = ($make)()? else {
-                    return Ok(());
-                };
-                suite::$name(&backend).await
-            }
+            $crate::storage_suite!(@one $make; $($path)::+);
         )*
+    };
+    (@one $make:expr; $module:ident :: $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() -> suite::TestResult {
+            let Some(backend) = ($make)()? else {
+                return Ok(());
+            };
+            suite::$module::$name(&backend).await
+        }
+    };
+    (@one $make:expr; $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() -> suite::TestResult {
+            let Some(backend) = ($make)()? else {
+                return Ok(());
+            };
+            suite::$name(&backend).await
+        }
     };
 }
 
@@ -73,7 +97,10 @@ pub fn settings() -> PoolSettings {
     }
 }
 
-async fn migrated(backend: &impl Backend, settings: PoolSettings) -> Result<Database, BoxError> {
+pub async fn migrated(
+    backend: &impl Backend,
+    settings: PoolSettings,
+) -> Result<Database, BoxError> {
     let db = backend.fresh(settings)?;
     db.run_migrations()?;
     Ok(db)
@@ -85,11 +112,11 @@ fn at(micros: i64) -> Result<DateTime<Utc>, BoxError> {
 }
 
 /// 2026-11-18T11:06:40Z plus `micros`.
-fn t(micros: i64) -> Result<DateTime<Utc>, BoxError> {
+pub fn t(micros: i64) -> Result<DateTime<Utc>, BoxError> {
     at(1_795_000_000_000_000 + micros)
 }
 
-fn new_user(n: u128, email: &str) -> Result<NewUser, BoxError> {
+pub fn new_user(n: u128, email: &str) -> Result<NewUser, BoxError> {
     Ok(NewUser {
         id: UserId::from_uuid(Uuid::from_u128(n)),
         email: Email::parse(email)?,
@@ -99,7 +126,7 @@ fn new_user(n: u128, email: &str) -> Result<NewUser, BoxError> {
     })
 }
 
-async fn registered(db: &Database, n: u128) -> Result<UserId, BoxError> {
+pub async fn registered(db: &Database, n: u128) -> Result<UserId, BoxError> {
     let user = db
         .users()
         .insert(new_user(n, &format!("user{n}@example.com"))?)
@@ -107,7 +134,7 @@ async fn registered(db: &Database, n: u128) -> Result<UserId, BoxError> {
     Ok(user.id)
 }
 
-fn new_task(
+pub fn new_task(
     owner: UserId,
     n: u128,
     created_at: DateTime<Utc>,

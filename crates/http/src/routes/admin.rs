@@ -1,0 +1,136 @@
+//! Administration of accounts. Only administrators get past the gate (403 for others);
+//! an unknown or malformed user id is a 404.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::LINK;
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpRequest};
+use paperclip::actix::{OperationModifier, api_v2_operation, web::Json};
+use paperclip::v2::models::{
+    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
+};
+use paperclip::v2::schema::Apiv2Schema;
+use taskapi_domain::UserId;
+
+use crate::AppState;
+use crate::auth::AdminUser;
+use crate::body::JsonBody;
+use crate::dto::{TaskResponse, UpdateUserRequest, UserResponse};
+use crate::error::ApiError;
+use crate::pagination::{UserListParams, next_link};
+use crate::query::NoQuery;
+use crate::reply::{JsonOk, NoContent};
+
+/// The `{id}` path segment of `/admin/users/{id}`. Never fails to extract: an id that is not
+/// a UUID is a 404, after authentication, the role check and body validation.
+#[derive(Debug, Clone, Copy)]
+pub struct UserIdParam(Option<UserId>);
+
+impl UserIdParam {
+    fn get(self) -> Result<UserId, ApiError> {
+        self.0.ok_or(ApiError::NotFound("User"))
+    }
+}
+
+impl FromRequest for UserIdParam {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| s.parse::<UserId>().ok());
+        std::future::ready(Ok(UserIdParam(id)))
+    }
+}
+
+impl Apiv2Schema for UserIdParam {}
+
+impl OperationModifier for UserIdParam {
+    fn update_parameter(op: &mut DefaultOperationRaw) {
+        op.parameters.push(Either::Right(Parameter {
+            in_: ParameterIn::Path,
+            name: "id".into(),
+            description: Some("The account's id.".into()),
+            required: true,
+            data_type: Some(DataType::String),
+            format: Some(DataTypeFormat::Uuid),
+            ..Default::default()
+        }));
+    }
+}
+
+/// Lists accounts, a page at a time (`Link: <…>; rel="next"` while more follow).
+#[api_v2_operation(operation_id = "list_users", tags(Admin))]
+pub async fn list_users(
+    caller: AdminUser,
+    state: Data<AppState>,
+    params: UserListParams,
+) -> Result<JsonOk<Vec<UserResponse>>, ApiError> {
+    let UserListParams(query) = params;
+    let page = state.admin.list_users(&caller.0, query.clone()).await?;
+    let link = page
+        .next
+        .as_ref()
+        .map(|next| next_link("/admin/users", &query, next));
+    let mut reply = JsonOk::new(page.items.into_iter().map(UserResponse::from).collect());
+    if let Some(link) = link {
+        reply = reply.header((LINK, link));
+    }
+    Ok(reply)
+}
+
+/// One account.
+#[api_v2_operation(operation_id = "get_user", tags(Admin))]
+pub async fn get_user(
+    caller: AdminUser,
+    state: Data<AppState>,
+    _query: NoQuery,
+    id: UserIdParam,
+) -> Result<Json<UserResponse>, ApiError> {
+    let user = state.admin.get_user(&caller.0, id.get()?).await?;
+    Ok(Json(user.into()))
+}
+
+/// Changes an account's role or enabled state; either ends every session of the account.
+/// 409 when it would leave no active administrator.
+#[api_v2_operation(operation_id = "update_user", tags(Admin))]
+pub async fn update_user(
+    caller: AdminUser,
+    state: Data<AppState>,
+    _query: NoQuery,
+    body: JsonBody<UpdateUserRequest>,
+    id: UserIdParam,
+) -> Result<Json<UserResponse>, ApiError> {
+    let JsonBody(change) = body;
+    let user = state
+        .admin
+        .update_user(&caller.0, id.get()?, change)
+        .await?;
+    Ok(Json(user.into()))
+}
+
+/// Deletes an account with all its tasks. 409 for the last active administrator.
+#[api_v2_operation(operation_id = "delete_user", tags(Admin))]
+pub async fn delete_user(
+    caller: AdminUser,
+    state: Data<AppState>,
+    _query: NoQuery,
+    id: UserIdParam,
+) -> Result<NoContent, ApiError> {
+    state.admin.delete_user(&caller.0, id.get()?).await?;
+    Ok(NoContent)
+}
+
+/// Every task of one account, oldest first.
+#[api_v2_operation(operation_id = "list_user_tasks", tags(Admin))]
+pub async fn list_user_tasks(
+    caller: AdminUser,
+    state: Data<AppState>,
+    _query: NoQuery,
+    id: UserIdParam,
+) -> Result<Json<Vec<TaskResponse>>, ApiError> {
+    let tasks = state.admin.list_user_tasks(&caller.0, id.get()?).await?;
+    Ok(Json(tasks.into_iter().map(TaskResponse::from).collect()))
+}

@@ -1,0 +1,458 @@
+//! Throttling of the auth routes: one budget per client address shared by `POST /login`,
+//! `/register` and `/token/refresh`, and a budget of failed logins per email. Both are GCRA
+//! limiters from `governor`, kept in this process's memory: with several instances each
+//! enforces its own limits.
+//!
+//! The client address is the TCP peer, unless the peer is a configured trusted proxy: then
+//! it is the rightmost address of `X-Forwarded-For` that is not a trusted proxy itself.
+
+use std::fmt;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
+use governor::{Quota, RateLimiter};
+use paperclip::actix::OperationModifier;
+use paperclip::v2::schema::Apiv2Schema;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// One trusted proxy: an address, or a network in CIDR notation (`10.0.0.0/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let (address, prefix) = match raw.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (raw, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("`{raw}` is not an IP address or a CIDR network"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{raw}`: the prefix length must be 0–{max}"))?,
+        };
+        Ok(Self { network, prefix })
+    }
+}
+
+impl TrustedProxy {
+    fn contains(&self, address: IpAddr) -> bool {
+        let address = match (self.network, address) {
+            // An IPv4 proxy seen over an IPv6 socket.
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+            _ => address,
+        };
+        match (self.network, address) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What throttling needs from configuration.
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    /// Off: nothing is ever throttled (benchmarks, trusted networks).
+    pub enabled: bool,
+    /// Requests to the auth routes per client address per minute.
+    pub per_address_per_minute: u32,
+    /// Failed logins per email per `failed_login_window`.
+    pub failed_logins_per_email: u32,
+    /// The window of `failed_logins_per_email`.
+    pub failed_login_window: Duration,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// A keyed state store whose keys can also be forgotten one by one (governor's own stores
+/// cannot), so that a successful login clears its email's failures.
+#[derive(Clone)]
+struct ForgettingStore<K: Hash + Eq + Clone>(Arc<DashMapStateStore<K>>);
+
+impl<K: Hash + Eq + Clone> StateStore for ForgettingStore<K> {
+    type Key = K;
+
+    fn measure_and_replace<T, F, E>(&self, key: &K, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        self.0.measure_and_replace(key, f)
+    }
+}
+
+impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<K> for ForgettingStore<K> {
+    fn retain_recent(&self, drop_below: Nanos) {
+        self.0.retain_recent(drop_below);
+    }
+
+    fn shrink_to_fit(&self) {
+        ShrinkableKeyedStateStore::shrink_to_fit(&*self.0);
+    }
+
+    fn len(&self) -> usize {
+        ShrinkableKeyedStateStore::len(&*self.0)
+    }
+
+    fn is_empty(&self) -> bool {
+        ShrinkableKeyedStateStore::is_empty(&*self.0)
+    }
+}
+
+type Limiter<K> = RateLimiter<K, ForgettingStore<K>, DefaultClock, NoOpMiddleware>;
+
+/// The limiters and the client-address rule.
+pub struct Throttle {
+    enabled: bool,
+    clock: DefaultClock,
+    per_address: Limiter<IpAddr>,
+    failed_logins: Limiter<String>,
+    failed_login_store: ForgettingStore<String>,
+    trusted_proxies: Vec<TrustedProxy>,
+}
+
+impl fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Throttle")
+            .field("enabled", &self.enabled)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// "`n` per `window`" as a GCRA quota: a burst of `n`, then one more every `window / n`.
+fn quota(n: u32, window: Duration) -> Result<Quota, String> {
+    let n = NonZeroU32::new(n).ok_or("must be at least 1")?;
+    let period = window / n.get();
+    Quota::with_period(period)
+        .map(|q| q.allow_burst(n))
+        .ok_or_else(|| "the window is too short".to_owned())
+}
+
+fn limiter<K: Hash + Eq + Clone>(
+    quota: Quota,
+    clock: &DefaultClock,
+) -> (Limiter<K>, ForgettingStore<K>) {
+    let store = ForgettingStore(Arc::new(DashMapStateStore::default()));
+    (RateLimiter::new(quota, store.clone(), clock.clone()), store)
+}
+
+/// Longest email key remembered (longer inputs are cut: they cannot be accounts anyway).
+const MAX_EMAIL_KEY_BYTES: usize = 254;
+
+impl Throttle {
+    /// Builds the limiters.
+    ///
+    /// # Errors
+    /// A message naming the setting that cannot make a limit (zero, or a window too short).
+    pub fn new(settings: ThrottleSettings) -> Result<Self, String> {
+        let per_address = quota(settings.per_address_per_minute, Duration::from_secs(60))
+            .map_err(|e| format!("throttle.per_address_per_minute {e}"))?;
+        let failed_logins = quota(
+            settings.failed_logins_per_email,
+            settings.failed_login_window,
+        )
+        .map_err(|e| format!("throttle.failed_logins_per_email {e}"))?;
+        let clock = DefaultClock::default();
+        let (per_address, _) = limiter(per_address, &clock);
+        let (failed_logins, failed_login_store) = limiter(failed_logins, &clock);
+        Ok(Self {
+            enabled: settings.enabled,
+            clock,
+            per_address,
+            failed_logins,
+            failed_login_store,
+            trusted_proxies: settings.trusted_proxies,
+        })
+    }
+
+    fn retry_after(&self, not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>) -> u64 {
+        let wait = not_until.wait_time_from(self.clock.now());
+        wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+    }
+
+    /// Counts one auth request from `address`.
+    ///
+    /// # Errors
+    /// `TooManyRequests` past the address's budget.
+    pub fn check_address(&self, address: IpAddr) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.per_address
+            .check_key(&address)
+            .map_err(|n| ApiError::TooManyRequests {
+                retry_after: self.retry_after(&n),
+            })
+    }
+
+    fn email_key(email: &str) -> String {
+        let mut key = email.trim().to_lowercase();
+        if key.len() > MAX_EMAIL_KEY_BYTES {
+            let mut cut = MAX_EMAIL_KEY_BYTES;
+            while !key.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            key.truncate(cut);
+        }
+        key
+    }
+
+    /// Counts a login attempt for `email` before its password is checked; a successful
+    /// login then gives it back with [`Throttle::forgive_email`], so only failures count.
+    ///
+    /// # Errors
+    /// `TooManyRequests` while the email is locked (even with the right password).
+    pub fn check_email(&self, email: &str) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.failed_logins
+            .check_key(&Self::email_key(email))
+            .map_err(|n| ApiError::TooManyRequests {
+                retry_after: self.retry_after(&n),
+            })
+    }
+
+    /// Forgets the failures of `email` (its login succeeded).
+    pub fn forgive_email(&self, email: &str) {
+        self.failed_login_store.0.remove(&Self::email_key(email));
+    }
+
+    /// Drops the state of addresses and emails that are back to a full budget, so that
+    /// memory stays bounded; call it now and then.
+    pub fn forget_idle(&self) {
+        self.per_address.retain_recent();
+        self.per_address.shrink_to_fit();
+        self.failed_logins.retain_recent();
+        self.failed_logins.shrink_to_fit();
+    }
+
+    /// The client's address: see the module docs.
+    pub fn client_address(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip();
+        if !self.is_trusted(peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        let mut client = peer;
+        for hop in forwarded.iter().rev() {
+            let Some(address) = parse_hop(hop) else {
+                break;
+            };
+            client = address;
+            if !self.is_trusted(address) {
+                break;
+            }
+        }
+        Some(client)
+    }
+
+    fn is_trusted(&self, address: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|p| p.contains(address))
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port or in brackets.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
+}
+
+/// Counts the request against its client address's auth budget: a 429 past it. Put it
+/// first among a handler's arguments so that it answers before any body error.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthThrottle;
+
+impl FromRequest for AuthThrottle {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let checked = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => match state.throttle.client_address(req) {
+                Some(address) => state.throttle.check_address(address),
+                None => Ok(()),
+            },
+            None => Err(ApiError::Internal("application state missing".into())),
+        };
+        std::future::ready(checked.map(|()| AuthThrottle))
+    }
+}
+
+impl Apiv2Schema for AuthThrottle {}
+impl OperationModifier for AuthThrottle {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn proxies(list: &[&str]) -> Vec<TrustedProxy> {
+        list.iter()
+            .map(|p| p.parse().unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    }
+
+    fn throttle(per_minute: u32, failures: u32, trusted: &[&str]) -> Throttle {
+        Throttle::new(ThrottleSettings {
+            enabled: true,
+            per_address_per_minute: per_minute,
+            failed_logins_per_email: failures,
+            failed_login_window: Duration::from_secs(900),
+            trusted_proxies: proxies(trusted),
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let p = proxies(&["10.0.0.0/8", "192.168.1.7", "fd00::/8"]);
+        assert!(p[0].contains(ip("10.200.3.4")));
+        assert!(!p[0].contains(ip("11.0.0.1")));
+        assert!(p[1].contains(ip("192.168.1.7")) && !p[1].contains(ip("192.168.1.8")));
+        assert!(p[1].contains(ip("::ffff:192.168.1.7")), "v4-mapped peers");
+        assert!(p[2].contains(ip("fd12::1")) && !p[2].contains(ip("fe80::1")));
+        for bad in ["", "proxy.local", "10.0.0.0/33", "::/129", "1.2.3.4/x"] {
+            assert!(bad.parse::<TrustedProxy>().is_err(), "{bad:?}");
+        }
+        assert!("0.0.0.0/0".parse::<TrustedProxy>().is_ok());
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_peers() {
+        let t = throttle(10, 5, &["10.0.0.0/8"]);
+        let from = |peer: &str, xff: Option<&str>| {
+            let mut req = TestRequest::default().peer_addr(
+                format!("{peer}:4000")
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            );
+            if let Some(xff) = xff {
+                req = req.insert_header(("x-forwarded-for", xff));
+            }
+            t.client_address(&req.to_http_request())
+        };
+        assert_eq!(
+            from("203.0.113.9", Some("1.2.3.4")),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(from("10.0.0.2", Some("1.2.3.4")), Some(ip("1.2.3.4")));
+        assert_eq!(
+            from("10.0.0.2", Some("6.6.6.6, 1.2.3.4, 10.9.9.9")),
+            Some(ip("1.2.3.4")),
+            "the rightmost untrusted hop; what the client wrote itself is ignored"
+        );
+        assert_eq!(from("10.0.0.2", None), Some(ip("10.0.0.2")));
+        assert_eq!(from("10.0.0.2", Some("garbage")), Some(ip("10.0.0.2")));
+        assert_eq!(
+            from("10.0.0.2", Some("[2001:db8::1]:443")),
+            Some(ip("2001:db8::1"))
+        );
+    }
+
+    #[test]
+    fn an_address_gets_its_budget_then_429_with_a_retry_after() {
+        let t = throttle(3, 5, &[]);
+        for _ in 0..3 {
+            assert!(t.check_address(ip("1.1.1.1")).is_ok());
+        }
+        match t.check_address(ip("1.1.1.1")) {
+            Err(ApiError::TooManyRequests { retry_after }) => {
+                assert!((1..=20).contains(&retry_after), "{retry_after}");
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        assert!(
+            t.check_address(ip("2.2.2.2")).is_ok(),
+            "budgets are per address"
+        );
+    }
+
+    #[test]
+    fn failed_logins_lock_an_email_and_a_success_forgives_them() {
+        let t = throttle(100, 3, &[]);
+        for _ in 0..2 {
+            assert!(t.check_email("bob@example.com").is_ok());
+        }
+        t.forgive_email(" BOB@example.com");
+        for _ in 0..3 {
+            assert!(t.check_email("Bob@Example.com ").is_ok());
+        }
+        assert!(matches!(
+            t.check_email("bob@example.com"),
+            Err(ApiError::TooManyRequests { .. })
+        ));
+        assert!(t.check_email("carol@example.com").is_ok());
+        t.forget_idle();
+    }
+
+    #[test]
+    fn disabled_throttling_never_refuses() {
+        let mut settings = ThrottleSettings {
+            enabled: false,
+            per_address_per_minute: 1,
+            failed_logins_per_email: 1,
+            failed_login_window: Duration::from_secs(60),
+            trusted_proxies: Vec::new(),
+        };
+        let t = Throttle::new(settings.clone()).unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..10 {
+            assert!(t.check_address(ip("1.1.1.1")).is_ok());
+            assert!(t.check_email("a@example.com").is_ok());
+        }
+        settings.per_address_per_minute = 0;
+        assert!(Throttle::new(settings).is_err());
+    }
+}
