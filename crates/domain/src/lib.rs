@@ -7,6 +7,8 @@
 pub mod accounts;
 pub mod error;
 pub mod ids;
+pub mod idempotency;
+pub mod listing;
 pub mod ports;
 pub mod tasks;
 pub mod validation;
@@ -16,9 +18,13 @@ pub use accounts::{
     Role, User,
 };
 pub use error::{AccountError, AuthError, StoreError, TaskError};
+pub use idempotency::{IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
 pub use ids::{TaskId, UserId};
+pub use listing::{
+    Page, PageSize, SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskSort, TaskSortField,
+};
 pub use tasks::{
-    Description, Priority, Tag, Tags, Task, TaskChanges, TaskDraft, TaskPatch, TaskService,
+    Description, IfMatch, Priority, Tag, Tags, Task, TaskChanges, TaskDraft, TaskPatch, TaskService,
     TaskTitle,
 };
 pub use validation::{FieldError, ValidationErrors};
