@@ -64,9 +64,6 @@ pub enum TaskError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The task kept changing under us while we tried to apply an update.
-    #[error("the task is being modified concurrently; try again")]
-    Contended,
     /// The client's precondition (`If-Match`) names a version the task no longer has.
     #[error("the task has changed since the version the request was based on")]
     PreconditionFailed,

@@ -44,13 +44,31 @@ pub trait UserRepository: Send + Sync {
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
 }
 
-/// Outcome of a compare-and-swap update of a task.
+/// What an update does to a task, decided by the domain on its current state while storage
+/// holds the task locked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateDecision {
+    /// Write these changes, stamping `updated_at` with the instant given; storage bumps
+    /// `version` in the same statement.
+    Write(TaskChanges, DateTime<Utc>),
+    /// Leave the task as it is (the update changes nothing).
+    Keep,
+    /// Refuse the update (its precondition does not hold).
+    Refuse,
+}
+
+/// The domain's decision function for one update.
+pub type DecideUpdate = Box<dyn FnOnce(&Task) -> UpdateDecision + Send>;
+
+/// Outcome of an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
-    /// The row matched the expected version and now holds the returned state.
+    /// The task was changed and now holds the returned state.
     Updated(Task),
-    /// The task exists for this owner but its version is no longer the expected one.
-    VersionMismatch,
+    /// The decision was to keep the task; it is returned as it is.
+    Unchanged(Task),
+    /// The decision was to refuse; nothing changed.
+    Refused,
     /// No task with this id belongs to this owner.
     NotFound,
 }
@@ -72,17 +90,11 @@ pub trait TaskRepository: Send + Sync {
     /// MUST seek to the cursor (keyset pagination), never skip rows by offset.
     async fn list_for_owner(&self, owner: UserId, query: TaskListQuery, limit: u32) -> Result<Vec<Task>, StoreError>;
 
-    /// Replaces the task's writable fields with `changes` if, and only if, its version is
-    /// still `expected_version`, setting `version = version + 1` and `updated_at = now` in
-    /// the same statement (never read-then-write).
-    async fn update_if_version(
-        &self,
-        owner: UserId,
-        id: TaskId,
-        expected_version: i64,
-        changes: TaskChanges,
-        now: DateTime<Utc>,
-    ) -> Result<UpdateOutcome, StoreError>;
+    /// Reads the owner's task, asks `decide` what to do with it, and does it, atomically:
+    /// no other write to the task can come between the read and the write (adapters lock
+    /// the row, or the database). A write replaces the writable fields and tags, sets
+    /// `updated_at`, and bumps `version` in the UPDATE statement itself.
+    async fn update_with(&self, owner: UserId, id: TaskId, decide: DecideUpdate) -> Result<UpdateOutcome, StoreError>;
 
     /// Deletes the owner's task, only if its version is `expected_version` when one is given
     /// (checked in the same statement).

@@ -10,7 +10,9 @@ use crate::error::TaskError;
 use crate::ids::{TaskId, UserId};
 use crate::idempotency::{self, IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
 use crate::listing::{Page, TaskCursor, TaskListQuery};
-use crate::ports::{Clock, DeleteOutcome, IdGenerator, IdempotencyStore, TaskRepository, UpdateOutcome};
+use crate::ports::{
+    Clock, DecideUpdate, DeleteOutcome, IdGenerator, IdempotencyStore, TaskRepository, UpdateDecision, UpdateOutcome,
+};
 use crate::validation::ValidationErrors;
 
 /// A task title: trimmed, 1–200 Unicode code points.
@@ -393,9 +395,6 @@ impl IfMatch {
 }
 
 impl TaskService {
-    /// How often an update is re-applied when concurrent writers keep winning the race.
-    const UPDATE_ATTEMPTS: usize = 8;
-
     /// Builds the service from its ports.
     pub fn new(
         tasks: Arc<dyn TaskRepository>,
@@ -524,17 +523,15 @@ impl TaskService {
 
     /// Applies a partial update (PATCH and the original service's PUT).
     ///
-    /// The patch is applied to the current state and written back with a compare-and-swap
-    /// on `version`; if another writer got there first, the patch is re-applied to the newer
-    /// state, so concurrent updates of different fields are never lost. A patch that
-    /// changes nothing returns the task as it is.
+    /// The patch is applied to the task's current state while storage holds it locked, so
+    /// concurrent updates queue instead of failing, and none is lost. A patch that changes
+    /// nothing returns the task as it is, leaving `version` and `updated_at` alone.
     ///
-    /// With `if_match`, the task must be at an admitted version: then there is no retry, and
-    /// of concurrent writers carrying the same version exactly one succeeds.
+    /// With `if_match`, the task must be at an admitted version when the lock is taken: of
+    /// concurrent writers carrying the same version, exactly one succeeds.
     ///
     /// # Errors
-    /// `NotFound`; `PreconditionFailed`; `Contended` if the task kept changing during every
-    /// attempt.
+    /// `NotFound`; `PreconditionFailed`.
     pub async fn update(
         &self,
         caller: &Principal,
@@ -542,31 +539,22 @@ impl TaskService {
         patch: TaskPatch,
         if_match: Option<IfMatch>,
     ) -> Result<Task, TaskError> {
-        for _ in 0..Self::UPDATE_ATTEMPTS {
-            let current = self.get(caller, id).await?;
-            if if_match.as_ref().is_some_and(|c| !c.admits(current.version)) {
-                return Err(TaskError::PreconditionFailed);
+        let now = self.clock.now();
+        let decide: DecideUpdate = Box::new(move |current: &Task| {
+            if if_match.is_some_and(|condition| !condition.admits(current.version)) {
+                return UpdateDecision::Refuse;
             }
-            let now = self.clock.now();
-            let Some(changes) = current.apply(&patch, now) else {
-                return Ok(current);
-            };
-            // updated_at never goes backwards, even if clocks of several instances disagree.
-            let now = now.max(current.updated_at);
-            match self
-                .tasks
-                .update_if_version(caller.user_id, id, current.version, changes, now)
-                .await?
-            {
-                UpdateOutcome::Updated(task) => return Ok(task),
-                UpdateOutcome::NotFound => return Err(TaskError::NotFound),
-                UpdateOutcome::VersionMismatch if if_match.is_some() => {
-                    return Err(TaskError::PreconditionFailed);
-                }
-                UpdateOutcome::VersionMismatch => continue,
+            match current.apply(&patch, now) {
+                // updated_at never goes backwards, even if instances' clocks disagree.
+                Some(changes) => UpdateDecision::Write(changes, now.max(current.updated_at)),
+                None => UpdateDecision::Keep,
             }
+        });
+        match self.tasks.update_with(caller.user_id, id, decide).await? {
+            UpdateOutcome::Updated(task) | UpdateOutcome::Unchanged(task) => Ok(task),
+            UpdateOutcome::Refused => Err(TaskError::PreconditionFailed),
+            UpdateOutcome::NotFound => Err(TaskError::NotFound),
         }
-        Err(TaskError::Contended)
     }
 
     /// Deletes one of the caller's tasks; with `if_match`, only at an admitted version.
@@ -599,7 +587,6 @@ mod tests {
     use crate::error::StoreError;
     use crate::listing::{PageSize, SortKey, TaskSort, TaskSortField};
     use crate::ports::{MockClock, MockIdGenerator, MockIdempotencyStore, MockTaskRepository};
-    use mockall::Sequence;
     use uuid::Uuid;
 
     fn at(secs: i64) -> DateTime<Utc> {
@@ -825,129 +812,83 @@ mod tests {
         assert!(matches!(result, Err(TaskError::NotFound)));
     }
 
-    #[tokio::test]
-    async fn update_writes_with_the_version_it_read_and_returns_the_new_state() {
+    /// A repository whose `update_with` runs the domain's decision on `current`, as an
+    /// adapter does under its lock, and reports what the decision asked for.
+    fn repo_deciding_on(current: Task) -> MockTaskRepository {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner()
-            .returning(|_, _| Ok(Some(task(4))));
-        repo.expect_update_if_version()
-            .times(1)
-            .withf(|_, _, expected, changes, now| {
-                *expected == 4 && changes.title.as_str() == "Buy oat milk" && *now == at(200)
+        repo.expect_update_with().returning(move |_, _, decide| {
+            Ok(match decide(&current) {
+                UpdateDecision::Write(changes, now) => UpdateOutcome::Updated(updated(&current, &changes, now)),
+                UpdateDecision::Keep => UpdateOutcome::Unchanged(current.clone()),
+                UpdateDecision::Refuse => UpdateOutcome::Refused,
             })
-            .returning(|_, _, _, changes, now| {
-                Ok(UpdateOutcome::Updated(updated(&task(4), &changes, now)))
-            });
-        let patch = TaskPatch {
-            title: Some(title("Buy oat milk")),
-            ..Default::default()
-        };
-        let t = service(repo, 200)
-            .update(&caller(), task(4).id, patch, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((t.version, t.updated_at), (5, at(200)));
+        });
+        repo
     }
 
     #[tokio::test]
-    async fn update_that_changes_nothing_does_not_write() {
-        let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner()
-            .returning(|_, _| Ok(Some(task(4))));
-        repo.expect_update_if_version().never();
-        let t = service(repo, 200)
+    async fn update_applies_the_patch_to_the_locked_state_and_returns_the_new_version() {
+        let patch = TaskPatch { title: Some(title("Buy oat milk")), ..Default::default() };
+        let t = service(repo_deciding_on(task(4)), 200)
+            .update(&caller(), task(4).id, patch, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((t.version, t.updated_at, t.title.as_str()), (5, at(200), "Buy oat milk"));
+    }
+
+    #[tokio::test]
+    async fn update_that_changes_nothing_keeps_version_and_updated_at() {
+        let t = service(repo_deciding_on(task(4)), 200)
             .update(&caller(), task(4).id, TaskPatch::default(), None)
             .await;
         assert!(matches!(t, Ok(t) if t.version == 4 && t.updated_at == at(100)));
     }
 
     #[tokio::test]
-    async fn update_reapplies_the_patch_when_a_concurrent_writer_won() {
-        let mut repo = MockTaskRepository::new();
-        let mut seq = Sequence::new();
-        repo.expect_find_for_owner()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(Some(task(1))));
-        repo.expect_update_if_version()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let concurrent = Task {
-            priority: Priority::High,
-            version: 2,
-            ..task(2)
-        };
-        let seen = concurrent.clone();
-        repo.expect_find_for_owner()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(move |_, _| Ok(Some(seen.clone())));
-        repo.expect_update_if_version()
-            .times(1)
-            .in_sequence(&mut seq)
-            .withf(|_, _, expected, changes, _| {
-                *expected == 2 && changes.priority == Priority::High && changes.is_done
-            })
-            .returning(move |_, _, _, changes, now| {
-                Ok(UpdateOutcome::Updated(updated(&concurrent, &changes, now)))
-            });
-        let patch = TaskPatch {
-            is_done: Some(true),
-            ..Default::default()
-        };
-        let t = service(repo, 200)
+    async fn updated_at_never_goes_backwards() {
+        let current = Task { updated_at: at(1_000), ..task(1) };
+        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
+        let t = service(repo_deciding_on(current), 200)
             .update(&caller(), task(1).id, patch, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            (t.version, t.priority, t.is_done),
-            (3, Priority::High, true)
-        );
+        assert_eq!(t.updated_at, at(1_000));
     }
 
     #[tokio::test]
-    async fn update_gives_up_after_bounded_contention() {
-        let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner()
-            .returning(|_, _| Ok(Some(task(1))));
-        repo.expect_update_if_version()
-            .times(TaskService::UPDATE_ATTEMPTS)
-            .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let patch = TaskPatch {
-            is_done: Some(true),
-            ..Default::default()
-        };
-        let result = service(repo, 200)
-            .update(&caller(), task(1).id, patch, None)
+    async fn a_stale_if_match_is_refused_under_the_lock_and_nothing_is_written() {
+        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
+        let result = service(repo_deciding_on(task(3)), 200)
+            .update(&caller(), task(3).id, patch, Some(IfMatch::Versions(vec![2])))
             .await;
-        assert!(matches!(result, Err(TaskError::Contended)));
+        assert!(matches!(result, Err(TaskError::PreconditionFailed)));
+        // A matching or wildcard condition lets the same update through.
+        for condition in [IfMatch::Versions(vec![2, 3]), IfMatch::Any] {
+            let patch = TaskPatch { is_done: Some(true), ..Default::default() };
+            let t = service(repo_deciding_on(task(3)), 200)
+                .update(&caller(), task(3).id, patch, Some(condition))
+                .await;
+            assert!(matches!(t, Ok(t) if t.version == 4));
+        }
     }
 
     #[tokio::test]
-    async fn updated_at_never_goes_backwards() {
+    async fn a_stale_if_match_on_delete_fails_without_deleting() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| {
-            Ok(Some(Task {
-                updated_at: at(1_000),
-                ..task(1)
-            }))
-        });
-        repo.expect_update_if_version()
-            .withf(|_, _, _, _, now| *now == at(1_000))
-            .returning(|_, _, _, changes, now| {
-                Ok(UpdateOutcome::Updated(updated(&task(1), &changes, now)))
-            });
-        let patch = TaskPatch {
-            is_done: Some(true),
-            ..Default::default()
-        };
-        assert!(
-            service(repo, 200)
-                .update(&caller(), task(1).id, patch, None)
-                .await
-                .is_ok()
-        );
+        repo.expect_find_for_owner().returning(|_, _| Ok(Some(task(3))));
+        repo.expect_delete_for_owner().never();
+        let result = service(repo, 200).delete(&caller(), task(3).id, Some(IfMatch::Versions(vec![2]))).await;
+        assert!(matches!(result, Err(TaskError::PreconditionFailed)));
+    }
+
+    #[tokio::test]
+    async fn update_of_a_task_the_caller_does_not_have_is_not_found() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_update_with()
+            .withf(|owner, _, _| *owner == caller().user_id)
+            .returning(|_, _, _| Ok(UpdateOutcome::NotFound));
+        let result = service(repo, 200).update(&caller(), task(1).id, TaskPatch::default(), None).await;
+        assert!(matches!(result, Err(TaskError::NotFound)));
     }
 
     #[tokio::test]
@@ -1015,37 +956,6 @@ mod tests {
         let forged = TaskCursor { sort: TaskSort::default(), key: SortKey::Priority(1), id: t.id };
         assert!(!forged.is_consistent());
         assert!(TaskCursor::after(&t, TaskSort::default()).is_consistent());
-    }
-
-    #[tokio::test]
-    async fn a_stale_if_match_fails_without_writing() {
-        let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| Ok(Some(task(3))));
-        repo.expect_update_if_version().never();
-        repo.expect_delete_for_owner().never();
-        let svc = service(repo, 200);
-        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
-        let stale = Some(IfMatch::Versions(vec![2]));
-        assert!(matches!(
-            svc.update(&caller(), task(3).id, patch, stale.clone()).await,
-            Err(TaskError::PreconditionFailed)
-        ));
-        assert!(matches!(svc.delete(&caller(), task(3).id, stale).await, Err(TaskError::PreconditionFailed)));
-    }
-
-    #[tokio::test]
-    async fn a_lost_race_under_if_match_is_a_failed_precondition_not_a_retry() {
-        let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().times(1).returning(|_, _| Ok(Some(task(3))));
-        repo.expect_update_if_version()
-            .times(1)
-            .withf(|_, _, expected, _, _| *expected == 3)
-            .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let patch = TaskPatch { is_done: Some(true), ..Default::default() };
-        let result = service(repo, 200)
-            .update(&caller(), task(3).id, patch, Some(IfMatch::Versions(vec![3])))
-            .await;
-        assert!(matches!(result, Err(TaskError::PreconditionFailed)));
     }
 
     #[tokio::test]

@@ -12,6 +12,8 @@
 mod backend;
 mod codec;
 mod errors;
+mod idempotency;
+mod listing;
 mod pool;
 mod rows;
 mod schema;
@@ -30,7 +32,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use taskapi_domain::StoreError;
-use taskapi_domain::ports::{TaskRepository, UserRepository};
+use taskapi_domain::ports::{IdempotencyStore, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
 
@@ -160,6 +162,11 @@ impl Database {
     /// The account repository.
     pub fn users(&self) -> Arc<dyn UserRepository> {
         Arc::new(users::DieselUserRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The idempotency-key store of task creation.
+    pub fn idempotency_keys(&self) -> Arc<dyn IdempotencyStore> {
+        Arc::new(idempotency::DieselIdempotencyStore::new(self.inner.pool.clone()))
     }
 
     /// The task repository.
