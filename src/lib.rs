@@ -140,6 +140,26 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
+/// How often expired idempotency keys are purged.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// Purges expired idempotency keys in the background, off the request path: reads already
+/// ignore expired keys, so this only bounds the table's size. Failures are logged and retried
+/// at the next tick.
+fn spawn_maintenance(tasks: TaskService) {
+    actix_web::rt::spawn(async move {
+        let mut ticks = tokio::time::interval(MAINTENANCE_INTERVAL);
+        loop {
+            ticks.tick().await;
+            match tasks.purge_expired_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(n) => log::info!("purged {n} expired idempotency keys"),
+                Err(e) => log::warn!("purging expired idempotency keys failed: {e}"),
+            }
+        }
+    });
+}
+
 struct DatabaseReadiness(Database);
 
 #[async_trait]
@@ -185,6 +205,8 @@ impl Application {
         });
         let clock = Arc::new(SystemClock);
         let ids = Arc::new(UuidV7Generator);
+        let tasks = TaskService::new(database.tasks(), database.idempotency_keys(), clock.clone(), ids.clone());
+        spawn_maintenance(tasks.clone());
         let state = Data::new(AppState {
             accounts: AccountService::new(
                 database.users(),
@@ -193,7 +215,7 @@ impl Application {
                 clock.clone(),
                 ids.clone(),
             ),
-            tasks: TaskService::new(database.tasks(), clock, ids),
+            tasks: tasks.clone(),
             readiness: Arc::new(DatabaseReadiness(database.clone())),
         });
         let openapi = serde_json::to_vec(&taskapi_http::openapi_document())

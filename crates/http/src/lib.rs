@@ -4,10 +4,12 @@
 
 pub mod auth;
 pub mod body;
+mod conditional;
 mod context;
 mod docs;
 pub mod dto;
 pub mod error;
+mod listing;
 mod openapi;
 mod query;
 pub mod reply;

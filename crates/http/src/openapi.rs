@@ -22,11 +22,11 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("login_user", &[400, 401, 403, 413, 415, 503]),
     ("get_me", &[401, 503]),
     ("list_tasks", &[401, 503]),
-    ("create_task", &[400, 401, 413, 415, 503]),
+    ("create_task", &[400, 401, 409, 413, 415, 503]),
     ("get_task", &[401, 404, 503]),
-    ("update_task", &[400, 401, 404, 409, 413, 415, 503]),
-    ("put_task", &[400, 401, 404, 409, 413, 415, 503]),
-    ("delete_task", &[401, 404, 503]),
+    ("update_task", &[400, 401, 404, 412, 413, 415, 503]),
+    ("put_task", &[400, 401, 404, 412, 413, 415, 503]),
+    ("delete_task", &[401, 404, 412, 503]),
 ];
 
 /// Response headers worth documenting: (operation, status, header, description).
@@ -98,7 +98,8 @@ fn error_description(status: u16) -> &'static str {
         401 => "Missing, invalid, expired or revoked credentials.",
         403 => "The account is disabled.",
         404 => "No such task for the caller (missing, someone else's, or not a valid id).",
-        409 => "Conflicts with the current state.",
+        409 => "Conflicts with the current state (a taken email; an `Idempotency-Key` whose first request is still running, with `Retry-After`).",
+        412 => "`If-Match` names a version the task no longer has; nothing was changed.",
         413 => "The body exceeds 65 536 bytes.",
         415 => "The body is not sent as `application/json`.",
         422 => "Invalid fields or query parameters; `errors` lists each one.",
@@ -227,12 +228,12 @@ fn finish_operation(operation: &mut Value) {
             "description": error_description(status),
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         });
-        let header = match status {
-            401 => Some((
+        let header = match (id.as_str(), status) {
+            (_, 401) => Some((
                 "WWW-Authenticate",
                 "`Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` for a bad token.",
             )),
-            503 => Some(("Retry-After", "Seconds to wait before retrying.")),
+            (_, 503) | ("create_task", 409) => Some(("Retry-After", "Seconds to wait before retrying.")),
             _ => None,
         };
         if let Some((name, description)) = header {

@@ -19,7 +19,7 @@ pub async fn register(
     _query: NoQuery,
     body: JsonBody<RegisterRequest>,
 ) -> Result<JsonCreated<UserResponse>, ApiError> {
-    let JsonBody(registration) = body;
+    let JsonBody(registration, _) = body;
     let user = state
         .accounts
         .register(registration.email, registration.password)
@@ -35,7 +35,7 @@ pub async fn login(
     _query: NoQuery,
     body: JsonBody<LoginRequest>,
 ) -> Result<JsonOk<TokenResponse>, ApiError> {
-    let JsonBody(credentials) = body;
+    let JsonBody(credentials, _) = body;
     let token = state
         .accounts
         .login(&credentials.email, credentials.password)
