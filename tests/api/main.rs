@@ -39,9 +39,12 @@ macro_rules! e2e {
 mod accounts;
 mod auth;
 mod concurrency;
+mod conditional;
 mod errors;
 mod helpers;
+mod idempotency;
 mod isolation;
+mod listing;
 mod openapi;
 mod request_ids;
 mod system;
