@@ -161,11 +161,27 @@ const INSTANT_EXPECTED: &str =
 /// # Errors
 /// A message showing the expected form.
 pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    parse_instant_exact(raw).map(|dt| truncate_to_micros(dt, false))
+}
+
+/// Like [`parse_instant`], keeping every digit the client sent (for comparisons).
+///
+/// # Errors
+/// A message showing the expected form.
+pub fn parse_instant_exact(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw)
         .ok()
-        .and_then(|dt| DateTime::from_timestamp_micros(dt.with_timezone(&Utc).timestamp_micros()))
+        .map(|dt| dt.with_timezone(&Utc))
         .filter(|dt| (1..=9999).contains(&dt.year()))
         .ok_or_else(|| INSTANT_EXPECTED.to_owned())
+}
+
+/// `at` to whole microseconds: down, or up when `round_up` and digits are cut.
+pub fn truncate_to_micros(at: DateTime<Utc>, round_up: bool) -> DateTime<Utc> {
+    let micros = at.timestamp_micros();
+    let cut = at.timestamp_subsec_nanos() % 1_000 != 0;
+    let micros = if round_up && cut { micros.saturating_add(1) } else { micros };
+    DateTime::from_timestamp_micros(micros).unwrap_or(at)
 }
 
 /// A JSON value that may be absent, explicitly `null`, or present.

@@ -16,7 +16,7 @@ use taskapi_domain::{
 };
 
 use crate::auth::AuthGate;
-use crate::body::parse_instant;
+use crate::body::{parse_instant_exact, truncate_to_micros};
 use crate::error::ApiError;
 use crate::query::QueryParams;
 
@@ -69,11 +69,18 @@ impl TaskListParams {
         if let Some(raw) = keep("q", &mut params) {
             filter.q = errors.check("q", SearchText::parse(&raw));
         }
+        // Stored instants have whole microseconds, so an exclusive bound with finer digits
+        // is rounded outwards: `due_at < 10:00:00.0000001` is `due_at < 10:00:00.000001`,
+        // and `due_at > 10:00:00.0000001` is `due_at > 10:00:00`.
         if let Some(raw) = keep("due_before", &mut params) {
-            filter.due_before = errors.check("due_before", parse_instant(&raw));
+            filter.due_before = errors
+                .check("due_before", parse_instant_exact(&raw))
+                .map(|at| truncate_to_micros(at, true));
         }
         if let Some(raw) = keep("due_after", &mut params) {
-            filter.due_after = errors.check("due_after", parse_instant(&raw));
+            filter.due_after = errors
+                .check("due_after", parse_instant_exact(&raw))
+                .map(|at| truncate_to_micros(at, false));
         }
         if let Some(raw) = keep("sort", &mut params) {
             sort = errors.check("sort", TaskSort::parse(&raw)).unwrap_or_default();
