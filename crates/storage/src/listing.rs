@@ -25,7 +25,10 @@ pub(crate) enum Phase {
 
 /// The phases a listing needs, starting where its cursor points.
 pub(crate) fn phases(query: &TaskListQuery) -> &'static [Phase] {
+    let dated_only = query.filter.due_before.is_some() || query.filter.due_after.is_some();
     match (query.sort.field, query.after.as_ref().map(|c| &c.key)) {
+        // A due-date filter never matches an undated task.
+        (TaskSortField::DueAt, _) if dated_only => &[Phase::Main],
         (TaskSortField::DueAt, Some(SortKey::NoDueDate)) => &[Phase::Undated],
         (TaskSortField::DueAt, _) => &[Phase::Main, Phase::Undated],
         _ => &[Phase::Main],
@@ -164,7 +167,14 @@ macro_rules! list_query {
                 if let (Some(SortKey::NoDueDate), Some(id)) = (&key, after_id) {
                     q = if desc { q.filter(tasks::id.lt(id)) } else { q.filter(tasks::id.gt(id)) };
                 }
-                q = if desc { q.order(tasks::id.desc()) } else { q.order(tasks::id.asc()) };
+                // Ordering by `(due_at, id)` rather than `id` alone changes nothing (due_at is
+                // NULL throughout) but lets PostgreSQL read the `(owner_id, due_at, id)` index
+                // in order instead of walking the primary key of every owner's tasks.
+                q = if desc {
+                    q.order((tasks::due_at.desc(), tasks::id.desc()))
+                } else {
+                    q.order((tasks::due_at.asc(), tasks::id.asc()))
+                };
             }
         }
         q.limit(p.limit)
