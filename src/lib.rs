@@ -193,7 +193,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
     Ok(Services {
         accounts,
         admin,
-        tasks: TaskService::new(database.tasks(), clock, ids),
+        tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids),
     })
 }
 
@@ -235,9 +235,10 @@ pub async fn promote_admin(settings: &Settings, email: &str) -> Result<User, Str
     })
 }
 
-/// Deletes what can never be used again and drops idle throttling state, now and then,
-/// off the request path.
-async fn housekeeping(accounts: AccountService, throttle: Arc<Throttle>) {
+/// Deletes what can never be used again (expired sessions, refresh tokens and idempotency
+/// keys) and drops idle throttling state, now and then, off the request path. Reads already
+/// ignore what is expired, so this only bounds the tables' size.
+async fn housekeeping(accounts: AccountService, tasks: TaskService, throttle: Arc<Throttle>) {
     let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
@@ -246,6 +247,10 @@ async fn housekeeping(accounts: AccountService, throttle: Arc<Throttle>) {
         match accounts.purge_expired_sessions().await {
             Ok(purged) => log::debug!("purged {purged} expired sessions and refresh tokens"),
             Err(e) => log::warn!("purging expired sessions failed: {e}"),
+        }
+        match tasks.purge_expired_idempotency_keys().await {
+            Ok(purged) => log::debug!("purged {purged} expired idempotency keys"),
+            Err(e) => log::warn!("purging expired idempotency keys failed: {e}"),
         }
         throttle.forget_idle();
     }
@@ -304,7 +309,11 @@ impl Application {
             })
             .map_err(StartupError::Other)?,
         );
-        let housekeeping = actix_web::rt::spawn(housekeeping(accounts.clone(), throttle.clone()));
+        let housekeeping = actix_web::rt::spawn(housekeeping(
+            accounts.clone(),
+            tasks.clone(),
+            throttle.clone(),
+        ));
         let state = Data::new(AppState {
             accounts,
             admin,

@@ -168,7 +168,7 @@ async fn bad_list_parameters_are_422_naming_each() {
         .await;
     assert_eq!(
         response.invalid_fields(),
-        ["colour", "limit", "sort", "role", "disabled"]
+        ["limit", "sort", "role", "disabled", "colour"]
     );
     let response = app
         .call(Method::GET, "/admin/users?cursor=abcd", Some(&admin.token))

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use awc::http::header::HeaderMap;
+use awc::http::header::{HeaderMap, HeaderValue};
 use awc::http::{Method, StatusCode};
 use awc::{Client, ClientRequest, SendClientRequest};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -231,6 +231,23 @@ impl TestResponse {
         );
         body
     }
+
+    /// The target of the `Link: <…>; rel="next"` header (a path with its query), if any.
+    pub fn next_link(&self) -> Option<String> {
+        let links: Vec<&str> = self
+            .headers
+            .get_all("link")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        links.iter().flat_map(|v| v.split(',')).find_map(|link| {
+            let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+            params
+                .split(';')
+                .map(str::trim)
+                .any(|p| p == "rel=\"next\"" || p == "rel=next")
+                .then(|| target.to_owned())
+        })
+    }
 }
 
 /// Sends a request and reads the whole response.
@@ -398,6 +415,54 @@ impl TestApp {
             request = request.content_type(content_type);
         }
         send(request.send_body(body.into())).await
+    }
+
+    /// A request carrying the token (if any) and the extra headers, to send as the caller
+    /// likes. Header values are taken as bytes, so non-ASCII values go out as they are.
+    pub fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> ClientRequest {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            let value = HeaderValue::from_bytes(value.as_bytes())
+                .unwrap_or_else(|e| panic!("{name}: {value:?} is no header value: {e}"));
+            request = request.insert_header((*name, value));
+        }
+        request
+    }
+
+    /// Sends a bodiless request with extra headers.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        send(self.request_with(method, path, token, headers).send()).await
+    }
+
+    /// Sends a JSON request with extra headers.
+    pub async fn call_json_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> TestResponse {
+        send(
+            self.request_with(method, path, token, headers)
+                .send_json(body),
+        )
+        .await
     }
 
     /// `GET path` without credentials.
@@ -621,6 +686,60 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+/// A query string of `pairs`, percent-encoded (every byte but RFC 3986's unreserved ones).
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The decoded name–value pairs of a query string (`+` is a space), in order.
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                    match u8::from_str_radix(hex, 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
 /// A random UUID string (for ids that exist nowhere).
 pub fn random_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -634,4 +753,31 @@ fn base64url_matches_known_vectors() {
     assert_eq!(base64url(b"foo"), "Zm9v");
     assert_eq!(base64url(b"foob"), "Zm9vYg");
     assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+}
+
+#[test]
+fn query_strings_round_trip() {
+    let pairs = [
+        ("q", "Ärger & Co + 50% #1 ?=/"),
+        ("a b", ""),
+        ("sort", "-title"),
+    ];
+    let text = query(&pairs);
+    assert_eq!(
+        text,
+        "q=%C3%84rger%20%26%20Co%20%2B%2050%25%20%231%20%3F%3D%2F&a%20b=&sort=-title"
+    );
+    let decoded: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(parse_query(&text), decoded);
+    assert_eq!(
+        parse_query("a+b=c+d&e=%zz&f"),
+        [
+            ("a b".to_owned(), "c d".to_owned()),
+            ("e".to_owned(), "%zz".to_owned()),
+            ("f".to_owned(), String::new()),
+        ]
+    );
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::{Email, Principal, Role, User};
 use crate::error::AdminError;
 use crate::ids::UserId;
+use crate::listing::{Page, TaskListQuery};
 use crate::ports::{
     AccountChange, AccountDeletion, AccountUpdate, Clock, TaskRepository, UserRepository,
 };
@@ -231,7 +232,8 @@ impl AdminService {
         }
     }
 
-    /// Every task of one account, oldest first.
+    /// One page of one account's tasks, with the filters, sort orders and cursors of the
+    /// owner's own listing.
     ///
     /// # Errors
     /// `Forbidden`; `NotFound` when there is no such account.
@@ -239,9 +241,10 @@ impl AdminService {
         &self,
         caller: &Principal,
         id: UserId,
-    ) -> Result<Vec<Task>, AdminError> {
+        query: TaskListQuery,
+    ) -> Result<Page<Task>, AdminError> {
         self.get_user(caller, id).await?;
-        Ok(self.tasks.list_for_owner(id).await?)
+        Ok(crate::tasks::page_of(&*self.tasks, id, query).await?)
     }
 
     /// Makes an existing account an administrator (the `taskapi admin promote` command,
@@ -351,7 +354,8 @@ mod tests {
             Err(AdminError::Forbidden)
         ));
         assert!(matches!(
-            s.list_user_tasks(&caller, uid(3)).await,
+            s.list_user_tasks(&caller, uid(3), TaskListQuery::default())
+                .await,
             Err(AdminError::Forbidden)
         ));
     }
@@ -491,14 +495,18 @@ mod tests {
         tasks
             .expect_list_for_owner()
             .times(1)
-            .withf(|owner| *owner == uid(3))
-            .returning(|_| Ok(Vec::new()));
+            .withf(|owner, _, limit| *owner == uid(3) && *limit == 51)
+            .returning(|_, _, _| Ok(Vec::new()));
         let s = service(users, tasks);
         assert!(matches!(
-            s.list_user_tasks(&admin(), uid(4)).await,
+            s.list_user_tasks(&admin(), uid(4), TaskListQuery::default())
+                .await,
             Err(AdminError::NotFound)
         ));
-        assert!(matches!(s.list_user_tasks(&admin(), uid(3)).await, Ok(t) if t.is_empty()));
+        assert!(matches!(
+            s.list_user_tasks(&admin(), uid(3), TaskListQuery::default()).await,
+            Ok(page) if page.items.is_empty() && page.next.is_none()
+        ));
     }
 
     #[tokio::test]

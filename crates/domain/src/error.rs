@@ -90,7 +90,13 @@ pub enum TaskError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The task kept changing under us while we tried to apply an update.
-    #[error("the task is being modified concurrently; try again")]
-    Contended,
+    /// The client's precondition (`If-Match`) names a version the task no longer has.
+    #[error("the task has changed since the version the request was based on")]
+    PreconditionFailed,
+    /// An idempotency key was reused with a different request.
+    #[error("this idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// The first request with this idempotency key is still running.
+    #[error("a request with this idempotency key is still in progress")]
+    IdempotencyKeyInProgress,
 }

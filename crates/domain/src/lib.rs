@@ -7,7 +7,9 @@
 pub mod accounts;
 pub mod admin;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
+pub mod listing;
 pub mod ports;
 pub mod sessions;
 pub mod tasks;
@@ -21,12 +23,17 @@ pub use admin::{
     AdminService, UserCursor, UserListQuery, UserPage, UserSort, UserSortField, UserSortKey,
 };
 pub use error::{AccountError, AdminError, AuthError, StoreError, TaskError};
+pub use idempotency::{IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
 pub use ids::{SessionId, TaskId, UserId};
+pub use listing::{
+    Page, PageSize, SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskSort,
+    TaskSortField,
+};
 pub use sessions::{
     NewRefreshToken, RefreshSecret, RefreshTokenHash, RotateOutcome, Session, SessionCache,
 };
 pub use tasks::{
-    Description, Priority, Tag, Tags, Task, TaskChanges, TaskDraft, TaskPatch, TaskService,
-    TaskTitle,
+    Description, IfMatch, Priority, Tag, Tags, Task, TaskChanges, TaskDraft, TaskPatch,
+    TaskService, TaskTitle,
 };
 pub use validation::{FieldError, ValidationErrors};

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::accounts::{AccessClaims, IssuedToken, NewUser, Password, PasswordHash, Role, User};
 use crate::admin::UserListQuery;
 use crate::error::{AuthError, StoreError};
+use crate::idempotency::{IdempotencyKey, Reservation, StoredResponse};
 use crate::ids::{SessionId, TaskId, UserId};
+use crate::listing::TaskListQuery;
 use crate::sessions::{NewRefreshToken, RefreshSecret, RefreshTokenHash, RotateOutcome, Session};
 use crate::tasks::{Task, TaskChanges};
 
@@ -162,13 +164,31 @@ pub trait SessionRepository: Send + Sync {
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
-/// Outcome of a compare-and-swap update of a task.
+/// What an update does to a task, decided by the domain on its current state while storage
+/// holds the task locked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateDecision {
+    /// Write these changes, stamping `updated_at` with the instant given; storage bumps
+    /// `version` in the same statement.
+    Write(TaskChanges, DateTime<Utc>),
+    /// Leave the task as it is (the update changes nothing).
+    Keep,
+    /// Refuse the update (its precondition does not hold).
+    Refuse,
+}
+
+/// The domain's decision function for one update.
+pub type DecideUpdate = Box<dyn FnOnce(&Task) -> UpdateDecision + Send>;
+
+/// Outcome of an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
-    /// The row matched the expected version and now holds the returned state.
+    /// The task was changed and now holds the returned state.
     Updated(Task),
-    /// The task exists for this owner but its version is no longer the expected one.
-    VersionMismatch,
+    /// The decision was to keep the task; it is returned as it is.
+    Unchanged(Task),
+    /// The decision was to refuse; nothing changed.
+    Refused,
     /// No task with this id belongs to this owner.
     NotFound,
 }
@@ -184,23 +204,81 @@ pub trait TaskRepository: Send + Sync {
     /// The owner's task with this id, if any.
     async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
 
-    /// All of the owner's tasks, oldest first (ties broken by id).
-    async fn list_for_owner(&self, owner: UserId) -> Result<Vec<Task>, StoreError>;
+    /// Up to `limit` of the owner's tasks that match `query.filter`, in `query.sort` order
+    /// (ties broken by id in the same direction; tasks without `due_at` last when sorting by
+    /// it, in either direction), starting just after `query.after` when given. Adapters
+    /// MUST seek to the cursor (keyset pagination), never skip rows by offset.
+    async fn list_for_owner(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError>;
 
-    /// Replaces the task's writable fields with `changes` if, and only if, its version is
-    /// still `expected_version`, setting `version = version + 1` and `updated_at = now` in
-    /// the same statement (never read-then-write).
-    async fn update_if_version(
+    /// Reads the owner's task, asks `decide` what to do with it, and does it, atomically:
+    /// no other write to the task can come between the read and the write (adapters lock
+    /// the row, or the database). A write replaces the writable fields and tags, sets
+    /// `updated_at`, and bumps `version` in the UPDATE statement itself.
+    async fn update_with(
         &self,
         owner: UserId,
         id: TaskId,
-        expected_version: i64,
-        changes: TaskChanges,
-        now: DateTime<Utc>,
+        decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError>;
 
-    /// Deletes the owner's task. Returns whether a task was deleted.
-    async fn delete_for_owner(&self, owner: UserId, id: TaskId) -> Result<bool, StoreError>;
+    /// Deletes the owner's task, only if its version is `expected_version` when one is given
+    /// (checked in the same statement).
+    async fn delete_for_owner(
+        &self,
+        owner: UserId,
+        id: TaskId,
+        expected_version: Option<i64>,
+    ) -> Result<DeleteOutcome, StoreError>;
+}
+
+/// Outcome of a (conditional) delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The task is gone.
+    Deleted,
+    /// The task exists but not at the expected version; nothing was deleted.
+    VersionMismatch,
+    /// No task with this id belongs to this owner.
+    NotFound,
+}
+
+/// Idempotency keys of task creation, per owner.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Reserves `key` for a request with `fingerprint` at `now`. A key last used before
+    /// `expired_before` counts as unused; a reservation made before `abandoned_before` that
+    /// never completed may be taken over. Adapters MUST arbitrate concurrent reservations of
+    /// one key with a unique constraint, so that exactly one gets `Reserved`.
+    #[allow(clippy::too_many_arguments)]
+    async fn reserve(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        fingerprint: String,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError>;
+
+    /// Records the response of the request that reserved `key`.
+    async fn complete(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        response: StoredResponse,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up a reservation whose request failed, so that a retry may proceed.
+    async fn release(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError>;
+
+    /// Forgets every key used before `before`. Returns how many were removed.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Password hashing. Implementations MUST NOT run the hash on an async worker thread.

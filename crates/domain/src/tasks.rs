@@ -6,9 +6,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::accounts::Principal;
-use crate::error::TaskError;
+use crate::error::{StoreError, TaskError};
+use crate::idempotency::{self, IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
 use crate::ids::{TaskId, UserId};
-use crate::ports::{Clock, IdGenerator, TaskRepository, UpdateOutcome};
+use crate::listing::{Page, TaskCursor, TaskListQuery};
+use crate::ports::{
+    Clock, DecideUpdate, DeleteOutcome, IdGenerator, IdempotencyStore, TaskRepository,
+    UpdateDecision, UpdateOutcome,
+};
 use crate::validation::ValidationErrors;
 
 /// A task title: trimmed, 1–200 Unicode code points.
@@ -40,6 +45,12 @@ impl TaskTitle {
     /// The title.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// What titles sort and are searched by: the Unicode lower case, computed here once so
+    /// that every backend orders and matches titles identically.
+    pub fn sort_key(&self) -> String {
+        self.0.to_lowercase()
     }
 }
 
@@ -354,6 +365,7 @@ impl Task {
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskRepository>,
+    idempotency: Arc<dyn IdempotencyStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
 }
@@ -364,17 +376,64 @@ impl fmt::Debug for TaskService {
     }
 }
 
-impl TaskService {
-    /// How often an update is re-applied when concurrent writers keep winning the race.
-    const UPDATE_ATTEMPTS: usize = 8;
+/// One page of `owner`'s tasks: asks storage for one more than the page holds, which tells
+/// whether another page exists without counting, and points the next cursor after the last
+/// item shown. The one implementation behind every task listing (the owner's and the
+/// administrators').
+///
+/// # Errors
+/// What storage reports.
+pub(crate) async fn page_of(
+    tasks: &dyn TaskRepository,
+    owner: UserId,
+    query: TaskListQuery,
+) -> Result<Page<Task>, StoreError> {
+    let size = usize::from(query.size.get());
+    let sort = query.sort;
+    let limit = u32::from(query.size.get()) + 1;
+    let mut items = tasks.list_for_owner(owner, query, limit).await?;
+    let next = if items.len() > size {
+        items.truncate(size);
+        items.last().map(|last| TaskCursor::after(last, sort))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
 
+/// A client's precondition on a task's version (`If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// Any existing version (`If-Match: *`).
+    Any,
+    /// One of these versions.
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    /// Whether `version` satisfies the condition.
+    pub fn admits(&self, version: i64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+impl TaskService {
     /// Builds the service from its ports.
     pub fn new(
         tasks: Arc<dyn TaskRepository>,
+        idempotency: Arc<dyn IdempotencyStore>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { tasks, clock, ids }
+        Self {
+            tasks,
+            idempotency,
+            clock,
+            ids,
+        }
     }
 
     /// Creates a task owned by the caller, at version 1.
@@ -401,6 +460,80 @@ impl TaskService {
         Ok(task)
     }
 
+    /// Creates a task at most once per idempotency key: the first request with `key`
+    /// creates it and its response (made by `render`) is kept for 24 hours; a later request
+    /// with the same key and the same `fingerprint` gets that response again and creates
+    /// nothing. Concurrent duplicates are arbitrated by the store's unique constraint.
+    ///
+    /// # Errors
+    /// `IdempotencyKeyReused` for the same key with another fingerprint;
+    /// `IdempotencyKeyInProgress` while the first request is still running; `Store`.
+    pub async fn create_idempotent(
+        &self,
+        caller: &Principal,
+        draft: TaskDraft,
+        key: IdempotencyKey,
+        fingerprint: String,
+        render: impl FnOnce(&Task) -> StoredResponse,
+    ) -> Result<IdempotentOutcome, TaskError> {
+        let now = self.clock.now();
+        let (expired_before, abandoned_before) = idempotency::cutoffs(now);
+        let owner = caller.user_id;
+        let reservation = self
+            .idempotency
+            .reserve(
+                owner,
+                key.clone(),
+                fingerprint.clone(),
+                now,
+                expired_before,
+                abandoned_before,
+            )
+            .await?;
+        match reservation {
+            Reservation::Taken {
+                fingerprint: first, ..
+            } if first != fingerprint => Err(TaskError::IdempotencyKeyReused),
+            Reservation::Taken {
+                response: Some(response),
+                ..
+            } => Ok(IdempotentOutcome {
+                response,
+                replayed: true,
+            }),
+            Reservation::Taken { response: None, .. } => Err(TaskError::IdempotencyKeyInProgress),
+            Reservation::Reserved => match self.create(caller, draft).await {
+                Ok(task) => {
+                    let response = render(&task);
+                    self.idempotency
+                        .complete(owner, key, response.clone())
+                        .await?;
+                    Ok(IdempotentOutcome {
+                        response,
+                        replayed: false,
+                    })
+                }
+                Err(e) => {
+                    // Let a retry proceed; if even this fails, the reservation is taken over
+                    // once it counts as abandoned.
+                    if let Err(release) = self.idempotency.release(owner, key).await {
+                        return Err(release.into());
+                    }
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// Forgets idempotency keys older than their lifetime; run periodically.
+    ///
+    /// # Errors
+    /// `Store` when storage fails.
+    pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, TaskError> {
+        let (expired_before, _) = idempotency::cutoffs(self.clock.now());
+        Ok(self.idempotency.purge_expired(expired_before).await?)
+    }
+
     /// One of the caller's tasks.
     ///
     /// # Errors
@@ -412,59 +545,94 @@ impl TaskService {
             .ok_or(TaskError::NotFound)
     }
 
-    /// All of the caller's tasks, oldest first.
+    /// One page of the caller's tasks.
     ///
     /// # Errors
     /// `Store` when storage fails.
-    pub async fn list(&self, caller: &Principal) -> Result<Vec<Task>, TaskError> {
-        Ok(self.tasks.list_for_owner(caller.user_id).await?)
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        query: TaskListQuery,
+    ) -> Result<Page<Task>, TaskError> {
+        self.list_of(caller.user_id, query).await
+    }
+
+    /// One page of `owner`'s tasks (for administrators; authorisation is the caller's job).
+    ///
+    /// # Errors
+    /// `Store` when storage fails.
+    pub async fn list_of(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+    ) -> Result<Page<Task>, TaskError> {
+        Ok(page_of(&*self.tasks, owner, query).await?)
     }
 
     /// Applies a partial update (PATCH and the original service's PUT).
     ///
-    /// The patch is applied to the current state and written back with a compare-and-swap
-    /// on `version`; if another writer got there first, the patch is re-applied to the newer
-    /// state, so concurrent updates of different fields are never lost. A patch that
-    /// changes nothing returns the task as it is.
+    /// The patch is applied to the task's current state while storage holds it locked, so
+    /// concurrent updates queue instead of failing, and none is lost. A patch that changes
+    /// nothing returns the task as it is, leaving `version` and `updated_at` alone.
+    ///
+    /// With `if_match`, the task must be at an admitted version when the lock is taken: of
+    /// concurrent writers carrying the same version, exactly one succeeds.
     ///
     /// # Errors
-    /// `NotFound`; `Contended` if the task kept changing during every attempt.
+    /// `NotFound`; `PreconditionFailed`.
     pub async fn update(
         &self,
         caller: &Principal,
         id: TaskId,
         patch: TaskPatch,
+        if_match: Option<IfMatch>,
     ) -> Result<Task, TaskError> {
-        for _ in 0..Self::UPDATE_ATTEMPTS {
-            let current = self.get(caller, id).await?;
-            let now = self.clock.now();
-            let Some(changes) = current.apply(&patch, now) else {
-                return Ok(current);
-            };
-            // updated_at never goes backwards, even if clocks of several instances disagree.
-            let now = now.max(current.updated_at);
-            match self
-                .tasks
-                .update_if_version(caller.user_id, id, current.version, changes, now)
-                .await?
-            {
-                UpdateOutcome::Updated(task) => return Ok(task),
-                UpdateOutcome::NotFound => return Err(TaskError::NotFound),
-                UpdateOutcome::VersionMismatch => continue,
+        let now = self.clock.now();
+        let decide: DecideUpdate = Box::new(move |current: &Task| {
+            if if_match.is_some_and(|condition| !condition.admits(current.version)) {
+                return UpdateDecision::Refuse;
             }
+            match current.apply(&patch, now) {
+                // updated_at never goes backwards, even if instances' clocks disagree.
+                Some(changes) => UpdateDecision::Write(changes, now.max(current.updated_at)),
+                None => UpdateDecision::Keep,
+            }
+        });
+        match self.tasks.update_with(caller.user_id, id, decide).await? {
+            UpdateOutcome::Updated(task) | UpdateOutcome::Unchanged(task) => Ok(task),
+            UpdateOutcome::Refused => Err(TaskError::PreconditionFailed),
+            UpdateOutcome::NotFound => Err(TaskError::NotFound),
         }
-        Err(TaskError::Contended)
     }
 
-    /// Deletes one of the caller's tasks.
+    /// Deletes one of the caller's tasks; with `if_match`, only at an admitted version.
     ///
     /// # Errors
-    /// `NotFound` when the caller has no task with this id.
-    pub async fn delete(&self, caller: &Principal, id: TaskId) -> Result<(), TaskError> {
-        if self.tasks.delete_for_owner(caller.user_id, id).await? {
-            Ok(())
-        } else {
-            Err(TaskError::NotFound)
+    /// `NotFound` when the caller has no task with this id; `PreconditionFailed`.
+    pub async fn delete(
+        &self,
+        caller: &Principal,
+        id: TaskId,
+        if_match: Option<IfMatch>,
+    ) -> Result<(), TaskError> {
+        let expected = match &if_match {
+            None | Some(IfMatch::Any) => None,
+            Some(condition) => {
+                let current = self.get(caller, id).await?;
+                if !condition.admits(current.version) {
+                    return Err(TaskError::PreconditionFailed);
+                }
+                Some(current.version)
+            }
+        };
+        match self
+            .tasks
+            .delete_for_owner(caller.user_id, id, expected)
+            .await?
+        {
+            DeleteOutcome::Deleted => Ok(()),
+            DeleteOutcome::NotFound => Err(TaskError::NotFound),
+            DeleteOutcome::VersionMismatch => Err(TaskError::PreconditionFailed),
         }
     }
 }
@@ -473,9 +641,8 @@ impl TaskService {
 mod tests {
     use super::*;
     use crate::accounts::Role;
-    use crate::error::StoreError;
-    use crate::ports::{MockClock, MockIdGenerator, MockTaskRepository};
-    use mockall::Sequence;
+    use crate::listing::{PageSize, SortKey, TaskSort, TaskSortField};
+    use crate::ports::{MockClock, MockIdGenerator, MockIdempotencyStore, MockTaskRepository};
     use uuid::Uuid;
 
     fn at(secs: i64) -> DateTime<Utc> {
@@ -511,11 +678,20 @@ mod tests {
     }
 
     fn service(repo: MockTaskRepository, now: i64) -> TaskService {
+        service_with(repo, MockIdempotencyStore::new(), now)
+    }
+
+    fn service_with(repo: MockTaskRepository, keys: MockIdempotencyStore, now: i64) -> TaskService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(move || at(now));
         let mut ids = MockIdGenerator::new();
         ids.expect_new_id().returning(|| Uuid::from_u128(99));
-        TaskService::new(Arc::new(repo), Arc::new(clock), Arc::new(ids))
+        TaskService::new(
+            Arc::new(repo),
+            Arc::new(keys),
+            Arc::new(clock),
+            Arc::new(ids),
+        )
     }
 
     fn updated(current: &Task, changes: &TaskChanges, now: DateTime<Utc>) -> Task {
@@ -697,129 +873,113 @@ mod tests {
         assert!(matches!(result, Err(TaskError::NotFound)));
     }
 
-    #[tokio::test]
-    async fn update_writes_with_the_version_it_read_and_returns_the_new_state() {
+    /// A repository whose `update_with` runs the domain's decision on `current`, as an
+    /// adapter does under its lock, and reports what the decision asked for.
+    fn repo_deciding_on(current: Task) -> MockTaskRepository {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner()
-            .returning(|_, _| Ok(Some(task(4))));
-        repo.expect_update_if_version()
-            .times(1)
-            .withf(|_, _, expected, changes, now| {
-                *expected == 4 && changes.title.as_str() == "Buy oat milk" && *now == at(200)
+        repo.expect_update_with().returning(move |_, _, decide| {
+            Ok(match decide(&current) {
+                UpdateDecision::Write(changes, now) => {
+                    UpdateOutcome::Updated(updated(&current, &changes, now))
+                }
+                UpdateDecision::Keep => UpdateOutcome::Unchanged(current.clone()),
+                UpdateDecision::Refuse => UpdateOutcome::Refused,
             })
-            .returning(|_, _, _, changes, now| {
-                Ok(UpdateOutcome::Updated(updated(&task(4), &changes, now)))
-            });
+        });
+        repo
+    }
+
+    #[tokio::test]
+    async fn update_applies_the_patch_to_the_locked_state_and_returns_the_new_version() {
         let patch = TaskPatch {
             title: Some(title("Buy oat milk")),
             ..Default::default()
         };
-        let t = service(repo, 200)
-            .update(&caller(), task(4).id, patch)
+        let t = service(repo_deciding_on(task(4)), 200)
+            .update(&caller(), task(4).id, patch, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((t.version, t.updated_at), (5, at(200)));
+        assert_eq!(
+            (t.version, t.updated_at, t.title.as_str()),
+            (5, at(200), "Buy oat milk")
+        );
     }
 
     #[tokio::test]
-    async fn update_that_changes_nothing_does_not_write() {
-        let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner()
-            .returning(|_, _| Ok(Some(task(4))));
-        repo.expect_update_if_version().never();
-        let t = service(repo, 200)
-            .update(&caller(), task(4).id, TaskPatch::default())
+    async fn update_that_changes_nothing_keeps_version_and_updated_at() {
+        let t = service(repo_deciding_on(task(4)), 200)
+            .update(&caller(), task(4).id, TaskPatch::default(), None)
             .await;
         assert!(matches!(t, Ok(t) if t.version == 4 && t.updated_at == at(100)));
     }
 
     #[tokio::test]
-    async fn update_reapplies_the_patch_when_a_concurrent_writer_won() {
-        let mut repo = MockTaskRepository::new();
-        let mut seq = Sequence::new();
-        repo.expect_find_for_owner()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(Some(task(1))));
-        repo.expect_update_if_version()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let concurrent = Task {
-            priority: Priority::High,
-            version: 2,
-            ..task(2)
+    async fn updated_at_never_goes_backwards() {
+        let current = Task {
+            updated_at: at(1_000),
+            ..task(1)
         };
-        let seen = concurrent.clone();
-        repo.expect_find_for_owner()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(move |_, _| Ok(Some(seen.clone())));
-        repo.expect_update_if_version()
-            .times(1)
-            .in_sequence(&mut seq)
-            .withf(|_, _, expected, changes, _| {
-                *expected == 2 && changes.priority == Priority::High && changes.is_done
-            })
-            .returning(move |_, _, _, changes, now| {
-                Ok(UpdateOutcome::Updated(updated(&concurrent, &changes, now)))
-            });
         let patch = TaskPatch {
             is_done: Some(true),
             ..Default::default()
         };
-        let t = service(repo, 200)
-            .update(&caller(), task(1).id, patch)
+        let t = service(repo_deciding_on(current), 200)
+            .update(&caller(), task(1).id, patch, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            (t.version, t.priority, t.is_done),
-            (3, Priority::High, true)
-        );
+        assert_eq!(t.updated_at, at(1_000));
     }
 
     #[tokio::test]
-    async fn update_gives_up_after_bounded_contention() {
+    async fn a_stale_if_match_is_refused_under_the_lock_and_nothing_is_written() {
+        let patch = TaskPatch {
+            is_done: Some(true),
+            ..Default::default()
+        };
+        let result = service(repo_deciding_on(task(3)), 200)
+            .update(
+                &caller(),
+                task(3).id,
+                patch,
+                Some(IfMatch::Versions(vec![2])),
+            )
+            .await;
+        assert!(matches!(result, Err(TaskError::PreconditionFailed)));
+        // A matching or wildcard condition lets the same update through.
+        for condition in [IfMatch::Versions(vec![2, 3]), IfMatch::Any] {
+            let patch = TaskPatch {
+                is_done: Some(true),
+                ..Default::default()
+            };
+            let t = service(repo_deciding_on(task(3)), 200)
+                .update(&caller(), task(3).id, patch, Some(condition))
+                .await;
+            assert!(matches!(t, Ok(t) if t.version == 4));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stale_if_match_on_delete_fails_without_deleting() {
         let mut repo = MockTaskRepository::new();
         repo.expect_find_for_owner()
-            .returning(|_, _| Ok(Some(task(1))));
-        repo.expect_update_if_version()
-            .times(TaskService::UPDATE_ATTEMPTS)
-            .returning(|_, _, _, _, _| Ok(UpdateOutcome::VersionMismatch));
-        let patch = TaskPatch {
-            is_done: Some(true),
-            ..Default::default()
-        };
+            .returning(|_, _| Ok(Some(task(3))));
+        repo.expect_delete_for_owner().never();
         let result = service(repo, 200)
-            .update(&caller(), task(1).id, patch)
+            .delete(&caller(), task(3).id, Some(IfMatch::Versions(vec![2])))
             .await;
-        assert!(matches!(result, Err(TaskError::Contended)));
+        assert!(matches!(result, Err(TaskError::PreconditionFailed)));
     }
 
     #[tokio::test]
-    async fn updated_at_never_goes_backwards() {
+    async fn update_of_a_task_the_caller_does_not_have_is_not_found() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_find_for_owner().returning(|_, _| {
-            Ok(Some(Task {
-                updated_at: at(1_000),
-                ..task(1)
-            }))
-        });
-        repo.expect_update_if_version()
-            .withf(|_, _, _, _, now| *now == at(1_000))
-            .returning(|_, _, _, changes, now| {
-                Ok(UpdateOutcome::Updated(updated(&task(1), &changes, now)))
-            });
-        let patch = TaskPatch {
-            is_done: Some(true),
-            ..Default::default()
-        };
-        assert!(
-            service(repo, 200)
-                .update(&caller(), task(1).id, patch)
-                .await
-                .is_ok()
-        );
+        repo.expect_update_with()
+            .withf(|owner, _, _| *owner == caller().user_id)
+            .returning(|_, _, _| Ok(UpdateOutcome::NotFound));
+        let result = service(repo, 200)
+            .update(&caller(), task(1).id, TaskPatch::default(), None)
+            .await;
+        assert!(matches!(result, Err(TaskError::NotFound)));
     }
 
     #[tokio::test]
@@ -827,16 +987,229 @@ mod tests {
         let mut repo = MockTaskRepository::new();
         repo.expect_delete_for_owner()
             .times(1)
-            .returning(|_, _| Ok(false));
+            .withf(|_, _, expected| expected.is_none())
+            .returning(|_, _, _| Ok(DeleteOutcome::NotFound));
         repo.expect_list_for_owner()
-            .returning(|_| Err(StoreError::Unavailable("down".into())));
+            .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
         let svc = service(repo, 100);
         assert!(matches!(
-            svc.delete(&caller(), task(1).id).await,
+            svc.delete(&caller(), task(1).id, None).await,
             Err(TaskError::NotFound)
         ));
         assert!(matches!(
-            svc.list(&caller()).await,
+            svc.list(&caller(), TaskListQuery::default()).await,
+            Err(TaskError::Store(StoreError::Unavailable(_)))
+        ));
+    }
+
+    fn tasks_numbered(n: u128) -> Vec<Task> {
+        (1..=n)
+            .map(|i| Task {
+                id: TaskId::from_uuid(Uuid::from_u128(i)),
+                created_at: at(i64::try_from(i).unwrap_or_default()),
+                ..task(1)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_full_page_asks_for_one_more_and_points_after_its_last_item() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_list_for_owner()
+            .withf(|_, _, limit| *limit == 3)
+            .returning(|_, _, limit| Ok(tasks_numbered(u128::from(limit))));
+        let query = TaskListQuery {
+            size: PageSize::new(2).unwrap_or_default(),
+            ..Default::default()
+        };
+        let page = service(repo, 100)
+            .list(&caller(), query)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(page.items.len(), 2);
+        let next = page.next.unwrap_or_else(|| panic!("a next page exists"));
+        assert_eq!(next.id, page.items[1].id);
+        assert_eq!(next.key, SortKey::Instant(at(2)));
+        assert_eq!(next.sort, TaskSort::default());
+    }
+
+    #[tokio::test]
+    async fn the_last_page_has_no_next_cursor() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_list_for_owner()
+            .returning(|_, _, _| Ok(tasks_numbered(2)));
+        let query = TaskListQuery {
+            size: PageSize::new(2).unwrap_or_default(),
+            ..Default::default()
+        };
+        let page = service(repo, 100)
+            .list(&caller(), query)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((page.items.len(), page.next), (2, None));
+    }
+
+    #[test]
+    fn cursors_carry_the_key_of_their_sort() {
+        let t = Task {
+            due_at: None,
+            title: title("Ärger"),
+            priority: Priority::High,
+            ..task(1)
+        };
+        let by = |field, descending| TaskCursor::after(&t, TaskSort { field, descending }).key;
+        assert_eq!(by(TaskSortField::DueAt, true), SortKey::NoDueDate);
+        assert_eq!(
+            by(TaskSortField::Title, false),
+            SortKey::Title("ärger".into())
+        );
+        assert_eq!(by(TaskSortField::Priority, false), SortKey::Priority(2));
+        assert_eq!(
+            by(TaskSortField::UpdatedAt, false),
+            SortKey::Instant(t.updated_at)
+        );
+        let forged = TaskCursor {
+            sort: TaskSort::default(),
+            key: SortKey::Priority(1),
+            id: t.id,
+        };
+        assert!(!forged.is_consistent());
+        assert!(TaskCursor::after(&t, TaskSort::default()).is_consistent());
+    }
+
+    #[tokio::test]
+    async fn a_conditional_delete_checks_the_version_in_the_delete_itself() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_find_for_owner()
+            .returning(|_, _| Ok(Some(task(3))));
+        repo.expect_delete_for_owner()
+            .times(1)
+            .withf(|_, _, expected| *expected == Some(3))
+            .returning(|_, _, _| Ok(DeleteOutcome::VersionMismatch));
+        let result = service(repo, 200)
+            .delete(&caller(), task(3).id, Some(IfMatch::Versions(vec![1, 3])))
+            .await;
+        assert!(matches!(result, Err(TaskError::PreconditionFailed)));
+    }
+
+    fn rendered(task: &Task) -> StoredResponse {
+        StoredResponse {
+            status: 201,
+            body: task.title.as_str().to_owned(),
+            location: None,
+            etag: None,
+        }
+    }
+
+    fn key() -> IdempotencyKey {
+        IdempotencyKey::parse("k-1").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn the_first_request_with_a_key_creates_and_records_its_response() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_insert().times(1).returning(|_| Ok(()));
+        let mut keys = MockIdempotencyStore::new();
+        keys.expect_reserve()
+            .withf(|_, _, fp, now, expired, abandoned| {
+                fp == "fp"
+                    && *expired == *now - chrono::Duration::hours(24)
+                    && *abandoned == *now - chrono::Duration::seconds(60)
+            })
+            .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+        keys.expect_complete()
+            .times(1)
+            .withf(|_, _, r| r.body == "Ship it")
+            .returning(|_, _, _| Ok(()));
+        let outcome = service_with(repo, keys, 500)
+            .create_idempotent(
+                &caller(),
+                TaskDraft::titled(title("Ship it")),
+                key(),
+                "fp".into(),
+                rendered,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_key_replays_rejects_or_waits_and_never_creates() {
+        let first = StoredResponse {
+            status: 201,
+            body: "first".into(),
+            location: Some("/tasks/1".into()),
+            etag: None,
+        };
+        for (found, expect) in [
+            (
+                Reservation::Taken {
+                    fingerprint: "fp".into(),
+                    response: Some(first.clone()),
+                },
+                "replay",
+            ),
+            (
+                Reservation::Taken {
+                    fingerprint: "other".into(),
+                    response: Some(first.clone()),
+                },
+                "reused",
+            ),
+            (
+                Reservation::Taken {
+                    fingerprint: "fp".into(),
+                    response: None,
+                },
+                "in progress",
+            ),
+        ] {
+            let mut repo = MockTaskRepository::new();
+            repo.expect_insert().never();
+            let mut keys = MockIdempotencyStore::new();
+            keys.expect_reserve()
+                .returning(move |_, _, _, _, _, _| Ok(found.clone()));
+            keys.expect_complete().never();
+            let result = service_with(repo, keys, 500)
+                .create_idempotent(
+                    &caller(),
+                    TaskDraft::titled(title("Again")),
+                    key(),
+                    "fp".into(),
+                    rendered,
+                )
+                .await;
+            match (expect, result) {
+                ("replay", Ok(outcome)) => assert!(outcome.replayed && outcome.response == first),
+                ("reused", Err(TaskError::IdempotencyKeyReused)) => {}
+                ("in progress", Err(TaskError::IdempotencyKeyInProgress)) => {}
+                (expect, other) => panic!("{expect}: got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_creation_releases_its_key() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_insert()
+            .returning(|_| Err(StoreError::Unavailable("down".into())));
+        let mut keys = MockIdempotencyStore::new();
+        keys.expect_reserve()
+            .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+        keys.expect_release().times(1).returning(|_, _| Ok(()));
+        keys.expect_complete().never();
+        let result = service_with(repo, keys, 500)
+            .create_idempotent(
+                &caller(),
+                TaskDraft::titled(title("Doomed")),
+                key(),
+                "fp".into(),
+                rendered,
+            )
+            .await;
+        assert!(matches!(
+            result,
             Err(TaskError::Store(StoreError::Unavailable(_)))
         ));
     }

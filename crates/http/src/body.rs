@@ -40,7 +40,22 @@ pub trait RequestBody: Apiv2Schema {
 /// Order of checks, as the spec's status precedence wants: 415 without a JSON media type,
 /// 413 over the size limit, 400 for malformed JSON, 422 for anything else wrong.
 #[derive(Debug)]
-pub struct JsonBody<B: RequestBody>(pub B::Parsed);
+pub struct JsonBody<B: RequestBody>(pub B::Parsed, pub Fingerprint);
+
+/// What identifies a body's content: SHA-256 of its canonical JSON (object keys sorted,
+/// insignificant whitespace dropped), so that "the same body" means equal JSON after
+/// parsing, whatever its formatting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(pub String);
+
+impl Fingerprint {
+    fn of(value: &Value) -> Self {
+        use sha2::{Digest, Sha256};
+        // serde_json's maps are ordered by key, so serialising is canonical.
+        let digest = Sha256::digest(value.to_string().as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
 
 fn is_json(req: &HttpRequest) -> bool {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
@@ -96,6 +111,7 @@ impl<B: RequestBody + 'static> FromRequest for JsonBody<B> {
             let bytes = read_limited(&req, payload).await?;
             let value: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            let fingerprint = Fingerprint::of(&value);
             let Value::Object(map) = value else {
                 return Err(ApiError::invalid("body", "must be a JSON object"));
             };
@@ -103,7 +119,7 @@ impl<B: RequestBody + 'static> FromRequest for JsonBody<B> {
             let parsed = B::parse(&mut fields);
             fields.finish(B::READ_ONLY)?;
             parsed
-                .map(JsonBody)
+                .map(|parsed| JsonBody(parsed, fingerprint))
                 .ok_or_else(|| ApiError::Internal("body parser failed without errors".into()))
         })
     }
@@ -133,6 +149,43 @@ impl<B: RequestBody> OperationModifier for JsonBody<B> {
             ..Default::default()
         }));
     }
+}
+
+const INSTANT_EXPECTED: &str =
+    "must be an RFC 3339 date-time between years 1 and 9999, such as 2030-01-31T17:00:00Z";
+
+/// Parses an RFC 3339 instant (in a body or a query), normalised to UTC and to whole
+/// microseconds, the precision storage keeps. Years outside 1–9999 (reachable through an
+/// offset) are refused: storage could not order them.
+///
+/// # Errors
+/// A message showing the expected form.
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    parse_instant_exact(raw).map(|dt| truncate_to_micros(dt, false))
+}
+
+/// Like [`parse_instant`], keeping every digit the client sent (for comparisons).
+///
+/// # Errors
+/// A message showing the expected form.
+pub fn parse_instant_exact(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|dt| dt.with_timezone(&Utc))
+        .filter(|dt| (1..=9999).contains(&dt.year()))
+        .ok_or_else(|| INSTANT_EXPECTED.to_owned())
+}
+
+/// `at` to whole microseconds: down, or up when `round_up` and digits are cut.
+pub fn truncate_to_micros(at: DateTime<Utc>, round_up: bool) -> DateTime<Utc> {
+    let micros = at.timestamp_micros();
+    let cut = !at.timestamp_subsec_nanos().is_multiple_of(1_000);
+    let micros = if round_up && cut {
+        micros.saturating_add(1)
+    } else {
+        micros
+    };
+    DateTime::from_timestamp_micros(micros).unwrap_or(at)
 }
 
 /// A JSON value that may be absent, explicitly `null`, or present.
@@ -232,21 +285,15 @@ impl Fields {
     /// An RFC 3339 timestamp field, normalised to UTC and to whole microseconds (what
     /// storage keeps).
     pub fn timestamp(&mut self, name: &'static str) -> Option<Slot<DateTime<Utc>>> {
-        self.typed(
-            name,
-            "an RFC 3339 date-time between years 1 and 9999, such as 2030-01-31T17:00:00Z",
-            // Years outside 1–9999 (reachable through an offset) would not fit storage's
-            // fixed-width text order; they are refused like any other invalid date.
-            |v| match v {
-                Value::String(s) => DateTime::parse_from_rfc3339(&s)
-                    .ok()
-                    .and_then(|dt| {
-                        DateTime::from_timestamp_micros(dt.with_timezone(&Utc).timestamp_micros())
-                    })
-                    .filter(|dt| (1..=9999).contains(&dt.year())),
-                _ => None,
-            },
-        )
+        match self.take(name) {
+            None => Some(Slot::Absent),
+            Some(Value::Null) => Some(Slot::Null),
+            Some(Value::String(raw)) => self.check(name, parse_instant(&raw)).map(Slot::Present),
+            Some(_) => {
+                self.error(name, INSTANT_EXPECTED);
+                None
+            }
+        }
     }
 
     /// A required, non-null field: absent or null is recorded as an error.

@@ -68,6 +68,11 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     /// 409: the request conflicts with the current state (e.g. email taken).
     Conflict(String),
+    /// 409: the first request with this idempotency key is still running. Carries
+    /// `Retry-After`.
+    InProgress,
+    /// 412: the `If-Match` condition does not hold; nothing was changed.
+    PreconditionFailed,
     /// 413: the body is larger than the limit.
     PayloadTooLarge(usize),
     /// 415: a body was sent without `Content-Type: application/json`.
@@ -119,6 +124,15 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(allow) => format!("This route only answers {allow}."),
             ApiError::Conflict(why) => why.clone(),
+            ApiError::InProgress => {
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+                    .into()
+            }
+            ApiError::PreconditionFailed => {
+                "The task has changed since the version in If-Match; nothing was changed. \
+                 Fetch it again and retry."
+                    .into()
+            }
             ApiError::PayloadTooLarge(limit) => format!("The request body exceeds {limit} bytes."),
             ApiError::UnsupportedMediaType => {
                 "Send the body as JSON with `Content-Type: application/json`.".into()
@@ -178,7 +192,8 @@ impl ResponseError for ApiError {
             ApiError::AccountDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -221,6 +236,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS));
+            }
+            ApiError::InProgress => {
+                response.insert_header((header::RETRY_AFTER, 1));
             }
             _ => {}
         }
@@ -296,9 +314,12 @@ impl From<TaskError> for ApiError {
         match e {
             TaskError::NotFound => ApiError::NotFound("Task"),
             TaskError::Store(e) => e.into(),
-            TaskError::Contended => ApiError::Conflict(
-                "The task is being changed by other requests right now; try again.".into(),
+            TaskError::PreconditionFailed => ApiError::PreconditionFailed,
+            TaskError::IdempotencyKeyReused => ApiError::invalid(
+                "Idempotency-Key",
+                "was already used with a different request body; use a new key for a new request",
             ),
+            TaskError::IdempotencyKeyInProgress => ApiError::InProgress,
         }
     }
 }

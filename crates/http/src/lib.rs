@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod body;
+mod conditional;
 mod context;
 mod cors;
 mod docs;
 pub mod dto;
 pub mod error;
+mod listing;
 mod openapi;
 mod pagination;
 mod query;

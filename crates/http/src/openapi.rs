@@ -32,11 +32,11 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("delete_user", &[401, 403, 404, 409, 503]),
     ("list_user_tasks", &[401, 403, 404, 503]),
     ("list_tasks", &[401, 503]),
-    ("create_task", &[400, 401, 413, 415, 503]),
+    ("create_task", &[400, 401, 409, 413, 415, 503]),
     ("get_task", &[401, 404, 503]),
-    ("update_task", &[400, 401, 404, 409, 413, 415, 503]),
-    ("put_task", &[400, 401, 404, 409, 413, 415, 503]),
-    ("delete_task", &[401, 404, 503]),
+    ("update_task", &[400, 401, 404, 412, 413, 415, 503]),
+    ("put_task", &[400, 401, 404, 412, 413, 415, 503]),
+    ("delete_task", &[401, 404, 412, 503]),
 ];
 
 /// Response headers worth documenting: (operation, status, header, description).
@@ -123,7 +123,11 @@ fn error_description(status: u16) -> &'static str {
                 administrator."
         }
         404 => "No such resource for the caller (missing, someone else's, or not a valid id).",
-        409 => "Conflicts with the current state (e.g. the last active administrator).",
+        409 => {
+            "Conflicts with the current state (a taken email, the last active administrator, or \
+                an `Idempotency-Key` whose first request is still running: see `Retry-After`)."
+        }
+        412 => "`If-Match` names a version the task no longer has; nothing was changed.",
         413 => "The body exceeds 65 536 bytes.",
         415 => "The body is not sent as `application/json`.",
         422 => "Invalid fields or query parameters; `errors` lists each one.",
@@ -257,12 +261,14 @@ fn finish_operation(operation: &mut Value) {
             "description": error_description(status),
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         });
-        let header = match status {
-            401 => Some((
+        let header = match (id.as_str(), status) {
+            (_, 401) => Some((
                 "WWW-Authenticate",
                 "`Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` for a bad token.",
             )),
-            429 | 503 => Some(("Retry-After", "Seconds to wait before retrying.")),
+            (_, 429 | 503) | ("create_task", 409) => {
+                Some(("Retry-After", "Seconds to wait before retrying."))
+            }
             _ => None,
         };
         if let Some((name, description)) = header {

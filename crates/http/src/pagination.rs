@@ -17,46 +17,8 @@ use taskapi_domain::{
 
 use crate::auth::AuthGate;
 use crate::error::ApiError;
-use crate::query::percent_decode;
-
-/// The `name=value` pairs of a query string, decoded, in order.
-pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((name, value)) => (percent_decode(name), percent_decode(value)),
-            None => (percent_decode(pair), String::new()),
-        })
-        .collect()
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 2048 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
-}
+use crate::listing::{decode_cursor_parts, encode_cursor_parts, link_header, parse_bool};
+use crate::query::QueryParams;
 
 fn sort_code(sort: UserSort) -> &'static str {
     match (sort.field, sort.descending) {
@@ -67,7 +29,7 @@ fn sort_code(sort: UserSort) -> &'static str {
     }
 }
 
-fn parse_sort(raw: &str) -> Option<UserSort> {
+fn parse_sort(raw: &str) -> Result<UserSort, String> {
     let (descending, field) = match raw.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, raw),
@@ -75,45 +37,40 @@ fn parse_sort(raw: &str) -> Option<UserSort> {
     let field = match field {
         "created_at" => UserSortField::CreatedAt,
         "email" => UserSortField::Email,
-        _ => return None,
+        _ => return Err("must be one of created_at, -created_at, email, -email".into()),
     };
-    Some(UserSort { field, descending })
+    Ok(UserSort { field, descending })
 }
 
-/// The opaque form of a cursor: hex of `u1`, the sort it belongs to, its key and its id,
-/// one per line. Clients must not build or read them; the format may change.
+/// The opaque form of a cursor, in the format task cursors use: its sort, its key and its
+/// id. Clients must not build or read them; the format may change.
 pub(crate) fn encode_cursor(sort: UserSort, cursor: &UserCursor) -> String {
     let key = match &cursor.key {
         UserSortKey::CreatedAt(at) => at.timestamp_micros().to_string(),
         UserSortKey::Email(email) => email.clone(),
     };
-    hex(format!("u1\n{}\n{key}\n{}", sort_code(sort), cursor.id).as_bytes())
+    encode_cursor_parts(&[sort_code(sort), &key, &cursor.id.to_string()])
 }
 
 /// Reads a cursor back, checking it was made for `sort`.
-fn decode_cursor(raw: &str, sort: UserSort) -> Result<UserCursor, &'static str> {
-    let invalid = "is not a cursor from this list; start again without one";
-    let text = unhex(raw)
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(invalid)?;
-    let mut parts = text.splitn(4, '\n');
-    let (Some("u1"), Some(code), Some(key), Some(id)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid);
+fn decode_cursor(raw: &str, sort: UserSort) -> Result<UserCursor, String> {
+    let invalid = || "is not a cursor from this list; start again without one".to_owned();
+    let parts = decode_cursor_parts(raw).ok_or_else(invalid)?;
+    let [code, key, id] = parts.as_slice() else {
+        return Err(invalid());
     };
     if code != sort_code(sort) {
-        return Err("belongs to another sort order; start again without a cursor");
+        return Err("belongs to another sort order; start again without a cursor".into());
     }
-    let id = id.parse::<UserId>().map_err(|_| invalid)?;
+    let id = id.parse::<UserId>().map_err(|_| invalid())?;
     let key = match sort.field {
         UserSortField::CreatedAt => key
             .parse::<i64>()
             .ok()
             .and_then(DateTime::from_timestamp_micros)
             .map(UserSortKey::CreatedAt)
-            .ok_or(invalid)?,
-        UserSortField::Email => UserSortKey::Email(key.to_owned()),
+            .ok_or_else(invalid)?,
+        UserSortField::Email => UserSortKey::Email(key.clone()),
     };
     Ok(UserCursor { key, id })
 }
@@ -122,100 +79,88 @@ fn decode_cursor(raw: &str, sort: UserSort) -> Result<UserCursor, &'static str> 
 #[derive(Debug, Clone)]
 pub struct UserListParams(pub UserListQuery);
 
-const USER_LIST_PARAMS: &[&str] = &["limit", "cursor", "q", "role", "disabled", "sort"];
-
 /// Longest `q` accepted (an email is at most 254 bytes).
 const MAX_Q_CHARS: usize = 254;
+
+fn parse_limit(raw: &str) -> Result<u32, String> {
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=UserListQuery::MAX_LIMIT).contains(n))
+        .ok_or_else(|| format!("must be an integer from 1 to {}", UserListQuery::MAX_LIMIT))
+}
+
+fn parse_q(raw: &str) -> Result<Option<String>, String> {
+    if raw.chars().count() > MAX_Q_CHARS {
+        Err(format!("must be at most {MAX_Q_CHARS} characters"))
+    } else if raw.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok((!raw.is_empty()).then(|| raw.to_lowercase()))
+    }
+}
 
 /// Parses the query string of `GET /admin/users`.
 ///
 /// # Errors
-/// `Validation` naming every bad or unknown parameter.
+/// `Validation` naming every bad, repeated or unknown parameter.
 pub(crate) fn parse_user_list(query: &str) -> Result<UserListQuery, ApiError> {
+    let mut params = QueryParams::parse(query)?;
     let mut errors = ValidationErrors::new();
-    let mut seen: Vec<String> = Vec::new();
-    let mut values = std::collections::HashMap::new();
-    for (name, value) in query_pairs(query) {
-        if seen.contains(&name) {
-            if !errors.errors().iter().any(|e| e.field == name) {
-                errors.push(name.clone(), "must be given at most once");
-            }
-            continue;
-        }
-        seen.push(name.clone());
-        if USER_LIST_PARAMS.contains(&name.as_str()) {
-            values.insert(name, value);
-        } else {
-            errors.push(name, "is not a known query parameter");
-        }
-    }
     let mut out = UserListQuery::default();
-    if let Some(raw) = values.get("limit") {
-        match raw.parse::<u32>() {
-            Ok(n) if (1..=UserListQuery::MAX_LIMIT).contains(&n) => out.limit = n,
-            _ => errors.push(
-                "limit",
-                format!("must be an integer from 1 to {}", UserListQuery::MAX_LIMIT),
-            ),
+    if let Some(raw) = params.take("limit") {
+        out.limit = errors
+            .check("limit", parse_limit(&raw))
+            .unwrap_or(out.limit);
+    }
+    let mut sort_ok = true;
+    if let Some(raw) = params.take("sort") {
+        match parse_sort(&raw) {
+            Ok(sort) => out.sort = sort,
+            Err(message) => {
+                sort_ok = false;
+                errors.push("sort", message);
+            }
         }
     }
-    if let Some(raw) = values.get("sort") {
-        match parse_sort(raw) {
-            Some(sort) => out.sort = sort,
-            None => errors.push(
-                "sort",
-                "must be one of created_at, -created_at, email, -email",
-            ),
-        }
+    if let Some(raw) = params.take("q") {
+        out.email_contains = errors.check("q", parse_q(&raw)).flatten();
     }
-    if let Some(raw) = values.get("q") {
-        if raw.chars().count() > MAX_Q_CHARS {
-            errors.push("q", format!("must be at most {MAX_Q_CHARS} characters"));
-        } else if !raw.is_empty() {
-            out.email_contains = Some(raw.to_lowercase());
-        }
+    if let Some(raw) = params.take("role") {
+        out.role = errors.check("role", Role::parse(&raw));
     }
-    if let Some(raw) = values.get("role") {
-        match Role::parse(raw) {
-            Ok(role) => out.role = Some(role),
-            Err(message) => errors.push("role", message),
-        }
+    if let Some(raw) = params.take("disabled") {
+        out.disabled = errors.check("disabled", parse_bool(&raw));
     }
-    if let Some(raw) = values.get("disabled") {
-        match raw.as_str() {
-            "true" => out.disabled = Some(true),
-            "false" => out.disabled = Some(false),
-            _ => errors.push("disabled", "must be true or false"),
-        }
-    }
-    if let Some(raw) = values.get("cursor") {
-        match decode_cursor(raw, out.sort) {
+    if let Some(raw) = params.take("cursor") {
+        match decode_cursor(&raw, out.sort) {
             Ok(cursor) => out.after = Some(cursor),
             // A bad sort already said what is wrong; the cursor cannot be judged without it.
-            Err(_) if errors.errors().iter().any(|e| e.field == "sort") => {}
+            Err(_) if !sort_ok => {}
             Err(message) => errors.push("cursor", message),
         }
+    }
+    if let Err(ApiError::Validation(unknown)) = params.finish() {
+        errors.extend(unknown);
     }
     errors.into_result(|| out).map_err(ApiError::Validation)
 }
 
 /// The `Link` header value pointing to the page after `next`, keeping the filters.
-pub(crate) fn next_link(path: &str, query: &UserListQuery, next: &UserCursor) -> String {
-    let mut params = vec![format!("limit={}", query.limit)];
+pub(crate) fn next_link(path: &str, query: &UserListQuery, next: &UserCursor) -> Option<String> {
+    let mut params: Vec<(&str, String)> = vec![("limit", query.limit.to_string())];
     if query.sort != UserSort::default() {
-        params.push(format!("sort={}", percent_encode(sort_code(query.sort))));
+        params.push(("sort", sort_code(query.sort).to_owned()));
     }
     if let Some(q) = &query.email_contains {
-        params.push(format!("q={}", percent_encode(q)));
+        params.push(("q", q.clone()));
     }
     if let Some(role) = query.role {
-        params.push(format!("role={}", role.as_str()));
+        params.push(("role", role.as_str().to_owned()));
     }
     if let Some(disabled) = query.disabled {
-        params.push(format!("disabled={disabled}"));
+        params.push(("disabled", disabled.to_string()));
     }
-    params.push(format!("cursor={}", encode_cursor(query.sort, next)));
-    format!("<{path}?{}>; rel=\"next\"", params.join("&"))
+    link_header(path, params, encode_cursor(query.sort, next))
 }
 
 impl FromRequest for UserListParams {
@@ -330,7 +275,7 @@ mod tests {
     fn bad_parameters_are_each_named() {
         assert_eq!(
             fields("limit=0&role=root&disabled=yes&sort=name&cursor=zz&x=1"),
-            ["x", "limit", "sort", "role", "disabled"]
+            ["limit", "sort", "role", "disabled", "x"]
         );
         assert_eq!(fields("limit=101"), ["limit"]);
         assert_eq!(fields("limit=abc"), ["limit"]);
@@ -361,7 +306,8 @@ mod tests {
         };
         let encoded = encode_cursor(UserSort::default(), &cursor);
         assert_eq!(decode_cursor(&encoded, UserSort::default()), Ok(cursor));
-        for bad in ["", "abc", "zz", &hex(b"u1\ncreated_at\nnope\nnope")] {
+        let forged = encode_cursor_parts(&["created_at", "nope", "nope"]);
+        for bad in ["", "abc", "zz", &forged] {
             assert!(decode_cursor(bad, UserSort::default()).is_err(), "{bad}");
         }
     }
@@ -374,10 +320,12 @@ mod tests {
             key: UserSortKey::Email("x@example.com".into()),
             id: UserId::from_uuid(Uuid::from_u128(1)),
         };
-        let link = next_link("/admin/users", &query, &next);
-        assert!(link.starts_with(
-            "</admin/users?limit=2&sort=email&q=a%20b&role=user&disabled=true&cursor="
-        ));
+        let link = next_link("/admin/users", &query, &next).unwrap_or_default();
+        assert!(
+            link.starts_with(
+                "</admin/users?limit=2&sort=email&q=a+b&role=user&disabled=true&cursor="
+            )
+        );
         assert!(link.ends_with(">; rel=\"next\""));
         let target = link
             .trim_start_matches("</admin/users?")

@@ -1,17 +1,68 @@
-//! Query-string rules. Unknown query parameters are a 422 naming them (SPEC §8), checked in
-//! an extractor so that 404/405/401 keep precedence over it.
+//! Query strings. Every route names the parameters it takes; any other parameter, a repeated
+//! one, or a malformed query string is a 422 naming it (SPEC §8). Checked in extractors that
+//! wait for authentication, so that 404/405/401 keep precedence.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::ValidationErrors;
 
-use futures_util::FutureExt;
-use futures_util::future::LocalBoxFuture;
-
 use crate::auth::AuthGate;
 use crate::error::ApiError;
+
+/// The decoded parameters of a query string, taken one by one; what is left over at the end
+/// is unknown.
+#[derive(Debug)]
+pub(crate) struct QueryParams {
+    pairs: Vec<(String, String)>,
+    errors: ValidationErrors,
+}
+
+impl QueryParams {
+    /// Decodes `query` (`application/x-www-form-urlencoded`).
+    pub(crate) fn parse(query: &str) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| ApiError::invalid("query", "is not a well-formed query string"))?;
+        Ok(Self {
+            pairs,
+            errors: ValidationErrors::new(),
+        })
+    }
+
+    /// The value of `name`, if given; given twice is an error.
+    pub(crate) fn take(&mut self, name: &str) -> Option<String> {
+        let mut values = Vec::new();
+        self.pairs.retain(|(k, v)| {
+            if k == name {
+                values.push(v.clone());
+                false
+            } else {
+                true
+            }
+        });
+        if values.len() > 1 {
+            self.errors.push(name, "must be given at most once");
+            return None;
+        }
+        values.pop()
+    }
+
+    /// Ends reading: every parameter nobody took is unknown. 422 when anything was wrong.
+    pub(crate) fn finish(mut self) -> Result<(), ApiError> {
+        let unknown: Vec<String> = self.pairs.drain(..).map(|(k, _)| k).collect();
+        for name in unknown {
+            if !self.errors.errors().iter().any(|e| e.field == name) {
+                self.errors.push(name, "is not a known query parameter");
+            }
+        }
+        std::mem::take(&mut self.errors)
+            .into_result(|| ())
+            .map_err(ApiError::Validation)
+    }
+}
 
 /// For routes that take no query parameters: any parameter is a 422 naming it.
 #[derive(Debug, Clone, Copy)]
@@ -22,53 +73,14 @@ impl FromRequest for NoQuery {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let checked = check_no_query(req.query_string());
+        let checked = QueryParams::parse(req.query_string()).and_then(QueryParams::finish);
         let gate = AuthGate::of(req);
         async move {
             AuthGate::passed(gate).await?;
-            checked
+            checked.map(|()| NoQuery)
         }
         .boxed_local()
     }
-}
-
-fn check_no_query(query: &str) -> Result<NoQuery, ApiError> {
-    let mut errors = ValidationErrors::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let name = pair.split('=').next().unwrap_or(pair);
-        let name = percent_decode(name);
-        if !errors.errors().iter().any(|e| e.field == name) {
-            errors.push(name, "is not a known query parameter");
-        }
-    }
-    errors.into_result(|| NoQuery).map_err(ApiError::Validation)
-}
-
-/// Decodes `%XX` escapes and `+`; invalid escapes are kept verbatim.
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Apiv2Schema for NoQuery {}
@@ -79,8 +91,8 @@ mod tests {
     use super::*;
 
     fn names(query: &str) -> Vec<String> {
-        match check_no_query(query) {
-            Ok(_) => Vec::new(),
+        match QueryParams::parse(query).and_then(QueryParams::finish) {
+            Ok(()) => Vec::new(),
             Err(ApiError::Validation(e)) => e.errors().iter().map(|f| f.field.clone()).collect(),
             Err(other) => panic!("unexpected {other:?}"),
         }
@@ -90,9 +102,18 @@ mod tests {
     fn every_unknown_parameter_is_named_once() {
         assert!(names("").is_empty());
         assert_eq!(names("a=1&b&a=2"), vec!["a", "b"]);
-        assert_eq!(
-            names("we%20ird=1&x+y=2&bad%zz=3&end%"),
-            vec!["we ird", "x y", "bad%zz", "end%"]
-        );
+        assert_eq!(names("we%20ird=1&x+y=2"), vec!["we ird", "x y"]);
+    }
+
+    #[test]
+    fn repeated_known_parameters_are_refused() {
+        let mut params =
+            QueryParams::parse("limit=1&limit=2&sort=title").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(params.take("limit"), None);
+        assert_eq!(params.take("sort").as_deref(), Some("title"));
+        match params.finish() {
+            Err(ApiError::Validation(e)) => assert_eq!(e.errors()[0].field, "limit"),
+            other => panic!("{other:?}"),
+        }
     }
 }

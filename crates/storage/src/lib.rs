@@ -13,6 +13,8 @@
 mod backend;
 mod codec;
 mod errors;
+mod idempotency;
+mod listing;
 mod pool;
 mod rows;
 mod schema;
@@ -32,7 +34,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use taskapi_domain::StoreError;
-use taskapi_domain::ports::{SessionRepository, TaskRepository, UserRepository};
+use taskapi_domain::ports::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
 
@@ -167,6 +169,13 @@ impl Database {
     /// The session (and refresh-token) repository.
     pub fn sessions(&self) -> Arc<dyn SessionRepository> {
         Arc::new(sessions::DieselSessionRepository::new(
+            self.inner.pool.clone(),
+        ))
+    }
+
+    /// The idempotency-key store of task creation.
+    pub fn idempotency_keys(&self) -> Arc<dyn IdempotencyStore> {
+        Arc::new(idempotency::DieselIdempotencyStore::new(
             self.inner.pool.clone(),
         ))
     }

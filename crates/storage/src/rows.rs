@@ -34,6 +34,16 @@ pub(crate) fn stamp(at: DateTime<Utc>) -> SqlTimestamp {
     SqlTimestamp(at)
 }
 
+/// What `q` searches: title and description, lower-cased, joined by U+0001 (a control
+/// character neither may contain, so no match can span the two).
+pub(crate) fn search_key(title: &TaskTitle, description: &Description) -> String {
+    format!(
+        "{}\u{1}{}",
+        title.sort_key(),
+        description.as_str().to_lowercase()
+    )
+}
+
 /// A `users` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -159,6 +169,8 @@ pub(crate) struct TaskRow {
     pub(crate) created_at: SqlTimestamp,
     pub(crate) updated_at: SqlTimestamp,
     pub(crate) version: i64,
+    pub(crate) title_key: String,
+    pub(crate) search_key: String,
 }
 
 impl TaskRow {
@@ -176,6 +188,8 @@ impl TaskRow {
             created_at: stamp(task.created_at),
             updated_at: stamp(task.updated_at),
             version: task.version,
+            title_key: task.title.sort_key(),
+            search_key: search_key(&task.title, &task.description),
         })
     }
 
@@ -213,6 +227,8 @@ pub(crate) struct TaskChangesRow {
     pub(crate) priority: i16,
     pub(crate) due_at: Option<SqlTimestamp>,
     pub(crate) updated_at: SqlTimestamp,
+    pub(crate) title_key: String,
+    pub(crate) search_key: String,
 }
 
 impl TaskChangesRow {
@@ -229,6 +245,8 @@ impl TaskChangesRow {
             priority: changes.priority.rank(),
             due_at: changes.due_at.map(stamp),
             updated_at: stamp(now),
+            title_key: changes.title.sort_key(),
+            search_key: search_key(&changes.title, &changes.description),
         })
     }
 }

@@ -95,6 +95,10 @@ diesel::table! {
         updated_at -> DbTimestamp,
         /// Optimistic-concurrency version, starting at 1.
         version -> BigInt,
+        /// `TaskTitle::sort_key`: what titles sort by.
+        title_key -> Text,
+        /// Lower-cased title and description joined by U+0001: what `q` searches.
+        search_key -> Text,
     }
 }
 
@@ -113,8 +117,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Idempotency keys of task creation, per owner.
+    idempotency_keys (owner_id, key) {
+        /// The user who sent the key.
+        owner_id -> DbUuid,
+        /// The key.
+        key -> Text,
+        /// Fingerprint of the request that first used it.
+        fingerprint -> Text,
+        /// When it was first used.
+        created_at -> DbTimestamp,
+        /// The response's status; NULL while the first request runs.
+        status -> Nullable<SmallInt>,
+        /// The response's body.
+        body -> Nullable<Text>,
+        /// The response's `Location`.
+        location -> Nullable<Text>,
+        /// The response's `ETag`.
+        etag -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(tasks -> users (owner_id));
+diesel::joinable!(idempotency_keys -> users (owner_id));
 diesel::joinable!(task_tags -> tasks (task_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tasks, task_tags, sessions, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    tasks,
+    task_tags,
+    sessions,
+    refresh_tokens,
+    idempotency_keys
+);

@@ -3,13 +3,17 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use taskapi_domain::ports::{TaskRepository, UpdateOutcome};
-use taskapi_domain::{StoreError, Task, TaskChanges, TaskId, UserId};
+use diesel::sqlite::Sqlite;
+use taskapi_domain::ports::{
+    DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome,
+};
+use taskapi_domain::{StoreError, Task, TaskId, TaskListQuery, UserId};
 
 use crate::backend::{DbConnection, DbPool, write_transaction};
 use crate::errors::DbError;
+use crate::listing::{self, ListParams, list_query};
 use crate::pool::with_connection;
 use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
 use crate::schema::{task_tags, tasks};
@@ -25,6 +29,27 @@ impl DieselTaskRepository {
     /// A repository over `pool`.
     pub(crate) fn new(pool: DbPool) -> Self {
         Self { pool }
+    }
+}
+
+/// The owner's task, locked for the rest of the write transaction (`SELECT … FOR UPDATE`
+/// on PostgreSQL; SQLite's write transaction already excludes every other writer and has no
+/// such clause).
+fn find_for_update(
+    conn: &mut DbConnection,
+    owner: SqlUuid,
+    id: SqlUuid,
+) -> QueryResult<Option<TaskRow>> {
+    let query = tasks::table
+        .filter(tasks::id.eq(id))
+        .filter(tasks::owner_id.eq(owner));
+    match conn {
+        DbConnection::Sqlite(c) => query.select(TaskRow::as_select()).first(c).optional(),
+        DbConnection::Postgres(c) => query
+            .select(TaskRow::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
     }
 }
 
@@ -97,29 +122,34 @@ impl TaskRepository for DieselTaskRepository {
         found.map(|(row, tags)| row.into_domain(tags)).transpose()
     }
 
-    async fn list_for_owner(&self, owner: UserId) -> Result<Vec<Task>, StoreError> {
-        let owner = user_key(owner);
+    async fn list_for_owner(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        let phases = listing::phases(&query);
+        let mut params = ListParams::new(owner, query, limit);
         let (rows, tags) = with_connection(&self.pool, move |conn| {
+            // One read transaction: both phases and the tags come from one snapshot.
             conn.transaction(|conn| {
-                let rows: Vec<TaskRow> = tasks::table
-                    .filter(tasks::owner_id.eq(&owner))
-                    .order((tasks::created_at, tasks::id))
-                    .select(TaskRow::as_select())
-                    .load(conn)?;
-                if rows.is_empty() {
-                    return Ok::<_, DbError>((rows, Vec::new()));
+                let mut rows: Vec<TaskRow> = Vec::new();
+                for &phase in phases {
+                    let remaining =
+                        i64::from(limit) - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+                    if remaining <= 0 {
+                        break;
+                    }
+                    params.limit = remaining;
+                    let batch: Vec<TaskRow> = match conn {
+                        DbConnection::Sqlite(c) => list_query!(Sqlite, &params, phase).load(c)?,
+                        DbConnection::Postgres(c) => list_query!(Pg, &params, phase).load(c)?,
+                    };
+                    rows.extend(batch);
                 }
-                // Every tag of the owner's tasks in one query, whatever the number of tasks
-                // (a subquery rather than a list of ids, so no bind-parameter limit applies).
-                let owned_ids = tasks::table
-                    .filter(tasks::owner_id.eq(&owner))
-                    .select(tasks::id);
-                let tags: Vec<(SqlUuid, String)> = task_tags::table
-                    .filter(task_tags::task_id.eq_any(owned_ids))
-                    .order((task_tags::task_id, task_tags::position))
-                    .select((task_tags::task_id, task_tags::tag))
-                    .load(conn)?;
-                Ok((rows, tags))
+                let ids: Vec<SqlUuid> = rows.iter().map(|r| r.id).collect();
+                let tags = tags_of_tasks(conn, ids)?;
+                Ok::<_, DbError>((rows, tags))
             })
         })
         .await?;
@@ -135,71 +165,106 @@ impl TaskRepository for DieselTaskRepository {
             .collect()
     }
 
-    async fn update_if_version(
+    async fn update_with(
         &self,
         owner: UserId,
         id: TaskId,
-        expected_version: i64,
-        changes: TaskChanges,
-        now: DateTime<Utc>,
+        decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        let columns = TaskChangesRow::from_domain(&changes, now)?;
-        let tags = TagRow::for_task(id, &changes.tags)?;
         with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
-                // Compare-and-swap in one statement: the version check and the bump happen
-                // together, so of concurrent writers expecting the same version one wins.
-                let updated = diesel::update(
+                // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
+                // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
+                // here instead of racing.
+                let Some(row) = find_for_update(conn, owner, id)? else {
+                    return Ok::<_, DbError>(UpdateOutcome::NotFound);
+                };
+                let version = row.version;
+                let current = row.into_domain(tags_of(conn, id)?)?;
+                let (changes, now) = match decide(&current) {
+                    UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
+                    UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
+                    UpdateDecision::Write(changes, now) => (changes, now),
+                };
+                let columns = TaskChangesRow::from_domain(&changes, now)?;
+                let tags = TagRow::for_task(id, &changes.tags)?;
+                // The version bump happens in the statement; its version check is redundant
+                // under the lock, and kept as the last line of defence.
+                let row = diesel::update(
                     tasks::table
-                        .filter(tasks::id.eq(&id))
-                        .filter(tasks::owner_id.eq(&owner))
-                        .filter(tasks::version.eq(expected_version)),
+                        .filter(tasks::id.eq(id))
+                        .filter(tasks::owner_id.eq(owner))
+                        .filter(tasks::version.eq(version)),
                 )
                 .set((&columns, tasks::version.eq(tasks::version + 1)))
                 // All columns in `TaskRow`'s order: the multi-backend connection cannot
                 // return a `Selectable`.
                 .returning(tasks::all_columns)
-                .get_result::<TaskRow>(conn)
-                .optional()?;
-                if let Some(row) = updated {
-                    replace_tags(conn, id, &tags)?;
-                    let tags = tags.into_iter().map(|t| t.tag).collect();
-                    return Ok::<_, DbError>(UpdateOutcome::Updated(row.into_domain(tags)?));
-                }
-                let exists = diesel::select(diesel::dsl::exists(
-                    tasks::table
-                        .filter(tasks::id.eq(&id))
-                        .filter(tasks::owner_id.eq(&owner)),
-                ))
-                .get_result::<bool>(conn)?;
-                Ok(if exists {
-                    UpdateOutcome::VersionMismatch
-                } else {
-                    UpdateOutcome::NotFound
-                })
+                .get_result::<TaskRow>(conn)?;
+                replace_tags(conn, id, &tags)?;
+                let tags = tags.into_iter().map(|t| t.tag).collect();
+                Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
             })
         })
         .await
         .map_err(StoreError::from)
     }
 
-    async fn delete_for_owner(&self, owner: UserId, id: TaskId) -> Result<bool, StoreError> {
+    async fn delete_for_owner(
+        &self,
+        owner: UserId,
+        id: TaskId,
+        expected_version: Option<i64>,
+    ) -> Result<DeleteOutcome, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        let deleted = with_connection(&self.pool, move |conn| {
+        with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
-                // Tags go with the task (ON DELETE CASCADE).
-                Ok::<_, DbError>(
-                    diesel::delete(
-                        tasks::table
-                            .filter(tasks::id.eq(&id))
-                            .filter(tasks::owner_id.eq(&owner)),
-                    )
-                    .execute(conn)?,
-                )
+                // Tags go with the task (ON DELETE CASCADE). The version check, when there is
+                // one, is part of the DELETE itself.
+                let mut delete = diesel::delete(tasks::table)
+                    .filter(tasks::id.eq(id))
+                    .filter(tasks::owner_id.eq(owner))
+                    .into_boxed();
+                if let Some(version) = expected_version {
+                    delete = delete.filter(tasks::version.eq(version));
+                }
+                if delete.execute(conn)? > 0 {
+                    return Ok::<_, DbError>(DeleteOutcome::Deleted);
+                }
+                let exists = diesel::select(diesel::dsl::exists(
+                    tasks::table
+                        .filter(tasks::id.eq(id))
+                        .filter(tasks::owner_id.eq(owner)),
+                ))
+                .get_result::<bool>(conn)?;
+                Ok(if exists {
+                    DeleteOutcome::VersionMismatch
+                } else {
+                    DeleteOutcome::NotFound
+                })
             })
         })
-        .await?;
-        Ok(deleted > 0)
+        .await
+        .map_err(StoreError::from)
+    }
+}
+
+/// The tags of the given tasks, in order, in one query (`IN`/`= ANY` over at most a page
+/// of ids, dispatched per backend because the two bind the list differently).
+fn tags_of_tasks(
+    conn: &mut DbConnection,
+    ids: Vec<SqlUuid>,
+) -> QueryResult<Vec<(SqlUuid, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = task_tags::table
+        .filter(task_tags::task_id.eq_any(ids))
+        .order((task_tags::task_id, task_tags::position))
+        .select((task_tags::task_id, task_tags::tag));
+    match conn {
+        DbConnection::Sqlite(c) => query.load(c),
+        DbConnection::Postgres(c) => query.load(c),
     }
 }

@@ -4,16 +4,25 @@
 //!   and dropped after it, on the server `TASKAPI_TEST_DATABASE_URL` names.
 //! - [`Database::schema_shape`]: what migrations produced (tables, columns, nullability,
 //!   indexes), in a form comparable across backends.
+//! - [`Database::explain_task_listing`]: the plan of a task listing, exactly as
+//!   `list_for_owner` builds it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
 use std::sync::Once;
 
+use diesel::backend::Backend;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
-use taskapi_domain::StoreError;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Integer, SqlType, Text};
+use diesel::sqlite::Sqlite;
+use diesel::{Connection, PgConnection, QueryResult, QueryableByName, RunQueryDsl};
+use taskapi_domain::{StoreError, TaskListQuery, UserId};
 
 use crate::backend::DbConnection;
 use crate::errors::DbError;
+use crate::listing::{self, ListParams, list_query};
 use crate::{Database, url};
 
 /// The variable naming the PostgreSQL server tests may use.
@@ -125,23 +134,23 @@ pub type SchemaShape = BTreeMap<String, TableShape>;
 
 #[derive(QueryableByName)]
 struct ColumnRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     table_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     column_name: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
+    #[diesel(sql_type = Bool)]
     nullable: bool,
 }
 
 #[derive(QueryableByName)]
 struct IndexRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     table_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     index_name: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
+    #[diesel(sql_type = Bool)]
     is_unique: bool,
-    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(sql_type = Text)]
     column_name: String,
 }
 
@@ -209,6 +218,106 @@ impl Database {
             shape.entry(table).or_default().indexes.insert(index);
         }
         Ok(shape)
+    }
+}
+
+/// `query` preceded by `prefix` (`EXPLAIN …`), returning rows of `ST`: the plan of exactly
+/// the statement `query` is, binds included.
+struct Explain<Q, ST> {
+    prefix: &'static str,
+    query: Q,
+    rows: PhantomData<ST>,
+}
+
+impl<Q, ST> Explain<Q, ST> {
+    fn new(prefix: &'static str, query: Q) -> Self {
+        Self {
+            prefix,
+            query,
+            rows: PhantomData,
+        }
+    }
+}
+
+impl<Q, ST, DB> QueryFragment<DB> for Explain<Q, ST>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(self.prefix);
+        self.query.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q, ST> QueryId for Explain<Q, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, ST> Query for Explain<Q, ST>
+where
+    ST: SqlType,
+{
+    type SqlType = ST;
+}
+
+impl<Q, ST, Conn> RunQueryDsl<Conn> for Explain<Q, ST> {}
+
+/// SQLite's `EXPLAIN QUERY PLAN` rows: id, parent, notused, detail.
+type SqlitePlanRow = (Integer, Integer, Integer, Text);
+
+/// Planner settings that make PostgreSQL show whether an index *can* serve a query: on the
+/// tiny tables of tests it would otherwise read the whole table (or sort) because that is
+/// cheaper there. A plan that still scans or sorts has no index to use instead.
+const POSTGRES_PLAN_SETTINGS: &str = "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off";
+
+impl Database {
+    /// The plan of the listing `list_for_owner(owner, query, limit)` runs, built by the same
+    /// `list_query!` for every phase it needs (a `due_at` listing has two), on one connection:
+    /// SQLite's `EXPLAIN QUERY PLAN` details, or PostgreSQL's `EXPLAIN` lines (with sequential
+    /// scans, sorts and bitmap scans disabled for the statement's transaction). The phases'
+    /// plans follow one another. Blocking.
+    ///
+    /// # Errors
+    /// When the plan cannot be had.
+    #[doc(hidden)]
+    pub fn explain_task_listing(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let phases = listing::phases(&query);
+        let params = ListParams::new(owner, query, limit);
+        let mut held = self.hold_connection()?;
+        let conn: &mut DbConnection = &mut held.conn;
+        let fail = |e: diesel::result::Error| StoreError::from(DbError::from(e));
+        let mut lines = Vec::new();
+        for &phase in phases {
+            match conn {
+                DbConnection::Sqlite(c) => {
+                    let plan: Vec<(i32, i32, i32, String)> = Explain::<_, SqlitePlanRow>::new(
+                        "EXPLAIN QUERY PLAN ",
+                        list_query!(Sqlite, &params, phase),
+                    )
+                    .load(c)
+                    .map_err(fail)?;
+                    lines.extend(plan.into_iter().map(|(_, _, _, detail)| detail));
+                }
+                DbConnection::Postgres(c) => {
+                    let plan: Vec<String> = c
+                        .transaction(|c| {
+                            c.batch_execute(POSTGRES_PLAN_SETTINGS)?;
+                            Explain::<_, Text>::new("EXPLAIN ", list_query!(Pg, &params, phase))
+                                .load(c)
+                        })
+                        .map_err(fail)?;
+                    lines.extend(plan);
+                }
+            }
+        }
+        Ok(lines)
     }
 }
 

@@ -33,7 +33,7 @@ pub async fn register(
     _query: NoQuery,
     body: JsonBody<RegisterRequest>,
 ) -> Result<JsonCreated<UserResponse>, ApiError> {
-    let JsonBody(registration) = body;
+    let JsonBody(registration, _) = body;
     let user = state
         .accounts
         .register(registration.email, registration.password)
@@ -51,7 +51,7 @@ pub async fn login(
     _query: NoQuery,
     body: JsonBody<LoginRequest>,
 ) -> Result<JsonOk<TokenResponse>, ApiError> {
-    let JsonBody(credentials) = body;
+    let JsonBody(credentials, _) = body;
     // Every attempt is counted before the password is checked, and a success gives it back:
     // only failures add up, and a locked email is refused even with the right password.
     state.throttle.check_email(&credentials.email)?;
@@ -82,7 +82,7 @@ pub async fn refresh(
     _query: NoQuery,
     body: JsonBody<RefreshRequest>,
 ) -> Result<JsonOk<TokenResponse>, ApiError> {
-    let JsonBody(token) = body;
+    let JsonBody(token, _) = body;
     let pair = state.accounts.refresh(&token.0).await?;
     Ok(tokens(pair))
 }
@@ -96,7 +96,7 @@ pub async fn logout(
     _query: NoQuery,
     body: JsonBody<RefreshRequest>,
 ) -> Result<NoContent, ApiError> {
-    let JsonBody(token) = body;
+    let JsonBody(token, _) = body;
     state.accounts.logout(&caller.0, &token.0).await?;
     Ok(NoContent)
 }
@@ -121,7 +121,7 @@ pub async fn change_password(
     _query: NoQuery,
     body: JsonBody<ChangePasswordRequest>,
 ) -> Result<NoContent, ApiError> {
-    let JsonBody(change) = body;
+    let JsonBody(change, _) = body;
     state
         .accounts
         .change_password(&caller.0, change.current.0, change.new)

@@ -17,6 +17,7 @@ use crate::auth::AdminUser;
 use crate::body::JsonBody;
 use crate::dto::{TaskResponse, UpdateUserRequest, UserResponse};
 use crate::error::ApiError;
+use crate::listing::TaskListParams;
 use crate::pagination::{UserListParams, next_link};
 use crate::query::NoQuery;
 use crate::reply::{JsonOk, NoContent};
@@ -73,7 +74,7 @@ pub async fn list_users(
     let link = page
         .next
         .as_ref()
-        .map(|next| next_link("/admin/users", &query, next));
+        .and_then(|next| next_link("/admin/users", &query, next));
     let mut reply = JsonOk::new(page.items.into_iter().map(UserResponse::from).collect());
     if let Some(link) = link {
         reply = reply.header((LINK, link));
@@ -103,7 +104,7 @@ pub async fn update_user(
     body: JsonBody<UpdateUserRequest>,
     id: UserIdParam,
 ) -> Result<Json<UserResponse>, ApiError> {
-    let JsonBody(change) = body;
+    let JsonBody(change, _) = body;
     let user = state
         .admin
         .update_user(&caller.0, id.get()?, change)
@@ -123,14 +124,27 @@ pub async fn delete_user(
     Ok(NoContent)
 }
 
-/// Every task of one account, oldest first.
+/// One account's tasks, with the filters, sort orders and pages of `GET /tasks`.
 #[api_v2_operation(operation_id = "list_user_tasks", tags(Admin))]
 pub async fn list_user_tasks(
     caller: AdminUser,
     state: Data<AppState>,
-    _query: NoQuery,
     id: UserIdParam,
-) -> Result<Json<Vec<TaskResponse>>, ApiError> {
-    let tasks = state.admin.list_user_tasks(&caller.0, id.get()?).await?;
-    Ok(Json(tasks.into_iter().map(TaskResponse::from).collect()))
+    params: TaskListParams,
+) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
+    let page = state
+        .admin
+        .list_user_tasks(&caller.0, id.get()?, params.query.clone())
+        .await?;
+    let link = params.next_link(page.next.as_ref());
+    let mut reply = JsonOk::new(
+        page.items
+            .into_iter()
+            .map(TaskResponse::from)
+            .collect::<Vec<_>>(),
+    );
+    if let Some(link) = link {
+        reply = reply.header((LINK, link));
+    }
+    Ok(reply)
 }

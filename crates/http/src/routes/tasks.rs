@@ -1,23 +1,31 @@
 //! The caller's tasks. Another user's task, a missing one and an invalid id are all 404.
 
+use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
-use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, ETAG, HeaderName, LINK, LOCATION};
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest};
-use paperclip::actix::{OperationModifier, api_v2_operation, web::Json};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
+use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{
-    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
+    DataType, DataTypeFormat, DefaultOperationRaw, DefaultSchemaRaw, Either, Parameter,
+    ParameterIn, Response,
 };
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{Task, TaskId};
+use taskapi_domain::{StoredResponse, Task, TaskId};
 
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::body::JsonBody;
+use crate::conditional::{IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader};
 use crate::dto::{CreateTaskRequest, TaskResponse, UpdateTaskRequest};
 use crate::error::ApiError;
+use crate::listing::TaskListParams;
 use crate::query::NoQuery;
-use crate::reply::{JsonCreated, JsonOk, NoContent};
+use crate::reply::{JsonOk, NoContent};
+
+/// Marks a replayed response of an idempotent request.
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The `{id}` path segment. Never fails to extract: an id that is not a UUID is a 404, and
 /// that must come after authentication and body validation (SPEC §8 status precedence).
@@ -68,56 +76,199 @@ fn with_etag(task: Task) -> JsonOk<TaskResponse> {
     JsonOk::new(TaskResponse::from(task)).header((ETAG, tag))
 }
 
-/// Lists the caller's tasks, oldest first.
+/// The response to a creation, as first given (and as replayed for an idempotency key).
+fn created(task: &Task) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: serde_json::to_string(&TaskResponse::from(task.clone())).unwrap_or_default(),
+        location: Some(format!("/tasks/{}", task.id)),
+        etag: Some(etag(task)),
+    }
+}
+
+/// A creation's response: 201 with the task, `Location` and `ETag`, replayed verbatim for a
+/// repeated `Idempotency-Key` (marked by `Idempotent-Replayed: true`).
+#[derive(Debug)]
+pub struct CreatedTask {
+    response: StoredResponse,
+    replayed: bool,
+}
+
+impl Responder for CreatedTask {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        let status = StatusCode::from_u16(self.response.status).unwrap_or(StatusCode::CREATED);
+        let mut response = HttpResponse::build(status);
+        response.insert_header((CONTENT_TYPE, "application/json"));
+        if let Some(location) = self.response.location {
+            response.insert_header((LOCATION, location));
+        }
+        if let Some(tag) = self.response.etag {
+            response.insert_header((ETAG, tag));
+        }
+        if self.replayed {
+            response.insert_header((IDEMPOTENT_REPLAYED, "true"));
+        }
+        response.body(self.response.body)
+    }
+}
+
+impl Apiv2Schema for CreatedTask {
+    fn name() -> Option<String> {
+        TaskResponse::name()
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        TaskResponse::raw_schema()
+    }
+}
+
+impl OperationModifier for CreatedTask {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        op.responses.insert(
+            "201".into(),
+            Either::Right(Response {
+                description: Some("Created".into()),
+                schema: Some({
+                    let mut def = TaskResponse::schema_with_ref();
+                    def.retain_ref();
+                    def
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
+/// One task with its `ETag`, or 304 Not Modified when the client's copy is current.
+#[derive(Debug)]
+pub enum TaskOrNotModified {
+    /// 200 with the task.
+    Task(JsonOk<TaskResponse>),
+    /// 304 with the `ETag` and no body.
+    NotModified(String),
+}
+
+impl Responder for TaskOrNotModified {
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        match self {
+            TaskOrNotModified::Task(reply) => reply.respond_to(req),
+            TaskOrNotModified::NotModified(tag) => HttpResponse::NotModified()
+                .insert_header((ETAG, tag))
+                .finish(),
+        }
+    }
+}
+
+impl Apiv2Schema for TaskOrNotModified {
+    fn name() -> Option<String> {
+        TaskResponse::name()
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        TaskResponse::raw_schema()
+    }
+}
+
+impl OperationModifier for TaskOrNotModified {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        <JsonOk<TaskResponse> as OperationModifier>::update_response(op);
+        op.responses.insert(
+            "304".into(),
+            Either::Right(Response {
+                description: Some("Not Modified: the `If-None-Match` ETag is current.".into()),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
+/// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`).
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
 pub async fn list(
     state: Data<AppState>,
     caller: AuthUser,
-    _query: NoQuery,
-) -> Result<Json<Vec<TaskResponse>>, ApiError> {
-    let tasks = state.tasks.list(&caller.0).await?;
-    Ok(Json(tasks.into_iter().map(TaskResponse::from).collect()))
+    params: TaskListParams,
+) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
+    let page = state.tasks.list(&caller.0, params.query.clone()).await?;
+    let link = params.next_link(page.next.as_ref());
+    let mut reply = JsonOk::new(
+        page.items
+            .into_iter()
+            .map(TaskResponse::from)
+            .collect::<Vec<_>>(),
+    );
+    if let Some(link) = link {
+        reply = reply.header((LINK, link));
+    }
+    Ok(reply)
 }
 
-/// Creates a task owned by the caller.
+/// Creates a task owned by the caller; with `Idempotency-Key`, at most once.
 #[api_v2_operation(operation_id = "create_task", tags(Tasks))]
 pub async fn create(
     state: Data<AppState>,
     caller: AuthUser,
     _query: NoQuery,
+    key: IdempotencyKeyHeader,
     body: JsonBody<CreateTaskRequest>,
-) -> Result<JsonCreated<TaskResponse>, ApiError> {
-    let task = state.tasks.create(&caller.0, body.0).await?;
-    let location = format!("/tasks/{}", task.id);
-    let tag = etag(&task);
-    Ok(JsonCreated::new(TaskResponse::from(task))
-        .header((LOCATION, location))
-        .header((ETAG, tag)))
+) -> Result<CreatedTask, ApiError> {
+    let JsonBody(draft, fingerprint) = body;
+    match key.0 {
+        None => {
+            let task = state.tasks.create(&caller.0, draft).await?;
+            Ok(CreatedTask {
+                response: created(&task),
+                replayed: false,
+            })
+        }
+        Some(key) => {
+            let outcome = state
+                .tasks
+                .create_idempotent(&caller.0, draft, key, fingerprint.0, created)
+                .await?;
+            Ok(CreatedTask {
+                response: outcome.response,
+                replayed: outcome.replayed,
+            })
+        }
+    }
 }
 
-/// One of the caller's tasks.
+/// One of the caller's tasks; 304 when `If-None-Match` names its current ETag.
 #[api_v2_operation(operation_id = "get_task", tags(Tasks))]
 pub async fn get(
     state: Data<AppState>,
     caller: AuthUser,
     _query: NoQuery,
     id: TaskIdParam,
-) -> Result<JsonOk<TaskResponse>, ApiError> {
+    if_none_match: IfNoneMatchHeader,
+) -> Result<TaskOrNotModified, ApiError> {
     let task = state.tasks.get(&caller.0, id.get()?).await?;
-    Ok(with_etag(task))
+    if if_none_match.matches(task.version) {
+        return Ok(TaskOrNotModified::NotModified(etag(&task)));
+    }
+    Ok(TaskOrNotModified::Task(with_etag(task)))
 }
 
 /// Changes some fields of a task: absent fields stay, `null` clears `due_at` or
-/// `description`.
+/// `description`. With `If-Match`, only if the task is still at that version.
 #[api_v2_operation(operation_id = "update_task", tags(Tasks))]
 pub async fn update(
     state: Data<AppState>,
     caller: AuthUser,
     _query: NoQuery,
     id: TaskIdParam,
+    if_match: IfMatchHeader,
     body: JsonBody<UpdateTaskRequest>,
 ) -> Result<JsonOk<TaskResponse>, ApiError> {
-    let task = state.tasks.update(&caller.0, id.get()?, body.0).await?;
+    let task = state
+        .tasks
+        .update(&caller.0, id.get()?, body.0, if_match.0)
+        .await?;
     Ok(with_etag(task))
 }
 
@@ -128,20 +279,25 @@ pub async fn put(
     caller: AuthUser,
     _query: NoQuery,
     id: TaskIdParam,
+    if_match: IfMatchHeader,
     body: JsonBody<UpdateTaskRequest>,
 ) -> Result<JsonOk<TaskResponse>, ApiError> {
-    let task = state.tasks.update(&caller.0, id.get()?, body.0).await?;
+    let task = state
+        .tasks
+        .update(&caller.0, id.get()?, body.0, if_match.0)
+        .await?;
     Ok(with_etag(task))
 }
 
-/// Deletes a task.
+/// Deletes a task; with `If-Match`, only if it is still at that version.
 #[api_v2_operation(operation_id = "delete_task", tags(Tasks))]
 pub async fn delete(
     state: Data<AppState>,
     caller: AuthUser,
     _query: NoQuery,
     id: TaskIdParam,
+    if_match: IfMatchHeader,
 ) -> Result<NoContent, ApiError> {
-    state.tasks.delete(&caller.0, id.get()?).await?;
+    state.tasks.delete(&caller.0, id.get()?, if_match.0).await?;
     Ok(NoContent)
 }

@@ -1,21 +1,33 @@
 //! The storage test suite, written once against the public API and run per backend: each
 //! backend's test file implements [`Backend`] and instantiates every test with
 //! [`storage_suite!`]. Every test gets its own fresh database.
+//!
+//! Tests of listing (filters, sorts, keyset pages, query plans) live in `listing`, of
+//! idempotency keys in `idempotency`; the rest is here.
 
 pub mod accounts;
+mod idempotency;
+mod listing;
 
+use std::collections::BTreeSet;
 use std::error::Error;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use taskapi_domain::ports::{InsertUserError, UpdateOutcome};
+use taskapi_domain::ports::{
+    DeleteOutcome, InsertUserError, TaskRepository, UpdateDecision, UpdateOutcome,
+};
 use taskapi_domain::{
     Description, Email, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task, TaskChanges,
-    TaskId, TaskTitle, UserId,
+    TaskId, TaskListQuery, TaskTitle, UserId,
 };
 use taskapi_storage::{Database, PoolSettings};
 use uuid::Uuid;
+
+pub use idempotency::*;
+pub use listing::*;
 
 /// Any error, boxed.
 pub type BoxError = Box<dyn Error + Send + Sync>;
@@ -44,10 +56,13 @@ macro_rules! storage_suite {
             another_owner_can_neither_see_nor_change_a_task,
             listing_is_ordered_by_created_at_then_id_with_each_tasks_tags,
             update_bumps_version_sets_updated_at_and_replaces_tags,
-            update_with_a_stale_version_is_a_mismatch_and_changes_nothing,
+            update_with_a_stale_version_is_refused_and_changes_nothing,
             update_of_a_missing_task_is_not_found,
             concurrent_updates_expecting_one_version_let_exactly_one_win,
+            concurrent_updates_all_apply_in_turn_and_none_is_lost,
+            a_kept_update_returns_the_task_unchanged,
             delete_removes_the_task_and_its_tags,
+            delete_with_an_expected_version_checks_it,
             deleting_a_user_deletes_their_tasks_and_tags,
             tasks_of_an_unknown_owner_are_refused,
             many_concurrent_writers_all_succeed,
@@ -62,6 +77,23 @@ macro_rules! storage_suite {
             accounts::concurrent_self_demotions_of_the_last_two_admins_leave_one,
             accounts::deleting_an_account_deletes_everything_it_owned,
             accounts::account_lists_page_by_keyset_and_filter,
+            listing_filters_by_done_state_priority_and_tag,
+            listing_filters_by_text_case_insensitively_and_literally,
+            listing_filters_by_due_dates_exclusively_leaving_out_undated_tasks,
+            listing_combines_filters_and_never_shows_other_owners_tasks,
+            listing_sorts_by_every_field_both_ways_with_ties_broken_by_id,
+            titles_sort_by_unicode_lower_case_as_code_points,
+            keyset_pages_visit_every_task_once_in_order_for_every_sort,
+            keyset_pages_with_filters_visit_every_match_once,
+            keyset_pages_stay_exact_while_tasks_come_and_go_between_pages,
+            keyset_pages_stay_exact_under_concurrent_inserts_and_deletes,
+            every_listing_query_is_served_by_an_index,
+            idempotency_keys_are_reserved_once_then_replayed,
+            idempotency_keys_of_different_owners_never_collide,
+            expired_keys_and_abandoned_reservations_can_be_reserved_again,
+            a_released_key_can_be_reserved_again,
+            purging_removes_only_expired_keys_and_counts_them,
+            concurrent_reservations_of_one_key_let_exactly_one_through,
         );
     };
     (@tests $make:expr; $($($path:ident)::+),* $(,)?) => {
@@ -154,6 +186,41 @@ pub fn new_task(
         updated_at: created_at,
         version: 1,
     })
+}
+
+/// Room for every task any test makes: one page holds them all.
+const ALL: u32 = 10_000;
+
+/// Every task of `owner`, in the default order (one page of [`ALL`]).
+async fn all_of(tasks: &dyn TaskRepository, owner: UserId) -> Result<Vec<Task>, BoxError> {
+    Ok(tasks
+        .list_for_owner(owner, TaskListQuery::default(), ALL)
+        .await?)
+}
+
+/// What the domain does for a client's version precondition: writes `changes` at `now` if
+/// the locked task is at version `expected`, refuses otherwise.
+async fn update_if_version(
+    tasks: &dyn TaskRepository,
+    owner: UserId,
+    id: TaskId,
+    expected: i64,
+    changes: TaskChanges,
+    now: DateTime<Utc>,
+) -> Result<UpdateOutcome, StoreError> {
+    tasks
+        .update_with(
+            owner,
+            id,
+            Box::new(move |current: &Task| {
+                if current.version == expected {
+                    UpdateDecision::Write(changes, now)
+                } else {
+                    UpdateDecision::Refuse
+                }
+            }),
+        )
+        .await
 }
 
 fn changes_of(task: &Task) -> TaskChanges {
@@ -308,13 +375,14 @@ pub async fn tasks_read_back_equal_with_tags_in_order(backend: &impl Backend) ->
         tasks.find_for_owner(owner, bare.id).await?,
         Some(bare.clone())
     );
-    assert_eq!(tasks.list_for_owner(owner).await?, vec![tagged, bare]);
+    assert_eq!(all_of(&*tasks, owner).await?, vec![tagged, bare]);
     let missing = TaskId::from_uuid(Uuid::from_u128(12));
     assert_eq!(tasks.find_for_owner(owner, missing).await?, None);
     Ok(())
 }
 
-/// Another owner gets `None`, an empty list, `NotFound` and `false`, and the task is intact.
+/// Another owner gets `None`, an empty list and `NotFound` (an update's decision is never
+/// even asked, so it learns nothing of the task), and the task is intact.
 pub async fn another_owner_can_neither_see_nor_change_a_task(backend: &impl Backend) -> TestResult {
     let db = migrated(backend, settings()).await?;
     let (alice, mallory) = (registered(&db, 1).await?, registered(&db, 2).await?);
@@ -323,23 +391,43 @@ pub async fn another_owner_can_neither_see_nor_change_a_task(backend: &impl Back
     tasks.insert(task.clone()).await?;
 
     assert_eq!(tasks.find_for_owner(mallory, task.id).await?, None);
-    assert_eq!(tasks.list_for_owner(mallory).await?, vec![]);
+    assert_eq!(all_of(&*tasks, mallory).await?, vec![]);
     let changes = TaskChanges {
         title: TaskTitle::parse("pwned")?,
         tags: Tags::default(),
         ..changes_of(&task)
     };
+    let asked = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&asked);
+    let now = t(5)?;
     let outcome = tasks
-        .update_if_version(mallory, task.id, 1, changes, t(5)?)
+        .update_with(
+            mallory,
+            task.id,
+            Box::new(move |_: &Task| {
+                seen.store(true, Ordering::SeqCst);
+                UpdateDecision::Write(changes, now)
+            }),
+        )
         .await?;
     assert_eq!(outcome, UpdateOutcome::NotFound);
-    assert!(!tasks.delete_for_owner(mallory, task.id).await?);
+    assert!(
+        !asked.load(Ordering::SeqCst),
+        "decide was shown another owner's task"
+    );
+    for expected in [None, Some(1), Some(2)] {
+        assert_eq!(
+            tasks.delete_for_owner(mallory, task.id, expected).await?,
+            DeleteOutcome::NotFound,
+            "expected version {expected:?}"
+        );
+    }
 
     assert_eq!(
         tasks.find_for_owner(alice, task.id).await?,
         Some(task.clone())
     );
-    assert_eq!(tasks.list_for_owner(alice).await?, vec![task]);
+    assert_eq!(all_of(&*tasks, alice).await?, vec![task]);
     Ok(())
 }
 
@@ -369,12 +457,12 @@ pub async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
     ] {
         tasks.insert(task.clone()).await?;
     }
-    let listed = tasks.list_for_owner(owner).await?;
+    let listed = all_of(&*tasks, owner).await?;
     assert_eq!(
         listed,
         vec![oldest, tie_low_id, tie_high_id, just_after, newest]
     );
-    assert_eq!(tasks.list_for_owner(other).await?, vec![others]);
+    assert_eq!(all_of(&*tasks, other).await?, vec![others]);
     Ok(())
 }
 
@@ -399,9 +487,7 @@ pub async fn update_bumps_version_sets_updated_at_and_replaces_tags(
         due_at: None,
         tags: Tags::parse(&["new", "stale", "another"])?,
     };
-    let outcome = tasks
-        .update_if_version(owner, task.id, 1, changes.clone(), now)
-        .await?;
+    let outcome = update_if_version(&*tasks, owner, task.id, 1, changes.clone(), now).await?;
     let expected = Task {
         title: changes.title.clone(),
         description: changes.description.clone(),
@@ -429,9 +515,7 @@ pub async fn update_bumps_version_sets_updated_at_and_replaces_tags(
         tags: Tags::default(),
         ..changes
     };
-    let outcome = tasks
-        .update_if_version(owner, task.id, 2, undo, later)
-        .await?;
+    let outcome = update_if_version(&*tasks, owner, task.id, 2, undo, later).await?;
     let expected = Task {
         is_done: false,
         completed_at: None,
@@ -442,12 +526,13 @@ pub async fn update_bumps_version_sets_updated_at_and_replaces_tags(
         ..expected
     };
     assert_eq!(outcome, UpdateOutcome::Updated(expected.clone()));
-    assert_eq!(tasks.list_for_owner(owner).await?, vec![expected]);
+    assert_eq!(all_of(&*tasks, owner).await?, vec![expected]);
     Ok(())
 }
 
-/// An update expecting an old version is `VersionMismatch` and changes nothing.
-pub async fn update_with_a_stale_version_is_a_mismatch_and_changes_nothing(
+/// An update whose decision refuses (it expected an old version) is `Refused` and changes
+/// nothing; the decision was shown the task as it is now.
+pub async fn update_with_a_stale_version_is_refused_and_changes_nothing(
     backend: &impl Backend,
 ) -> TestResult {
     let db = migrated(backend, settings()).await?;
@@ -460,10 +545,7 @@ pub async fn update_with_a_stale_version_is_a_mismatch_and_changes_nothing(
         ..changes_of(&task)
     };
     let now = t(1_000)?;
-    let current = match tasks
-        .update_if_version(owner, task.id, 1, first, now)
-        .await?
-    {
+    let current = match update_if_version(&*tasks, owner, task.id, 1, first, now).await? {
         UpdateOutcome::Updated(current) => current,
         other => return Err(format!("first update: {other:?}").into()),
     };
@@ -474,14 +556,28 @@ pub async fn update_with_a_stale_version_is_a_mismatch_and_changes_nothing(
             tags: Tags::parse(&["lost"])?,
             ..changes_of(&task)
         };
+        let late_at = t(2_000)?;
+        let shown = Arc::new(std::sync::Mutex::new(None));
+        let record = Arc::clone(&shown);
         let outcome = tasks
-            .update_if_version(owner, task.id, stale, late, t(2_000)?)
+            .update_with(
+                owner,
+                task.id,
+                Box::new(move |current: &Task| {
+                    if let Ok(mut shown) = record.lock() {
+                        *shown = Some(current.clone());
+                    }
+                    if current.version == stale {
+                        UpdateDecision::Write(late, late_at)
+                    } else {
+                        UpdateDecision::Refuse
+                    }
+                }),
+            )
             .await?;
-        assert_eq!(
-            outcome,
-            UpdateOutcome::VersionMismatch,
-            "expected version {stale}"
-        );
+        assert_eq!(outcome, UpdateOutcome::Refused, "expected version {stale}");
+        let shown = shown.lock().map_err(|_| "poisoned")?.clone();
+        assert_eq!(shown.as_ref(), Some(&current), "what decide saw");
     }
     assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(current));
     Ok(())
@@ -495,24 +591,22 @@ pub async fn update_of_a_missing_task_is_not_found(backend: &impl Backend) -> Te
     let task = new_task(owner, 10, t(0)?, &[])?;
     tasks.insert(task.clone()).await?;
     let missing = TaskId::from_uuid(Uuid::from_u128(11));
-    let outcome = tasks
-        .update_if_version(owner, missing, 1, changes_of(&task), t(1)?)
-        .await?;
+    let outcome = update_if_version(&*tasks, owner, missing, 1, changes_of(&task), t(1)?).await?;
     assert_eq!(outcome, UpdateOutcome::NotFound);
     // Wrong owner with the right version, and with a wrong one: NotFound either way, so the
     // outcome says nothing about another user's task.
     for version in [1, 7] {
-        let outcome = tasks
-            .update_if_version(other, task.id, version, changes_of(&task), t(1)?)
-            .await?;
+        let outcome =
+            update_if_version(&*tasks, other, task.id, version, changes_of(&task), t(1)?).await?;
         assert_eq!(outcome, UpdateOutcome::NotFound);
     }
     assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(task));
     Ok(())
 }
 
-/// Sixteen updates at once, all expecting version 1: exactly one is `Updated`, the others
-/// `VersionMismatch`, and the task ends at version 2 with the winner's state.
+/// Sixteen updates at once, each writing only if the locked task is at version 1: exactly
+/// one is `Updated`, the others `Refused`, and the task ends at version 2 with the winner's
+/// state.
 pub async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
     backend: &impl Backend,
 ) -> TestResult {
@@ -532,27 +626,162 @@ pub async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
         };
         let now = t(1_000 + n)?;
         handles.push(tokio::spawn(async move {
-            tasks
-                .update_if_version(owner, task.id, 1, changes, now)
-                .await
+            update_if_version(&*tasks, owner, task.id, 1, changes, now).await
         }));
     }
-    let mut winners = Vec::new();
+    let (mut winners, mut refused) = (Vec::new(), 0);
     for handle in handles {
         match handle.await?? {
             UpdateOutcome::Updated(task) => winners.push(task),
-            UpdateOutcome::VersionMismatch => {}
-            UpdateOutcome::NotFound => return Err("an update saw NotFound".into()),
+            UpdateOutcome::Refused => refused += 1,
+            other => return Err(format!("an update saw {other:?}").into()),
         }
     }
-    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!((winners.len(), refused), (1, 15), "{winners:?}");
     let winner = winners.remove(0);
     assert_eq!(winner.version, 2);
     assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(winner));
     Ok(())
 }
 
-/// Deleting returns `true` once, then `false`; the task and its tags are gone.
+/// Twenty updates at once, each appending its own line to the description it is shown (a
+/// read-modify-write): all are `Updated`, each saw the previous one's result, and the task
+/// ends at version 21 with all twenty lines, none lost.
+pub async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
+    backend: &impl Backend,
+) -> TestResult {
+    const WRITERS: i64 = 20;
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let task = Task {
+        description: Description::empty(),
+        ..new_task(owner, 10, t(0)?, &["start"])?
+    };
+    tasks.insert(task.clone()).await?;
+
+    let mut handles = Vec::new();
+    for n in 0..WRITERS {
+        let tasks = Arc::clone(&tasks);
+        let now = t(1_000 + n)?;
+        handles.push(tokio::spawn(async move {
+            let line = format!("writer-{n}\n");
+            let appended = line.clone();
+            let outcome = tasks
+                .update_with(
+                    owner,
+                    task.id,
+                    Box::new(move |current: &Task| {
+                        let text = format!("{}{appended}", current.description.as_str());
+                        match Description::parse(text) {
+                            Ok(description) => UpdateDecision::Write(
+                                TaskChanges {
+                                    description,
+                                    ..changes_of(current)
+                                },
+                                now,
+                            ),
+                            Err(_) => UpdateDecision::Refuse,
+                        }
+                    }),
+                )
+                .await?;
+            Ok::<_, StoreError>((line, outcome))
+        }));
+    }
+    let mut versions = BTreeSet::new();
+    for handle in handles {
+        let (line, outcome) = handle.await??;
+        let UpdateOutcome::Updated(updated) = outcome else {
+            return Err(format!("{line:?}: {outcome:?}").into());
+        };
+        // What was written is what this writer was shown plus its own line.
+        assert!(
+            updated.description.as_str().ends_with(&line),
+            "{line:?} wrote {:?}",
+            updated.description
+        );
+        assert_eq!(
+            updated.description.as_str().lines().count(),
+            usize::try_from(updated.version - 1)?,
+            "version {} should hold one line per write so far",
+            updated.version
+        );
+        versions.insert(updated.version);
+    }
+    assert_eq!(versions, (2..=WRITERS + 1).collect::<BTreeSet<_>>());
+    let last = tasks
+        .find_for_owner(owner, task.id)
+        .await?
+        .ok_or("the task vanished")?;
+    assert_eq!(last.version, 1 + WRITERS);
+    let lines: BTreeSet<&str> = last.description.as_str().lines().collect();
+    let expected: BTreeSet<String> = (0..WRITERS).map(|n| format!("writer-{n}")).collect();
+    assert_eq!(
+        lines,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        last.description.as_str().lines().count(),
+        usize::try_from(WRITERS)?,
+        "a line was written twice: {:?}",
+        last.description
+    );
+    assert_eq!(last.tags, task.tags);
+    Ok(())
+}
+
+/// A decision to keep the task is `Unchanged` with the task as stored (tags included), and
+/// leaves `version` and `updated_at` alone; another owner's attempt is `NotFound`.
+pub async fn a_kept_update_returns_the_task_unchanged(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    let task = new_task(owner, 10, t(0)?, &["b", "a"])?;
+    tasks.insert(task.clone()).await?;
+    let renamed = TaskChanges {
+        title: TaskTitle::parse("Renamed")?,
+        ..changes_of(&task)
+    };
+    let current = match update_if_version(&*tasks, owner, task.id, 1, renamed, t(1_000)?).await? {
+        UpdateOutcome::Updated(current) => current,
+        other => return Err(format!("first update: {other:?}").into()),
+    };
+    assert_eq!((current.version, current.updated_at), (2, t(1_000)?));
+
+    let shown = Arc::new(std::sync::Mutex::new(None));
+    let record = Arc::clone(&shown);
+    let outcome = tasks
+        .update_with(
+            owner,
+            task.id,
+            Box::new(move |current: &Task| {
+                if let Ok(mut shown) = record.lock() {
+                    *shown = Some(current.clone());
+                }
+                UpdateDecision::Keep
+            }),
+        )
+        .await?;
+    assert_eq!(outcome, UpdateOutcome::Unchanged(current.clone()));
+    assert_eq!(
+        shown.lock().map_err(|_| "poisoned")?.as_ref(),
+        Some(&current)
+    );
+    assert_eq!(
+        tasks.find_for_owner(owner, task.id).await?,
+        Some(current.clone())
+    );
+
+    let outcome = tasks
+        .update_with(other, task.id, Box::new(|_: &Task| UpdateDecision::Keep))
+        .await?;
+    assert_eq!(outcome, UpdateOutcome::NotFound);
+    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(current));
+    Ok(())
+}
+
+/// Deleting is `Deleted` once, then `NotFound`; the task and its tags are gone.
 pub async fn delete_removes_the_task_and_its_tags(backend: &impl Backend) -> TestResult {
     let db = migrated(backend, settings()).await?;
     let owner = registered(&db, 1).await?;
@@ -562,10 +791,75 @@ pub async fn delete_removes_the_task_and_its_tags(backend: &impl Backend) -> Tes
     tasks.insert(doomed.clone()).await?;
     tasks.insert(kept.clone()).await?;
 
-    assert!(tasks.delete_for_owner(owner, doomed.id).await?);
-    assert!(!tasks.delete_for_owner(owner, doomed.id).await?);
+    assert_eq!(
+        tasks.delete_for_owner(owner, doomed.id, None).await?,
+        DeleteOutcome::Deleted
+    );
+    assert_eq!(
+        tasks.delete_for_owner(owner, doomed.id, None).await?,
+        DeleteOutcome::NotFound
+    );
     assert_eq!(tasks.find_for_owner(owner, doomed.id).await?, None);
-    assert_eq!(tasks.list_for_owner(owner).await?, vec![kept]);
+    assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
+    let mut conn = db.hold_connection()?;
+    assert_eq!(
+        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
+        1
+    );
+    Ok(())
+}
+
+/// A delete expecting a version other than the task's is `VersionMismatch` and deletes
+/// nothing; expecting the right one deletes the task and its tags; another owner gets
+/// `NotFound` whatever it expects.
+pub async fn delete_with_an_expected_version_checks_it(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    let task = new_task(owner, 10, t(0)?, &["a", "b"])?;
+    let kept = new_task(owner, 11, t(1)?, &["c"])?;
+    tasks.insert(task.clone()).await?;
+    tasks.insert(kept.clone()).await?;
+    let changes = TaskChanges {
+        title: TaskTitle::parse("Second version")?,
+        ..changes_of(&task)
+    };
+    let current = match update_if_version(&*tasks, owner, task.id, 1, changes, t(5)?).await? {
+        UpdateOutcome::Updated(current) => current,
+        other => return Err(format!("update: {other:?}").into()),
+    };
+
+    for stale in [1, 3, 0] {
+        assert_eq!(
+            tasks.delete_for_owner(owner, task.id, Some(stale)).await?,
+            DeleteOutcome::VersionMismatch,
+            "expected version {stale}"
+        );
+    }
+    for expected in [Some(2), Some(1), None] {
+        assert_eq!(
+            tasks.delete_for_owner(other, task.id, expected).await?,
+            DeleteOutcome::NotFound,
+            "another owner expecting {expected:?}"
+        );
+    }
+    assert_eq!(
+        tasks.find_for_owner(owner, task.id).await?,
+        Some(current.clone())
+    );
+
+    assert_eq!(
+        tasks.delete_for_owner(owner, task.id, Some(2)).await?,
+        DeleteOutcome::Deleted
+    );
+    assert_eq!(tasks.find_for_owner(owner, task.id).await?, None);
+    for expected in [Some(2), None] {
+        assert_eq!(
+            tasks.delete_for_owner(owner, task.id, expected).await?,
+            DeleteOutcome::NotFound
+        );
+    }
+    assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
     let mut conn = db.hold_connection()?;
     assert_eq!(
         conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
@@ -597,8 +891,8 @@ pub async fn deleting_a_user_deletes_their_tasks_and_tags(backend: &impl Backend
         );
     }
     assert_eq!(db.users().find_by_id(leaving).await?, None);
-    assert_eq!(tasks.list_for_owner(leaving).await?, vec![]);
-    assert_eq!(tasks.list_for_owner(staying).await?, vec![kept]);
+    assert_eq!(all_of(&*tasks, leaving).await?, vec![]);
+    assert_eq!(all_of(&*tasks, staying).await?, vec![kept]);
     Ok(())
 }
 
@@ -612,7 +906,7 @@ pub async fn tasks_of_an_unknown_owner_are_refused(backend: &impl Backend) -> Te
         let result = tasks.insert(new_task(ghost, 10 + n, t(0)?, &["t"])?).await;
         assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
     }
-    assert_eq!(tasks.list_for_owner(ghost).await?, vec![]);
+    assert_eq!(all_of(&*tasks, ghost).await?, vec![]);
     Ok(())
 }
 
@@ -635,9 +929,7 @@ pub async fn many_concurrent_writers_all_succeed(backend: &impl Backend) -> Test
                 completed_at: Some(created),
                 ..changes_of(&task)
             };
-            tasks
-                .update_if_version(owner, task.id, 1, changes, created)
-                .await
+            update_if_version(&*tasks, owner, task.id, 1, changes, created).await
         }));
     }
     for handle in handles {
@@ -647,7 +939,7 @@ pub async fn many_concurrent_writers_all_succeed(backend: &impl Backend) -> Test
             "{outcome:?}"
         );
     }
-    let listed = tasks.list_for_owner(owner).await?;
+    let listed = all_of(&*tasks, owner).await?;
     assert_eq!(listed.len(), 50);
     assert!(
         listed

@@ -1,0 +1,325 @@
+//! `GET /tasks` parameters (filters, sort, page size, cursor), the opaque cursor, and the
+//! `Link: <…>; rel="next"` header. Every bad parameter is a 422 naming it.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
+use paperclip::actix::OperationModifier;
+use paperclip::v2::models::{
+    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
+};
+use paperclip::v2::schema::Apiv2Schema;
+use taskapi_domain::{
+    PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId, TaskListQuery,
+    TaskSort,
+};
+
+use crate::auth::AuthGate;
+use crate::body::{parse_instant_exact, truncate_to_micros};
+use crate::error::ApiError;
+use crate::query::QueryParams;
+
+/// A validated `GET /tasks` query, and what the next page's link needs.
+#[derive(Debug)]
+pub struct TaskListParams {
+    /// The query for the domain.
+    pub query: TaskListQuery,
+    /// The request's path and its parameters other than `cursor`, for the next link.
+    link: (String, Vec<(&'static str, String)>),
+}
+
+/// `true` or `false`, as query parameters spell booleans.
+pub(crate) fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+fn parse_limit(raw: &str) -> Result<PageSize, String> {
+    raw.parse::<i64>()
+        .map_err(|_| format!("must be a whole number between 1 and {}", PageSize::MAX))
+        .and_then(PageSize::new)
+}
+
+impl TaskListParams {
+    fn parse(path: &str, query: &str) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query)?;
+        let mut link: Vec<(&'static str, String)> = Vec::new();
+        let mut keep = |name: &'static str, params: &mut QueryParams| -> Option<String> {
+            let raw = params.take(name)?;
+            link.push((name, raw.clone()));
+            Some(raw)
+        };
+        let mut filter = TaskFilter::default();
+        let mut sort = TaskSort::default();
+        let mut size = PageSize::default();
+        let mut errors = taskapi_domain::ValidationErrors::new();
+
+        if let Some(raw) = keep("is_done", &mut params) {
+            filter.is_done = errors.check("is_done", parse_bool(&raw));
+        }
+        if let Some(raw) = keep("priority", &mut params) {
+            filter.priority = errors.check("priority", Priority::parse(&raw));
+        }
+        if let Some(raw) = keep("tag", &mut params) {
+            filter.tag = errors.check("tag", Tag::parse(&raw));
+        }
+        if let Some(raw) = keep("q", &mut params) {
+            filter.q = errors.check("q", SearchText::parse(&raw));
+        }
+        // Stored instants have whole microseconds, so an exclusive bound with finer digits
+        // is rounded outwards: `due_at < 10:00:00.0000001` is `due_at < 10:00:00.000001`,
+        // and `due_at > 10:00:00.0000001` is `due_at > 10:00:00`.
+        if let Some(raw) = keep("due_before", &mut params) {
+            filter.due_before = errors
+                .check("due_before", parse_instant_exact(&raw))
+                .map(|at| truncate_to_micros(at, true));
+        }
+        if let Some(raw) = keep("due_after", &mut params) {
+            filter.due_after = errors
+                .check("due_after", parse_instant_exact(&raw))
+                .map(|at| truncate_to_micros(at, false));
+        }
+        if let Some(raw) = keep("sort", &mut params) {
+            sort = errors
+                .check("sort", TaskSort::parse(&raw))
+                .unwrap_or_default();
+        }
+        if let Some(raw) = keep("limit", &mut params) {
+            size = errors.check("limit", parse_limit(&raw)).unwrap_or_default();
+        }
+        let after = match params.take("cursor") {
+            Some(raw) => errors.check("cursor", decode_cursor(&raw, sort)),
+            None => None,
+        };
+        let known = params.finish();
+        let mut all = match known {
+            Ok(()) => taskapi_domain::ValidationErrors::new(),
+            Err(ApiError::Validation(e)) => e,
+            Err(other) => return Err(other),
+        };
+        // Parameter errors first, in the order of the parameters above, then unknown ones.
+        errors.extend(std::mem::take(&mut all));
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(Self {
+            query: TaskListQuery {
+                filter,
+                sort,
+                size,
+                after,
+            },
+            link: (path.to_owned(), link),
+        })
+    }
+
+    /// The `Link` header of the next page, if there is one.
+    pub fn next_link(&self, next: Option<&TaskCursor>) -> Option<String> {
+        let cursor = next?;
+        let (path, params) = &self.link;
+        link_header(path, params.clone(), encode_cursor(cursor))
+    }
+}
+
+/// `<path?params&cursor=…>; rel="next"`, percent-encoded: the one shape of every list's
+/// next-page link.
+pub(crate) fn link_header(
+    path: &str,
+    mut params: Vec<(&str, String)>,
+    cursor: String,
+) -> Option<String> {
+    params.push(("cursor", cursor));
+    let query = serde_urlencoded::to_string(&params).ok()?;
+    Some(format!("<{path}?{query}>; rel=\"next\"",))
+}
+
+/// The opaque form of every cursor: URL-safe base64 of a small JSON array of strings.
+/// Only this crate reads it; the format may change.
+pub(crate) fn encode_cursor_parts(parts: &[&str]) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::Value::from(parts.to_vec()).to_string())
+}
+
+/// The strings of a cursor, or `None` when it is not one of ours.
+pub(crate) fn decode_cursor_parts(raw: &str) -> Option<Vec<String>> {
+    // A cursor holds a sort key of at most a few hundred bytes; anything far longer is not ours.
+    if raw.len() > 4096 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Encodes a task cursor: its sort, the kind and value of its key, and its id.
+pub fn encode_cursor(cursor: &TaskCursor) -> String {
+    let (kind, value) = match &cursor.key {
+        SortKey::Instant(at) => ("t", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        SortKey::NoDueDate => ("n", String::new()),
+        SortKey::Priority(rank) => ("p", rank.to_string()),
+        SortKey::Title(title) => ("s", title.clone()),
+    };
+    encode_cursor_parts(&[
+        &cursor.sort.to_param(),
+        kind,
+        &value,
+        &cursor.id.to_string(),
+    ])
+}
+
+/// Decodes a cursor and checks that it belongs to `sort`.
+fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
+    const NOT_OURS: &str =
+        "is not a cursor this API gave out; follow the Link header of the previous page";
+    let parts = decode_cursor_parts(raw).ok_or_else(|| NOT_OURS.to_owned())?;
+    let [sort_param, kind, value, id] = parts.as_slice() else {
+        return Err(NOT_OURS.into());
+    };
+    let cursor_sort = TaskSort::parse(sort_param).map_err(|_| NOT_OURS.to_owned())?;
+    if cursor_sort != sort {
+        return Err(format!(
+            "belongs to sort={}, not sort={}; keep the sort of the first page",
+            cursor_sort.to_param(),
+            sort.to_param()
+        ));
+    }
+    let key = match kind.as_str() {
+        "t" => SortKey::Instant(
+            DateTime::parse_from_rfc3339(value)
+                .map_err(|_| NOT_OURS.to_owned())?
+                .with_timezone(&Utc),
+        ),
+        "n" => SortKey::NoDueDate,
+        "p" => SortKey::Priority(value.parse().map_err(|_| NOT_OURS.to_owned())?),
+        "s" => SortKey::Title(value.clone()),
+        _ => return Err(NOT_OURS.into()),
+    };
+    let cursor = TaskCursor {
+        sort,
+        key,
+        id: id.parse::<TaskId>().map_err(|_| NOT_OURS.to_owned())?,
+    };
+    if cursor.is_consistent() {
+        Ok(cursor)
+    } else {
+        Err(NOT_OURS.into())
+    }
+}
+
+impl FromRequest for TaskListParams {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = Self::parse(req.path(), req.query_string());
+        let gate = AuthGate::of(req);
+        async move {
+            AuthGate::passed(gate).await?;
+            parsed
+        }
+        .boxed_local()
+    }
+}
+
+impl Apiv2Schema for TaskListParams {}
+
+fn query_parameter(
+    name: &str,
+    description: &str,
+    data_type: DataType,
+    format: Option<DataTypeFormat>,
+) -> Parameter<paperclip::v2::models::DefaultSchemaRaw> {
+    Parameter {
+        in_: ParameterIn::Query,
+        name: name.into(),
+        description: Some(description.into()),
+        required: false,
+        data_type: Some(data_type),
+        format,
+        ..Default::default()
+    }
+}
+
+impl OperationModifier for TaskListParams {
+    fn update_parameter(op: &mut DefaultOperationRaw) {
+        let mut limit = query_parameter(
+            "limit",
+            "Page size, 1–100 (default 50).",
+            DataType::Integer,
+            None,
+        );
+        limit.minimum = Some(1.0);
+        limit.maximum = Some(100.0);
+        limit.default = Some(serde_json::json!(50));
+        let mut priority = query_parameter(
+            "priority",
+            "Only tasks of this priority.",
+            DataType::String,
+            None,
+        );
+        priority.enum_ = vec![
+            serde_json::json!("low"),
+            serde_json::json!("medium"),
+            serde_json::json!("high"),
+        ];
+        let mut sort = query_parameter(
+            "sort",
+            "Order: created_at (default), updated_at, due_at, priority or title; prefix - for descending. \
+             Ties are broken by id; tasks without due_at come last either way.",
+            DataType::String,
+            None,
+        );
+        sort.enum_ = ["created_at", "updated_at", "due_at", "priority", "title"]
+            .iter()
+            .flat_map(|f| [serde_json::json!(f), serde_json::json!(format!("-{f}"))])
+            .collect();
+        for parameter in [
+            query_parameter(
+                "is_done",
+                "Only done (true) or open (false) tasks.",
+                DataType::Boolean,
+                None,
+            ),
+            priority,
+            query_parameter(
+                "tag",
+                "Only tasks with this tag (case-insensitive).",
+                DataType::String,
+                None,
+            ),
+            query_parameter(
+                "q",
+                "Case-insensitive text to find in the title or description.",
+                DataType::String,
+                None,
+            ),
+            query_parameter(
+                "due_before",
+                "Only tasks due before this instant (exclusive).",
+                DataType::String,
+                Some(DataTypeFormat::DateTime),
+            ),
+            query_parameter(
+                "due_after",
+                "Only tasks due after this instant (exclusive).",
+                DataType::String,
+                Some(DataTypeFormat::DateTime),
+            ),
+            sort,
+            limit,
+            query_parameter(
+                "cursor",
+                "Opaque cursor from the previous page's Link header.",
+                DataType::String,
+                None,
+            ),
+        ] {
+            op.parameters.push(Either::Right(parameter));
+        }
+    }
+}

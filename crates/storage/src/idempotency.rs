@@ -1,0 +1,197 @@
+//! [`IdempotencyStore`] over diesel: one row per (owner, key), arbitrated by the primary key.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use taskapi_domain::ports::IdempotencyStore;
+use taskapi_domain::{IdempotencyKey, Reservation, StoreError, StoredResponse, UserId};
+
+use crate::backend::{DbConnection, DbPool, write_transaction};
+use crate::errors::DbError;
+use crate::pool::with_connection;
+use crate::rows::user_key;
+use crate::schema::idempotency_keys as keys;
+use crate::sql_types::{SqlTimestamp, SqlUuid};
+
+/// Idempotency keys in the `idempotency_keys` table.
+#[derive(Debug, Clone)]
+pub(crate) struct DieselIdempotencyStore {
+    pool: DbPool,
+}
+
+impl DieselIdempotencyStore {
+    /// A store over `pool`.
+    pub(crate) fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// A new key's row.
+#[derive(Insertable)]
+#[diesel(table_name = keys)]
+struct NewKeyRow {
+    owner_id: SqlUuid,
+    key: String,
+    fingerprint: String,
+    created_at: SqlTimestamp,
+}
+
+/// What a reservation finds of an existing key.
+#[derive(Queryable)]
+struct KeyRow {
+    fingerprint: String,
+    status: Option<i16>,
+    body: Option<String>,
+    location: Option<String>,
+    etag: Option<String>,
+}
+
+/// `INSERT … ON CONFLICT DO NOTHING`, dispatched per backend (diesel's multi-backend
+/// connection cannot express the conflict clause). Returns whether the row was inserted.
+fn insert_if_absent(conn: &mut DbConnection, row: &NewKeyRow) -> QueryResult<bool> {
+    let insert = diesel::insert_into(keys::table)
+        .values(row)
+        .on_conflict_do_nothing();
+    match conn {
+        DbConnection::Sqlite(c) => insert.execute(c),
+        DbConnection::Postgres(c) => insert.execute(c),
+    }
+    .map(|n| n == 1)
+}
+
+#[async_trait]
+impl IdempotencyStore for DieselIdempotencyStore {
+    async fn reserve(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        fingerprint: String,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError> {
+        let owner = user_key(owner);
+        let key = key.as_str().to_owned();
+        with_connection(&self.pool, move |conn| {
+            write_transaction(conn, |conn| {
+                let this = keys::table
+                    .filter(keys::owner_id.eq(owner))
+                    .filter(keys::key.eq(&key));
+                // An expired key is as good as unused.
+                diesel::delete(this.filter(keys::created_at.lt(SqlTimestamp(expired_before))))
+                    .execute(conn)?;
+                // A reservation whose request died before completing may be taken over.
+                let taken_over = diesel::update(
+                    this.filter(keys::status.is_null())
+                        .filter(keys::created_at.lt(SqlTimestamp(abandoned_before))),
+                )
+                .set((
+                    keys::fingerprint.eq(&fingerprint),
+                    keys::created_at.eq(SqlTimestamp(now)),
+                ))
+                .execute(conn)?;
+                if taken_over == 1 {
+                    return Ok::<_, DbError>(Reservation::Reserved);
+                }
+                let row = NewKeyRow {
+                    owner_id: owner,
+                    key: key.clone(),
+                    fingerprint: fingerprint.clone(),
+                    created_at: SqlTimestamp(now),
+                };
+                // The primary key decides between concurrent duplicates: on PostgreSQL the
+                // loser's insert waits for the winner's commit, then does nothing.
+                if insert_if_absent(conn, &row)? {
+                    return Ok(Reservation::Reserved);
+                }
+                let found: KeyRow = this
+                    .select((
+                        keys::fingerprint,
+                        keys::status,
+                        keys::body,
+                        keys::location,
+                        keys::etag,
+                    ))
+                    .first(conn)?;
+                let response = match (found.status, found.body) {
+                    (Some(status), Some(body)) => Some(StoredResponse {
+                        status: u16::try_from(status).unwrap_or(500),
+                        body,
+                        location: found.location,
+                        etag: found.etag,
+                    }),
+                    _ => None,
+                };
+                Ok(Reservation::Taken {
+                    fingerprint: found.fingerprint,
+                    response,
+                })
+            })
+        })
+        .await
+        .map_err(StoreError::from)
+    }
+
+    async fn complete(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        response: StoredResponse,
+    ) -> Result<(), StoreError> {
+        let owner = user_key(owner);
+        let key = key.as_str().to_owned();
+        let status = i16::try_from(response.status)
+            .map_err(|_| StoreError::Internal("status out of range".into()))?;
+        with_connection(&self.pool, move |conn| {
+            write_transaction(conn, |conn| {
+                diesel::update(
+                    keys::table
+                        .filter(keys::owner_id.eq(owner))
+                        .filter(keys::key.eq(&key)),
+                )
+                .set((
+                    keys::status.eq(Some(status)),
+                    keys::body.eq(Some(&response.body)),
+                    keys::location.eq(response.location.as_deref()),
+                    keys::etag.eq(response.etag.as_deref()),
+                ))
+                .execute(conn)?;
+                Ok::<_, DbError>(())
+            })
+        })
+        .await
+        .map_err(StoreError::from)
+    }
+
+    async fn release(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError> {
+        let owner = user_key(owner);
+        let key = key.as_str().to_owned();
+        with_connection(&self.pool, move |conn| {
+            write_transaction(conn, |conn| {
+                diesel::delete(
+                    keys::table
+                        .filter(keys::owner_id.eq(owner))
+                        .filter(keys::key.eq(&key))
+                        .filter(keys::status.is_null()),
+                )
+                .execute(conn)?;
+                Ok::<_, DbError>(())
+            })
+        })
+        .await
+        .map_err(StoreError::from)
+    }
+
+    async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let removed = with_connection(&self.pool, move |conn| {
+            write_transaction(conn, |conn| {
+                Ok::<_, DbError>(
+                    diesel::delete(keys::table.filter(keys::created_at.lt(SqlTimestamp(before))))
+                        .execute(conn)?,
+                )
+            })
+        })
+        .await?;
+        Ok(u64::try_from(removed).unwrap_or(0))
+    }
+}

@@ -1,0 +1,460 @@
+//! Idempotency keys of task creation: reservation, replay, expiry, take-over of abandoned
+//! reservations, release, purge, and concurrent duplicates.
+
+use taskapi_domain::idempotency::{ABANDONED_AFTER_SECS, KEY_LIFETIME_HOURS, cutoffs};
+use taskapi_domain::ports::IdempotencyStore;
+use taskapi_domain::{IdempotencyKey, Reservation, StoredResponse};
+
+use super::*;
+
+const SECOND: i64 = 1_000_000;
+const HOUR: i64 = 3_600 * SECOND;
+const LIFETIME: i64 = KEY_LIFETIME_HOURS * HOUR;
+const ABANDONED_AFTER: i64 = ABANDONED_AFTER_SECS * SECOND;
+
+fn key(raw: &str) -> Result<IdempotencyKey, BoxError> {
+    Ok(IdempotencyKey::parse(raw)?)
+}
+
+fn response(n: u16) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: format!("{{\"id\":\"task-{n}\",\"title\":\"Ärger über 100% _x_ \\\\\"}}"),
+        location: Some(format!("/tasks/task-{n}")),
+        etag: Some(format!("\"{n}\"")),
+    }
+}
+
+/// A reservation at `now`, with the cut-offs the domain uses at that instant.
+async fn reserve(
+    keys: &dyn IdempotencyStore,
+    owner: UserId,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StoreError> {
+    let (expired_before, abandoned_before) = cutoffs(now);
+    keys.reserve(
+        owner,
+        key.clone(),
+        fingerprint.to_owned(),
+        now,
+        expired_before,
+        abandoned_before,
+    )
+    .await
+}
+
+fn in_progress(fingerprint: &str) -> Reservation {
+    Reservation::Taken {
+        fingerprint: fingerprint.to_owned(),
+        response: None,
+    }
+}
+
+fn completed(fingerprint: &str, response: &StoredResponse) -> Reservation {
+    Reservation::Taken {
+        fingerprint: fingerprint.to_owned(),
+        response: Some(response.clone()),
+    }
+}
+
+/// The first reservation of a key gets it; later ones find it in progress (with the first
+/// request's fingerprint, whatever theirs), then, once completed, its response verbatim. A
+/// completed key is never taken over, however old, within its lifetime.
+pub async fn idempotency_keys_are_reserved_once_then_replayed(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let keys = db.idempotency_keys();
+    let k = key("order-42_retry.1~!")?;
+    let now = t(0)?;
+
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-1", now).await?,
+        Reservation::Reserved
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-1", t(SECOND)?).await?,
+        in_progress("fp-1")
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-2", t(2 * SECOND)?).await?,
+        in_progress("fp-1"),
+        "a different body must see the first request's fingerprint"
+    );
+
+    let first = response(1);
+    keys.complete(owner, k.clone(), first.clone()).await?;
+    for (fingerprint, at) in [
+        ("fp-1", 3 * SECOND),
+        ("fp-2", 4 * SECOND),
+        // Long past the abandonment delay: a completed key is not abandoned.
+        ("fp-3", 2 * ABANDONED_AFTER),
+        // The last instant of its lifetime (keys used *before* the cut-off expire).
+        ("fp-1", LIFETIME),
+    ] {
+        assert_eq!(
+            reserve(&*keys, owner, &k, fingerprint, t(at)?).await?,
+            completed("fp-1", &first),
+            "{fingerprint} at +{at} µs"
+        );
+    }
+
+    // Another key of the same owner is independent; a response without optional headers
+    // and with an empty body replays as stored.
+    let other = key("k")?;
+    assert_eq!(
+        reserve(&*keys, owner, &other, "fp-9", now).await?,
+        Reservation::Reserved
+    );
+    let bare = StoredResponse {
+        status: 200,
+        body: String::new(),
+        location: None,
+        etag: None,
+    };
+    keys.complete(owner, other.clone(), bare.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, owner, &other, "fp-9", t(SECOND)?).await?,
+        completed("fp-9", &bare)
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-1", t(5 * SECOND)?).await?,
+        completed("fp-1", &first)
+    );
+    Ok(())
+}
+
+/// The same key from two owners is two keys: each reserves, completes and replays its own.
+pub async fn idempotency_keys_of_different_owners_never_collide(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let keys = db.idempotency_keys();
+    let k = key("same-key")?;
+    let now = t(0)?;
+
+    assert_eq!(
+        reserve(&*keys, alice, &k, "fp-alice", now).await?,
+        Reservation::Reserved
+    );
+    assert_eq!(
+        reserve(&*keys, bob, &k, "fp-bob", now).await?,
+        Reservation::Reserved
+    );
+    let (for_alice, for_bob) = (response(1), response(2));
+    keys.complete(alice, k.clone(), for_alice.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, bob, &k, "fp-bob", t(1)?).await?,
+        in_progress("fp-bob")
+    );
+    // Bob's release frees only Bob's reservation.
+    keys.release(bob, k.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, alice, &k, "fp-alice", t(2)?).await?,
+        completed("fp-alice", &for_alice)
+    );
+    assert_eq!(
+        reserve(&*keys, bob, &k, "fp-bob-2", t(3)?).await?,
+        Reservation::Reserved
+    );
+    keys.complete(bob, k.clone(), for_bob.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, alice, &k, "fp-alice", t(4)?).await?,
+        completed("fp-alice", &for_alice)
+    );
+    assert_eq!(
+        reserve(&*keys, bob, &k, "fp-bob-2", t(5)?).await?,
+        completed("fp-bob-2", &for_bob)
+    );
+    Ok(())
+}
+
+/// A key used before `expired_before` counts as unused, completed or not; a reservation made
+/// before `abandoned_before` that never completed is taken over (and the taker's reservation
+/// starts a new abandonment delay). Both cut-offs are exclusive.
+pub async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let keys = db.idempotency_keys();
+    let start = t(0)?;
+
+    // A completed key expires after its lifetime, and then starts afresh.
+    let done = key("done")?;
+    assert_eq!(
+        reserve(&*keys, owner, &done, "fp-1", start).await?,
+        Reservation::Reserved
+    );
+    keys.complete(owner, done.clone(), response(1)).await?;
+    assert_eq!(
+        reserve(&*keys, owner, &done, "fp-2", t(LIFETIME)?).await?,
+        completed("fp-1", &response(1)),
+        "a key used exactly at the cut-off has not expired"
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &done, "fp-2", t(LIFETIME + 1)?).await?,
+        Reservation::Reserved
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &done, "fp-3", t(LIFETIME + 2)?).await?,
+        in_progress("fp-2"),
+        "the expired response must be gone"
+    );
+
+    // An incomplete reservation is abandoned after the delay, and taken over.
+    let stuck = key("stuck")?;
+    assert_eq!(
+        reserve(&*keys, owner, &stuck, "fp-a", start).await?,
+        Reservation::Reserved
+    );
+    for at in [SECOND, ABANDONED_AFTER - 1, ABANDONED_AFTER] {
+        assert_eq!(
+            reserve(&*keys, owner, &stuck, "fp-b", t(at)?).await?,
+            in_progress("fp-a"),
+            "at +{at} µs the first request may still be running"
+        );
+    }
+    let taken_at = ABANDONED_AFTER + 1;
+    assert_eq!(
+        reserve(&*keys, owner, &stuck, "fp-b", t(taken_at)?).await?,
+        Reservation::Reserved
+    );
+    // The taker's reservation is fresh: it is in progress with its fingerprint, and is
+    // itself abandoned only a full delay later.
+    assert_eq!(
+        reserve(
+            &*keys,
+            owner,
+            &stuck,
+            "fp-c",
+            t(taken_at + ABANDONED_AFTER)?
+        )
+        .await?,
+        in_progress("fp-b")
+    );
+    assert_eq!(
+        reserve(
+            &*keys,
+            owner,
+            &stuck,
+            "fp-c",
+            t(taken_at + ABANDONED_AFTER + 1)?
+        )
+        .await?,
+        Reservation::Reserved
+    );
+    keys.complete(owner, stuck.clone(), response(3)).await?;
+    assert_eq!(
+        reserve(
+            &*keys,
+            owner,
+            &stuck,
+            "fp-d",
+            t(taken_at + 3 * ABANDONED_AFTER)?
+        )
+        .await?,
+        completed("fp-c", &response(3))
+    );
+
+    // The cut-offs are the caller's: they are used as given, not recomputed.
+    let explicit = key("explicit")?;
+    let fresh = keys
+        .reserve(owner, explicit.clone(), "fp-x".into(), start, start, start)
+        .await?;
+    assert_eq!(fresh, Reservation::Reserved);
+    let later = t(10 * SECOND)?;
+    let taken = keys
+        .reserve(owner, explicit.clone(), "fp-y".into(), later, start, start)
+        .await?;
+    assert_eq!(
+        taken,
+        in_progress("fp-x"),
+        "created at the cut-offs, not before"
+    );
+    let taken = keys
+        .reserve(owner, explicit.clone(), "fp-y".into(), later, start, t(1)?)
+        .await?;
+    assert_eq!(
+        taken,
+        Reservation::Reserved,
+        "created before abandoned_before"
+    );
+    keys.complete(owner, explicit.clone(), response(4)).await?;
+    let taken = keys
+        .reserve(
+            owner,
+            explicit.clone(),
+            "fp-z".into(),
+            later,
+            start,
+            t(LIFETIME)?,
+        )
+        .await?;
+    assert_eq!(taken, completed("fp-y", &response(4)));
+    let taken = keys
+        .reserve(
+            owner,
+            explicit.clone(),
+            "fp-z".into(),
+            later,
+            t(LIFETIME)?,
+            start,
+        )
+        .await?;
+    assert_eq!(
+        taken,
+        Reservation::Reserved,
+        "created before expired_before"
+    );
+    Ok(())
+}
+
+/// A released reservation can be reserved again at once (a retry after a failed request);
+/// releasing a completed key, an unknown key, or another owner's key changes nothing.
+pub async fn a_released_key_can_be_reserved_again(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let keys = db.idempotency_keys();
+    let k = key("retry-me")?;
+
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-1", t(0)?).await?,
+        Reservation::Reserved
+    );
+    keys.release(other, k.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-2", t(1)?).await?,
+        in_progress("fp-1")
+    );
+    keys.release(owner, k.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-2", t(2)?).await?,
+        Reservation::Reserved
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-3", t(3)?).await?,
+        in_progress("fp-2")
+    );
+    keys.complete(owner, k.clone(), response(7)).await?;
+    keys.release(owner, k.clone()).await?;
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-3", t(4)?).await?,
+        completed("fp-2", &response(7)),
+        "a completed key must survive a release"
+    );
+    keys.release(owner, key("never-used")?).await?;
+    Ok(())
+}
+
+/// Purging removes exactly the keys used before the instant given (of every owner,
+/// completed or not), returns how many, and keeps the others working.
+pub async fn purging_removes_only_expired_keys_and_counts_them(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let keys = db.idempotency_keys();
+    let now = t(100 * HOUR)?;
+    let cut = t(100 * HOUR - LIFETIME)?;
+    // (key, used at, completed?)
+    let used = [
+        ("old-done", 100 * HOUR - 30 * HOUR, true),
+        ("old-pending", 100 * HOUR - 25 * HOUR, false),
+        ("just-old", 100 * HOUR - LIFETIME - 1, true),
+        ("at-cut", 100 * HOUR - LIFETIME, true),
+        ("young", 100 * HOUR - 23 * HOUR, true),
+        ("fresh", 100 * HOUR, false),
+    ];
+    for owner in [alice, bob] {
+        for (name, at, complete) in used {
+            let k = key(name)?;
+            assert_eq!(
+                reserve(&*keys, owner, &k, name, t(at)?).await?,
+                Reservation::Reserved
+            );
+            if complete {
+                keys.complete(owner, k, response(1)).await?;
+            }
+        }
+    }
+    let count = || -> Result<i64, BoxError> {
+        let mut conn = db.hold_connection()?;
+        Ok(conn.query_i64("SELECT COUNT(*) AS value FROM idempotency_keys")?)
+    };
+    assert_eq!(count()?, 12);
+
+    assert_eq!(keys.purge_expired(cut).await?, 6);
+    assert_eq!(count()?, 6);
+    assert_eq!(keys.purge_expired(cut).await?, 0, "nothing left to purge");
+    for owner in [alice, bob] {
+        for (name, _, complete) in used {
+            let found = reserve(&*keys, owner, &key(name)?, "fp-later", now).await?;
+            let expected = match name {
+                "old-done" | "old-pending" | "just-old" => Reservation::Reserved,
+                _ if complete => completed(name, &response(1)),
+                _ => in_progress(name),
+            };
+            assert_eq!(found, expected, "{name}");
+        }
+    }
+    Ok(())
+}
+
+/// Sixteen reservations of one key at once: exactly one is `Reserved`, the others see it in
+/// progress with the winner's fingerprint. Once completed, sixteen more all replay it.
+pub async fn concurrent_reservations_of_one_key_let_exactly_one_through(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let keys = db.idempotency_keys();
+    let k = key("race")?;
+    let now = t(0)?;
+
+    let race = |round: &'static str| {
+        (0..16)
+            .map(|n| {
+                let keys = Arc::clone(&keys);
+                let k = k.clone();
+                tokio::spawn(async move {
+                    let fingerprint = format!("{round}-{n}");
+                    let found = reserve(&*keys, owner, &k, &fingerprint, now).await;
+                    (fingerprint, found)
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let mut winners = Vec::new();
+    let mut taken = Vec::new();
+    for handle in race("first") {
+        let (fingerprint, found) = handle.await?;
+        match found? {
+            Reservation::Reserved => winners.push(fingerprint),
+            Reservation::Taken {
+                fingerprint: first,
+                response: None,
+            } => taken.push(first),
+            other => return Err(format!("{fingerprint}: {other:?}").into()),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let winner = winners.remove(0);
+    assert_eq!(taken.len(), 15);
+    assert!(
+        taken.iter().all(|f| *f == winner),
+        "losers must see the winner {winner}: {taken:?}"
+    );
+
+    keys.complete(owner, k.clone(), response(5)).await?;
+    for handle in race("second") {
+        let (fingerprint, found) = handle.await?;
+        assert_eq!(found?, completed(&winner, &response(5)), "{fingerprint}");
+    }
+    Ok(())
+}

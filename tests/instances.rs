@@ -1,0 +1,278 @@
+//! Many instances on one PostgreSQL database: two real `taskapi serve` processes share a
+//! fresh database on the server `TASKAPI_TEST_DATABASE_URL` names. A token issued by one is
+//! accepted by the other, what one writes the other reads, and concurrent writes through
+//! both lose nothing. Skipped (with one line saying so) when the variable is unset; fails
+//! when it is set and the server cannot be reached.
+
+// Tests report failures by panicking; unwrapping is how a test says "this must work".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Api, Response, Taskapi};
+use taskapi_storage::testing::PostgresTestDatabase;
+
+/// Longest a start-up may take (both instances migrate the same database together).
+const STARTUP: Duration = Duration::from_secs(30);
+/// Concurrent PATCHes of one task, split evenly over the two instances.
+const CONTENDED_PATCHES: usize = 20;
+
+fn string(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {value}"))
+        .to_owned()
+}
+
+/// The ids of `GET /tasks`, asserting it answered 200.
+fn listed_ids(api: Api, token: &str) -> Vec<String> {
+    let list = api
+        .call("GET", "/tasks", Some(token), None)
+        .json_with_status(200);
+    list.as_array()
+        .unwrap_or_else(|| panic!("GET /tasks is an array: {list}"))
+        .iter()
+        .map(|task| string(&task["id"]))
+        .collect()
+}
+
+/// Sends every `(instance, body)` PATCH of `/tasks/{id}` at once, one thread each, and
+/// returns the responses in order.
+fn patch_all_at_once(id: &str, token: &str, patches: &[(Api, Value)]) -> Vec<Response> {
+    let barrier = Barrier::new(patches.len());
+    let path = format!("/tasks/{id}");
+    thread::scope(|scope| {
+        let handles: Vec<_> = patches
+            .iter()
+            .map(|(api, body)| {
+                let (barrier, path) = (&barrier, &path);
+                scope.spawn(move || {
+                    barrier.wait();
+                    api.call("PATCH", path, Some(token), Some(body))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Asserts every response of `what` is 200 and returns the versions they report, sorted.
+#[track_caller]
+fn versions_of(what: &str, responses: &[Response]) -> Vec<i64> {
+    let refused: Vec<String> = responses
+        .iter()
+        .filter(|r| r.status != 200)
+        .map(|r| format!("{} {}", r.status, r.text()))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "{} of {} {what} were refused (every one must answer 200):\n{}",
+        refused.len(),
+        responses.len(),
+        refused.join("\n")
+    );
+    let mut versions: Vec<i64> = responses
+        .iter()
+        .map(|r| {
+            r.json()["version"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("a task has a version: {}", r.text()))
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
+#[test]
+fn two_instances_share_one_postgres_database() {
+    let database = match PostgresTestDatabase::create() {
+        Ok(Some(database)) => database,
+        Ok(None) => return, // the helper printed why
+        Err(e) => panic!("TASKAPI_TEST_DATABASE_URL is set but unusable: {e}"),
+    };
+    let started = Instant::now();
+    // Both start at once against the fresh database: migrations must take turns.
+    let pool = [("TASKAPI__DATABASE__POOL_TIMEOUT", "5s")];
+    let mut a = Taskapi::spawn("A", database.url(), &pool);
+    let mut b = Taskapi::spawn("B", database.url(), &pool);
+    a.wait_ready(STARTUP);
+    b.wait_ready(STARTUP);
+    let (api_a, api_b) = (a.api(), b.api());
+
+    // A token issued by one instance is accepted by the other, both ways.
+    let user = api_a.register("shared@example.com");
+    let token_a = api_a.login("shared@example.com");
+    let me = api_b
+        .call("GET", "/me", Some(&token_a), None)
+        .json_with_status(200);
+    assert_eq!(me["id"], user["id"], "B knows A's user: {me}");
+    assert_eq!(me["email"], json!("shared@example.com"));
+    let token_b = api_b.login("shared@example.com");
+    api_a
+        .call("GET", "/me", Some(&token_b), None)
+        .json_with_status(200);
+
+    // What one writes, the other reads.
+    let mut written = Vec::new();
+    for i in 0..3 {
+        let task = api_a
+            .call(
+                "POST",
+                "/tasks",
+                Some(&token_a),
+                Some(&json!({"title": format!("from A {i}"), "tags": ["shared"]})),
+            )
+            .json_with_status(201);
+        let read = api_b
+            .call(
+                "GET",
+                &format!("/tasks/{}", string(&task["id"])),
+                Some(&token_b),
+                None,
+            )
+            .json_with_status(200);
+        assert_eq!(read, task, "B reads exactly what A wrote");
+        written.push(string(&task["id"]));
+    }
+    assert_eq!(listed_ids(api_b, &token_b), written, "B lists A's tasks");
+
+    // Concurrent creations through both: 25 through each, five threads per instance.
+    api_b.register("writer@example.com");
+    let writer = api_b.login("writer@example.com");
+    let barrier = Barrier::new(10);
+    let created: Vec<String> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..10)
+            .map(|t| {
+                let api = if t % 2 == 0 { api_a } else { api_b };
+                let (barrier, writer) = (&barrier, &writer);
+                scope.spawn(move || {
+                    barrier.wait();
+                    (0..5)
+                        .map(|j| {
+                            let task = api
+                                .call(
+                                    "POST",
+                                    "/tasks",
+                                    Some(writer),
+                                    Some(&json!({"title": format!("concurrent {t}-{j}")})),
+                                )
+                                .json_with_status(201);
+                            string(&task["id"])
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let created: BTreeSet<String> = created.into_iter().collect();
+    assert_eq!(created.len(), 50, "fifty distinct tasks were created");
+    for api in [api_a, api_b] {
+        let listed = listed_ids(api, &writer);
+        assert_eq!(listed.len(), 50, "each instance lists exactly fifty tasks");
+        let listed: BTreeSet<String> = listed.into_iter().collect();
+        assert_eq!(
+            listed, created,
+            "each instance lists exactly what was created"
+        );
+    }
+
+    // Concurrent PATCHes of one task through both, each of a different field: every
+    // change is kept, and each bumps the version once.
+    let task = api_b
+        .call(
+            "POST",
+            "/tasks",
+            Some(&token_b),
+            Some(&json!({"title": "contended"})),
+        )
+        .json_with_status(201);
+    let id = string(&task["id"]);
+    assert_eq!(task["version"], json!(1));
+    let fields = [
+        json!({"title": "patched title"}),
+        json!({"description": "patched description"}),
+        json!({"is_done": true}),
+        json!({"priority": "high"}),
+        json!({"due_at": "2030-01-01T00:00:00Z"}),
+        json!({"tags": ["patched"]}),
+    ];
+    let patches: Vec<(Api, Value)> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, body)| (if i % 2 == 0 { api_a } else { api_b }, body.clone()))
+        .collect();
+    let responses = patch_all_at_once(&id, &token_a, &patches);
+    assert_eq!(
+        versions_of("concurrent PATCHes of six different fields", &responses),
+        (2..=7).collect::<Vec<_>>(),
+        "each PATCH made exactly one new version"
+    );
+    for api in [api_a, api_b] {
+        let task = api
+            .call("GET", &format!("/tasks/{id}"), Some(&token_a), None)
+            .json_with_status(200);
+        assert_eq!(task["title"], json!("patched title"), "{task}");
+        assert_eq!(task["description"], json!("patched description"), "{task}");
+        assert_eq!(task["is_done"], json!(true), "{task}");
+        assert!(task["completed_at"].is_string(), "{task}");
+        assert_eq!(task["priority"], json!("high"), "{task}");
+        assert_eq!(task["due_at"], json!("2030-01-01T00:00:00Z"), "{task}");
+        assert_eq!(task["tags"], json!(["patched"]), "{task}");
+        assert_eq!(task["version"], json!(7), "{task}");
+    }
+
+    // Twenty concurrent PATCHes of one field (ten through each instance), each to a value of
+    // its own and none conditional (no If-Match): every one is a change, so every one
+    // succeeds, the version grows by exactly twenty, and the last writer's value stays.
+    let descriptions: Vec<String> = (0..CONTENDED_PATCHES)
+        .map(|i| format!("description {i}"))
+        .collect();
+    let patches: Vec<(Api, Value)> = descriptions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                if i % 2 == 0 { api_a } else { api_b },
+                json!({"description": d}),
+            )
+        })
+        .collect();
+    let responses = patch_all_at_once(&id, &token_b, &patches);
+    let last_version = 7 + i64::try_from(CONTENDED_PATCHES).unwrap();
+    assert_eq!(
+        versions_of("concurrent PATCHes of the description", &responses),
+        (8..=last_version).collect::<Vec<_>>(),
+        "each PATCH made exactly one new version"
+    );
+    let last = responses
+        .iter()
+        .map(Response::json)
+        .find(|task| task["version"] == json!(last_version))
+        .unwrap();
+    for api in [api_a, api_b] {
+        let task = api
+            .call("GET", &format!("/tasks/{id}"), Some(&token_b), None)
+            .json_with_status(200);
+        assert_eq!(task["version"], json!(last_version), "{task}");
+        assert_eq!(
+            task["description"], last["description"],
+            "the description is the one of the PATCH that made the last version"
+        );
+        assert_eq!(task["title"], json!("patched title"), "{task}");
+    }
+
+    for instance in [&mut a, &mut b] {
+        assert!(instance.is_running(), "{}", instance.stderr());
+    }
+    eprintln!("took {:.1?}", started.elapsed());
+}
