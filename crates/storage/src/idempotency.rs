@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use taskapi_domain::ports::IdempotencyStore;
 use taskapi_domain::{IdempotencyKey, Reservation, StoreError, StoredResponse, UserId};
 
-use crate::backend::{DbConnection, DbPool, write_transaction};
+use crate::backend::{DbConnection, write_transaction};
 use crate::errors::DbError;
-use crate::pool::with_connection;
+use crate::pool::{DbPool, with_connection};
 use crate::rows::user_key;
 use crate::schema::idempotency_keys as keys;
 use crate::sql_types::{SqlTimestamp, SqlUuid};

@@ -38,8 +38,9 @@ use taskapi_domain::ports::{IdempotencyStore, SessionRepository, TaskRepository,
 
 pub use errors::StorageError;
 
-use backend::{DbConnection, DbPool, PooledDbConnection};
+use backend::{DbConnection, PooledDbConnection};
 use errors::DbError;
+use pool::DbPool;
 use url::DatabaseUrl;
 
 /// Connection-pool settings.
@@ -51,15 +52,26 @@ pub struct PoolSettings {
     pub timeout: Duration,
 }
 
-/// A snapshot of the pool, for metrics.
+/// A snapshot of the pool, for metrics: its connections now, and its checkouts since it
+/// opened (monotonic counters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolStatus {
+pub struct PoolStats {
     /// Most connections the pool opens.
     pub max_size: u32,
     /// Connections currently open.
     pub connections: u32,
     /// Open connections not in use.
     pub idle_connections: u32,
+    /// Connections checked out (every repository call takes one).
+    pub checkouts: u64,
+    /// Checkouts that found no idle connection and had to wait (for one to be returned or
+    /// opened), whether or not they got one; counted as the wait begins.
+    pub waits: u64,
+    /// Time spent in finished waits, in total.
+    pub wait_time: Duration,
+    /// Checkouts that gave up after the pool timeout (every connection busy, or the database
+    /// unreachable); the caller got `Unavailable`.
+    pub timeouts: u64,
 }
 
 /// An open database: a connection pool and the repositories over it. Cloning is cheap.
@@ -80,7 +92,7 @@ impl fmt::Debug for Database {
         f.debug_struct("Database")
             .field("backend", &self.inner.backend)
             .field("url", &self.inner.shown_url)
-            .field("pool", &self.pool_status())
+            .field("pool", &self.pool_stats())
             .finish()
     }
 }
@@ -119,7 +131,7 @@ impl Database {
         );
         Ok(Database {
             inner: Arc::new(Inner {
-                pool,
+                pool: DbPool::new(pool),
                 backend,
                 shown_url,
             }),
@@ -195,13 +207,20 @@ impl Database {
         &self.inner.shown_url
     }
 
-    /// How many connections are open and idle, for metrics.
-    pub fn pool_status(&self) -> PoolStatus {
-        let state = self.inner.pool.state();
-        PoolStatus {
-            max_size: self.inner.pool.max_size(),
+    /// How many connections are open and idle, and how checkouts went so far, for metrics.
+    /// Cheap: a brief lock of the pool's state and a few atomic loads.
+    pub fn pool_stats(&self) -> PoolStats {
+        let pool = &self.inner.pool;
+        let state = pool.connections().state();
+        let totals = pool.checkout_totals();
+        PoolStats {
+            max_size: pool.connections().max_size(),
             connections: state.connections,
             idle_connections: state.idle_connections,
+            checkouts: totals.checkouts,
+            waits: totals.waits,
+            wait_time: totals.wait_time,
+            timeouts: totals.timeouts,
         }
     }
 

@@ -9,9 +9,9 @@ use taskapi_domain::{
     NewRefreshToken, RefreshTokenHash, RotateOutcome, Session, SessionId, StoreError, User, UserId,
 };
 
-use crate::backend::{DbPool, write_transaction};
+use crate::backend::write_transaction;
 use crate::errors::DbError;
-use crate::pool::with_connection;
+use crate::pool::{DbPool, with_connection};
 use crate::rows::{RefreshTokenRow, SessionRow, UserRow, session_key, stamp, user_key};
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::sql_types::{SqlTimestamp, SqlUuid};

@@ -11,10 +11,10 @@ use taskapi_domain::ports::{
 };
 use taskapi_domain::{StoreError, Task, TaskId, TaskListQuery, UserId};
 
-use crate::backend::{DbConnection, DbPool, write_transaction};
+use crate::backend::{DbConnection, write_transaction};
 use crate::errors::DbError;
 use crate::listing::{self, ListParams, list_query};
-use crate::pool::with_connection;
+use crate::pool::{DbPool, with_connection};
 use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
 use crate::schema::{task_tags, tasks};
 use crate::sql_types::SqlUuid;

@@ -11,9 +11,9 @@ use taskapi_domain::{
     UserSortField, UserSortKey,
 };
 
-use crate::backend::{DbConnection, DbPool, write_transaction};
+use crate::backend::{DbConnection, write_transaction};
 use crate::errors::DbError;
-use crate::pool::with_connection;
+use crate::pool::{DbPool, with_connection};
 use crate::rows::{UserRow, stamp, user_key};
 use crate::schema::users;
 use crate::sql_types::SqlUuid;

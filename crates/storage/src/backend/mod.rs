@@ -68,8 +68,8 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The connection pool.
-pub(crate) type DbPool = r2d2::Pool<Manager>;
+/// r2d2's pool of connections (wrapped with checkout counters by [`crate::pool::DbPool`]).
+pub(crate) type ConnectionPool = r2d2::Pool<Manager>;
 
 /// A connection checked out of the pool.
 pub(crate) type PooledDbConnection = r2d2::PooledConnection<Manager>;

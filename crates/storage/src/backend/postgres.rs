@@ -4,7 +4,7 @@ use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{DbPool, Engine, Manager};
+use super::{ConnectionPool, Engine, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
 
@@ -26,7 +26,7 @@ pub(crate) fn open_pool(
     url: &str,
     shown_url: &str,
     settings: &PoolSettings,
-) -> Result<DbPool, StorageError> {
+) -> Result<ConnectionPool, StorageError> {
     r2d2::Pool::builder()
         .max_size(settings.size)
         .connection_timeout(settings.timeout)

@@ -7,7 +7,7 @@ use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{DbConnection, DbPool, Engine, Manager};
+use super::{ConnectionPool, DbConnection, Engine, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
 
@@ -46,7 +46,7 @@ pub(crate) fn open_pool(
     path: &str,
     shown_url: &str,
     settings: &PoolSettings,
-) -> Result<DbPool, StorageError> {
+) -> Result<ConnectionPool, StorageError> {
     if let Some(folder) = Path::new(path)
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -67,6 +67,7 @@ macro_rules! storage_suite {
             tasks_of_an_unknown_owner_are_refused,
             many_concurrent_writers_all_succeed,
             exhausted_pool_is_unavailable_within_the_timeout,
+            pool_stats_count_checkouts_waits_and_timeouts,
             accounts::password_changes_and_ending_all_sessions_bump_the_epoch,
             accounts::refresh_tokens_rotate_once_and_reuse_is_recognised,
             accounts::revoked_sessions_refuse_rotation,
@@ -988,5 +989,65 @@ pub async fn exhausted_pool_is_unavailable_within_the_timeout(
             .await?,
         None
     );
+    Ok(())
+}
+
+/// The pool's statistics: its connections now, and every checkout, wait and timeout as it
+/// happens — a checkout that finds an idle connection does not wait.
+pub async fn pool_stats_count_checkouts_waits_and_timeouts(backend: &impl Backend) -> TestResult {
+    let timeout = Duration::from_secs(1);
+    let db = migrated(backend, PoolSettings { size: 1, timeout }).await?;
+    let start = db.pool_stats();
+    assert_eq!(
+        (start.max_size, start.connections, start.idle_connections),
+        (1, 1, 1),
+        "{start:?}"
+    );
+
+    db.ping().await?;
+    let pinged = db.pool_stats();
+    assert_eq!(pinged.checkouts, start.checkouts + 1, "{pinged:?}");
+    assert_eq!(
+        pinged.waits, start.waits,
+        "an idle connection was free: {pinged:?}"
+    );
+
+    let held = db.hold_connection()?;
+    let busy = db.pool_stats();
+    assert_eq!(busy.idle_connections, 0, "{busy:?}");
+    let ping = db.ping().await;
+    assert!(matches!(ping, Err(StoreError::Unavailable(_))), "{ping:?}");
+    let timed_out = db.pool_stats();
+    assert_eq!(timed_out.waits, busy.waits + 1, "{timed_out:?}");
+    assert_eq!(timed_out.timeouts, busy.timeouts + 1, "{timed_out:?}");
+    assert!(
+        timed_out.wait_time >= busy.wait_time + timeout / 2,
+        "the timed-out wait is counted: {busy:?} then {timed_out:?}"
+    );
+
+    // A checkout that waits until the held connection comes back.
+    let waiter = tokio::spawn({
+        let db = db.clone();
+        async move { db.ping().await }
+    });
+    let deadline = Instant::now() + timeout / 2;
+    while db.pool_stats().waits == timed_out.waits {
+        assert!(Instant::now() < deadline, "the second ping never waited");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    drop(held);
+    waiter.await??;
+    let served = db.pool_stats();
+    assert_eq!(served.waits, timed_out.waits + 1, "{served:?}");
+    assert_eq!(
+        served.timeouts, timed_out.timeouts,
+        "it got a connection: {served:?}"
+    );
+    assert!(
+        served.wait_time >= timed_out.wait_time + Duration::from_millis(20),
+        "{timed_out:?} then {served:?}"
+    );
+    assert_eq!(served.idle_connections, 1, "{served:?}");
     Ok(())
 }
