@@ -189,6 +189,17 @@ pub struct CorsSettings {
     pub allowed_origins: Vec<String>,
 }
 
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether requests are recorded and `GET /metrics` is served at all.
+    pub enabled: bool,
+    /// `host:port` of a listener of its own for `/metrics`; unset (or empty) serves it on
+    /// the API listener.
+    pub bind: Option<String>,
+}
+
 /// All settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +214,8 @@ pub struct Settings {
     pub throttle: ThrottleConfig,
     /// `[cors]`.
     pub cors: CorsSettings,
+    /// `[metrics]`.
+    pub metrics: MetricsSettings,
     /// The environment these settings were loaded for.
     #[serde(
         skip_deserializing,
@@ -299,6 +312,13 @@ impl Settings {
             list.iter_mut().for_each(|s| *s = s.trim().to_owned());
             list.retain(|s| !s.is_empty());
         }
+        // So is an empty `metrics.bind`: the API listener serves /metrics.
+        settings.metrics.bind = settings
+            .metrics
+            .bind
+            .take()
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty());
         settings.validate()?;
         Ok(settings)
     }
@@ -343,6 +363,27 @@ impl Settings {
         for origin in &self.cors.allowed_origins {
             taskapi_http::validate_origin(origin)
                 .map_err(|e| invalid("cors.allowed_origins", e))?;
+        }
+        if let Some(bind) = &self.metrics.bind {
+            let port = bind
+                .rsplit_once(':')
+                .filter(|(host, _)| !host.is_empty())
+                .and_then(|(_, port)| port.parse::<u16>().ok())
+                .ok_or_else(|| {
+                    invalid(
+                        "metrics.bind",
+                        format!("`{bind}` is not a host:port like \"127.0.0.1:9100\""),
+                    )
+                })?;
+            if self.metrics.enabled
+                && port != 0
+                && *bind == format!("{}:{}", self.server.host, self.server.port)
+            {
+                return Err(invalid(
+                    "metrics.bind",
+                    "is the API's own address; leave it unset to serve /metrics there",
+                ));
+            }
         }
         if self.throttle.per_address_per_minute == 0 {
             return Err(invalid(
@@ -499,6 +540,8 @@ mod tests {
         assert_eq!(s.throttle.failed_login_window, Duration::from_secs(15 * 60));
         assert!(s.cors.allowed_origins.is_empty());
         assert!(s.server.trusted_proxies.is_empty());
+        assert!(s.metrics.enabled);
+        assert_eq!(s.metrics.bind, None, "/metrics is on the API listener");
         assert!(s.auth.jwt_secret.is_none());
         assert_eq!(s.environment, Environment::Development);
         assert!(s.database.effective_pool_size() >= 4);
@@ -598,6 +641,36 @@ mod tests {
             key_of(load(&[("TASKAPI__AUTH__JWT_SECRET", "short")])),
             "auth.jwt_secret"
         );
+        for bad in [
+            "9100",
+            ":9100",
+            "localhost",
+            "127.0.0.1:99999",
+            "127.0.0.1:8000",
+        ] {
+            assert_eq!(
+                key_of(load(&[("TASKAPI__METRICS__BIND", bad)])),
+                "metrics.bind",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key_of(load(&[("TASKAPI__METRICS__ENABLED", "sometimes")])),
+            "metrics.enabled"
+        );
+    }
+
+    #[test]
+    fn metrics_can_be_turned_off_or_bound_elsewhere() {
+        let s = load(&[("TASKAPI__METRICS__ENABLED", "false")]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.metrics.enabled);
+        let s =
+            load(&[("TASKAPI__METRICS__BIND", " 0.0.0.0:9100 ")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.metrics.bind.as_deref(), Some("0.0.0.0:9100"));
+        let s = load(&[("TASKAPI__METRICS__BIND", "[::1]:9100")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.metrics.bind.as_deref(), Some("[::1]:9100"));
+        let s = load(&[("TASKAPI__METRICS__BIND", "")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.metrics.bind, None, "empty means the API listener");
     }
 
     #[test]

@@ -17,7 +17,10 @@ use taskapi_domain::{
     AccountPorts, AccountService, AdminService, Email, Password, SessionCache, SessionSettings,
     StoreError, TaskService, User,
 };
-use taskapi_http::{AppState, OpenApiJson, ReadinessCheck, Throttle, ThrottleSettings};
+use taskapi_http::{
+    ApiMetrics, AppState, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource, ReadinessCheck,
+    Throttle, ThrottleSettings,
+};
 use taskapi_storage::{Database, PoolSettings};
 
 pub use crate::config::{Environment, Settings};
@@ -265,10 +268,64 @@ impl ReadinessCheck for DatabaseReadiness {
     }
 }
 
+/// The pool's numbers for the metrics, read from storage at each scrape.
+struct DatabasePoolStats(Database);
+
+impl PoolStatsSource for DatabasePoolStats {
+    fn snapshot(&self) -> PoolSnapshot {
+        let stats = self.0.pool_stats();
+        PoolSnapshot {
+            max_connections: stats.max_size,
+            connections: stats.connections,
+            idle_connections: stats.idle_connections,
+            checkouts: stats.checkouts,
+            waits: stats.waits,
+            wait_time: stats.wait_time,
+            timeouts: stats.timeouts,
+        }
+    }
+}
+
+/// Binds `address`, returning the listener and the port it got.
+fn bind(address: &str) -> Result<(TcpListener, u16), StartupError> {
+    let failed = |source| StartupError::Bind {
+        address: address.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(address).map_err(failed)?;
+    let port = listener.local_addr().map_err(failed)?.port();
+    Ok((listener, port))
+}
+
+/// The listener of its own for `/metrics` (`metrics.bind`), bound and not yet running.
+struct MetricsServer {
+    server: Server,
+    port: u16,
+}
+
+impl MetricsServer {
+    fn build(
+        address: &str,
+        metrics: Data<Metrics>,
+        settings: &Settings,
+    ) -> Result<Self, StartupError> {
+        let (listener, port) = bind(address)?;
+        let server = actix_web::HttpServer::new(move || taskapi_http::metrics_app(metrics.clone()))
+            // A scrape every few seconds needs no more.
+            .workers(1)
+            .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+            .listen(listener)
+            .map_err(|e| StartupError::Other(e.to_string()))?
+            .run();
+        Ok(Self { server, port })
+    }
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     server: Server,
     port: u16,
+    metrics: Option<MetricsServer>,
     housekeeping: actix_web::rt::task::JoinHandle<()>,
 }
 
@@ -276,6 +333,7 @@ impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("port", &self.port)
+            .field("metrics_port", &self.metrics_port())
             .finish_non_exhaustive()
     }
 }
@@ -326,20 +384,29 @@ impl Application {
             .map_err(|e| StartupError::Other(format!("cannot render the OpenAPI document: {e}")))?;
         let openapi = Data::new(OpenApiJson(Bytes::from(openapi)));
 
+        let (api_metrics, metrics) = if settings.metrics.enabled {
+            let metrics = Metrics::new(Arc::new(DatabasePoolStats(database.clone())))
+                .map_err(|e| StartupError::Other(format!("cannot set up the metrics: {e}")))?;
+            let metrics = Data::new(metrics);
+            match &settings.metrics.bind {
+                Some(address) => (
+                    ApiMetrics::ServedElsewhere(metrics.clone()),
+                    Some(MetricsServer::build(address, metrics, &settings)?),
+                ),
+                None => (ApiMetrics::Served(metrics), None),
+            }
+        } else {
+            (ApiMetrics::Off, None)
+        };
+
         let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
-            address: address.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { address, source })?
-            .port();
-        let mut server =
-            actix_web::HttpServer::new(move || taskapi_http::app(state.clone(), openapi.clone()))
-                .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
-                .listen(listener)
-                .map_err(|e| StartupError::Other(e.to_string()))?;
+        let (listener, port) = bind(&address)?;
+        let mut server = actix_web::HttpServer::new(move || {
+            taskapi_http::app(state.clone(), openapi.clone(), api_metrics.clone())
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+        .listen(listener)
+        .map_err(|e| StartupError::Other(e.to_string()))?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -350,9 +417,20 @@ impl Application {
             settings.environment.as_str(),
             redact_url(settings.database.url.expose()),
         );
+        match (&metrics, &settings.metrics.bind) {
+            (Some(own), Some(address)) => {
+                let host = address
+                    .rsplit_once(':')
+                    .map_or(address.as_str(), |(h, _)| h);
+                log::info!("metrics at http://{host}:{}/metrics", own.port);
+            }
+            _ if settings.metrics.enabled => log::info!("metrics at /metrics"),
+            _ => log::info!("metrics are disabled"),
+        }
         Ok(Self {
             server: server.run(),
             port,
+            metrics,
             housekeeping,
         })
     }
@@ -362,13 +440,33 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics listener, when `metrics.bind` gave it one of its own (port 0
+    /// picks a free one); `None` when `/metrics` is on the API listener or disabled.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|m| m.port)
+    }
+
     /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish (bounded by
     /// `server.shutdown_timeout`).
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let outcome = self.server.await;
+        let outcome = match self.metrics {
+            None => self.server.await,
+            Some(MetricsServer {
+                server: metrics, ..
+            }) => {
+                let handle = metrics.handle();
+                let metrics = actix_web::rt::spawn(metrics);
+                let outcome = self.server.await;
+                // A signal stops both listeners; should the API stop for another reason,
+                // the metrics listener must not outlive it.
+                handle.stop(true).await;
+                let _ = metrics.await;
+                outcome
+            }
+        };
         self.housekeeping.abort();
         outcome
     }

@@ -1,6 +1,7 @@
 //! taskapi's HTTP adapter: actix-web routes, request and response bodies, the bearer-token
-//! extractor, problem+json errors, request ids and the access log, and the OpenAPI document
-//! with Swagger UI. Handlers call the domain's services and nothing else.
+//! extractor, problem+json errors, request ids and the access log, Prometheus metrics, and
+//! the OpenAPI document with Swagger UI. Handlers call the domain's services and nothing
+//! else.
 
 pub mod auth;
 pub mod body;
@@ -11,6 +12,7 @@ mod docs;
 pub mod dto;
 pub mod error;
 mod listing;
+pub mod metrics;
 mod openapi;
 mod pagination;
 mod query;
@@ -32,6 +34,7 @@ pub use context::{REQUEST_ID, RequestId};
 pub use cors::validate_origin;
 pub use docs::OpenApiJson;
 pub use error::{ApiError, Problem};
+pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use throttle::{Throttle, ThrottleSettings, TrustedProxy};
 
@@ -65,11 +68,24 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Whether the API listener records metrics, and whether it serves `GET /metrics` itself.
+#[derive(Debug, Clone)]
+pub enum ApiMetrics {
+    /// Nothing is recorded; `/metrics` is an unknown route (404).
+    Off,
+    /// Requests are recorded and `/metrics` is served on the API listener (the default).
+    Served(Data<Metrics>),
+    /// Requests are recorded; `/metrics` is served by [`metrics_app`] on a listener of its
+    /// own, and is an unknown route (404) here.
+    ServedElsewhere(Data<Metrics>),
+}
+
 /// Builds the application for one worker. `openapi` is the finished document (build it once
 /// with [`openapi_document`] and share it).
 pub fn app(
     state: Data<AppState>,
     openapi: Data<OpenApiJson>,
+    metrics: ApiMetrics,
 ) -> actix_web::App<
     impl ServiceFactory<
         ServiceRequest,
@@ -80,11 +96,16 @@ pub fn app(
     >,
 > {
     let cors = cors::middleware(&state.cors_origins);
-    actix_web::App::new()
-        .app_data(state)
-        .app_data(openapi)
-        // Ours first: they must win over paperclip's routes for the same paths.
-        .service(docs::services())
+    let mut app = actix_web::App::new().app_data(state).app_data(openapi);
+    match metrics {
+        ApiMetrics::Off => {}
+        // The request context records every request when it finds the metrics here.
+        ApiMetrics::Served(metrics) => app = app.app_data(metrics).service(metrics::service()),
+        ApiMetrics::ServedElsewhere(metrics) => app = app.app_data(metrics),
+    }
+    // Ours first: they must win over paperclip's routes for the same paths (and stay out of
+    // the OpenAPI document).
+    app.service(docs::services())
         .wrap_api()
         .configure(routes::configure)
         .with_json_spec_v3_at("/openapi.json")
