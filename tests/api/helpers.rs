@@ -51,6 +51,9 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when `metrics.bind` gave it one of
+    /// its own.
+    pub metrics_address: Option<String>,
     /// An HTTP client (cheap to clone: shares its connection pool).
     pub client: Client,
     /// The settings the application runs with.
@@ -331,6 +334,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("the application does not start: {e}"));
         let port = app.port();
+        let metrics_port = app.metrics_port();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
@@ -338,6 +342,7 @@ impl TestApp {
             .finish();
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
+            metrics_address: metrics_port.map(|port| format!("http://127.0.0.1:{port}")),
             client,
             settings,
             vars,
@@ -351,6 +356,7 @@ impl TestApp {
     pub fn client_of(&self, address: String) -> TestApp {
         TestApp {
             address,
+            metrics_address: None,
             client: self.client.clone(),
             settings: self.settings.clone(),
             vars: self.vars.clone(),

@@ -48,6 +48,7 @@ mod idempotency;
 mod isolation;
 mod listing;
 mod logs;
+mod metrics;
 mod openapi;
 mod request_ids;
 mod sessions;
