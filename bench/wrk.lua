@@ -1,0 +1,101 @@
+-- wrk script shared by every scenario of bench/run.sh. Configured through the environment:
+--   WRK_LABEL      name of the scenario, copied into the result line
+--   WRK_ENDPOINT   what is requested (e.g. "GET /tasks/{id}"), copied into the result line
+--   WRK_CONNS      the connection count given to wrk, copied into the result line
+--   WRK_OUT        file the result line (one JSON object) is appended to; stdout if unset
+--   WRK_TOKEN      bearer token sent as Authorization (optional)
+--   WRK_METHOD     request method (default GET)
+--   WRK_BODY       a fixed JSON body (POST /tasks, POST /login)
+--   WRK_PATCH_IDS  file of task ids, one per line: every request is a PATCH of the next id
+--                  (each thread starts at its own offset) with a title never sent before,
+--                  so that every request really writes. One id = one hot row.
+-- The URL given to wrk supplies the path (and query) of the fixed requests.
+--
+-- Every response whose status is not 2xx counts as an error, besides wrk's own socket
+-- errors and timeouts. The `done` hook prints throughput, p50/p99 latency and errors.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+   counter = counter + 1
+   thread:set("thread_no", counter)
+   table.insert(threads, thread)
+end
+
+local token = os.getenv("WRK_TOKEN")
+
+local patch_ids_file = os.getenv("WRK_PATCH_IDS")
+local patch_ids = nil
+local next_index = 1
+local sent = 0
+non2xx = 0
+
+-- wrk.headers already holds Host (set before init runs): add to it, never replace it.
+function init(args)
+   if token and token ~= "" then
+      wrk.headers["Authorization"] = "Bearer " .. token
+   end
+   local body = os.getenv("WRK_BODY")
+   if body and body ~= "" then
+      wrk.headers["Content-Type"] = "application/json"
+      wrk.body = body
+   end
+   wrk.method = os.getenv("WRK_METHOD") or "GET"
+   if patch_ids_file and patch_ids_file ~= "" then
+      patch_ids = {}
+      for line in io.lines(patch_ids_file) do
+         if line ~= "" then
+            table.insert(patch_ids, line)
+         end
+      end
+      assert(#patch_ids > 0, "WRK_PATCH_IDS names an empty file")
+      -- Threads start far apart in the list so that they rarely touch the same row at once.
+      next_index = ((thread_no - 1) * math.floor(#patch_ids / 7 + 1)) % #patch_ids + 1
+      wrk.headers["Content-Type"] = "application/json"
+   end
+end
+
+-- wrk decides whether requests are dynamic by looking for a global `request` in the main
+-- state, so it must be defined here, at load time, and only for the PATCH scenarios
+-- (fixed requests are formatted once per thread, which is cheaper).
+if patch_ids_file and patch_ids_file ~= "" then
+   function request()
+      local id = patch_ids[next_index]
+      next_index = next_index % #patch_ids + 1
+      sent = sent + 1
+      local body = string.format('{"title":"bench t%d r%d","is_done":%s}', thread_no, sent,
+         (sent % 2 == 0) and "true" or "false")
+      return wrk.format("PATCH", "/tasks/" .. id, wrk.headers, body)
+   end
+end
+
+function response(status, headers, body)
+   if status < 200 or status > 299 then
+      non2xx = non2xx + 1
+   end
+end
+
+function done(summary, latency, requests)
+   local bad = 0
+   for _, thread in ipairs(threads) do
+      bad = bad + (thread:get("non2xx") or 0)
+   end
+   local e = summary.errors
+   local socket_errors = e.connect + e.read + e.write + e.timeout
+   local seconds = summary.duration / 1e6
+   local line = string.format(
+      '{"label":"%s","endpoint":"%s","connections":%d,"requests":%d,"seconds":%.3f,"rps":%.2f,"p50_ms":%.3f,"p99_ms":%.3f,'
+         .. '"mean_ms":%.3f,"max_ms":%.3f,"non2xx":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"errors":%d}',
+      os.getenv("WRK_LABEL") or "?", os.getenv("WRK_ENDPOINT") or "?",
+      tonumber(os.getenv("WRK_CONNS") or "0") or 0, summary.requests, seconds, summary.requests / seconds,
+      latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.mean / 1000, latency.max / 1000,
+      bad, e.connect, e.read, e.write, e.timeout, bad + socket_errors)
+   local out = os.getenv("WRK_OUT")
+   if out and out ~= "" then
+      local f = assert(io.open(out, "a"))
+      f:write(line, "\n")
+      f:close()
+   end
+   io.write(line, "\n")
+end
