@@ -15,6 +15,7 @@ mod listing;
 pub mod metrics;
 mod openapi;
 mod pagination;
+mod path;
 mod query;
 pub mod reply;
 mod routes;

@@ -1,16 +1,9 @@
 //! Administration of accounts. Only administrators get past the gate (403 for others);
 //! an unknown or malformed user id is a 404.
 
-use actix_web::dev::Payload;
 use actix_web::http::header::LINK;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest};
-use paperclip::actix::{OperationModifier, api_v2_operation, web::Json};
-use paperclip::v2::models::{
-    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
-};
-use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::UserId;
+use paperclip::actix::{api_v2_operation, web::Json};
 
 use crate::AppState;
 use crate::auth::AdminUser;
@@ -19,48 +12,9 @@ use crate::dto::{TaskResponse, UpdateUserRequest, UserResponse};
 use crate::error::ApiError;
 use crate::listing::TaskListParams;
 use crate::pagination::{UserListParams, next_link};
+use crate::path::UserIdParam;
 use crate::query::NoQuery;
 use crate::reply::{JsonOk, NoContent};
-
-/// The `{id}` path segment of `/admin/users/{id}`. Never fails to extract: an id that is not
-/// a UUID is a 404, after authentication, the role check and body validation.
-#[derive(Debug, Clone, Copy)]
-pub struct UserIdParam(Option<UserId>);
-
-impl UserIdParam {
-    fn get(self) -> Result<UserId, ApiError> {
-        self.0.ok_or(ApiError::NotFound("User"))
-    }
-}
-
-impl FromRequest for UserIdParam {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req
-            .match_info()
-            .get("id")
-            .and_then(|s| s.parse::<UserId>().ok());
-        std::future::ready(Ok(UserIdParam(id)))
-    }
-}
-
-impl Apiv2Schema for UserIdParam {}
-
-impl OperationModifier for UserIdParam {
-    fn update_parameter(op: &mut DefaultOperationRaw) {
-        op.parameters.push(Either::Right(Parameter {
-            in_: ParameterIn::Path,
-            name: "id".into(),
-            description: Some("The account's id.".into()),
-            required: true,
-            data_type: Some(DataType::String),
-            format: Some(DataTypeFormat::Uuid),
-            ..Default::default()
-        }));
-    }
-}
 
 /// Lists accounts, a page at a time (`Link: <…>; rel="next"` while more follow).
 #[api_v2_operation(operation_id = "list_users", tags(Admin))]

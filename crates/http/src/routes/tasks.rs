@@ -1,18 +1,14 @@
 //! The caller's tasks. Another user's task, a missing one and an invalid id are all 404.
 
 use actix_web::body::BoxBody;
-use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, ETAG, HeaderName, LINK, LOCATION};
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use paperclip::actix::{OperationModifier, api_v2_operation};
-use paperclip::v2::models::{
-    DataType, DataTypeFormat, DefaultOperationRaw, DefaultSchemaRaw, Either, Parameter,
-    ParameterIn, Response,
-};
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{StoredResponse, Task, TaskId};
+use taskapi_domain::{StoredResponse, Task};
 
 use crate::AppState;
 use crate::auth::AuthUser;
@@ -21,51 +17,12 @@ use crate::conditional::{IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader}
 use crate::dto::{CreateTaskRequest, TaskResponse, UpdateTaskRequest};
 use crate::error::ApiError;
 use crate::listing::TaskListParams;
+use crate::path::TaskIdParam;
 use crate::query::NoQuery;
 use crate::reply::{JsonOk, NoContent};
 
 /// Marks a replayed response of an idempotent request.
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// The `{id}` path segment. Never fails to extract: an id that is not a UUID is a 404, and
-/// that must come after authentication and body validation (SPEC §8 status precedence).
-#[derive(Debug, Clone, Copy)]
-pub struct TaskIdParam(Option<TaskId>);
-
-impl TaskIdParam {
-    fn get(self) -> Result<TaskId, ApiError> {
-        self.0.ok_or(ApiError::NotFound("Task"))
-    }
-}
-
-impl FromRequest for TaskIdParam {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req
-            .match_info()
-            .get("id")
-            .and_then(|s| s.parse::<TaskId>().ok());
-        std::future::ready(Ok(TaskIdParam(id)))
-    }
-}
-
-impl Apiv2Schema for TaskIdParam {}
-
-impl OperationModifier for TaskIdParam {
-    fn update_parameter(op: &mut DefaultOperationRaw) {
-        op.parameters.push(Either::Right(Parameter {
-            in_: ParameterIn::Path,
-            name: "id".into(),
-            description: Some("The task's id.".into()),
-            required: true,
-            data_type: Some(DataType::String),
-            format: Some(DataTypeFormat::Uuid),
-            ..Default::default()
-        }));
-    }
-}
 
 fn etag(task: &Task) -> String {
     format!("\"{}\"", task.version)

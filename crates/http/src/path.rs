@@ -1,0 +1,94 @@
+//! The `{id}` path segment of single-resource routes.
+//!
+//! Extracting it never fails: an id that is not a UUID answers 404 like a missing resource,
+//! and only when the handler asks for it — after authentication, the role check and body
+//! validation, as SPEC §8's status precedence wants.
+
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use paperclip::actix::OperationModifier;
+use paperclip::v2::models::{
+    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
+};
+use paperclip::v2::schema::Apiv2Schema;
+use taskapi_domain::{TaskId, UserId};
+
+use crate::error::ApiError;
+
+/// What kind of resource an `{id}` names.
+pub trait IdKind {
+    /// The id type.
+    type Id: FromStr + Copy;
+    /// The resource's name in a 404 ("Task not found.").
+    const RESOURCE: &'static str;
+    /// The parameter's description in the OpenAPI document.
+    const DESCRIPTION: &'static str;
+}
+
+/// Tasks' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskKind;
+
+impl IdKind for TaskKind {
+    type Id = TaskId;
+    const RESOURCE: &'static str = "Task";
+    const DESCRIPTION: &'static str = "The task's id.";
+}
+
+/// Accounts' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct UserKind;
+
+impl IdKind for UserKind {
+    type Id = UserId;
+    const RESOURCE: &'static str = "User";
+    const DESCRIPTION: &'static str = "The account's id.";
+}
+
+/// The `{id}` of a `K` resource, if it parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct PathId<K: IdKind>(Option<K::Id>, PhantomData<K>);
+
+/// `/tasks/{id}`.
+pub type TaskIdParam = PathId<TaskKind>;
+/// `/admin/users/{id}`.
+pub type UserIdParam = PathId<UserKind>;
+
+impl<K: IdKind> PathId<K> {
+    /// The id; 404 when the segment was not a valid id.
+    pub fn get(self) -> Result<K::Id, ApiError> {
+        self.0.ok_or(ApiError::NotFound(K::RESOURCE))
+    }
+}
+
+impl<K: IdKind> FromRequest for PathId<K> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| s.parse::<K::Id>().ok());
+        std::future::ready(Ok(PathId(id, PhantomData)))
+    }
+}
+
+impl<K: IdKind> Apiv2Schema for PathId<K> {}
+
+impl<K: IdKind> OperationModifier for PathId<K> {
+    fn update_parameter(op: &mut DefaultOperationRaw) {
+        op.parameters.push(Either::Right(Parameter {
+            in_: ParameterIn::Path,
+            name: "id".into(),
+            description: Some(K::DESCRIPTION.into()),
+            required: true,
+            data_type: Some(DataType::String),
+            format: Some(DataTypeFormat::Uuid),
+            ..Default::default()
+        }));
+    }
+}
