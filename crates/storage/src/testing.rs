@@ -33,7 +33,7 @@ pub const TEST_DATABASE_URL: &str = "TASKAPI_TEST_DATABASE_URL";
 pub fn postgres_server_url() -> Option<String> {
     static SKIP_NOTICE: Once = Once::new();
     match std::env::var(TEST_DATABASE_URL) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
+        Ok(url) if !url.trim().is_empty() => Some(without_tls_by_default(&url)),
         _ => {
             SKIP_NOTICE.call_once(|| {
                 // Written to the real stderr, past the test harness's output capture, so
@@ -104,6 +104,20 @@ impl Drop for PostgresTestDatabase {
         if let Err(e) = dropped {
             eprintln!("could not drop test database {}: {e}", self.name);
         }
+    }
+}
+
+/// `url` with `sslmode=disable` unless it names an `sslmode` itself. Test servers are local,
+/// and TLS would bring OpenSSL into every test connection: pools that are still
+/// reconnecting in background threads when the test process exits then race OpenSSL's
+/// exit-time clean-up, which can crash the process after every test passed.
+fn without_tls_by_default(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 
@@ -324,6 +338,22 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_urls_default_to_no_tls_but_keep_an_explicit_mode() {
+        assert_eq!(
+            without_tls_by_default("postgres://h/db"),
+            "postgres://h/db?sslmode=disable"
+        );
+        assert_eq!(
+            without_tls_by_default("postgres://h/db?a=1"),
+            "postgres://h/db?a=1&sslmode=disable"
+        );
+        assert_eq!(
+            without_tls_by_default("postgres://h/db?sslmode=require"),
+            "postgres://h/db?sslmode=require"
+        );
+    }
 
     #[test]
     fn database_names_are_swapped_keeping_credentials_and_parameters() {
