@@ -115,6 +115,7 @@ pub struct ServerSettings {
     /// HTTP workers; 0 = one per core.
     pub workers: usize,
     /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
+    #[serde(deserialize_with = "list::deserialize")]
     pub trusted_proxies: Vec<String>,
 }
 
@@ -186,6 +187,7 @@ pub struct ThrottleConfig {
 #[serde(deny_unknown_fields)]
 pub struct CorsSettings {
     /// Origins allowed to call the API from a browser.
+    #[serde(deserialize_with = "list::deserialize")]
     pub allowed_origins: Vec<String>,
 }
 
@@ -234,6 +236,30 @@ fn serialize_env<S: Serializer>(env: &Environment, s: S) -> Result<S::Ok, S::Err
 }
 
 /// Durations as humane strings ("2s", "15m", "30d").
+/// Lists: a TOML array, or (from an environment variable) one comma-separated string.
+mod list {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match Raw::deserialize(d)? {
+            Raw::List(items) => items,
+            Raw::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
 mod duration {
     use super::*;
 
@@ -275,12 +301,10 @@ impl Settings {
         let env_source = EnvSource::with_prefix("TASKAPI")
             .prefix_separator("__")
             .separator("__")
-            // Only the keys named here are lists (comma-separated); every other value stays
-            // a scalar, commas and all.
-            .try_parsing(true)
-            .list_separator(",")
-            .with_list_parse_key("cors.allowed_origins")
-            .with_list_parse_key("server.trusted_proxies")
+            // Values stay strings (no `try_parsing`): typed keys are converted when
+            // deserialised, list keys split their commas themselves (see `list`), and a
+            // secret or URL made of digits never round-trips through a float and comes
+            // back altered.
             .source(Some(vars.iter().cloned().collect()));
         let mut builder = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
@@ -686,6 +710,20 @@ mod tests {
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.environment, Environment::Production);
+    }
+
+    #[test]
+    fn secrets_and_urls_from_the_environment_are_kept_verbatim() {
+        // Digits only, or a word like "true": environment parsing must not turn them into
+        // numbers or booleans and back into a different string.
+        for secret in [
+            "123456789012345678901234567890123456",
+            "000000000000000000000000000000000001",
+        ] {
+            let s =
+                load(&[("TASKAPI__AUTH__JWT_SECRET", secret)]).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.auth.jwt_secret.as_ref().map(Secret::expose), Some(secret));
+        }
     }
 
     #[test]
