@@ -86,26 +86,28 @@ impl TaskListParams {
                 .check("due_after", parse_instant_exact(&raw))
                 .map(|at| truncate_to_micros(at, false));
         }
+        let mut sort_ok = true;
         if let Some(raw) = keep("sort", &mut params) {
-            sort = errors
-                .check("sort", TaskSort::parse(&raw))
-                .unwrap_or_default();
+            let parsed = errors.check("sort", TaskSort::parse(&raw));
+            sort_ok = parsed.is_some();
+            sort = parsed.unwrap_or_default();
         }
         if let Some(raw) = keep("limit", &mut params) {
             size = errors.check("limit", parse_limit(&raw)).unwrap_or_default();
         }
         let after = match params.take("cursor") {
+            // A cursor cannot be judged against a sort that is itself invalid; `sort`
+            // already says what is wrong.
+            Some(_) if !sort_ok => None,
             Some(raw) => errors.check("cursor", decode_cursor(&raw, sort)),
             None => None,
         };
-        let known = params.finish();
-        let mut all = match known {
-            Ok(()) => taskapi_domain::ValidationErrors::new(),
-            Err(ApiError::Validation(e)) => e,
-            Err(other) => return Err(other),
-        };
         // Parameter errors first, in the order of the parameters above, then unknown ones.
-        errors.extend(std::mem::take(&mut all));
+        match params.finish() {
+            Ok(()) => {}
+            Err(ApiError::Validation(unknown)) => errors.extend(unknown),
+            Err(other) => return Err(other),
+        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }

@@ -206,7 +206,7 @@ impl Throttle {
         wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
     }
 
-    /// Counts one auth request from `address`.
+    /// Counts one auth request from `address` (IPv6 clients by their /64 network).
     ///
     /// # Errors
     /// `TooManyRequests` past the address's budget.
@@ -215,7 +215,7 @@ impl Throttle {
             return Ok(());
         }
         self.per_address
-            .check_key(&address)
+            .check_key(&budget_key(address))
             .map_err(|n| ApiError::TooManyRequests {
                 retry_after: self.retry_after(&n),
             })
@@ -329,6 +329,19 @@ impl FromRequest for AuthThrottle {
 
 impl Apiv2Schema for AuthThrottle {}
 impl OperationModifier for AuthThrottle {}
+
+/// What an address's budget is keyed by: an IPv4 address as is; an IPv6 address by its
+/// /64 network, the block one subscriber usually holds whole, so that rotating through its
+/// 2^64 addresses buys no extra attempts (nor grows the limiter's map without bound).
+fn budget_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(network))
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -454,5 +467,20 @@ mod tests {
         }
         settings.per_address_per_minute = 0;
         assert!(Throttle::new(settings).is_err());
+    }
+
+    #[test]
+    fn ipv6_clients_share_the_budget_of_their_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b: IpAddr = "2001:db8:1:2:ffff::9"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(budget_key(a), budget_key(b));
+        assert_ne!(budget_key(a), budget_key(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(budget_key(v4), v4);
     }
 }

@@ -222,6 +222,17 @@ pub async fn update(
     if_match: IfMatchHeader,
     body: JsonBody<UpdateTaskRequest>,
 ) -> Result<JsonOk<TaskResponse>, ApiError> {
+    apply_update(&state, caller, id, if_match, body).await
+}
+
+/// PATCH and PUT alike.
+async fn apply_update(
+    state: &AppState,
+    caller: AuthUser,
+    id: TaskIdParam,
+    if_match: IfMatchHeader,
+    body: JsonBody<UpdateTaskRequest>,
+) -> Result<JsonOk<TaskResponse>, ApiError> {
     let task = state
         .tasks
         .update(&caller.0, id.get()?, body.0, if_match.0)
@@ -239,11 +250,7 @@ pub async fn put(
     if_match: IfMatchHeader,
     body: JsonBody<UpdateTaskRequest>,
 ) -> Result<JsonOk<TaskResponse>, ApiError> {
-    let task = state
-        .tasks
-        .update(&caller.0, id.get()?, body.0, if_match.0)
-        .await?;
-    Ok(with_etag(task))
+    apply_update(&state, caller, id, if_match, body).await
 }
 
 /// Deletes a task; with `If-Match`, only if it is still at that version.
