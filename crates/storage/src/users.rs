@@ -13,6 +13,7 @@ use taskapi_domain::{
 
 use crate::backend::{DbConnection, write_transaction};
 use crate::errors::DbError;
+use crate::listing::like_pattern;
 use crate::pool::{DbPool, with_connection};
 use crate::rows::{UserRow, stamp, user_key};
 use crate::schema::users;
@@ -55,20 +56,6 @@ macro_rules! not_an_active_admin {
             .ne(Role::Admin.as_str())
             .or(users::disabled.eq(true))
     };
-}
-
-/// `text` as a `LIKE` pattern matching it anywhere, with `\` escaping the wildcards.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 fn exists(conn: &mut DbConnection, id: SqlUuid) -> QueryResult<bool> {
@@ -269,7 +256,7 @@ impl UserRepository for DieselUserRepository {
                 // Emails are stored lower-case; so is the filter, on both backends alike.
                 q = q.filter(
                     users::email
-                        .like(contains_pattern(&text.to_lowercase()))
+                        .like(like_pattern(&text.to_lowercase()))
                         .escape('\\'),
                 );
             }
@@ -342,7 +329,7 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_the_wildcards() {
-        assert_eq!(contains_pattern("bob"), "%bob%");
-        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(like_pattern("bob"), "%bob%");
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 }
