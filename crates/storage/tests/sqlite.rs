@@ -118,3 +118,24 @@ fn every_pooled_connection_has_the_settings() -> TestResult {
     }
     Ok(())
 }
+
+/// `.cargo/config.toml` builds the bundled SQLite with query-planner stability (without it,
+/// every statement with a bound LIMIT is re-compiled on each run) and without the global
+/// memory-statistics mutex. A build that lost those flags (say, a Docker stage without the
+/// config) would still work, only slower: this catches it.
+#[test]
+fn the_bundled_sqlite_has_the_build_options_of_cargo_config() -> TestResult {
+    let backend = Sqlite::new()?;
+    let db = Database::connect(
+        &format!("sqlite://{}", backend.next_path().display()),
+        suite::settings(),
+    )?;
+    let mut conn = db.hold_connection()?;
+    for option in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+        let found = conn.query_i64(&format!(
+            "SELECT COUNT(*) AS value FROM pragma_compile_options WHERE compile_options = '{option}'"
+        ))?;
+        assert_eq!(found, 1, "SQLite should be built with SQLITE_{option}");
+    }
+    Ok(())
+}
