@@ -52,6 +52,21 @@ impl From<DbError> for StoreError {
 }
 
 impl DbError {
+    /// Whether the call found its connection dead (the server went away, closed it, or
+    /// restarted), so that the connection must not be used again.
+    pub(crate) fn lost_connection(&self) -> bool {
+        match self {
+            DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            DbError::Query(DieselError::DatabaseError(_, info)) => {
+                backend::postgres::is_connection_gone(info.message())
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is a violation of a unique constraint on `column` (the backend's message
     /// or constraint name mentions the column).
     pub(crate) fn is_unique_violation_on(&self, column: &str) -> bool {
@@ -85,6 +100,11 @@ fn classify(e: DieselError) -> StoreError {
     } else {
         StoreError::Internal(e.to_string())
     }
+}
+
+/// A connection found dead when it was tested before use, with no time left for another.
+pub(crate) fn unavailable(e: &DieselError) -> StoreError {
+    StoreError::Unavailable(format!("database connection lost: {e}"))
 }
 
 /// A pool checkout that failed: no connection became free, or none could be opened, within

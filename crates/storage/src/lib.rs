@@ -38,7 +38,7 @@ use taskapi_domain::ports::{IdempotencyStore, SessionRepository, TaskRepository,
 
 pub use errors::StorageError;
 
-use backend::{DbConnection, PooledDbConnection};
+use backend::DbConnection;
 use errors::DbError;
 use pool::DbPool;
 use url::DatabaseUrl;
@@ -116,12 +116,19 @@ impl Database {
             timeout: settings.timeout.max(Duration::from_millis(1)),
         };
         let (pool, backend) = match url::parse(url)? {
+            // A file cannot go stale between uses: never tested.
             DatabaseUrl::Sqlite { path } => (
-                backend::sqlite::open_pool(&path, &shown_url, &settings)?,
+                DbPool::new(
+                    backend::sqlite::open_pool(&path, &shown_url, &settings)?,
+                    None,
+                ),
                 "sqlite",
             ),
             DatabaseUrl::Postgres { url } => (
-                backend::postgres::open_pool(&url, &shown_url, &settings)?,
+                DbPool::new(
+                    backend::postgres::open_pool(&url, &shown_url, &settings)?,
+                    Some(backend::postgres::VALIDATE_AFTER_IDLE),
+                ),
                 "postgres",
             ),
         };
@@ -131,7 +138,7 @@ impl Database {
         );
         Ok(Database {
             inner: Arc::new(Inner {
-                pool: DbPool::new(pool),
+                pool,
                 backend,
                 shown_url,
             }),
@@ -239,7 +246,7 @@ impl Database {
 /// Test support, not a stable API: a pooled connection held by the caller.
 #[doc(hidden)]
 pub struct HeldConnection {
-    conn: PooledDbConnection,
+    conn: pool::Checkout,
 }
 
 impl fmt::Debug for HeldConnection {

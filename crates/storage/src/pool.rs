@@ -1,25 +1,35 @@
 //! Running repository work: diesel is synchronous, so every call runs on tokio's blocking
 //! pool with a connection whose checkout waits at most the pool timeout.
 //!
+//! Connections are given out as [`Checkout`]s, which tell the pool on their return when
+//! they were last used and whether a call found the server gone: a lost connection is
+//! closed rather than reused, and a PostgreSQL connection idle for a while is tested
+//! before it is handed out (see [`checkout`]).
+//!
 //! Checkouts are counted here, where the waiting happens, as plain atomic counters: how many
 //! found no idle connection and had to wait, for how long in total, and how many gave up.
 //! Whoever exports metrics reads them through [`crate::Database::pool_stats`]; this crate
 //! knows nothing of the exporter.
 
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use diesel::r2d2::R2D2Connection;
 use taskapi_domain::StoreError;
 
-use crate::backend::{ConnectionPool, DbConnection, PooledDbConnection};
-use crate::errors::{DbError, checkout_failed};
+use crate::backend::{ConnectionPool, DbConnection, PooledConnection};
+use crate::errors::{DbError, checkout_failed, unavailable};
 
 /// The connection pool and its checkout counters. Cloning is cheap (shared handles).
 #[derive(Debug, Clone)]
 pub(crate) struct DbPool {
     connections: ConnectionPool,
     counters: Arc<CheckoutCounters>,
+    /// Connections idle longer than this are tested before use; `None`: never.
+    validate_after_idle: Option<Duration>,
 }
 
 /// Counters of checkouts since the pool opened. Relaxed ordering: each counter is read on
@@ -42,11 +52,13 @@ pub(crate) struct CheckoutTotals {
 }
 
 impl DbPool {
-    /// Wraps an r2d2 pool, with every counter at zero.
-    pub(crate) fn new(connections: ConnectionPool) -> Self {
+    /// Wraps an r2d2 pool, with every counter at zero. Connections idle for longer than
+    /// `validate_after_idle` are tested (`SELECT 1`) before they are handed out.
+    pub(crate) fn new(connections: ConnectionPool, validate_after_idle: Option<Duration>) -> Self {
         Self {
             connections,
             counters: Arc::default(),
+            validate_after_idle,
         }
     }
 
@@ -67,24 +79,99 @@ impl DbPool {
     }
 }
 
+/// A connection checked out of the pool, until it is dropped.
+pub(crate) struct Checkout(PooledConnection);
+
+impl Checkout {
+    /// Notes how a call on this connection went: one that found the server gone makes the
+    /// pool close the connection when it comes back, instead of handing it out again.
+    pub(crate) fn note<T>(&mut self, outcome: &Result<T, DbError>) {
+        if outcome.as_ref().is_err_and(DbError::lost_connection) {
+            self.0.lost = true;
+        }
+    }
+}
+
+impl Deref for Checkout {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl DerefMut for Checkout {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        self.0.returned_at = Instant::now();
+    }
+}
+
+impl fmt::Debug for Checkout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checkout")
+            .field("lost", &self.0.lost)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Checks a connection out of the pool, waiting at most the pool timeout. Blocking.
 ///
 /// An idle connection is taken without waiting (`try_get`); only when there is none does the
 /// checkout wait (`get`, which also opens a new connection while the pool is below its
 /// size), and that wait is what the counters measure.
 ///
+/// A connection that sat idle for longer than the pool's `validate_after_idle` is tested
+/// first; a dead one is closed and the checkout takes another, within the same deadline.
+/// Connections in steady use are not tested: a request that finds one dead fails (as it
+/// would have a moment later anyway) and the connection is closed.
+///
 /// # Errors
-/// `Unavailable` when no connection became free (or could be opened) in time.
-pub(crate) fn checkout(pool: &DbPool) -> Result<PooledDbConnection, StoreError> {
+/// `Unavailable` when no live connection became free (or could be opened) in time.
+pub(crate) fn checkout(pool: &DbPool) -> Result<Checkout, StoreError> {
     let counters = &pool.counters;
     counters.checkouts.fetch_add(1, Ordering::Relaxed);
-    if let Some(conn) = pool.connections.try_get() {
-        return Ok(conn);
+    let deadline = Instant::now() + pool.connections.connection_timeout();
+    loop {
+        let mut conn = match pool.connections.try_get() {
+            Some(conn) => conn,
+            None => wait_for_connection(pool, deadline)?,
+        };
+        let Some(idle_limit) = pool.validate_after_idle else {
+            return Ok(Checkout(conn));
+        };
+        if conn.returned_at.elapsed() <= idle_limit {
+            return Ok(Checkout(conn));
+        }
+        match conn.conn.ping() {
+            Ok(_) => return Ok(Checkout(conn)),
+            Err(e) => {
+                log::debug!("closing a pooled connection that went dead while idle: {e}");
+                conn.lost = true;
+                drop(conn);
+                if Instant::now() >= deadline {
+                    counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                    return Err(unavailable(&e));
+                }
+            }
+        }
     }
+}
+
+/// Waits for a connection until `deadline`, counting the wait.
+fn wait_for_connection(pool: &DbPool, deadline: Instant) -> Result<PooledConnection, StoreError> {
+    let counters = &pool.counters;
     // Counted as the wait begins, so that a scrape during an outage already shows it.
     counters.waits.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    let outcome = pool.connections.get();
+    let outcome = pool
+        .connections
+        .get_timeout(deadline.saturating_duration_since(started));
     let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     counters.wait_nanos.fetch_add(waited, Ordering::Relaxed);
     outcome.map_err(|e| {
@@ -106,7 +193,9 @@ where
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = checkout(&pool)?;
-        work(&mut conn)
+        let outcome = work(&mut conn);
+        conn.note(&outcome);
+        outcome
     })
     .await
     .unwrap_or_else(|e| {

@@ -8,6 +8,8 @@
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+use std::time::Instant;
+
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::result::Error as DieselError;
 use diesel::{PgConnection, SqliteConnection};
@@ -45,34 +47,52 @@ impl Manager {
     }
 }
 
+/// A connection as the pool keeps it: the connection itself, and what the pool needs to
+/// know of its past.
+pub(crate) struct ManagedConnection {
+    /// The connection.
+    pub(crate) conn: DbConnection,
+    /// When it was last given back to the pool (or opened): a PostgreSQL connection idle for
+    /// a while is checked before it is used again (see [`crate::pool::checkout`]).
+    pub(crate) returned_at: Instant,
+    /// A call on it found the server gone: the pool closes it instead of handing it out
+    /// again.
+    pub(crate) lost: bool,
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = ManagedConnection;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
+    fn connect(&self) -> Result<ManagedConnection, Self::Error> {
         match self.engine {
             Engine::Sqlite => SqliteConnection::establish(&self.target).map(DbConnection::Sqlite),
             Engine::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgres),
         }
+        .map(|conn| ManagedConnection {
+            conn,
+            returned_at: Instant::now(),
+            lost: false,
+        })
         .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+    fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), Self::Error> {
         use diesel::r2d2::R2D2Connection;
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+    fn has_broken(&self, conn: &mut ManagedConnection) -> bool {
         use diesel::r2d2::R2D2Connection;
-        conn.is_broken()
+        conn.lost || conn.conn.is_broken()
     }
 }
 
 /// r2d2's pool of connections (wrapped with checkout counters by [`crate::pool::DbPool`]).
 pub(crate) type ConnectionPool = r2d2::Pool<Manager>;
 
-/// A connection checked out of the pool.
-pub(crate) type PooledDbConnection = r2d2::PooledConnection<Manager>;
+/// A connection checked out of r2d2's pool.
+pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
 
 /// Runs `f` in a write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so that concurrent writers queue (bounded by the busy timeout)

@@ -14,11 +14,19 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postg
 /// Key of the advisory lock that serialises migrations between instances starting together.
 const MIGRATION_LOCK: i64 = 0x0074_6173_6b61_7069; // "taskapi" in ASCII
 
+/// How long a connection may sit idle in the pool before it is checked (`SELECT 1`) on its
+/// next checkout. Connections in steady use skip the check (a round trip per request);
+/// one idle across a server restart, a failover or a proxy's idle timeout is found dead
+/// before a request is given it. A connection that fails mid-request is closed at once
+/// (see [`crate::pool`]).
+pub(crate) const VALIDATE_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Opens a pool of connections to the server at `url`. `shown_url` is the URL for messages.
 ///
-/// Unlike SQLite's, these connections are sockets that a server restart breaks, so each is
-/// checked (`SELECT 1`) when it is checked out: a request after an outage gets a fresh
-/// connection instead of a dead one.
+/// Unlike SQLite's, these connections are sockets that a server restart breaks. r2d2 does
+/// not test them on checkout (that would cost a round trip per request); the pool's own
+/// checkout tests those idle for longer than [`VALIDATE_AFTER_IDLE`], and closes any that
+/// a request found dead.
 ///
 /// # Errors
 /// [`StorageError::Connect`] when no connection could be opened within the pool timeout.
@@ -30,7 +38,7 @@ pub(crate) fn open_pool(
     r2d2::Pool::builder()
         .max_size(settings.size)
         .connection_timeout(settings.timeout)
-        .test_on_check_out(true)
+        .test_on_check_out(false)
         .build(Manager::new(Engine::Postgres, url.to_owned()))
         .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
 }
@@ -51,6 +59,18 @@ pub(crate) fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, Str
     let applied = applied?;
     unlocked?;
     Ok(applied)
+}
+
+/// Messages that say this connection is over (the server ended it or went away), whatever
+/// libpq's status says.
+pub(crate) fn is_connection_gone(message: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "connection to server",
+    ];
+    SIGNS.iter().any(|sign| message.contains(sign))
 }
 
 /// Messages libpq and the server give when the server is going away, restarting or

@@ -7,7 +7,7 @@ use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{ConnectionPool, DbConnection, Engine, Manager};
+use super::{ConnectionPool, Engine, ManagedConnection, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
 
@@ -24,15 +24,16 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSettings;
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+impl r2d2::CustomizeConnection<ManagedConnection, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut ManagedConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.conn
+            .batch_execute(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;"
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
