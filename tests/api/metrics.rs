@@ -56,12 +56,19 @@ async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool() 
     app.get_task(&user.token, &missing).await.assert_problem(404);
     app.get("/no/such/route").await.assert_problem(404);
     app.get("/tasks/a/b/c").await.assert_problem(404);
+    // A refused method and a refused token still count under the resource's pattern.
+    app.call(Method::POST, &format!("/tasks/{first}"), Some(&user.token))
+        .await
+        .assert_problem(405);
+    app.get_task("not-a-token", &first).await.assert_problem(401);
 
     let text = scrape(&app).await;
 
     // By the route's pattern, never the raw path: ids do not multiply the series.
     assert_eq!(require(&text, &requests("GET", "/tasks/{id}", 200)), 2.0);
     assert_eq!(require(&text, &requests("GET", "/tasks/{id}", 404)), 1.0);
+    assert_eq!(require(&text, &requests("POST", "/tasks/{id}", 405)), 1.0);
+    assert_eq!(require(&text, &requests("GET", "/tasks/{id}", 401)), 1.0);
     assert_eq!(require(&text, &requests("POST", "/tasks", 201)), 2.0);
     for raw in [&first, &second, &missing] {
         assert!(!text.contains(raw.as_str()), "the id {raw} is in the metrics:\n{text}");

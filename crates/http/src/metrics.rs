@@ -5,9 +5,10 @@
 //! Requests are labelled by the route's pattern (`/tasks/{id}`), never the raw path, and
 //! every path that matches no route shares the label `unmatched`; methods outside the
 //! standard ones share `other`. So no client can grow the number of series by choosing
-//! paths or methods. Recording costs one pattern lookup and two label lookups in
+//! paths or methods. Recording costs one app-data lookup and two label lookups in
 //! `prometheus`'s maps (atomics and an uncontended read lock); nothing else is allocated.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,11 @@ use prometheus::{
 
 use crate::context;
 use crate::error::ApiError;
+
+/// A resource's route pattern (`/tasks/{id}`), kept in its app data so that recording a
+/// request needs no second match of its path against the routes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoutePattern(pub(crate) &'static str);
 
 /// The route label of requests whose path matches no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -124,9 +130,15 @@ impl Metrics {
             .find(|known| **known == method)
             .copied()
             .unwrap_or("other");
-        let pattern = req.match_pattern();
-        let route = pattern.as_deref().unwrap_or(UNMATCHED_ROUTE);
-        let labels = [method, route, status.as_str()];
+        // The API's resources carry their pattern; other routes (documentation, /metrics)
+        // are matched again, which costs a regular-expression search.
+        let pattern = match req.app_data::<RoutePattern>() {
+            Some(RoutePattern(pattern)) => Cow::Borrowed(*pattern),
+            None => req
+                .match_pattern()
+                .map_or(Cow::Borrowed(UNMATCHED_ROUTE), Cow::Owned),
+        };
+        let labels = [method, &*pattern, status.as_str()];
         // Errors only when the number of labels is wrong, which the line above rules out.
         if let Ok(counter) = self.requests.get_metric_with_label_values(&labels) {
             counter.inc();

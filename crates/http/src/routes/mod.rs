@@ -10,6 +10,7 @@ use actix_web::HttpRequest;
 use paperclip::actix::web;
 
 use crate::error::ApiError;
+use crate::metrics::RoutePattern;
 
 /// Registers every API route. Each resource answers other methods with 405 and `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,8 +52,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn resource(path: &str, allow: &'static str) -> web::Resource {
-    web::resource(path).default_service(actix_web::web::to(move |_req: HttpRequest| async move {
+/// A resource at `path` whose other methods get 405 with `Allow: allow`, labelled with its
+/// pattern for the request metrics.
+fn resource(path: &'static str, allow: &'static str) -> web::Resource {
+    web::resource(path)
+        .app_data(RoutePattern(path))
+        .default_service(actix_web::web::to(move |_req: HttpRequest| async move {
         Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed(allow))
     }))
 }
