@@ -106,15 +106,24 @@ impl TaskRepository for DieselTaskRepository {
             // One statement, so the row and its tags come from one snapshot without a
             // transaction around two queries (on PostgreSQL, one round trip instead of
             // four): a row per tag, or one row with no tag.
-            Ok::<_, DbError>(
-                tasks::table
-                    .left_join(task_tags::table)
-                    .filter(tasks::id.eq(id))
-                    .filter(tasks::owner_id.eq(owner))
-                    .order(task_tags::position)
-                    .select((TaskRow::as_select(), task_tags::tag.nullable()))
-                    .load::<(TaskRow, Option<String>)>(conn)?,
-            )
+            //
+            // Run on the engine's own connection: through the multi-backend connection,
+            // diesel serialises the query again to find its cached statement.
+            macro_rules! task_with_tags {
+                () => {
+                    tasks::table
+                        .left_join(task_tags::table)
+                        .filter(tasks::id.eq(id))
+                        .filter(tasks::owner_id.eq(owner))
+                        .order(task_tags::position)
+                        .select((TaskRow::as_select(), task_tags::tag.nullable()))
+                };
+            }
+            let rows: Vec<(TaskRow, Option<String>)> = match conn {
+                DbConnection::Sqlite(c) => task_with_tags!().load(c)?,
+                DbConnection::Postgres(c) => task_with_tags!().load(c)?,
+            };
+            Ok::<_, DbError>(rows)
         })
         .await?;
         let mut rows = rows.into_iter();
