@@ -1,22 +1,34 @@
-//! bcrypt password hashing, off the async workers and bounded in parallelism.
+//! bcrypt password hashing, off the async workers, on threads of its own that yield to the
+//! rest of the service.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use taskapi_domain::ports::PasswordHasher;
 use taskapi_domain::{Password, PasswordHash};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
+
+/// How much lower the hashing threads' scheduling priority is than the rest of the process
+/// (a Linux "nice" increment). bcrypt is pure CPU work that no one waits on interactively
+/// but the one client logging in; at a lower priority it still gets the machine when
+/// nothing else runs (logins at full speed), and yields part of it to requests that need
+/// little CPU each when both want it (a login storm must not starve reads). Each step of
+/// nice is about 1.25× less weight for the scheduler; 2 leaves hashing somewhat under half
+/// of a 2-core machine that reads saturate (see bench/README.md for the measurements).
+const HASHING_NICENESS: i32 = 2;
 
 /// Hashes and verifies passwords with bcrypt at a configured cost.
 ///
-/// Every hash runs on tokio's blocking pool, never on an async worker; a semaphore sized to
-/// the machine's cores bounds how many run at once, so a login storm cannot occupy the whole
-/// blocking pool and starve database calls that share it.
+/// Hashes run on a fixed pool of threads, one per core, never on an async worker nor on
+/// tokio's blocking pool (where they could take every thread that database calls need). The
+/// pool's threads run at a lower priority ([`HASHING_NICENESS`]); hashes beyond the pool's
+/// size wait in its queue.
 #[derive(Clone)]
 pub struct BcryptHasher {
     cost: u32,
-    permits: Arc<Semaphore>,
+    pool: HashingPool,
     dummy: PasswordHash,
 }
 
@@ -24,6 +36,7 @@ impl fmt::Debug for BcryptHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BcryptHasher")
             .field("cost", &self.cost)
+            .field("threads", &self.pool.threads)
             .finish_non_exhaustive()
     }
 }
@@ -34,11 +47,12 @@ impl BcryptHasher {
     /// Highest cost bcrypt accepts.
     pub const MAX_COST: u32 = 31;
 
-    /// Builds a hasher. Computes one dummy hash at this cost up front (blocking, once at
-    /// start-up) for constant-time logins with unknown emails.
+    /// Builds a hasher and starts its threads (one per core). Computes one dummy hash at
+    /// this cost up front (blocking, once at start-up) for constant-time logins with unknown
+    /// emails.
     ///
     /// # Errors
-    /// When the cost is outside bcrypt's 4–31.
+    /// When the cost is outside bcrypt's 4–31, or a thread cannot be started.
     pub fn new(cost: u32) -> Result<Self, String> {
         if !(Self::MIN_COST..=Self::MAX_COST).contains(&cost) {
             return Err(format!(
@@ -56,7 +70,7 @@ impl BcryptHasher {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             cost,
-            permits: Arc::new(Semaphore::new(cores)),
+            pool: HashingPool::start(cores)?,
             dummy: PasswordHash::new(dummy),
         })
     }
@@ -66,13 +80,75 @@ impl BcryptHasher {
         F: FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| format!("hashing task failed: {e}"))?
-            .map_err(|e| e.to_string())
+        let (tx, rx) = oneshot::channel();
+        self.pool.submit(Box::new(move || {
+            // The caller may have gone (client disconnected): nothing to tell then.
+            let _ = tx.send(job().map_err(|e| e.to_string()));
+        }))?;
+        rx.await
+            .map_err(|_| "hashing task failed: its thread ended".to_owned())?
     }
 }
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads and their queue. The threads end when the last clone is dropped.
+#[derive(Clone)]
+struct HashingPool {
+    jobs: Sender<Job>,
+    threads: usize,
+}
+
+impl HashingPool {
+    fn start(threads: usize) -> Result<Self, String> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("taskapi-bcrypt-{n}"))
+                .spawn(move || hashing_thread(&queue))
+                .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
+        }
+        Ok(Self { jobs, threads })
+    }
+
+    fn submit(&self, job: Job) -> Result<(), String> {
+        self.jobs
+            .send(job)
+            .map_err(|_| "the hashing threads have stopped".to_owned())
+    }
+}
+
+fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
+    lower_priority();
+    loop {
+        // The lock is held only while waiting for the next job, never while hashing.
+        let next = match queue.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        match next {
+            Ok(job) => job(),
+            Err(_) => return, // every sender is gone: the hasher was dropped
+        }
+    }
+}
+
+/// Lowers this thread's priority by [`HASHING_NICENESS`] (Linux: a thread's own nice value).
+/// Raising one's nice value needs no privilege; should it fail anyway, hashing runs at normal
+/// priority and says so once.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let tid = rustix::thread::gettid();
+    let current = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), current + HASHING_NICENESS) {
+        log::warn!("hashing thread keeps normal priority: {e}");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 #[async_trait]
 impl PasswordHasher for BcryptHasher {
@@ -129,6 +205,47 @@ mod tests {
         let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
         assert!(h.dummy_hash().as_str().starts_with("$2b$04$"));
         assert_eq!(h.verify(pw("anything1"), h.dummy_hash()).await, Ok(false));
+    }
+
+    #[tokio::test]
+    async fn many_hashes_at_once_all_finish_on_the_bounded_pool() {
+        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let hash = h
+            .hash(pw("correct horse"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let checks = (0..16).map(|i| {
+            let (h, hash) = (h.clone(), hash.clone());
+            let guess = if i % 2 == 0 {
+                "correct horse"
+            } else {
+                "wrong horse"
+            };
+            async move { h.verify(pw(guess), hash).await }
+        });
+        let results = futures_util::future::join_all(checks).await;
+        for (i, result) in results.into_iter().enumerate() {
+            assert_eq!(result, Ok(i % 2 == 0), "check {i}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_run_at_a_lower_priority() {
+        let (tx, rx) = mpsc::channel();
+        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let ours = rustix::process::getpriority_process(None).unwrap_or_else(|e| panic!("{e}"));
+        h.pool
+            .submit(Box::new(move || {
+                let tid = rustix::thread::gettid();
+                let _ = tx.send(rustix::process::getpriority_process(Some(tid)));
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let theirs = rx
+            .recv()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(theirs, (ours + HASHING_NICENESS).min(19));
     }
 
     #[test]

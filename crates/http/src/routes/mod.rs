@@ -58,6 +58,6 @@ fn resource(path: &'static str, allow: &'static str) -> web::Resource {
     web::resource(path)
         .app_data(RoutePattern(path))
         .default_service(actix_web::web::to(move |_req: HttpRequest| async move {
-        Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed(allow))
-    }))
+            Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed(allow))
+        }))
 }
