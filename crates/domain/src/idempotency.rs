@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::UserId;
+
 /// How long a key is remembered.
 pub const KEY_LIFETIME_HOURS: i64 = 24;
 
@@ -51,6 +53,18 @@ pub struct StoredResponse {
     pub location: Option<String>,
     /// The `ETag` header, if any.
     pub etag: Option<String>,
+}
+
+/// A reservation this request holds: the key, and when it was reserved (a reservation taken
+/// over by a retry carries the retry's instant, so the slow original no longer matches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldKey {
+    /// Whose key.
+    pub owner: UserId,
+    /// The key.
+    pub key: IdempotencyKey,
+    /// The `now` this request reserved it at.
+    pub reserved_at: DateTime<Utc>,
 }
 
 /// What a reservation of a key found.

@@ -23,7 +23,7 @@ pub use admin::{
     AdminService, UserCursor, UserListQuery, UserPage, UserSort, UserSortField, UserSortKey,
 };
 pub use error::{AccountError, AdminError, AuthError, StoreError, TaskError};
-pub use idempotency::{IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
+pub use idempotency::{HeldKey, IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
 pub use ids::{SessionId, TaskId, UserId};
 pub use listing::{
     Page, PageSize, SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskSort,

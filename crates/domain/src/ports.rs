@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::accounts::{AccessClaims, IssuedToken, NewUser, Password, PasswordHash, Role, User};
 use crate::admin::UserListQuery;
 use crate::error::{AuthError, StoreError};
-use crate::idempotency::{IdempotencyKey, Reservation, StoredResponse};
+use crate::idempotency::{HeldKey, IdempotencyKey, Reservation, StoredResponse};
 use crate::ids::{SessionId, TaskId, UserId};
 use crate::listing::TaskListQuery;
 use crate::sessions::{NewRefreshToken, RefreshSecret, RefreshTokenHash, RotateOutcome, Session};
@@ -201,6 +201,17 @@ pub trait TaskRepository: Send + Sync {
     /// Stores a new task with its tags, atomically.
     async fn insert(&self, task: Task) -> Result<(), StoreError>;
 
+    /// Inserts a new task created under an idempotency key and, in the same transaction,
+    /// records `response` as what the key yields, provided the reservation is still `held`
+    /// (uncompleted, and not taken over since). Returns `false`, having written nothing, when
+    /// it is not.
+    async fn insert_for_key(
+        &self,
+        task: Task,
+        held: HeldKey,
+        response: StoredResponse,
+    ) -> Result<bool, StoreError>;
+
     /// The owner's task with this id, if any.
     async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
 
@@ -266,16 +277,9 @@ pub trait IdempotencyStore: Send + Sync {
         abandoned_before: DateTime<Utc>,
     ) -> Result<Reservation, StoreError>;
 
-    /// Records the response of the request that reserved `key`.
-    async fn complete(
-        &self,
-        owner: UserId,
-        key: IdempotencyKey,
-        response: StoredResponse,
-    ) -> Result<(), StoreError>;
-
-    /// Gives up a reservation whose request failed, so that a retry may proceed.
-    async fn release(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError>;
+    /// Gives up a reservation whose request failed, so that a retry may proceed. Does
+    /// nothing if the reservation is no longer `held` (taken over, or completed).
+    async fn release(&self, held: HeldKey) -> Result<(), StoreError>;
 
     /// Forgets every key used before `before`. Returns how many were removed.
     async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use crate::accounts::Principal;
 use crate::error::{StoreError, TaskError};
-use crate::idempotency::{self, IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
+use crate::idempotency::{
+    self, HeldKey, IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse,
+};
 use crate::ids::{TaskId, UserId};
 use crate::listing::{Page, TaskCursor, TaskListQuery};
 use crate::ports::{
@@ -441,8 +443,15 @@ impl TaskService {
     /// # Errors
     /// `Store` when storage fails.
     pub async fn create(&self, caller: &Principal, draft: TaskDraft) -> Result<Task, TaskError> {
+        let task = self.new_task(caller, draft);
+        self.tasks.insert(task.clone()).await?;
+        Ok(task)
+    }
+
+    /// The task a draft makes for the caller, now, at version 1 (not stored yet).
+    fn new_task(&self, caller: &Principal, draft: TaskDraft) -> Task {
         let now = self.clock.now();
-        let task = Task {
+        Task {
             id: TaskId::from_uuid(self.ids.new_id()),
             owner_id: caller.user_id,
             title: draft.title,
@@ -455,9 +464,7 @@ impl TaskService {
             created_at: now,
             updated_at: now,
             version: 1,
-        };
-        self.tasks.insert(task.clone()).await?;
-        Ok(task)
+        }
     }
 
     /// Creates a task at most once per idempotency key: the first request with `key`
@@ -465,9 +472,14 @@ impl TaskService {
     /// with the same key and the same `fingerprint` gets that response again and creates
     /// nothing. Concurrent duplicates are arbitrated by the store's unique constraint.
     ///
+    /// The task and its response are stored in one transaction, and only while the
+    /// reservation is still this request's: a request so slow that a retry took its
+    /// reservation over as abandoned stores nothing, so a key never yields two tasks.
+    ///
     /// # Errors
     /// `IdempotencyKeyReused` for the same key with another fingerprint;
-    /// `IdempotencyKeyInProgress` while the first request is still running; `Store`.
+    /// `IdempotencyKeyInProgress` while the first request is still running (or when this
+    /// request's reservation was taken over); `Store`.
     pub async fn create_idempotent(
         &self,
         caller: &Principal,
@@ -502,26 +514,35 @@ impl TaskService {
                 replayed: true,
             }),
             Reservation::Taken { response: None, .. } => Err(TaskError::IdempotencyKeyInProgress),
-            Reservation::Reserved => match self.create(caller, draft).await {
-                Ok(task) => {
-                    let response = render(&task);
-                    self.idempotency
-                        .complete(owner, key, response.clone())
-                        .await?;
-                    Ok(IdempotentOutcome {
+            Reservation::Reserved => {
+                let held = HeldKey {
+                    owner,
+                    key,
+                    reserved_at: now,
+                };
+                let task = self.new_task(caller, draft);
+                let response = render(&task);
+                match self
+                    .tasks
+                    .insert_for_key(task, held.clone(), response.clone())
+                    .await
+                {
+                    Ok(true) => Ok(IdempotentOutcome {
                         response,
                         replayed: false,
-                    })
-                }
-                Err(e) => {
-                    // Let a retry proceed; if even this fails, the reservation is taken over
-                    // once it counts as abandoned.
-                    if let Err(release) = self.idempotency.release(owner, key).await {
-                        return Err(release.into());
+                    }),
+                    // A retry took the reservation over: it decides what the key yields.
+                    Ok(false) => Err(TaskError::IdempotencyKeyInProgress),
+                    Err(e) => {
+                        // Let a retry proceed; if even this fails, the reservation is taken
+                        // over once it counts as abandoned.
+                        if let Err(release) = self.idempotency.release(held).await {
+                            return Err(release.into());
+                        }
+                        Err(e.into())
                     }
-                    Err(e)
                 }
-            },
+            }
         }
     }
 
@@ -1108,7 +1129,16 @@ mod tests {
     #[tokio::test]
     async fn the_first_request_with_a_key_creates_and_records_its_response() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_insert().times(1).returning(|_| Ok(()));
+        repo.expect_insert().never();
+        repo.expect_insert_for_key()
+            .times(1)
+            .withf(|task, held, r| {
+                r.body == "Ship it"
+                    && held.key == key()
+                    && held.owner == task.owner_id
+                    && held.reserved_at == task.created_at
+            })
+            .returning(|_, _, _| Ok(true));
         let mut keys = MockIdempotencyStore::new();
         keys.expect_reserve()
             .withf(|_, _, fp, now, expired, abandoned| {
@@ -1117,10 +1147,7 @@ mod tests {
                     && *abandoned == *now - chrono::Duration::seconds(60)
             })
             .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
-        keys.expect_complete()
-            .times(1)
-            .withf(|_, _, r| r.body == "Ship it")
-            .returning(|_, _, _| Ok(()));
+        keys.expect_release().never();
         let outcome = service_with(repo, keys, 500)
             .create_idempotent(
                 &caller(),
@@ -1167,10 +1194,10 @@ mod tests {
         ] {
             let mut repo = MockTaskRepository::new();
             repo.expect_insert().never();
+            repo.expect_insert_for_key().never();
             let mut keys = MockIdempotencyStore::new();
             keys.expect_reserve()
                 .returning(move |_, _, _, _, _, _| Ok(found.clone()));
-            keys.expect_complete().never();
             let result = service_with(repo, keys, 500)
                 .create_idempotent(
                     &caller(),
@@ -1192,13 +1219,15 @@ mod tests {
     #[tokio::test]
     async fn a_failed_creation_releases_its_key() {
         let mut repo = MockTaskRepository::new();
-        repo.expect_insert()
-            .returning(|_| Err(StoreError::Unavailable("down".into())));
+        repo.expect_insert_for_key()
+            .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
         let mut keys = MockIdempotencyStore::new();
         keys.expect_reserve()
             .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
-        keys.expect_release().times(1).returning(|_, _| Ok(()));
-        keys.expect_complete().never();
+        keys.expect_release()
+            .times(1)
+            .withf(|held| held.key == key())
+            .returning(|_| Ok(()));
         let result = service_with(repo, keys, 500)
             .create_idempotent(
                 &caller(),
@@ -1212,5 +1241,29 @@ mod tests {
             result,
             Err(TaskError::Store(StoreError::Unavailable(_)))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_reservation_was_taken_over_stores_nothing_and_says_in_progress() {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_insert().never();
+        repo.expect_insert_for_key()
+            .times(1)
+            .returning(|_, _, _| Ok(false));
+        let mut keys = MockIdempotencyStore::new();
+        keys.expect_reserve()
+            .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+        // Not ours to release any more: the retry that took it over decides.
+        keys.expect_release().never();
+        let result = service_with(repo, keys, 500)
+            .create_idempotent(
+                &caller(),
+                TaskDraft::titled(title("Too slow")),
+                key(),
+                "fp".into(),
+                rendered,
+            )
+            .await;
+        assert!(matches!(result, Err(TaskError::IdempotencyKeyInProgress)));
     }
 }

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::{Eq, Filter, IsNull};
 use diesel::prelude::*;
 use taskapi_domain::ports::IdempotencyStore;
-use taskapi_domain::{IdempotencyKey, Reservation, StoreError, StoredResponse, UserId};
+use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoreError, StoredResponse, UserId};
 
 use crate::backend::{DbConnection, write_transaction};
 use crate::errors::DbError;
@@ -44,6 +45,25 @@ struct KeyRow {
     body: Option<String>,
     location: Option<String>,
     etag: Option<String>,
+}
+
+/// The query type of [`held_reservation`].
+pub(crate) type HeldReservation = Filter<
+    Filter<
+        Filter<Filter<keys::table, Eq<keys::owner_id, SqlUuid>>, Eq<keys::key, String>>,
+        Eq<keys::created_at, SqlTimestamp>,
+    >,
+    IsNull<keys::status>,
+>;
+
+/// The reservation `held` describes, while it is still uncompleted and not taken over (a
+/// takeover moves `created_at` to the retry's instant).
+pub(crate) fn held_reservation(held: &HeldKey) -> HeldReservation {
+    keys::table
+        .filter(keys::owner_id.eq(user_key(held.owner)))
+        .filter(keys::key.eq(held.key.as_str().to_owned()))
+        .filter(keys::created_at.eq(SqlTimestamp(held.reserved_at)))
+        .filter(keys::status.is_null())
 }
 
 /// `INSERT … ON CONFLICT DO NOTHING`, dispatched per backend (diesel's multi-backend
@@ -132,49 +152,10 @@ impl IdempotencyStore for DieselIdempotencyStore {
         .map_err(StoreError::from)
     }
 
-    async fn complete(
-        &self,
-        owner: UserId,
-        key: IdempotencyKey,
-        response: StoredResponse,
-    ) -> Result<(), StoreError> {
-        let owner = user_key(owner);
-        let key = key.as_str().to_owned();
-        let status = i16::try_from(response.status)
-            .map_err(|_| StoreError::Internal("status out of range".into()))?;
+    async fn release(&self, held: HeldKey) -> Result<(), StoreError> {
         with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
-                diesel::update(
-                    keys::table
-                        .filter(keys::owner_id.eq(owner))
-                        .filter(keys::key.eq(&key)),
-                )
-                .set((
-                    keys::status.eq(Some(status)),
-                    keys::body.eq(Some(&response.body)),
-                    keys::location.eq(response.location.as_deref()),
-                    keys::etag.eq(response.etag.as_deref()),
-                ))
-                .execute(conn)?;
-                Ok::<_, DbError>(())
-            })
-        })
-        .await
-        .map_err(StoreError::from)
-    }
-
-    async fn release(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError> {
-        let owner = user_key(owner);
-        let key = key.as_str().to_owned();
-        with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                diesel::delete(
-                    keys::table
-                        .filter(keys::owner_id.eq(owner))
-                        .filter(keys::key.eq(&key))
-                        .filter(keys::status.is_null()),
-                )
-                .execute(conn)?;
+                diesel::delete(held_reservation(&held)).execute(conn)?;
                 Ok::<_, DbError>(())
             })
         })

@@ -9,14 +9,15 @@ use diesel::sqlite::Sqlite;
 use taskapi_domain::ports::{
     DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome,
 };
-use taskapi_domain::{StoreError, Task, TaskId, TaskListQuery, UserId};
+use taskapi_domain::{HeldKey, StoreError, StoredResponse, Task, TaskId, TaskListQuery, UserId};
 
 use crate::backend::{DbConnection, write_transaction};
 use crate::errors::DbError;
+use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams, list_query};
 use crate::pool::{DbPool, with_connection};
 use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
-use crate::schema::{task_tags, tasks};
+use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
 
 /// Tasks in the `tasks` table, their tags in `task_tags`.
@@ -94,6 +95,43 @@ impl TaskRepository for DieselTaskRepository {
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
                 Ok(())
+            })
+        })
+        .await
+        .map_err(StoreError::from)
+    }
+
+    async fn insert_for_key(
+        &self,
+        task: Task,
+        held: HeldKey,
+        response: StoredResponse,
+    ) -> Result<bool, StoreError> {
+        let row = TaskRow::from_domain(&task)?;
+        let tags = TagRow::for_task(row.id, &task.tags)?;
+        let status = i16::try_from(response.status)
+            .map_err(|_| StoreError::Internal("status out of range".into()))?;
+        with_connection(&self.pool, move |conn| {
+            write_transaction(conn, |conn| {
+                // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
+                // transaction excludes every other writer), so no takeover can slip in
+                // between this check and the insert.
+                let completed = diesel::update(held_reservation(&held))
+                    .set((
+                        idempotency_keys::status.eq(Some(status)),
+                        idempotency_keys::body.eq(Some(&response.body)),
+                        idempotency_keys::location.eq(response.location.as_deref()),
+                        idempotency_keys::etag.eq(response.etag.as_deref()),
+                    ))
+                    .execute(conn)?;
+                if completed != 1 {
+                    return Ok::<_, DbError>(false);
+                }
+                diesel::insert_into(tasks::table)
+                    .values(&row)
+                    .execute(conn)?;
+                insert_tags(conn, &tags)?;
+                Ok(true)
             })
         })
         .await

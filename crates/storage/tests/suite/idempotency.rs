@@ -1,9 +1,11 @@
 //! Idempotency keys of task creation: reservation, replay, expiry, take-over of abandoned
 //! reservations, release, purge, and concurrent duplicates.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use taskapi_domain::idempotency::{ABANDONED_AFTER_SECS, KEY_LIFETIME_HOURS, cutoffs};
 use taskapi_domain::ports::IdempotencyStore;
-use taskapi_domain::{IdempotencyKey, Reservation, StoredResponse};
+
+use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoredResponse};
 
 use super::*;
 
@@ -43,6 +45,48 @@ async fn reserve(
         abandoned_before,
     )
     .await
+}
+
+fn held(owner: UserId, key: &IdempotencyKey, reserved_at: DateTime<Utc>) -> HeldKey {
+    HeldKey {
+        owner,
+        key: key.clone(),
+        reserved_at,
+    }
+}
+
+/// Completes `owner`'s reservation of `key` made at `reserved_at` as task creation does: a
+/// new task and the response in one transaction. Returns whether the reservation was still
+/// held (and the task therefore stored).
+async fn try_complete(
+    db: &Database,
+    owner: UserId,
+    key: &IdempotencyKey,
+    reserved_at: DateTime<Utc>,
+    response: &StoredResponse,
+) -> Result<bool, BoxError> {
+    static NEXT_TASK: AtomicU64 = AtomicU64::new(1_000_000);
+    let n = u128::from(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
+    let task = new_task(owner, n, reserved_at, &["keyed"])?;
+    Ok(db
+        .tasks()
+        .insert_for_key(task, held(owner, key, reserved_at), response.clone())
+        .await?)
+}
+
+/// [`try_complete`] of a reservation the test knows is held.
+async fn complete(
+    db: &Database,
+    owner: UserId,
+    key: &IdempotencyKey,
+    reserved_at: DateTime<Utc>,
+    response: &StoredResponse,
+) -> TestResult {
+    assert!(
+        try_complete(db, owner, key, reserved_at, response).await?,
+        "the reservation of {key:?} at {reserved_at} should still be held"
+    );
+    Ok(())
 }
 
 fn in_progress(fingerprint: &str) -> Reservation {
@@ -86,7 +130,7 @@ pub async fn idempotency_keys_are_reserved_once_then_replayed(
     );
 
     let first = response(1);
-    keys.complete(owner, k.clone(), first.clone()).await?;
+    complete(&db, owner, &k, now, &first).await?;
     for (fingerprint, at) in [
         ("fp-1", 3 * SECOND),
         ("fp-2", 4 * SECOND),
@@ -115,7 +159,7 @@ pub async fn idempotency_keys_are_reserved_once_then_replayed(
         location: None,
         etag: None,
     };
-    keys.complete(owner, other.clone(), bare.clone()).await?;
+    complete(&db, owner, &other, now, &bare).await?;
     assert_eq!(
         reserve(&*keys, owner, &other, "fp-9", t(SECOND)?).await?,
         completed("fp-9", &bare)
@@ -146,13 +190,13 @@ pub async fn idempotency_keys_of_different_owners_never_collide(
         Reservation::Reserved
     );
     let (for_alice, for_bob) = (response(1), response(2));
-    keys.complete(alice, k.clone(), for_alice.clone()).await?;
+    complete(&db, alice, &k, now, &for_alice).await?;
     assert_eq!(
         reserve(&*keys, bob, &k, "fp-bob", t(1)?).await?,
         in_progress("fp-bob")
     );
     // Bob's release frees only Bob's reservation.
-    keys.release(bob, k.clone()).await?;
+    keys.release(held(bob, &k, now)).await?;
     assert_eq!(
         reserve(&*keys, alice, &k, "fp-alice", t(2)?).await?,
         completed("fp-alice", &for_alice)
@@ -161,7 +205,7 @@ pub async fn idempotency_keys_of_different_owners_never_collide(
         reserve(&*keys, bob, &k, "fp-bob-2", t(3)?).await?,
         Reservation::Reserved
     );
-    keys.complete(bob, k.clone(), for_bob.clone()).await?;
+    complete(&db, bob, &k, t(3)?, &for_bob).await?;
     assert_eq!(
         reserve(&*keys, alice, &k, "fp-alice", t(4)?).await?,
         completed("fp-alice", &for_alice)
@@ -190,7 +234,7 @@ pub async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
         reserve(&*keys, owner, &done, "fp-1", start).await?,
         Reservation::Reserved
     );
-    keys.complete(owner, done.clone(), response(1)).await?;
+    complete(&db, owner, &done, start, &response(1)).await?;
     assert_eq!(
         reserve(&*keys, owner, &done, "fp-2", t(LIFETIME)?).await?,
         completed("fp-1", &response(1)),
@@ -248,7 +292,14 @@ pub async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
         .await?,
         Reservation::Reserved
     );
-    keys.complete(owner, stuck.clone(), response(3)).await?;
+    complete(
+        &db,
+        owner,
+        &stuck,
+        t(taken_at + ABANDONED_AFTER + 1)?,
+        &response(3),
+    )
+    .await?;
     assert_eq!(
         reserve(
             &*keys,
@@ -284,7 +335,7 @@ pub async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
         Reservation::Reserved,
         "created before abandoned_before"
     );
-    keys.complete(owner, explicit.clone(), response(4)).await?;
+    complete(&db, owner, &explicit, later, &response(4)).await?;
     let taken = keys
         .reserve(
             owner,
@@ -326,12 +377,12 @@ pub async fn a_released_key_can_be_reserved_again(backend: &impl Backend) -> Tes
         reserve(&*keys, owner, &k, "fp-1", t(0)?).await?,
         Reservation::Reserved
     );
-    keys.release(other, k.clone()).await?;
+    keys.release(held(other, &k, t(0)?)).await?;
     assert_eq!(
         reserve(&*keys, owner, &k, "fp-2", t(1)?).await?,
         in_progress("fp-1")
     );
-    keys.release(owner, k.clone()).await?;
+    keys.release(held(owner, &k, t(0)?)).await?;
     assert_eq!(
         reserve(&*keys, owner, &k, "fp-2", t(2)?).await?,
         Reservation::Reserved
@@ -340,14 +391,15 @@ pub async fn a_released_key_can_be_reserved_again(backend: &impl Backend) -> Tes
         reserve(&*keys, owner, &k, "fp-3", t(3)?).await?,
         in_progress("fp-2")
     );
-    keys.complete(owner, k.clone(), response(7)).await?;
-    keys.release(owner, k.clone()).await?;
+    complete(&db, owner, &k, t(2)?, &response(7)).await?;
+    keys.release(held(owner, &k, t(2)?)).await?;
     assert_eq!(
         reserve(&*keys, owner, &k, "fp-3", t(4)?).await?,
         completed("fp-2", &response(7)),
         "a completed key must survive a release"
     );
-    keys.release(owner, key("never-used")?).await?;
+    keys.release(held(owner, &key("never-used")?, t(0)?))
+        .await?;
     Ok(())
 }
 
@@ -371,14 +423,14 @@ pub async fn purging_removes_only_expired_keys_and_counts_them(
         ("fresh", 100 * HOUR, false),
     ];
     for owner in [alice, bob] {
-        for (name, at, complete) in used {
+        for (name, at, done) in used {
             let k = key(name)?;
             assert_eq!(
                 reserve(&*keys, owner, &k, name, t(at)?).await?,
                 Reservation::Reserved
             );
-            if complete {
-                keys.complete(owner, k, response(1)).await?;
+            if done {
+                complete(&db, owner, &k, t(at)?, &response(1)).await?;
             }
         }
     }
@@ -451,10 +503,59 @@ pub async fn concurrent_reservations_of_one_key_let_exactly_one_through(
         "losers must see the winner {winner}: {taken:?}"
     );
 
-    keys.complete(owner, k.clone(), response(5)).await?;
+    complete(&db, owner, &k, now, &response(5)).await?;
     for handle in race("second") {
         let (fingerprint, found) = handle.await?;
         assert_eq!(found?, completed(&winner, &response(5)), "{fingerprint}");
     }
+    Ok(())
+}
+
+/// A request so slow that a retry took its reservation over can no longer complete it: its
+/// task is not stored (one key never yields two tasks), nor can it release the retry's
+/// reservation; the retry's completion is what the key replays, once.
+pub async fn a_taken_over_reservation_can_no_longer_be_completed(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let keys = db.idempotency_keys();
+    let k = key("slow")?;
+    let (first_at, retry_at) = (t(0)?, t(ABANDONED_AFTER + 1)?);
+    let stored = || async { Ok::<_, BoxError>(all_of(&*db.tasks(), owner).await?.len()) };
+
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-slow", first_at).await?,
+        Reservation::Reserved
+    );
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-retry", retry_at).await?,
+        Reservation::Reserved,
+        "taken over as abandoned"
+    );
+    assert!(!try_complete(&db, owner, &k, first_at, &response(1)).await?);
+    assert_eq!(
+        stored().await?,
+        0,
+        "the slow request's task must not be stored"
+    );
+    keys.release(held(owner, &k, first_at)).await?;
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-retry", t(ABANDONED_AFTER + 2)?).await?,
+        in_progress("fp-retry"),
+        "the slow request cannot release the retry's reservation"
+    );
+
+    complete(&db, owner, &k, retry_at, &response(2)).await?;
+    assert_eq!(stored().await?, 1);
+    assert!(
+        !try_complete(&db, owner, &k, retry_at, &response(3)).await?,
+        "a completed key cannot be completed again"
+    );
+    assert_eq!(stored().await?, 1);
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp-retry", t(ABANDONED_AFTER + 3)?).await?,
+        completed("fp-retry", &response(2))
+    );
     Ok(())
 }

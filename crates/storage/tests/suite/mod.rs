@@ -95,6 +95,7 @@ macro_rules! storage_suite {
             a_released_key_can_be_reserved_again,
             purging_removes_only_expired_keys_and_counts_them,
             concurrent_reservations_of_one_key_let_exactly_one_through,
+            a_taken_over_reservation_can_no_longer_be_completed,
         );
     };
     (@tests $make:expr; $($($path:ident)::+),* $(,)?) => {
