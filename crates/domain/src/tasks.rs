@@ -141,12 +141,16 @@ impl Priority {
         }
     }
 
-    /// The priority of a rank; anything unknown reads as medium.
-    pub fn from_rank(rank: i16) -> Self {
+    /// The priority of a rank.
+    ///
+    /// # Errors
+    /// A message for a rank that is none of the three (corrupt data, never a default).
+    pub fn from_rank(rank: i16) -> Result<Self, String> {
         match rank {
-            0 => Priority::Low,
-            2 => Priority::High,
-            _ => Priority::Medium,
+            0 => Ok(Priority::Low),
+            1 => Ok(Priority::Medium),
+            2 => Ok(Priority::High),
+            other => Err(format!("{other} is not a priority rank (0, 1 or 2)")),
         }
     }
 }
@@ -766,7 +770,10 @@ mod tests {
         assert!(Priority::parse("urgent").is_err());
         assert!(Priority::Low < Priority::Medium && Priority::Medium < Priority::High);
         for p in [Priority::Low, Priority::Medium, Priority::High] {
-            assert_eq!(Priority::from_rank(p.rank()), p);
+            assert_eq!(Priority::from_rank(p.rank()), Ok(p));
+        }
+        for corrupt in [-1, 3, i16::MAX] {
+            assert!(Priority::from_rank(corrupt).is_err(), "{corrupt}");
         }
     }
 

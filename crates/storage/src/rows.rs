@@ -206,7 +206,7 @@ impl TaskRow {
                 .map_err(|e| corrupt("description", e))?,
             is_done: self.is_done,
             completed_at: self.completed_at.map(|t| t.0),
-            priority: Priority::from_rank(self.priority),
+            priority: Priority::from_rank(self.priority).map_err(|e| corrupt("priority", e))?,
             due_at: self.due_at.map(|t| t.0),
             tags: Tags::from_trusted(tags),
             created_at: self.created_at.0,

@@ -670,7 +670,7 @@ fn varied_task(owner: UserId, serial: u64, rng: &mut Rng) -> Result<Task, BoxErr
         description: Description::parse(format!("task {serial}"))?,
         is_done,
         completed_at: is_done.then_some(created_at),
-        priority: Priority::from_rank(i16::try_from(rng.below(3))?),
+        priority: Priority::from_rank(i16::try_from(rng.below(3))?)?,
         due_at: match rng.below(6) {
             0..=1 => None,
             k => Some(day(i64::try_from(k)?)?),

@@ -53,6 +53,7 @@ macro_rules! storage_suite {
             taken_email_is_refused,
             concurrent_registrations_of_one_email_let_exactly_one_succeed,
             tasks_read_back_equal_with_tags_in_order,
+            a_corrupt_stored_priority_is_an_error_not_a_default,
             another_owner_can_neither_see_nor_change_a_task,
             listing_is_ordered_by_created_at_then_id_with_each_tasks_tags,
             update_bumps_version_sets_updated_at_and_replaces_tags,
@@ -380,6 +381,41 @@ pub async fn tasks_read_back_equal_with_tags_in_order(backend: &impl Backend) ->
     assert_eq!(all_of(&*tasks, owner).await?, vec![tagged, bare]);
     let missing = TaskId::from_uuid(Uuid::from_u128(12));
     assert_eq!(tasks.find_for_owner(owner, missing).await?, None);
+    Ok(())
+}
+
+/// A stored value no domain type accepts (corrupt data, e.g. a priority rank written by hand)
+/// is an internal error naming the task and the column, never a silent default.
+pub async fn a_corrupt_stored_priority_is_an_error_not_a_default(
+    backend: &impl Backend,
+) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let task = new_task(owner, 20, t(1)?, &["x"])?;
+    tasks.insert(task.clone()).await?;
+    // Both schemas refuse such a rank (CHECK); go around them as corruption would.
+    let around_the_check = match db.backend_name() {
+        "sqlite" => "PRAGMA ignore_check_constraints = ON;",
+        _ => "ALTER TABLE tasks DROP CONSTRAINT tasks_priority_check;",
+    };
+    db.hold_connection()?
+        .execute_sql(&format!("{around_the_check} UPDATE tasks SET priority = 7"))?;
+    for found in [
+        tasks.find_for_owner(owner, task.id).await.map(drop),
+        all_of(&*tasks, owner)
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::Internal(e.to_string())),
+    ] {
+        match found {
+            Err(StoreError::Internal(message)) => assert!(
+                message.contains("priority") && message.contains(&task.id.to_string()),
+                "{message}"
+            ),
+            other => return Err(format!("expected an internal error, got {other:?}").into()),
+        }
+    }
     Ok(())
 }
 
