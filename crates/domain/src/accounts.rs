@@ -540,7 +540,7 @@ impl AccountService {
         let current = Password(truncate_to_bytes(current, Password::MAX_BYTES));
         let matches = self
             .hasher
-            .verify(current, user.password_hash)
+            .verify(current, user.password_hash.clone())
             .await
             .map_err(AccountError::Internal)?;
         if !matches {
@@ -551,15 +551,22 @@ impl AccountService {
             .hash(new)
             .await
             .map_err(AccountError::Internal)?;
-        let found = self
+        // Only over the hash just checked: of two changes racing with the same current
+        // password, the second finds it replaced and is told so.
+        let replaced = self
             .users
-            .set_password(user.id, hash, self.clock.now())
+            .set_password(user.id, user.password_hash, hash, self.clock.now())
             .await?;
-        self.cache.invalidate_user(user.id);
-        if found {
-            Ok(())
-        } else {
-            Err(AuthError::Revoked.into())
+        if replaced {
+            self.cache.invalidate_user(user.id);
+            return Ok(());
+        }
+        match self.users.find_by_id(user.id).await? {
+            Some(_) => Err(AccountError::WrongPassword),
+            None => {
+                self.cache.invalidate_user(user.id);
+                Err(AuthError::Revoked.into())
+            }
         }
     }
 
@@ -1246,8 +1253,10 @@ mod tests {
         m.users
             .expect_set_password()
             .times(1)
-            .withf(|_, h, now| h.as_str() == "new-hash" && *now == at(NOW))
-            .returning(|_, _, _| Ok(true));
+            .withf(|_, replacing, h, now| {
+                replacing.as_str() == "stored-hash" && h.as_str() == "new-hash" && *now == at(NOW)
+            })
+            .returning(|_, _, _, _| Ok(true));
         let cache = m.cache.clone();
         cache.put(sid(5), caller(), at(NOW), cache.generation());
         let result = m
@@ -1260,6 +1269,31 @@ mod tests {
             .await;
         assert!(result.is_ok());
         assert!(cache.is_empty(), "this instance rejects old tokens at once");
+    }
+
+    #[tokio::test]
+    async fn a_password_changed_meanwhile_is_not_overwritten_and_is_a_wrong_password() {
+        let mut m = Mocks::new();
+        m.users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user("bob@example.com", false))));
+        m.hasher.expect_verify().returning(|_, _| Ok(true));
+        m.hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("new-hash".into())));
+        m.users
+            .expect_set_password()
+            .times(1)
+            .returning(|_, _, _, _| Ok(false));
+        let result = m
+            .service()
+            .change_password(
+                &caller(),
+                "stored-password".into(),
+                password("new password"),
+            )
+            .await;
+        assert!(matches!(result, Err(AccountError::WrongPassword)));
     }
 
     #[tokio::test]

@@ -45,11 +45,14 @@ pub trait UserRepository: Send + Sync {
     /// The account with this id, if any.
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
-    /// Replaces the password hash and, in the same statement, bumps `session_epoch` so
-    /// that every session of the account ends. Returns whether the account exists.
+    /// Replaces the password hash, provided it is still `replacing` (the hash the caller
+    /// checked the current password against), and in the same statement bumps
+    /// `session_epoch` so that every session of the account ends. Returns whether it was
+    /// replaced: `false` when the account is gone or its password changed meanwhile.
     async fn set_password(
         &self,
         id: UserId,
+        replacing: PasswordHash,
         hash: PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;

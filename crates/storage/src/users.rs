@@ -130,20 +130,26 @@ impl UserRepository for DieselUserRepository {
     async fn set_password(
         &self,
         id: UserId,
+        replacing: PasswordHash,
         hash: PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let (id, hash) = (user_key(id), hash.as_str().to_owned());
+        let replacing = replacing.as_str().to_owned();
         let updated = with_connection(&self.pool, move |conn| {
             write_transaction(conn, |conn| {
                 Ok::<_, DbError>(
-                    diesel::update(users::table.find(id))
-                        .set((
-                            users::password_hash.eq(&hash),
-                            users::session_epoch.eq(users::session_epoch + 1),
-                            users::updated_at.eq(stamp(now)),
-                        ))
-                        .execute(conn)?,
+                    diesel::update(
+                        users::table
+                            .find(id)
+                            .filter(users::password_hash.eq(&replacing)),
+                    )
+                    .set((
+                        users::password_hash.eq(&hash),
+                        users::session_epoch.eq(users::session_epoch + 1),
+                        users::updated_at.eq(stamp(now)),
+                    ))
+                    .execute(conn)?,
                 )
             })
         })

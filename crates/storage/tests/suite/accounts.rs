@@ -77,8 +77,20 @@ pub async fn password_changes_and_ending_all_sessions_bump_the_epoch(
         users.find_by_id(id).await?.map(|u| u.session_epoch),
         Some(0)
     );
+    let stored = users.find_by_id(id).await?.ok_or("gone")?.password_hash;
+    let stale = PasswordHash::new("$2b$04$not-the-stored-one".into());
+    assert!(
+        !users
+            .set_password(id, stale, PasswordHash::new("$2b$04$lost".into()), t(4)?)
+            .await?,
+        "a hash changed meanwhile must not be overwritten"
+    );
+    assert_eq!(
+        users.find_by_id(id).await?.map(|u| u.session_epoch),
+        Some(0)
+    );
     let changed = users
-        .set_password(id, PasswordHash::new("$2b$04$new".into()), t(5)?)
+        .set_password(id, stored, PasswordHash::new("$2b$04$new".into()), t(5)?)
         .await?;
     assert!(changed);
     let user = users.find_by_id(id).await?.ok_or("gone")?;
@@ -95,7 +107,12 @@ pub async fn password_changes_and_ending_all_sessions_bump_the_epoch(
     assert!(!users.end_all_sessions(ghost, t(6)?).await?);
     assert!(
         !users
-            .set_password(ghost, PasswordHash::new("x".into()), t(6)?)
+            .set_password(
+                ghost,
+                PasswordHash::new("x".into()),
+                PasswordHash::new("y".into()),
+                t(6)?
+            )
             .await?
     );
     Ok(())
