@@ -2,7 +2,9 @@
 //! `alg: none`, other HMAC sizes and asymmetric algorithms are all rejected, whatever the
 //! token's header claims. Refresh tokens are 256 random bits, stored only as SHA-256 hashes.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -57,6 +59,54 @@ pub struct JwtTokenService {
     validation: Validation,
     issuer: String,
     ttl_secs: i64,
+    verified: VerifiedTokens,
+}
+
+/// Access tokens this service verified, by their exact text, with their claims: a client
+/// sends the same token with every request for its whole lifetime, and checking the
+/// signature and parsing two JSON documents each time was ~8 % of an authenticated read.
+/// Only a token byte-for-byte equal to one that verified is served from here, and only
+/// until it expires (with the same leeway as a full check); revocation is not this cache's
+/// business (the session check comes after it, on every request). Bounded: when full,
+/// expired entries go, and if that frees nothing, everything.
+#[derive(Default)]
+struct VerifiedTokens {
+    tokens: Mutex<HashMap<Box<str>, AccessClaims>>,
+}
+
+impl VerifiedTokens {
+    /// Most tokens remembered (a few hundred bytes each).
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, token: &str) -> Option<AccessClaims> {
+        self.tokens.lock().ok()?.get(token).cloned()
+    }
+
+    fn remember(&self, token: &str, claims: AccessClaims, now: i64) {
+        let Ok(mut tokens) = self.tokens.lock() else {
+            return;
+        };
+        if tokens.len() >= Self::CAPACITY {
+            tokens.retain(|_, c| !is_expired(c, now));
+            if tokens.len() >= Self::CAPACITY {
+                tokens.clear();
+            }
+        }
+        tokens.insert(token.into(), claims);
+    }
+
+    fn forget(&self, token: &str) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(token);
+        }
+    }
+}
+
+/// Whether the claims' `exp` has passed at `now` (seconds), allowing the leeway, exactly as
+/// `jsonwebtoken` decides it: expired when `exp < now - leeway`.
+fn is_expired(claims: &AccessClaims, now: i64) -> bool {
+    let leeway = i64::try_from(JwtTokenService::LEEWAY_SECS).unwrap_or(0);
+    claims.expires_at.timestamp() < now.saturating_sub(leeway)
 }
 
 impl fmt::Debug for JwtTokenService {
@@ -85,7 +135,36 @@ impl JwtTokenService {
             validation,
             issuer: settings.issuer,
             ttl_secs: i64::try_from(settings.access_ttl.as_secs()).unwrap_or(i64::MAX),
+            verified: VerifiedTokens::default(),
         }
+    }
+
+    /// The full check: signature, algorithm, issuer, expiry, and every claim's shape.
+    fn verify_signed(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            })?;
+        let claims = data.claims;
+        let user_id = claims
+            .sub
+            .parse::<UserId>()
+            .map_err(|_| AuthError::Invalid)?;
+        let session_id = claims
+            .sid
+            .parse::<SessionId>()
+            .map_err(|_| AuthError::Invalid)?;
+        let role = Role::parse(&claims.role).map_err(|_| AuthError::Invalid)?;
+        let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(AuthError::Invalid)?;
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
+        Ok(AccessClaims {
+            user_id,
+            session_id,
+            role,
+            issued_at,
+            expires_at,
+        })
     }
 }
 
@@ -115,30 +194,17 @@ impl TokenService for JwtTokenService {
     }
 
     fn verify(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                _ => AuthError::Invalid,
-            })?;
-        let claims = data.claims;
-        let user_id = claims
-            .sub
-            .parse::<UserId>()
-            .map_err(|_| AuthError::Invalid)?;
-        let session_id = claims
-            .sid
-            .parse::<SessionId>()
-            .map_err(|_| AuthError::Invalid)?;
-        let role = Role::parse(&claims.role).map_err(|_| AuthError::Invalid)?;
-        let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(AuthError::Invalid)?;
-        let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
-        Ok(AccessClaims {
-            user_id,
-            session_id,
-            role,
-            issued_at,
-            expires_at,
-        })
+        let now = Utc::now().timestamp();
+        if let Some(claims) = self.verified.get(token) {
+            if is_expired(&claims, now) {
+                self.verified.forget(token);
+                return Err(AuthError::Expired);
+            }
+            return Ok(claims);
+        }
+        let claims = self.verify_signed(token)?;
+        self.verified.remember(token, claims.clone(), now);
+        Ok(claims)
     }
 
     fn new_refresh_token(&self) -> RefreshSecret {
@@ -237,6 +303,73 @@ mod tests {
         for key in ["sub", "exp", "iat", "jti", "iss", "role", "sid"] {
             assert!(claims.get(key).is_some(), "missing {key}");
         }
+    }
+
+    fn claims_expiring_at(exp: i64) -> AccessClaims {
+        AccessClaims {
+            user_id: UserId::from_uuid(Uuid::now_v7()),
+            session_id: SessionId::from_uuid(Uuid::now_v7()),
+            role: Role::User,
+            issued_at: Utc::now(),
+            expires_at: DateTime::from_timestamp(exp, 0).unwrap_or_else(|| panic!("{exp}")),
+        }
+    }
+
+    fn remembered(s: &JwtTokenService) -> usize {
+        s.verified.tokens.lock().map(|t| t.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn verified_tokens_are_remembered_and_only_an_identical_token_is_served_from_memory() {
+        let s = service();
+        let token = sign(Algorithm::HS256, SECRET, &valid_claims(&user()));
+        let first = s.verify(&token).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(remembered(&s), 1);
+        assert_eq!(s.verify(&token), Ok(first));
+        // One character changed in the signature: a full check, which fails.
+        let at = token.rfind('.').unwrap_or_else(|| panic!("{token}")) + 1;
+        let mut tampered = token.clone();
+        let swapped = if tampered[at..].starts_with('A') {
+            "B"
+        } else {
+            "A"
+        };
+        tampered.replace_range(at..=at, swapped);
+        assert_eq!(s.verify(&tampered), Err(AuthError::Invalid));
+        assert_eq!(remembered(&s), 1, "a failed check is not remembered");
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_expires_beyond_the_leeway() {
+        let s = service();
+        let now = Utc::now().timestamp();
+        let leeway = i64::try_from(JwtTokenService::LEEWAY_SECS).unwrap_or(0);
+        s.verified
+            .remember("within-leeway", claims_expiring_at(now - leeway + 2), now);
+        s.verified
+            .remember("past-leeway", claims_expiring_at(now - leeway - 2), now);
+        assert!(s.verify("within-leeway").is_ok());
+        assert_eq!(s.verify("past-leeway"), Err(AuthError::Expired));
+        assert_eq!(remembered(&s), 1, "the expired token is forgotten");
+    }
+
+    #[test]
+    fn the_memory_of_verified_tokens_is_bounded() {
+        let s = service();
+        let now = Utc::now().timestamp();
+        for n in 0..VerifiedTokens::CAPACITY {
+            s.verified
+                .remember(&format!("old-{n}"), claims_expiring_at(now - 3_600), now);
+        }
+        assert_eq!(remembered(&s), VerifiedTokens::CAPACITY);
+        s.verified
+            .remember("new", claims_expiring_at(now + 600), now);
+        assert_eq!(remembered(&s), 1, "expired entries make room");
+        for n in 0..VerifiedTokens::CAPACITY {
+            s.verified
+                .remember(&format!("live-{n}"), claims_expiring_at(now + 600), now);
+        }
+        assert!(remembered(&s) <= VerifiedTokens::CAPACITY);
     }
 
     #[test]
