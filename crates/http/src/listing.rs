@@ -2,6 +2,7 @@
 //! `Link: <…>; rel="next"` header. Every bad parameter is a 422 naming it.
 
 use actix_web::dev::Payload;
+use actix_web::http::header::LINK;
 use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,19 +10,19 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use paperclip::actix::OperationModifier;
-use paperclip::v2::models::{
-    DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
-};
+use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId, TaskListQuery,
-    TaskSort,
+    Page, PageSize, Priority, SearchText, SortKey, Tag, Task, TaskCursor, TaskFilter, TaskId,
+    TaskListQuery, TaskSort,
 };
 
 use crate::auth::AuthGate;
 use crate::body::{parse_instant_exact, truncate_to_micros};
+use crate::dto::TaskResponse;
 use crate::error::ApiError;
-use crate::query::QueryParams;
+use crate::query::{QueryParams, query_parameter};
+use crate::reply::JsonOk;
 
 /// A validated `GET /tasks` query, and what the next page's link needs.
 #[derive(Debug)]
@@ -128,6 +129,16 @@ impl TaskListParams {
         let (path, params) = &self.link;
         link_header(path, params.clone(), encode_cursor(cursor))
     }
+
+    /// The answer of a task list: the page's tasks, and `Link: rel="next"` when there are more.
+    pub(crate) fn reply(&self, page: Page<Task>) -> JsonOk<Vec<TaskResponse>> {
+        let link = self.next_link(page.next.as_ref());
+        let reply = JsonOk::new(page.items.into_iter().map(TaskResponse::from).collect());
+        match link {
+            Some(link) => reply.header((LINK, link)),
+            None => reply,
+        }
+    }
 }
 
 /// `<path?params&cursor=…>; rel="next"`, percent-encoded: the one shape of every list's
@@ -229,23 +240,6 @@ impl FromRequest for TaskListParams {
 }
 
 impl Apiv2Schema for TaskListParams {}
-
-fn query_parameter(
-    name: &str,
-    description: &str,
-    data_type: DataType,
-    format: Option<DataTypeFormat>,
-) -> Parameter<paperclip::v2::models::DefaultSchemaRaw> {
-    Parameter {
-        in_: ParameterIn::Query,
-        name: name.into(),
-        description: Some(description.into()),
-        required: false,
-        data_type: Some(data_type),
-        format,
-        ..Default::default()
-    }
-}
 
 impl OperationModifier for TaskListParams {
     fn update_parameter(op: &mut DefaultOperationRaw) {

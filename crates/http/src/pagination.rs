@@ -9,7 +9,7 @@ use chrono::DateTime;
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use paperclip::actix::OperationModifier;
-use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter, ParameterIn};
+use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
     Role, UserCursor, UserId, UserListQuery, UserSort, UserSortField, UserSortKey, ValidationErrors,
@@ -180,21 +180,17 @@ impl FromRequest for UserListParams {
 
 impl Apiv2Schema for UserListParams {}
 
+/// A query parameter of `GET /admin/users` for the OpenAPI document, with its allowed
+/// values when it has a fixed set.
 fn query_parameter(
     name: &str,
     description: &str,
     data_type: DataType,
     enum_: &[&str],
 ) -> Either<paperclip::v2::models::Reference, Parameter<paperclip::v2::models::DefaultSchemaRaw>> {
-    Either::Right(Parameter {
-        in_: ParameterIn::Query,
-        name: name.into(),
-        description: Some(description.into()),
-        required: false,
-        data_type: Some(data_type),
-        enum_: enum_.iter().map(|v| serde_json::Value::from(*v)).collect(),
-        ..Default::default()
-    })
+    let mut parameter = crate::query::query_parameter(name, description, data_type, None);
+    parameter.enum_ = enum_.iter().map(|v| serde_json::Value::from(*v)).collect();
+    Either::Right(parameter)
 }
 
 impl OperationModifier for UserListParams {

@@ -7,6 +7,7 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use paperclip::actix::OperationModifier;
+use paperclip::v2::models::{DataType, DataTypeFormat, DefaultSchemaRaw, Parameter, ParameterIn};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::ValidationErrors;
 
@@ -85,6 +86,24 @@ impl FromRequest for NoQuery {
 
 impl Apiv2Schema for NoQuery {}
 impl OperationModifier for NoQuery {}
+
+/// An optional query parameter as the OpenAPI document describes it.
+pub(crate) fn query_parameter(
+    name: &str,
+    description: &str,
+    data_type: DataType,
+    format: Option<DataTypeFormat>,
+) -> Parameter<DefaultSchemaRaw> {
+    Parameter {
+        in_: ParameterIn::Query,
+        name: name.into(),
+        description: Some(description.into()),
+        required: false,
+        data_type: Some(data_type),
+        format,
+        ..Default::default()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -90,15 +90,5 @@ pub async fn list_user_tasks(
         .admin
         .list_user_tasks(&caller.0, id.get()?, params.query.clone())
         .await?;
-    let link = params.next_link(page.next.as_ref());
-    let mut reply = JsonOk::new(
-        page.items
-            .into_iter()
-            .map(TaskResponse::from)
-            .collect::<Vec<_>>(),
-    );
-    if let Some(link) = link {
-        reply = reply.header((LINK, link));
-    }
-    Ok(reply)
+    Ok(params.reply(page))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, ETAG, HeaderName, LINK, LOCATION};
+use actix_web::http::header::{CONTENT_TYPE, ETAG, HeaderName, LOCATION};
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use paperclip::actix::{OperationModifier, api_v2_operation};
@@ -151,17 +151,7 @@ pub async fn list(
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
     let page = state.tasks.list(&caller.0, params.query.clone()).await?;
-    let link = params.next_link(page.next.as_ref());
-    let mut reply = JsonOk::new(
-        page.items
-            .into_iter()
-            .map(TaskResponse::from)
-            .collect::<Vec<_>>(),
-    );
-    if let Some(link) = link {
-        reply = reply.header((LINK, link));
-    }
-    Ok(reply)
+    Ok(params.reply(page))
 }
 
 /// Creates a task owned by the caller; with `Idempotency-Key`, at most once.
