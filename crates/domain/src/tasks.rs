@@ -582,15 +582,11 @@ impl TaskService {
         self.list_of(caller.user_id, query).await
     }
 
-    /// One page of `owner`'s tasks (for administrators; authorisation is the caller's job).
+    /// One page of `owner`'s tasks; whoever calls it has decided the caller may see them.
     ///
     /// # Errors
     /// `Store` when storage fails.
-    pub async fn list_of(
-        &self,
-        owner: UserId,
-        query: TaskListQuery,
-    ) -> Result<Page<Task>, TaskError> {
+    async fn list_of(&self, owner: UserId, query: TaskListQuery) -> Result<Page<Task>, TaskError> {
         Ok(page_of(&*self.tasks, owner, query).await?)
     }
 

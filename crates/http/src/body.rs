@@ -170,10 +170,22 @@ pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
 /// A message showing the expected form.
 pub fn parse_instant_exact(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw)
-        .ok()
+        .map_err(|_| INSTANT_EXPECTED.to_owned())
         .map(|dt| dt.with_timezone(&Utc))
-        .filter(|dt| (1..=9999).contains(&dt.year()))
-        .ok_or_else(|| INSTANT_EXPECTED.to_owned())
+        .and_then(within_storable_years)
+}
+
+/// `at` if its year is one storage can keep and order (1–9999); checked again after any
+/// rounding, which can carry 9999-12-31T23:59:59.9999999Z into the year 10000.
+///
+/// # Errors
+/// A message showing the expected form.
+pub fn within_storable_years(at: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if (1..=9999).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(INSTANT_EXPECTED.to_owned())
+    }
 }
 
 /// `at` to whole microseconds: down, or up when `round_up` and digits are cut.

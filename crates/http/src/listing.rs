@@ -18,7 +18,7 @@ use taskapi_domain::{
 };
 
 use crate::auth::AuthGate;
-use crate::body::{parse_instant_exact, truncate_to_micros};
+use crate::body::{parse_instant_exact, truncate_to_micros, within_storable_years};
 use crate::dto::TaskResponse;
 use crate::error::ApiError;
 use crate::query::{QueryParams, query_parameter};
@@ -78,9 +78,12 @@ impl TaskListParams {
         // is rounded outwards: `due_at < 10:00:00.0000001` is `due_at < 10:00:00.000001`,
         // and `due_at > 10:00:00.0000001` is `due_at > 10:00:00`.
         if let Some(raw) = keep("due_before", &mut params) {
-            filter.due_before = errors
-                .check("due_before", parse_instant_exact(&raw))
-                .map(|at| truncate_to_micros(at, true));
+            filter.due_before = errors.check(
+                "due_before",
+                parse_instant_exact(&raw)
+                    .map(|at| truncate_to_micros(at, true))
+                    .and_then(within_storable_years),
+            );
         }
         if let Some(raw) = keep("due_after", &mut params) {
             filter.due_after = errors
@@ -204,8 +207,10 @@ fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
     let key = match kind.as_str() {
         "t" => SortKey::Instant(
             DateTime::parse_from_rfc3339(value)
-                .map_err(|_| NOT_OURS.to_owned())?
-                .with_timezone(&Utc),
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+                .and_then(|at| within_storable_years(at).ok())
+                .ok_or_else(|| NOT_OURS.to_owned())?,
         ),
         "n" => SortKey::NoDueDate,
         "p" => SortKey::Priority(value.parse().map_err(|_| NOT_OURS.to_owned())?),
@@ -317,5 +322,39 @@ impl OperationModifier for TaskListParams {
         ] {
             op.parameters.push(Either::Right(parameter));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(e) => e.errors().iter().map(|f| f.field.clone()).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn instants_past_the_year_9999_are_refused_even_when_rounding_makes_them() {
+        // Storage keeps years 1–9999 only; rounding an exclusive bound up must not slip past.
+        let err = TaskListParams::parse("/tasks", "due_before=9999-12-31T23:59:59.9999999Z")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(fields(err), vec!["due_before"]);
+        assert!(TaskListParams::parse("/tasks", "due_before=9999-12-31T23:59:59.999999Z").is_ok());
+    }
+
+    #[test]
+    fn a_forged_cursor_with_an_unstorable_instant_is_not_ours() {
+        let sort = TaskSort::default();
+        let forged = encode_cursor_parts(&[
+            &sort.to_param(),
+            "t",
+            "9999-12-31T23:59:59-01:00",
+            &uuid::Uuid::nil().to_string(),
+        ]);
+        assert!(decode_cursor(&forged, sort).is_err());
     }
 }

@@ -16,6 +16,7 @@ use taskapi_domain::{
 };
 
 use crate::auth::AuthGate;
+use crate::body::within_storable_years;
 use crate::error::ApiError;
 use crate::listing::{decode_cursor_parts, encode_cursor_parts, link_header, parse_bool};
 use crate::query::QueryParams;
@@ -68,6 +69,7 @@ fn decode_cursor(raw: &str, sort: UserSort) -> Result<UserCursor, String> {
             .parse::<i64>()
             .ok()
             .and_then(DateTime::from_timestamp_micros)
+            .and_then(|at| within_storable_years(at).ok())
             .map(UserSortKey::CreatedAt)
             .ok_or_else(invalid)?,
         UserSortField::Email => UserSortKey::Email(key.clone()),

@@ -23,8 +23,20 @@ pub(crate) struct QueryParams {
 }
 
 impl QueryParams {
+    /// Most parameters a query string may carry (the longest route takes a dozen). More is
+    /// refused outright, before any is looked at, so that no query string makes the server
+    /// judge (and answer about) tens of thousands of names.
+    pub(crate) const MAX_PARAMETERS: usize = 32;
+
     /// Decodes `query` (`application/x-www-form-urlencoded`).
     pub(crate) fn parse(query: &str) -> Result<Self, ApiError> {
+        // Each parameter needs at least one character, and pairs are separated by `&`.
+        if query.split('&').filter(|p| !p.is_empty()).count() > Self::MAX_PARAMETERS {
+            return Err(ApiError::invalid(
+                "query",
+                format!("has more than {} parameters", Self::MAX_PARAMETERS),
+            ));
+        }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|_| ApiError::invalid("query", "is not a well-formed query string"))?;
         Ok(Self {
@@ -122,6 +134,20 @@ mod tests {
         assert!(names("").is_empty());
         assert_eq!(names("a=1&b&a=2"), vec!["a", "b"]);
         assert_eq!(names("we%20ird=1&x+y=2"), vec!["we ird", "x y"]);
+    }
+
+    #[test]
+    fn a_query_string_with_too_many_parameters_is_refused_as_a_whole() {
+        let at_most = (0..QueryParams::MAX_PARAMETERS)
+            .map(|n| format!("p{n}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(names(&at_most).len(), QueryParams::MAX_PARAMETERS);
+        let flood = (0..50_000)
+            .map(|n| format!("p{n}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(names(&flood), vec!["query"]);
     }
 
     #[test]

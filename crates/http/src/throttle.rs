@@ -330,10 +330,13 @@ impl FromRequest for AuthThrottle {
 impl Apiv2Schema for AuthThrottle {}
 impl OperationModifier for AuthThrottle {}
 
-/// What an address's budget is keyed by: an IPv4 address as is; an IPv6 address by its
+/// What an address's budget is keyed by: an IPv4 address (also one mapped into IPv6) as is; an IPv6 address by its
 /// /64 network, the block one subscriber usually holds whole, so that rotating through its
 /// 2^64 addresses buys no extra attempts (nor grows the limiter's map without bound).
 fn budget_key(address: IpAddr) -> IpAddr {
+    // An IPv4 client of a dual-stack listener arrives as `::ffff:a.b.c.d`: it is that IPv4
+    // address, not one more member of the (all-zero) /64 every such address shares.
+    let address = address.to_canonical();
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => {
@@ -482,5 +485,14 @@ mod tests {
         assert_ne!(budget_key(a), budget_key(other));
         let v4: IpAddr = "192.0.2.7".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(budget_key(v4), v4);
+    }
+
+    #[test]
+    fn ipv4_clients_of_a_dual_stack_listener_keep_budgets_of_their_own() {
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap_or_else(|e| panic!("{e}"));
+        let neighbour: IpAddr = "::ffff:192.0.2.8".parse().unwrap_or_else(|e| panic!("{e}"));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(budget_key(mapped), v4);
+        assert_ne!(budget_key(mapped), budget_key(neighbour));
     }
 }
