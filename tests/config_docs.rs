@@ -80,3 +80,23 @@ fn the_key_readers_find_what_they_should() {
             .collect::<BTreeSet<_>>()
     );
 }
+
+/// The image sets `TASKAPI__DATABASE__URL` (SQLite in /data), which wins over
+/// `DATABASE_URL`: the compose file must point the service at its PostgreSQL through the
+/// same variable, or the stack silently runs on SQLite.
+#[test]
+fn compose_points_the_api_at_its_postgresql_through_the_variable_the_image_sets() {
+    let dockerfile = read("docker/Dockerfile");
+    let compose = read("docker/compose.yaml");
+    assert!(dockerfile.contains("TASKAPI__DATABASE__URL=sqlite:"));
+    let setting = compose
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("TASKAPI__DATABASE__URL:"))
+        .unwrap_or_else(|| panic!("compose.yaml does not set TASKAPI__DATABASE__URL"));
+    assert!(setting.contains("postgres://") && setting.contains("@db:"), "{setting}");
+    assert!(
+        !compose.lines().any(|l| l.trim_start().starts_with("DATABASE_URL:")),
+        "DATABASE_URL would be overridden by the image's TASKAPI__DATABASE__URL"
+    );
+}
