@@ -94,9 +94,14 @@ fn compose_points_the_api_at_its_postgresql_through_the_variable_the_image_sets(
         .map(str::trim)
         .find(|line| line.starts_with("TASKAPI__DATABASE__URL:"))
         .unwrap_or_else(|| panic!("compose.yaml does not set TASKAPI__DATABASE__URL"));
-    assert!(setting.contains("postgres://") && setting.contains("@db:"), "{setting}");
     assert!(
-        !compose.lines().any(|l| l.trim_start().starts_with("DATABASE_URL:")),
+        setting.contains("postgres://") && setting.contains("@db:"),
+        "{setting}"
+    );
+    assert!(
+        !compose
+            .lines()
+            .any(|l| l.trim_start().starts_with("DATABASE_URL:")),
         "DATABASE_URL would be overridden by the image's TASKAPI__DATABASE__URL"
     );
 }

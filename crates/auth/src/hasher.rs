@@ -82,7 +82,11 @@ impl BcryptHasher {
     {
         let (tx, rx) = oneshot::channel();
         self.pool.submit(Box::new(move || {
-            // The caller may have gone (client disconnected): nothing to tell then.
+            // A caller that has gone (its client disconnected while the job queued) wants
+            // no answer: spend no hash on it.
+            if tx.is_closed() {
+                return;
+            }
             let _ = tx.send(job().map_err(|e| e.to_string()));
         }))?;
         rx.await

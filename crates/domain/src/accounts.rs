@@ -552,21 +552,17 @@ impl AccountService {
             .await
             .map_err(AccountError::Internal)?;
         // Only over the hash just checked: of two changes racing with the same current
-        // password, the second finds it replaced and is told so.
+        // password, the second finds it replaced. The winner (or the account's deletion)
+        // has ended every session, this request's included: it is unauthenticated now.
         let replaced = self
             .users
             .set_password(user.id, user.password_hash, hash, self.clock.now())
             .await?;
+        self.cache.invalidate_user(user.id);
         if replaced {
-            self.cache.invalidate_user(user.id);
-            return Ok(());
-        }
-        match self.users.find_by_id(user.id).await? {
-            Some(_) => Err(AccountError::WrongPassword),
-            None => {
-                self.cache.invalidate_user(user.id);
-                Err(AuthError::Revoked.into())
-            }
+            Ok(())
+        } else {
+            Err(AuthError::Revoked.into())
         }
     }
 
@@ -1272,7 +1268,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_password_changed_meanwhile_is_not_overwritten_and_is_a_wrong_password() {
+    async fn a_password_changed_meanwhile_is_not_overwritten_and_the_session_is_over() {
         let mut m = Mocks::new();
         m.users
             .expect_find_by_id()
@@ -1293,7 +1289,10 @@ mod tests {
                 password("new password"),
             )
             .await;
-        assert!(matches!(result, Err(AccountError::WrongPassword)));
+        assert!(matches!(
+            result,
+            Err(AccountError::Unauthenticated(AuthError::Revoked))
+        ));
     }
 
     #[tokio::test]

@@ -66,6 +66,27 @@ pub(crate) fn held_reservation(held: &HeldKey) -> HeldReservation {
         .filter(keys::status.is_null())
 }
 
+/// The response a completed key replays, or `None` while its request is running. A row
+/// with half a response, or a status no response has, is corrupt: an internal error, never a
+/// made-up response.
+fn stored_response(found: &KeyRow, key: &str) -> Result<Option<StoredResponse>, DbError> {
+    let corrupt = || {
+        DbError::Store(StoreError::Internal(format!(
+            "idempotency key {key:?}: stored response is incomplete or invalid"
+        )))
+    };
+    match (found.status, &found.body) {
+        (None, None) => Ok(None),
+        (Some(status), Some(body)) => Ok(Some(StoredResponse {
+            status: u16::try_from(status).map_err(|_| corrupt())?,
+            body: body.clone(),
+            location: found.location.clone(),
+            etag: found.etag.clone(),
+        })),
+        _ => Err(corrupt()),
+    }
+}
+
 /// `INSERT … ON CONFLICT DO NOTHING`, dispatched per backend (diesel's multi-backend
 /// connection cannot express the conflict clause). Returns whether the row was inserted.
 fn insert_if_absent(conn: &mut DbConnection, row: &NewKeyRow) -> QueryResult<bool> {
@@ -120,31 +141,33 @@ impl IdempotencyStore for DieselIdempotencyStore {
                     created_at: SqlTimestamp(now),
                 };
                 // The primary key decides between concurrent duplicates: on PostgreSQL the
-                // loser's insert waits for the winner's commit, then does nothing.
-                if insert_if_absent(conn, &row)? {
-                    return Ok(Reservation::Reserved);
+                // loser's insert waits for the winner's commit, then does nothing. Should the
+                // winner release the key between our insert and our read, it is free again:
+                // try once more (and say "in progress" if it keeps slipping away).
+                for _ in 0..3 {
+                    if insert_if_absent(conn, &row)? {
+                        return Ok(Reservation::Reserved);
+                    }
+                    let found: Option<KeyRow> = this
+                        .select((
+                            keys::fingerprint,
+                            keys::status,
+                            keys::body,
+                            keys::location,
+                            keys::etag,
+                        ))
+                        .first(conn)
+                        .optional()?;
+                    if let Some(found) = found {
+                        return Ok(Reservation::Taken {
+                            response: stored_response(&found, &key)?,
+                            fingerprint: found.fingerprint,
+                        });
+                    }
                 }
-                let found: KeyRow = this
-                    .select((
-                        keys::fingerprint,
-                        keys::status,
-                        keys::body,
-                        keys::location,
-                        keys::etag,
-                    ))
-                    .first(conn)?;
-                let response = match (found.status, found.body) {
-                    (Some(status), Some(body)) => Some(StoredResponse {
-                        status: u16::try_from(status).unwrap_or(500),
-                        body,
-                        location: found.location,
-                        etag: found.etag,
-                    }),
-                    _ => None,
-                };
                 Ok(Reservation::Taken {
-                    fingerprint: found.fingerprint,
-                    response,
+                    fingerprint: fingerprint.clone(),
+                    response: None,
                 })
             })
         })

@@ -107,6 +107,12 @@ impl TaskRepository for DieselTaskRepository {
         held: HeldKey,
         response: StoredResponse,
     ) -> Result<bool, StoreError> {
+        if task.owner_id != held.owner {
+            return Err(StoreError::Internal(format!(
+                "task {} would be stored under another user's idempotency key",
+                task.id
+            )));
+        }
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
         let status = i16::try_from(response.status)

@@ -559,3 +559,23 @@ pub async fn a_taken_over_reservation_can_no_longer_be_completed(
     );
     Ok(())
 }
+
+/// A key row with half a response (corrupt data) is an internal error, never replayed as a
+/// made-up response nor taken for a request still in progress.
+pub async fn a_corrupt_key_row_is_an_error_not_a_response(backend: &impl Backend) -> TestResult {
+    let db = migrated(backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let keys = db.idempotency_keys();
+    let k = key("half-done")?;
+    assert_eq!(
+        reserve(&*keys, owner, &k, "fp", t(0)?).await?,
+        Reservation::Reserved
+    );
+    db.hold_connection()?
+        .execute_sql("UPDATE idempotency_keys SET status = 201")?;
+    match reserve(&*keys, owner, &k, "fp", t(SECOND)?).await {
+        Err(StoreError::Internal(message)) => assert!(message.contains("half-done"), "{message}"),
+        other => return Err(format!("expected an internal error, got {other:?}").into()),
+    }
+    Ok(())
+}

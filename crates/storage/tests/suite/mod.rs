@@ -97,6 +97,7 @@ macro_rules! storage_suite {
             purging_removes_only_expired_keys_and_counts_them,
             concurrent_reservations_of_one_key_let_exactly_one_through,
             a_taken_over_reservation_can_no_longer_be_completed,
+            a_corrupt_key_row_is_an_error_not_a_response,
         );
     };
     (@tests $make:expr; $($($path:ident)::+),* $(,)?) => {
