@@ -688,10 +688,13 @@ async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_del
 
         // Meanwhile: insert a task (anywhere in the order) and delete a doomed one, again
         // and again, until the walk is done.
+        // The two take turns (a round of changes, then a page), so that the walk always
+        // advances faster than inserts land ahead of it, however the machine schedules them.
         let done = Rc::new(Cell::new(false));
         let rounds = Rc::new(Cell::new(0_usize));
+        let pages = Rc::new(Cell::new(0_usize));
         let churn = {
-            let (done, rounds) = (Rc::clone(&done), Rc::clone(&rounds));
+            let (done, rounds, pages) = (Rc::clone(&done), Rc::clone(&rounds), Rc::clone(&pages));
             let (client, address, token) =
                 (app.client.clone(), app.address.clone(), user.token.clone());
             let mut doomed = doomed.clone();
@@ -723,6 +726,10 @@ async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_del
                         deleted.assert_status(204);
                     }
                     rounds.set(rounds.get() + 1);
+                    let page = pages.get();
+                    while !done.get() && pages.get() == page {
+                        actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+                    }
                 }
             })
         };
@@ -742,6 +749,7 @@ async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_del
                 actix_web::rt::time::sleep(Duration::from_millis(1)).await;
             }
             let (items, response) = page(&app, &user.token, &path).await;
+            pages.set(pages.get() + 1);
             next = response.next_link();
             seen.extend(items);
         }
