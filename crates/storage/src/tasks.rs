@@ -11,7 +11,7 @@ use taskapi_domain::ports::{
 };
 use taskapi_domain::{HeldKey, StoreError, StoredResponse, Task, TaskId, TaskListQuery, UserId};
 
-use crate::backend::{DbConnection, write_transaction};
+use crate::backend::{DbConnection, read_transaction, write_transaction};
 use crate::errors::DbError;
 use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams, list_query};
@@ -191,7 +191,7 @@ impl TaskRepository for DieselTaskRepository {
         let mut params = ListParams::new(owner, query, limit);
         let (rows, tags) = with_connection(&self.pool, move |conn| {
             // One read transaction: both phases and the tags come from one snapshot.
-            conn.transaction(|conn| {
+            read_transaction(conn, |conn| {
                 let mut rows: Vec<TaskRow> = Vec::new();
                 for &phase in phases {
                     let remaining =

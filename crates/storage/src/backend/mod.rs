@@ -111,6 +111,39 @@ where
             <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
         }
     }
+    finish_transaction(conn, f)
+}
+
+/// Runs `f` in a read-only transaction whose statements all see one snapshot of the
+/// database. SQLite's (deferred) transaction reads one WAL snapshot from its first statement
+/// on; PostgreSQL needs `REPEATABLE READ` for that, since its default `READ COMMITTED` gives
+/// every statement a snapshot of its own. `READ ONLY` makes a stray write an error.
+pub(crate) fn read_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN DEFERRED")?;
+        }
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(
+                inner,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            )?;
+        }
+    }
+    finish_transaction(conn, f)
+}
+
+/// Runs `f` in the transaction just begun: commits what it did, or rolls it back when it
+/// fails.
+fn finish_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DieselError>,
+{
     match f(conn) {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -127,4 +160,85 @@ where
 /// the timeout, a server going away) rather than a bug.
 pub(crate) fn is_transient(message: &str) -> bool {
     sqlite::is_transient(message) || postgres::is_transient(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::testing::PostgresTestDatabase;
+    use crate::{Database, PoolSettings};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    fn count(conn: &mut DbConnection) -> Result<i64, DieselError> {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM probe")
+            .get_result::<Count>(conn)
+            .map(|c| c.n)
+    }
+
+    /// A write committed by another connection between two reads of a read transaction is
+    /// seen by neither.
+    fn reads_of_a_read_transaction_share_one_snapshot(db: &Database) -> TestResult {
+        let mut reader = crate::pool::checkout(&db.inner.pool)?;
+        let mut writer = crate::pool::checkout(&db.inner.pool)?;
+        writer.batch_execute("CREATE TABLE probe (n INTEGER); INSERT INTO probe VALUES (1)")?;
+        let (before, after) = read_transaction(&mut reader, |conn| {
+            let before = count(conn)?;
+            writer.batch_execute("INSERT INTO probe VALUES (2)")?;
+            let after = count(conn)?;
+            Ok::<_, DieselError>((before, after))
+        })?;
+        assert_eq!(
+            (before, after),
+            (1, 1),
+            "the second read saw a later commit"
+        );
+        assert_eq!(
+            count(&mut reader)?,
+            2,
+            "the commit is seen after the transaction"
+        );
+        Ok(())
+    }
+
+    fn settings() -> PoolSettings {
+        PoolSettings {
+            size: 2,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn sqlite_read_transactions_read_one_snapshot() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        reads_of_a_read_transaction_share_one_snapshot(&Database::connect(&url, settings())?)
+    }
+
+    #[test]
+    fn postgres_read_transactions_read_one_snapshot_and_refuse_writes() -> TestResult {
+        let Some(test_db) = PostgresTestDatabase::create()? else {
+            return Ok(());
+        };
+        let db = Database::connect(test_db.url(), settings())?;
+        reads_of_a_read_transaction_share_one_snapshot(&db)?;
+        let mut conn = crate::pool::checkout(&db.inner.pool)?;
+        let write = read_transaction(&mut conn, |conn| {
+            conn.batch_execute("INSERT INTO probe VALUES (3)")
+        });
+        let message = write.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("read-only"), "{message}");
+        Ok(())
+    }
 }
