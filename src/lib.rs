@@ -407,9 +407,19 @@ impl Application {
         .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
         .listen(listener)
         .map_err(|e| StartupError::Other(e.to_string()))?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
+        let workers = if settings.server.workers > 0 {
+            settings.server.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        };
+        // Database calls run on each worker's blocking pool: about one thread per pooled
+        // connection between them, so calls queue for a thread rather than pile up threads
+        // that wait on the pool (see `taskapi_storage`'s pool module for the measurements'
+        // reason and how a queued call keeps to the pool timeout).
+        let pool_size = usize::try_from(settings.database.effective_pool_size()).unwrap_or(1);
+        server = server
+            .workers(workers)
+            .worker_max_blocking_threads(pool_size.div_ceil(workers).max(1));
         log::info!(
             "taskapi {} listening on http://{}:{port} ({} environment, database {}); API docs at /docs",
             env!("CARGO_PKG_VERSION"),

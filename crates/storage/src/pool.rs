@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::r2d2::R2D2Connection;
@@ -134,9 +134,14 @@ impl fmt::Debug for Checkout {
 /// # Errors
 /// `Unavailable` when no live connection became free (or could be opened) in time.
 pub(crate) fn checkout(pool: &DbPool) -> Result<Checkout, StoreError> {
+    checkout_by(pool, Instant::now() + pool.connections.connection_timeout())
+}
+
+/// [`checkout`] with a deadline of the caller's: the pool timeout counted from when the
+/// work was asked for, not from when a thread took it up.
+fn checkout_by(pool: &DbPool, deadline: Instant) -> Result<Checkout, StoreError> {
     let counters = &pool.counters;
     counters.checkouts.fetch_add(1, Ordering::Relaxed);
-    let deadline = Instant::now() + pool.connections.connection_timeout();
     loop {
         let mut conn = match pool.connections.try_get() {
             Some(conn) => conn,
@@ -182,25 +187,147 @@ fn wait_for_connection(pool: &DbPool, deadline: Instant) -> Result<PooledConnect
 
 /// Runs `work` with a pooled connection on the blocking pool.
 ///
+/// The server gives tokio's blocking pool about one thread per pooled connection (see
+/// `taskapi serve`), so that database work queues for a thread instead of piling up threads
+/// that wait on the pool; each thread then takes queued calls one after another without
+/// going to sleep between them, which is most of what a call costs on a busy machine. With
+/// few threads, though, a queued call could wait behind slow ones far longer than the pool
+/// timeout, so the timeout counts from when the call is made: a call that has not started by
+/// then answers `Unavailable` at once and never runs, and one that starts checks a
+/// connection out by the same deadline. A call that started is always awaited to its end
+/// (its writes may have happened).
+///
 /// # Errors
-/// What `work` returns; `Unavailable` when no connection could be had in time; `Internal`
-/// when the blocking task died (a panic in `work`).
+/// What `work` returns; `Unavailable` when no thread and connection could be had in time;
+/// `Internal` when the blocking task died (a panic in `work`).
 pub(crate) async fn with_connection<T, F>(pool: &DbPool, work: F) -> Result<T, DbError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
 {
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = checkout(&pool)?;
-        let outcome = work(&mut conn);
-        conn.note(&outcome);
-        outcome
-    })
-    .await
-    .unwrap_or_else(|e| {
+    let asked = Instant::now();
+    let deadline = asked + pool.connections.connection_timeout();
+    let claim = Arc::new(AtomicU8::new(QUEUED));
+    let task = {
+        let (pool, claim) = (pool.clone(), Arc::clone(&claim));
+        tokio::task::spawn_blocking(move || {
+            if claim
+                .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                // Given up on while queued: its caller has already answered.
+                return Err(DbError::Store(StoreError::Unavailable(
+                    "abandoned database call".into(),
+                )));
+            }
+            let mut conn = checkout_by(&pool, deadline)?;
+            let outcome = work(&mut conn);
+            conn.note(&outcome);
+            outcome
+        })
+    };
+    tokio::pin!(task);
+    let finished = match tokio::time::timeout_at(deadline.into(), &mut task).await {
+        Ok(finished) => finished,
+        Err(_) if abandon(&claim) => {
+            let counters = &pool.counters;
+            counters.waits.fetch_add(1, Ordering::Relaxed);
+            let waited = u64::try_from(asked.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            counters.wait_nanos.fetch_add(waited, Ordering::Relaxed);
+            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            return Err(DbError::Store(StoreError::Unavailable(
+                "no database thread became free within the pool timeout".into(),
+            )));
+        }
+        Err(_) => task.await,
+    };
+    finished.unwrap_or_else(|e| {
         Err(DbError::Store(StoreError::Internal(format!(
             "database task did not complete: {e}"
         ))))
     })
+}
+
+/// A queued call that no thread has taken up yet.
+const QUEUED: u8 = 0;
+/// A call a thread has taken up: it runs to its end.
+const STARTED: u8 = 1;
+/// A call its caller gave up on before it started: it never runs.
+const ABANDONED: u8 = 2;
+
+/// Gives up on a call that has not started; `false` when it already has.
+fn abandon(claim: &AtomicU8) -> bool {
+    claim
+        .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::{Database, PoolSettings};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// With one blocking thread, held by a call that outlasts the pool timeout: a call queued
+    /// behind it answers `Unavailable` without waiting for it and never runs, while the
+    /// holder's own call, already started, is awaited to its result.
+    #[test]
+    fn a_call_that_cannot_start_in_time_is_unavailable_and_never_runs() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Database::connect(
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+            PoolSettings {
+                size: 2,
+                timeout: Duration::from_millis(200),
+            },
+        )?;
+        let pool = db.inner.pool.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .max_blocking_threads(1)
+            .build()?;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let queued_ran = Arc::new(AtomicBool::new(false));
+        let (holder, queued) = runtime.block_on(async {
+            let holder = tokio::spawn({
+                let pool = pool.clone();
+                async move {
+                    with_connection(&pool, move |_| {
+                        let _ = started_tx.send(());
+                        // Held until the queued call has answered (or for long, should it
+                        // wrongly wait for this one).
+                        let released = release_rx.recv_timeout(Duration::from_secs(10)).is_ok();
+                        Ok(released)
+                    })
+                    .await
+                }
+            });
+            let _ = started_rx.await;
+            let ran = Arc::clone(&queued_ran);
+            let queued = with_connection(&pool, move |_| {
+                ran.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await;
+            let _ = release_tx.send(());
+            (holder.await, queued)
+        });
+        assert!(
+            matches!(queued, Err(DbError::Store(StoreError::Unavailable(_)))),
+            "{queued:?}"
+        );
+        assert!(matches!(holder, Ok(Ok(true))), "{holder:?}");
+        // The thread is free again: had the queued call not been abandoned, it would run now.
+        let after = runtime.block_on(with_connection(&pool, |_| Ok(())));
+        assert!(after.is_ok(), "{after:?}");
+        assert!(!queued_ran.load(Ordering::SeqCst), "the abandoned call ran");
+        let totals = pool.checkout_totals();
+        assert_eq!(totals.timeouts, 1);
+        Ok(())
+    }
 }
