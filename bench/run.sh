@@ -8,8 +8,10 @@
 #
 # Options come from the environment (defaults in brackets):
 #   BACKENDS                 backends to run, in order ["sqlite postgres"]
-#   PG_URL                   a PostgreSQL server where databases may be created
-#                            [postgres://postgres@127.0.0.1:5432/postgres]
+#   PG_URL                   a PostgreSQL server where databases may be created; the
+#                            server connects with the same parameters (no TLS by default:
+#                            the database is on the same machine, see bench/README.md)
+#                            [postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable]
 #   BENCH_DURATION           length of each measurement [10s]
 #   BENCH_LOGIN_DURATION     length of each login measurement (and of the login storm):
 #                            logins are slow, so they need longer for a steady figure [20s]
@@ -38,7 +40,7 @@ ROOT=$(dirname "$BENCH_DIR")
 CORES=$(nproc)
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 BENCH_DURATION=${BENCH_DURATION:-10s}
 BENCH_LOGIN_DURATION=${BENCH_LOGIN_DURATION:-20s}
 BENCH_WARMUP=${BENCH_WARMUP:-2s}
