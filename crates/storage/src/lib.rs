@@ -40,7 +40,7 @@ pub use errors::StorageError;
 
 use backend::DbConnection;
 use errors::DbError;
-use pool::DbPool;
+use pool::{DbPool, Writers};
 use url::DatabaseUrl;
 
 /// Connection-pool settings.
@@ -121,6 +121,7 @@ impl Database {
                 DbPool::new(
                     backend::sqlite::open_pool(&path, &shown_url, &settings)?,
                     None,
+                    Writers::OneAtATime,
                 ),
                 "sqlite",
             ),
@@ -128,6 +129,7 @@ impl Database {
                 DbPool::new(
                     backend::postgres::open_pool(&url, &shown_url, &settings)?,
                     Some(backend::postgres::VALIDATE_AFTER_IDLE),
+                    Writers::Concurrent,
                 ),
                 "postgres",
             ),

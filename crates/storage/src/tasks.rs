@@ -11,11 +11,11 @@ use taskapi_domain::ports::{
 };
 use taskapi_domain::{HeldKey, StoreError, StoredResponse, Task, TaskId, TaskListQuery, UserId};
 
-use crate::backend::{DbConnection, read_transaction, write_transaction};
+use crate::backend::{DbConnection, read_transaction};
 use crate::errors::DbError;
 use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams, list_query};
-use crate::pool::{DbPool, with_connection};
+use crate::pool::{DbPool, in_write_transaction, with_connection};
 use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
@@ -88,14 +88,12 @@ impl TaskRepository for DieselTaskRepository {
     async fn insert(&self, task: Task) -> Result<(), StoreError> {
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
-        with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                diesel::insert_into(tasks::table)
-                    .values(&row)
-                    .execute(conn)?;
-                insert_tags(conn, &tags)?;
-                Ok(())
-            })
+        in_write_transaction(&self.pool, move |conn| {
+            diesel::insert_into(tasks::table)
+                .values(&row)
+                .execute(conn)?;
+            insert_tags(conn, &tags)?;
+            Ok(())
         })
         .await
         .map_err(StoreError::from)
@@ -117,28 +115,26 @@ impl TaskRepository for DieselTaskRepository {
         let tags = TagRow::for_task(row.id, &task.tags)?;
         let status = i16::try_from(response.status)
             .map_err(|_| StoreError::Internal("status out of range".into()))?;
-        with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
-                // transaction excludes every other writer), so no takeover can slip in
-                // between this check and the insert.
-                let completed = diesel::update(held_reservation(&held))
-                    .set((
-                        idempotency_keys::status.eq(Some(status)),
-                        idempotency_keys::body.eq(Some(&response.body)),
-                        idempotency_keys::location.eq(response.location.as_deref()),
-                        idempotency_keys::etag.eq(response.etag.as_deref()),
-                    ))
-                    .execute(conn)?;
-                if completed != 1 {
-                    return Ok::<_, DbError>(false);
-                }
-                diesel::insert_into(tasks::table)
-                    .values(&row)
-                    .execute(conn)?;
-                insert_tags(conn, &tags)?;
-                Ok(true)
-            })
+        in_write_transaction(&self.pool, move |conn| {
+            // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
+            // transaction excludes every other writer), so no takeover can slip in
+            // between this check and the insert.
+            let completed = diesel::update(held_reservation(&held))
+                .set((
+                    idempotency_keys::status.eq(Some(status)),
+                    idempotency_keys::body.eq(Some(&response.body)),
+                    idempotency_keys::location.eq(response.location.as_deref()),
+                    idempotency_keys::etag.eq(response.etag.as_deref()),
+                ))
+                .execute(conn)?;
+            if completed != 1 {
+                return Ok::<_, DbError>(false);
+            }
+            diesel::insert_into(tasks::table)
+                .values(&row)
+                .execute(conn)?;
+            insert_tags(conn, &tags)?;
+            Ok(true)
         })
         .await
         .map_err(StoreError::from)
@@ -231,40 +227,38 @@ impl TaskRepository for DieselTaskRepository {
         decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
-                // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
-                // here instead of racing.
-                let Some(row) = find_for_update(conn, owner, id)? else {
-                    return Ok::<_, DbError>(UpdateOutcome::NotFound);
-                };
-                let version = row.version;
-                let current = row.into_domain(tags_of(conn, id)?)?;
-                let (changes, now) = match decide(&current) {
-                    UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
-                    UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
-                    UpdateDecision::Write(changes, now) => (changes, now),
-                };
-                let columns = TaskChangesRow::from_domain(&changes, now)?;
-                let tags = TagRow::for_task(id, &changes.tags)?;
-                // The version bump happens in the statement; its version check is redundant
-                // under the lock, and kept as the last line of defence.
-                let row = diesel::update(
-                    tasks::table
-                        .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner))
-                        .filter(tasks::version.eq(version)),
-                )
-                .set((&columns, tasks::version.eq(tasks::version + 1)))
-                // All columns in `TaskRow`'s order: the multi-backend connection cannot
-                // return a `Selectable`.
-                .returning(tasks::all_columns)
-                .get_result::<TaskRow>(conn)?;
-                replace_tags(conn, id, &tags)?;
-                let tags = tags.into_iter().map(|t| t.tag).collect();
-                Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
-            })
+        in_write_transaction(&self.pool, move |conn| {
+            // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
+            // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
+            // here instead of racing.
+            let Some(row) = find_for_update(conn, owner, id)? else {
+                return Ok::<_, DbError>(UpdateOutcome::NotFound);
+            };
+            let version = row.version;
+            let current = row.into_domain(tags_of(conn, id)?)?;
+            let (changes, now) = match decide(&current) {
+                UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
+                UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
+                UpdateDecision::Write(changes, now) => (changes, now),
+            };
+            let columns = TaskChangesRow::from_domain(&changes, now)?;
+            let tags = TagRow::for_task(id, &changes.tags)?;
+            // The version bump happens in the statement; its version check is redundant
+            // under the lock, and kept as the last line of defence.
+            let row = diesel::update(
+                tasks::table
+                    .filter(tasks::id.eq(id))
+                    .filter(tasks::owner_id.eq(owner))
+                    .filter(tasks::version.eq(version)),
+            )
+            .set((&columns, tasks::version.eq(tasks::version + 1)))
+            // All columns in `TaskRow`'s order: the multi-backend connection cannot
+            // return a `Selectable`.
+            .returning(tasks::all_columns)
+            .get_result::<TaskRow>(conn)?;
+            replace_tags(conn, id, &tags)?;
+            let tags = tags.into_iter().map(|t| t.tag).collect();
+            Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
         })
         .await
         .map_err(StoreError::from)
@@ -277,31 +271,29 @@ impl TaskRepository for DieselTaskRepository {
         expected_version: Option<i64>,
     ) -> Result<DeleteOutcome, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                // Tags go with the task (ON DELETE CASCADE). The version check, when there is
-                // one, is part of the DELETE itself.
-                let mut delete = diesel::delete(tasks::table)
+        in_write_transaction(&self.pool, move |conn| {
+            // Tags go with the task (ON DELETE CASCADE). The version check, when there is
+            // one, is part of the DELETE itself.
+            let mut delete = diesel::delete(tasks::table)
+                .filter(tasks::id.eq(id))
+                .filter(tasks::owner_id.eq(owner))
+                .into_boxed();
+            if let Some(version) = expected_version {
+                delete = delete.filter(tasks::version.eq(version));
+            }
+            if delete.execute(conn)? > 0 {
+                return Ok::<_, DbError>(DeleteOutcome::Deleted);
+            }
+            let exists = diesel::select(diesel::dsl::exists(
+                tasks::table
                     .filter(tasks::id.eq(id))
-                    .filter(tasks::owner_id.eq(owner))
-                    .into_boxed();
-                if let Some(version) = expected_version {
-                    delete = delete.filter(tasks::version.eq(version));
-                }
-                if delete.execute(conn)? > 0 {
-                    return Ok::<_, DbError>(DeleteOutcome::Deleted);
-                }
-                let exists = diesel::select(diesel::dsl::exists(
-                    tasks::table
-                        .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner)),
-                ))
-                .get_result::<bool>(conn)?;
-                Ok(if exists {
-                    DeleteOutcome::VersionMismatch
-                } else {
-                    DeleteOutcome::NotFound
-                })
+                    .filter(tasks::owner_id.eq(owner)),
+            ))
+            .get_result::<bool>(conn)?;
+            Ok(if exists {
+                DeleteOutcome::VersionMismatch
+            } else {
+                DeleteOutcome::NotFound
             })
         })
         .await

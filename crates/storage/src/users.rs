@@ -11,10 +11,10 @@ use taskapi_domain::{
     UserSortField, UserSortKey,
 };
 
-use crate::backend::{DbConnection, write_transaction};
+use crate::backend::DbConnection;
 use crate::errors::DbError;
 use crate::listing::like_pattern;
-use crate::pool::{DbPool, with_connection};
+use crate::pool::{DbPool, in_write_transaction, with_connection};
 use crate::rows::{UserRow, stamp, user_key};
 use crate::schema::users;
 use crate::sql_types::SqlUuid;
@@ -81,13 +81,11 @@ impl UserRepository for DieselUserRepository {
         let row = UserRow::from_new(&user)?;
         // A taken email is detected by the UNIQUE constraint, never by looking first, so
         // that of two concurrent registrations exactly one wins.
-        let stored = with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                diesel::insert_into(users::table)
-                    .values(&row)
-                    .execute(conn)?;
-                Ok(row)
-            })
+        let stored = in_write_transaction(&self.pool, move |conn| {
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(row)
         })
         .await
         .map_err(|e| {
@@ -136,22 +134,20 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<bool, StoreError> {
         let (id, hash) = (user_key(id), hash.as_str().to_owned());
         let replacing = replacing.as_str().to_owned();
-        let updated = with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                Ok::<_, DbError>(
-                    diesel::update(
-                        users::table
-                            .find(id)
-                            .filter(users::password_hash.eq(&replacing)),
-                    )
-                    .set((
-                        users::password_hash.eq(&hash),
-                        users::session_epoch.eq(users::session_epoch + 1),
-                        users::updated_at.eq(stamp(now)),
-                    ))
-                    .execute(conn)?,
+        let updated = in_write_transaction(&self.pool, move |conn| {
+            Ok::<_, DbError>(
+                diesel::update(
+                    users::table
+                        .find(id)
+                        .filter(users::password_hash.eq(&replacing)),
                 )
-            })
+                .set((
+                    users::password_hash.eq(&hash),
+                    users::session_epoch.eq(users::session_epoch + 1),
+                    users::updated_at.eq(stamp(now)),
+                ))
+                .execute(conn)?,
+            )
         })
         .await?;
         Ok(updated > 0)
@@ -159,17 +155,15 @@ impl UserRepository for DieselUserRepository {
 
     async fn end_all_sessions(&self, id: UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let id = user_key(id);
-        let updated = with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                Ok::<_, DbError>(
-                    diesel::update(users::table.find(id))
-                        .set((
-                            users::session_epoch.eq(users::session_epoch + 1),
-                            users::updated_at.eq(stamp(now)),
-                        ))
-                        .execute(conn)?,
-                )
-            })
+        let updated = in_write_transaction(&self.pool, move |conn| {
+            Ok::<_, DbError>(
+                diesel::update(users::table.find(id))
+                    .set((
+                        users::session_epoch.eq(users::session_epoch + 1),
+                        users::updated_at.eq(stamp(now)),
+                    ))
+                    .execute(conn)?,
+            )
         })
         .await?;
         Ok(updated > 0)
@@ -185,42 +179,38 @@ impl UserRepository for DieselUserRepository {
         // Whether the change takes an enabled administrator's standing away (if the account
         // is one); then it must leave another one.
         let removes_admin = change.role == Some(Role::User) || change.disabled == Some(true);
-        let outcome = with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                lock_active_admins(conn)?;
-                let target = users::table.filter(users::id.eq(id));
-                let role = change.role.map(|r| users::role.eq(r.as_str()));
-                let disabled = change.disabled.map(|d| users::disabled.eq(d));
-                let bump = (
-                    users::session_epoch.eq(users::session_epoch + 1),
-                    users::updated_at.eq(stamp(now)),
-                );
-                // All columns in `UserRow`'s order: the multi-backend connection cannot
-                // return a `Selectable`.
-                let updated: Option<UserRow> = if removes_admin {
-                    diesel::update(
-                        target.filter(not_an_active_admin!().or(another_active_admin!(id))),
-                    )
+        let outcome = in_write_transaction(&self.pool, move |conn| {
+            lock_active_admins(conn)?;
+            let target = users::table.filter(users::id.eq(id));
+            let role = change.role.map(|r| users::role.eq(r.as_str()));
+            let disabled = change.disabled.map(|d| users::disabled.eq(d));
+            let bump = (
+                users::session_epoch.eq(users::session_epoch + 1),
+                users::updated_at.eq(stamp(now)),
+            );
+            // All columns in `UserRow`'s order: the multi-backend connection cannot
+            // return a `Selectable`.
+            let updated: Option<UserRow> = if removes_admin {
+                diesel::update(target.filter(not_an_active_admin!().or(another_active_admin!(id))))
                     .set((role, disabled, bump))
                     .returning(users::all_columns)
                     .get_result(conn)
                     .optional()?
-                } else {
-                    diesel::update(target)
-                        .set((role, disabled, bump))
-                        .returning(users::all_columns)
-                        .get_result(conn)
-                        .optional()?
-                };
-                Ok::<_, DbError>(
-                    match updated {
-                        Some(row) => Some(row),
-                        None if exists(conn, id)? => None,
-                        None => return Ok(Err(AccountUpdate::NotFound)),
-                    }
-                    .ok_or(AccountUpdate::LastAdmin),
-                )
-            })
+            } else {
+                diesel::update(target)
+                    .set((role, disabled, bump))
+                    .returning(users::all_columns)
+                    .get_result(conn)
+                    .optional()?
+            };
+            Ok::<_, DbError>(
+                match updated {
+                    Some(row) => Some(row),
+                    None if exists(conn, id)? => None,
+                    None => return Ok(Err(AccountUpdate::NotFound)),
+                }
+                .ok_or(AccountUpdate::LastAdmin),
+            )
         })
         .await?;
         match outcome {
@@ -231,23 +221,21 @@ impl UserRepository for DieselUserRepository {
 
     async fn delete(&self, id: UserId) -> Result<AccountDeletion, StoreError> {
         let id = user_key(id);
-        with_connection(&self.pool, move |conn| {
-            write_transaction(conn, |conn| {
-                lock_active_admins(conn)?;
-                // Tasks, tags, sessions and refresh tokens go with it (ON DELETE CASCADE).
-                let deleted = diesel::delete(
-                    users::table
-                        .filter(users::id.eq(id))
-                        .filter(not_an_active_admin!().or(another_active_admin!(id))),
-                )
-                .execute(conn)?;
-                Ok::<_, DbError>(if deleted > 0 {
-                    AccountDeletion::Deleted
-                } else if exists(conn, id)? {
-                    AccountDeletion::LastAdmin
-                } else {
-                    AccountDeletion::NotFound
-                })
+        in_write_transaction(&self.pool, move |conn| {
+            lock_active_admins(conn)?;
+            // Tasks, tags, sessions and refresh tokens go with it (ON DELETE CASCADE).
+            let deleted = diesel::delete(
+                users::table
+                    .filter(users::id.eq(id))
+                    .filter(not_an_active_admin!().or(another_active_admin!(id))),
+            )
+            .execute(conn)?;
+            Ok::<_, DbError>(if deleted > 0 {
+                AccountDeletion::Deleted
+            } else if exists(conn, id)? {
+                AccountDeletion::LastAdmin
+            } else {
+                AccountDeletion::NotFound
             })
         })
         .await

@@ -139,3 +139,35 @@ fn the_bundled_sqlite_has_the_build_options_of_cargo_config() -> TestResult {
     }
     Ok(())
 }
+
+/// Writers of one process take turns among themselves before they ask SQLite for its write
+/// lock, so none of them ever waits in SQLite's busy handler (which sleeps up to 100 ms at a
+/// time, however soon the lock comes free). With the busy timeout at zero on every
+/// connection, a writer that found the lock taken would fail at once with "database is
+/// locked": many concurrent writes must all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_of_one_process_queue_in_it_not_in_sqlite() -> TestResult {
+    let backend = Sqlite::new()?;
+    let db = suite::migrated(&backend, suite::settings()).await?;
+    let owner = suite::registered(&db, 1).await?;
+    let mut held = (0..suite::settings().size)
+        .map(|_| db.hold_connection())
+        .collect::<Result<Vec<_>, _>>()?;
+    for conn in &mut held {
+        conn.execute_sql("PRAGMA busy_timeout = 0")?;
+    }
+    drop(held);
+    let tasks = db.tasks();
+    let mut writes = Vec::new();
+    for n in 0..200u128 {
+        let tasks = std::sync::Arc::clone(&tasks);
+        let task = suite::new_task(owner, 100 + n, suite::t(i64::try_from(n)?)?, &["x"])?;
+        writes.push(tokio::spawn(async move { tasks.insert(task).await }));
+    }
+    for write in writes {
+        write.await??;
+    }
+    let mut conn = db.hold_connection()?;
+    assert_eq!(conn.query_i64("SELECT COUNT(*) AS value FROM tasks")?, 200);
+    Ok(())
+}

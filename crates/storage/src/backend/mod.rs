@@ -97,7 +97,8 @@ pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
 /// Runs `f` in a write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so that concurrent writers queue (bounded by the busy timeout)
 /// instead of failing when they upgrade from reading to writing; PostgreSQL's row locks need
-/// no such care.
+/// no such care. Repositories call it through [`crate::pool::in_write_transaction`], which
+/// also lets this process's SQLite writers take turns before they ask for the lock.
 pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
