@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::{ConnectionPool, Engine, ManagedConnection, Manager};
@@ -24,15 +24,22 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSettings;
 
-impl r2d2::CustomizeConnection<ManagedConnection, diesel::r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut ManagedConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.conn
-            .batch_execute(&format!(
-                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+impl ConnectionSettings {
+    /// The statements that apply them.
+    fn sql() -> String {
+        format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;"
-            ))
+        )
+    }
+}
+
+impl r2d2::CustomizeConnection<ManagedConnection, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut ManagedConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.conn
+            .batch_execute(&ConnectionSettings::sql())
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -59,6 +66,19 @@ pub(crate) fn open_pool(
             ))
         })?;
     }
+    // The file becomes a WAL database here, on one connection, before r2d2 opens the pool's
+    // connections on several threads at once: switching a new file to WAL from several
+    // connections together can fail one of them with "database is locked" without the busy
+    // handler ever waiting (r2d2 logs an error and retries). Once the file is in WAL mode,
+    // the switch in every connection's settings changes nothing and takes no lock.
+    SqliteConnection::establish(path)
+        .map_err(|e| e.to_string())
+        .and_then(|mut first| {
+            first
+                .batch_execute(&ConnectionSettings::sql())
+                .map_err(|e| e.to_string())
+        })
+        .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))?;
     r2d2::Pool::builder()
         .max_size(settings.size)
         .connection_timeout(settings.timeout)

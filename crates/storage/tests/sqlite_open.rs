@@ -1,0 +1,65 @@
+//! Opening fresh SQLite files. A test binary of its own, because it installs a logger for
+//! the whole process to see what r2d2 reports.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use taskapi_storage::{Database, PoolSettings};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Keeps every warning and error logged in this process.
+struct Recorder(Mutex<Vec<String>>);
+
+impl log::Log for Recorder {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let line = format!("{} {}: {}", record.level(), record.target(), record.args());
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(line);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static RECORDER: Recorder = Recorder(Mutex::new(Vec::new()));
+
+/// r2d2 opens a pool's connections on several threads at once, and each switches the file
+/// to WAL. On a new file those switches raced: one could get "database is locked" without
+/// SQLite's busy handler ever waiting, which r2d2 logs as an ERROR before it retries — the
+/// first thing a newcomer saw on a first start, now and then. Every connection of many fresh
+/// pools must open at the first try.
+#[test]
+fn every_connection_of_a_fresh_file_opens_at_the_first_try() -> TestResult {
+    log::set_logger(&RECORDER).map_err(|e| e.to_string())?;
+    log::set_max_level(log::LevelFilter::Warn);
+    let dir = tempfile::tempdir()?;
+    for n in 0..20 {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join(format!("db-{n}/t.db")).display()
+        );
+        let db = Database::connect(
+            &url,
+            PoolSettings {
+                size: 16,
+                timeout: Duration::from_secs(10),
+            },
+        )?;
+        db.run_migrations()?;
+    }
+    let seen = RECORDER
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    assert!(seen.is_empty(), "{seen:#?}");
+    Ok(())
+}
