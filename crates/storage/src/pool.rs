@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use diesel::r2d2::R2D2Connection;
@@ -32,7 +32,50 @@ pub(crate) struct DbPool {
     validate_after_idle: Option<Duration>,
     /// Taken around every write transaction when the database has one writer at a time
     /// (SQLite): see [`in_write_transaction`]. `None`: writers do not queue here.
-    writer_turn: Option<Arc<Mutex<()>>>,
+    writer_turn: Option<Arc<WriterTurn>>,
+}
+
+/// One writer of this process at a time, each waiting for its turn at most until a deadline.
+#[derive(Debug, Default)]
+struct WriterTurn {
+    /// Whether a writer has the turn.
+    taken: Mutex<bool>,
+    /// Signalled when the turn is given back.
+    given_back: Condvar,
+}
+
+impl WriterTurn {
+    /// Waits for the turn until `deadline`; `None` if it did not come by then.
+    fn take_by(&self, deadline: Instant) -> Option<Turn<'_>> {
+        let (mut taken, _) = self
+            .given_back
+            .wait_timeout_while(
+                self.lock(),
+                deadline.saturating_duration_since(Instant::now()),
+                |taken| *taken,
+            )
+            .unwrap_or_else(PoisonError::into_inner);
+        if *taken {
+            return None;
+        }
+        *taken = true;
+        Some(Turn(self))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        // The flag is all the mutex guards, and a panic cannot leave it half-written.
+        self.taken.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A writer's turn, given back (and the next writer woken) when dropped.
+struct Turn<'a>(&'a WriterTurn);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.lock() = false;
+        self.0.given_back.notify_one();
+    }
 }
 
 /// Whether the database lets one writer in at a time, so that writers should queue in the
@@ -270,28 +313,38 @@ where
 /// the blocking pool, like [`with_connection`].
 ///
 /// Where the database has one writer at a time (SQLite), writers of this process first
-/// take their turn on a mutex, and only then ask the database for its write lock. Without
+/// take their turn, and only then ask the database for its write lock. Without
 /// it they would all ask the database, and a writer that finds the lock taken sleeps in
 /// SQLite's busy handler for 1, 2, 5, 10 … 100 ms before looking again, however soon the
 /// lock came free: under a steady stream of writes a few unlucky writers lost again and
-/// again, for a p99 of 300–600 ms on `POST /tasks`. The mutex wakes the next writer as the
-/// lock is released. The busy timeout still guards against writers of other processes (the
-/// admin command, a second server on the same file).
+/// again, for a p99 of 300–600 ms on `POST /tasks`. The next writer is woken as the turn is
+/// given back. A writer waits for its turn at most until the call's pool timeout is over
+/// (then `Unavailable`, counted as a pool timeout), as it waited at most the busy timeout
+/// before; the busy timeout still guards against writers of other processes (the admin
+/// command, a second server on the same file).
 ///
 /// # Errors
-/// As [`with_connection`], and the transaction's own.
+/// As [`with_connection`]; `Unavailable` when the turn did not come in time; the
+/// transaction's own.
 pub(crate) async fn in_write_transaction<T, F>(pool: &DbPool, work: F) -> Result<T, DbError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
 {
-    let turn = pool.writer_turn.clone();
+    let deadline = Instant::now() + pool.connections.connection_timeout();
+    let turns = pool.writer_turn.clone();
+    let counters = Arc::clone(&pool.counters);
     with_connection(pool, move |conn| {
-        // A writer that panicked left nothing half-done behind the mutex (its transaction
-        // was rolled back with its connection), so a poisoned turn is still a turn.
-        let _turn = turn
-            .as_deref()
-            .map(|turn| turn.lock().unwrap_or_else(PoisonError::into_inner));
+        let _turn = match turns.as_deref().map(|turns| turns.take_by(deadline)) {
+            Some(None) => {
+                counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                return Err(DbError::Store(StoreError::Unavailable(
+                    "other writes held the database for longer than the pool timeout".into(),
+                )));
+            }
+            Some(Some(turn)) => Some(turn),
+            None => None,
+        };
         write_transaction(conn, work)
     })
     .await
@@ -377,6 +430,59 @@ mod tests {
         assert!(!queued_ran.load(Ordering::SeqCst), "the abandoned call ran");
         let totals = pool.checkout_totals();
         assert_eq!(totals.timeouts, 1);
+        Ok(())
+    }
+
+    /// A writer that does not get its turn within the pool timeout answers `Unavailable` and
+    /// writes nothing, while the writer that has the turn finishes.
+    #[test]
+    fn a_writer_whose_turn_does_not_come_in_time_is_unavailable_and_never_runs() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Database::connect(
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+            PoolSettings {
+                size: 2,
+                timeout: Duration::from_millis(200),
+            },
+        )?;
+        let pool = db.inner.pool.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let second_ran = Arc::new(AtomicBool::new(false));
+        let (holder, second) = runtime.block_on(async {
+            let holder = tokio::spawn({
+                let pool = pool.clone();
+                async move {
+                    in_write_transaction(&pool, move |_| {
+                        let _ = started_tx.send(());
+                        Ok(release_rx.recv_timeout(Duration::from_secs(10)).is_ok())
+                    })
+                    .await
+                }
+            });
+            let _ = started_rx.await;
+            let ran = Arc::clone(&second_ran);
+            let second = in_write_transaction(&pool, move |_| {
+                ran.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await;
+            let _ = release_tx.send(());
+            (holder.await, second)
+        });
+        assert!(
+            matches!(second, Err(DbError::Store(StoreError::Unavailable(_)))),
+            "{second:?}"
+        );
+        assert!(matches!(holder, Ok(Ok(true))), "{holder:?}");
+        assert!(!second_ran.load(Ordering::SeqCst), "the second writer ran");
+        assert_eq!(pool.checkout_totals().timeouts, 1);
+        // The turn was given back: the next writer gets it.
+        let next = runtime.block_on(in_write_transaction(&pool, |_| Ok(())));
+        assert!(next.is_ok(), "{next:?}");
         Ok(())
     }
 }
