@@ -369,17 +369,16 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
 
+    use tokio::sync::oneshot;
+
     use super::*;
     use crate::{Database, PoolSettings};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-    /// With one blocking thread, held by a call that outlasts the pool timeout: a call queued
-    /// behind it answers `Unavailable` without waiting for it and never runs, while the
-    /// holder's own call, already started, is awaited to its result.
-    #[test]
-    fn a_call_that_cannot_start_in_time_is_unavailable_and_never_runs() -> TestResult {
-        let dir = tempfile::tempdir()?;
+    /// A pool of two connections to a new SQLite file, with a pool timeout of 200 ms (the
+    /// folder must outlive it).
+    fn short_timeout_pool(dir: &tempfile::TempDir) -> Result<DbPool, Box<dyn std::error::Error>> {
         let db = Database::connect(
             &format!("sqlite://{}", dir.path().join("t.db").display()),
             PoolSettings {
@@ -387,36 +386,57 @@ mod tests {
                 timeout: Duration::from_millis(200),
             },
         )?;
-        let pool = db.inner.pool.clone();
+        Ok(db.inner.pool.clone())
+    }
+
+    /// Work that says when it has started, then holds its thread (and connection, and
+    /// writer's turn) until released — or for 10 s, should a test wrongly wait for it.
+    /// Its result says whether it was released.
+    fn holding() -> (
+        impl FnOnce(&mut DbConnection) -> Result<bool, DbError> + Send + 'static,
+        oneshot::Receiver<()>,
+        mpsc::Sender<()>,
+    ) {
+        let (started_tx, started_rx) = oneshot::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let work = move |_: &mut DbConnection| {
+            let _ = started_tx.send(());
+            Ok(release_rx.recv_timeout(Duration::from_secs(10)).is_ok())
+        };
+        (work, started_rx, release_tx)
+    }
+
+    /// Work that only records that it ran.
+    fn recording(
+        ran: Arc<AtomicBool>,
+    ) -> impl FnOnce(&mut DbConnection) -> Result<(), DbError> + Send + 'static {
+        move |_: &mut DbConnection| {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// With one blocking thread, held by a call that outlasts the pool timeout: a call queued
+    /// behind it answers `Unavailable` without waiting for it and never runs, while the
+    /// holder's own call, already started, is awaited to its result.
+    #[test]
+    fn a_call_that_cannot_start_in_time_is_unavailable_and_never_runs() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let pool = short_timeout_pool(&dir)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .max_blocking_threads(1)
             .build()?;
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (hold, started, release) = holding();
         let queued_ran = Arc::new(AtomicBool::new(false));
         let (holder, queued) = runtime.block_on(async {
             let holder = tokio::spawn({
                 let pool = pool.clone();
-                async move {
-                    with_connection(&pool, move |_| {
-                        let _ = started_tx.send(());
-                        // Held until the queued call has answered (or for long, should it
-                        // wrongly wait for this one).
-                        let released = release_rx.recv_timeout(Duration::from_secs(10)).is_ok();
-                        Ok(released)
-                    })
-                    .await
-                }
+                async move { with_connection(&pool, hold).await }
             });
-            let _ = started_rx.await;
-            let ran = Arc::clone(&queued_ran);
-            let queued = with_connection(&pool, move |_| {
-                ran.store(true, Ordering::SeqCst);
-                Ok(())
-            })
-            .await;
-            let _ = release_tx.send(());
+            let _ = started.await;
+            let queued = with_connection(&pool, recording(Arc::clone(&queued_ran))).await;
+            let _ = release.send(());
             (holder.await, queued)
         });
         assert!(
@@ -428,8 +448,7 @@ mod tests {
         let after = runtime.block_on(with_connection(&pool, |_| Ok(())));
         assert!(after.is_ok(), "{after:?}");
         assert!(!queued_ran.load(Ordering::SeqCst), "the abandoned call ran");
-        let totals = pool.checkout_totals();
-        assert_eq!(totals.timeouts, 1);
+        assert_eq!(pool.checkout_totals().timeouts, 1);
         Ok(())
     }
 
@@ -438,39 +457,20 @@ mod tests {
     #[test]
     fn a_writer_whose_turn_does_not_come_in_time_is_unavailable_and_never_runs() -> TestResult {
         let dir = tempfile::tempdir()?;
-        let db = Database::connect(
-            &format!("sqlite://{}", dir.path().join("t.db").display()),
-            PoolSettings {
-                size: 2,
-                timeout: Duration::from_millis(200),
-            },
-        )?;
-        let pool = db.inner.pool.clone();
+        let pool = short_timeout_pool(&dir)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()?;
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (hold, started, release) = holding();
         let second_ran = Arc::new(AtomicBool::new(false));
         let (holder, second) = runtime.block_on(async {
             let holder = tokio::spawn({
                 let pool = pool.clone();
-                async move {
-                    in_write_transaction(&pool, move |_| {
-                        let _ = started_tx.send(());
-                        Ok(release_rx.recv_timeout(Duration::from_secs(10)).is_ok())
-                    })
-                    .await
-                }
+                async move { in_write_transaction(&pool, hold).await }
             });
-            let _ = started_rx.await;
-            let ran = Arc::clone(&second_ran);
-            let second = in_write_transaction(&pool, move |_| {
-                ran.store(true, Ordering::SeqCst);
-                Ok(())
-            })
-            .await;
-            let _ = release_tx.send(());
+            let _ = started.await;
+            let second = in_write_transaction(&pool, recording(Arc::clone(&second_ran))).await;
+            let _ = release.send(());
             (holder.await, second)
         });
         assert!(
