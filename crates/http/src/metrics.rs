@@ -58,13 +58,13 @@ pub struct PoolSnapshot {
     pub connections: u32,
     /// Open connections not in use now.
     pub idle_connections: u32,
-    /// Checkouts so far.
+    /// Database calls so far.
     pub checkouts: u64,
-    /// Checkouts so far that found no idle connection and waited.
+    /// Database calls so far that had to wait (for a connection, a thread or a writer's turn).
     pub waits: u64,
     /// Time spent waiting so far.
     pub wait_time: Duration,
-    /// Checkouts so far that gave up after the pool timeout.
+    /// Database calls so far that gave up after the pool timeout.
     pub timeouts: u64,
 }
 
@@ -192,19 +192,19 @@ impl PoolCollector {
             )?,
             checkouts: desc(
                 "taskapi_db_pool_checkouts_total",
-                "Connections taken from the pool (one per database call).",
+                "Database calls (each takes one connection from the pool).",
             )?,
             waits: desc(
                 "taskapi_db_pool_waits_total",
-                "Checkouts that found no idle connection and had to wait, counted as the wait begins.",
+                "Database calls that had to wait for a connection, a thread or (SQLite) a writer's turn, counted as the wait begins.",
             )?,
             wait_seconds: desc(
                 "taskapi_db_pool_wait_seconds_total",
-                "Time spent in finished checkout waits.",
+                "Time spent in those waits, once finished.",
             )?,
             timeouts: desc(
                 "taskapi_db_pool_timeouts_total",
-                "Checkouts that gave up after database.pool_timeout (the request got a 503).",
+                "Database calls that gave up after database.pool_timeout (the request got a 503).",
             )?,
         })
     }

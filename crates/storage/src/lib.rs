@@ -4,9 +4,11 @@
 //! [`Database::connect`] opens the database a URL names; [`Database::users`],
 //! [`Database::sessions`] and [`Database::tasks`] hand out the repositories the domain
 //! services need. Every database call runs on tokio's blocking pool, and waits at most the
-//! pool timeout for a connection.
+//! pool timeout (counted from the call) for a thread, a connection and, on SQLite, a
+//! writer's turn; so repository calls need a Tokio runtime with its time driver enabled.
 //!
-//! Layout: `backend` holds everything engine-specific (SQLite today); `schema`, `rows` and
+//! Layout: `backend` holds everything engine-specific (SQLite and PostgreSQL); `pool` runs
+//! calls on the blocking pool with their deadline; `schema`, `rows` and
 //! `codec` describe the tables and convert rows to and from domain types; `users`,
 //! `sessions` and `tasks` are the repositories, written once for every backend.
 
@@ -62,15 +64,16 @@ pub struct PoolStats {
     pub connections: u32,
     /// Open connections not in use.
     pub idle_connections: u32,
-    /// Connections checked out (every repository call takes one).
+    /// Repository calls (each takes one connection).
     pub checkouts: u64,
-    /// Checkouts that found no idle connection and had to wait (for one to be returned or
-    /// opened), whether or not they got one; counted as the wait begins.
+    /// Calls that had to wait — for a connection to be returned or opened, for a writer's
+    /// turn on SQLite, or for a blocking thread until given up on — whether or not the wait
+    /// ended in time; counted as the wait begins.
     pub waits: u64,
     /// Time spent in finished waits, in total.
     pub wait_time: Duration,
-    /// Checkouts that gave up after the pool timeout (every connection busy, or the database
-    /// unreachable); the caller got `Unavailable`.
+    /// Calls that gave up after the pool timeout (every connection or thread busy, the
+    /// database unreachable, or other writers holding SQLite); the caller got `Unavailable`.
     pub timeouts: u64,
 }
 

@@ -1,13 +1,15 @@
 //! Running repository work: diesel is synchronous, so every call runs on tokio's blocking
-//! pool with a connection whose checkout waits at most the pool timeout.
+//! pool, and waits — for a thread, a connection and, on SQLite, a writer's turn — at most
+//! the pool timeout from when the call was made.
 //!
 //! Connections are given out as [`Checkout`]s, which tell the pool on their return when
 //! they were last used and whether a call found the server gone: a lost connection is
 //! closed rather than reused, and a PostgreSQL connection idle for a while is tested
 //! before it is handed out (see [`checkout`]).
 //!
-//! Checkouts are counted here, where the waiting happens, as plain atomic counters: how many
-//! found no idle connection and had to wait, for how long in total, and how many gave up.
+//! Calls are counted here, where the waiting happens, as plain atomic counters: how many
+//! there were, how many had to wait (for a connection, for a thread until they were given
+//! up on, or for a writer's turn), for how long in total, and how many gave up.
 //! Whoever exports metrics reads them through [`crate::Database::pool_stats`]; this crate
 //! knows nothing of the exporter.
 
@@ -45,18 +47,23 @@ struct WriterTurn {
 }
 
 impl WriterTurn {
-    /// Waits for the turn until `deadline`; `None` if it did not come by then.
-    fn take_by(&self, deadline: Instant) -> Option<Turn<'_>> {
-        let (mut taken, _) = self
-            .given_back
-            .wait_timeout_while(
-                self.lock(),
-                deadline.saturating_duration_since(Instant::now()),
-                |taken| *taken,
-            )
-            .unwrap_or_else(PoisonError::into_inner);
+    /// Waits for the turn until `deadline`, counting the wait if there is one; `None` if
+    /// the turn did not come by then.
+    fn take_by(&self, deadline: Instant, counters: &CheckoutCounters) -> Option<Turn<'_>> {
+        let mut taken = self.lock();
         if *taken {
-            return None;
+            let began = counters.wait_begins();
+            taken = self
+                .given_back
+                .wait_timeout_while(taken, deadline.saturating_duration_since(began), |taken| {
+                    *taken
+                })
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            counters.wait_ends(began, *taken);
+            if *taken {
+                return None;
+            }
         }
         *taken = true;
         Some(Turn(self))
@@ -96,6 +103,24 @@ struct CheckoutCounters {
     waits: AtomicU64,
     wait_nanos: AtomicU64,
     timeouts: AtomicU64,
+}
+
+impl CheckoutCounters {
+    /// Counts a call that has to wait — for a connection, or on SQLite for a writer's turn —
+    /// as the wait begins, so that a scrape during an outage already shows it. Returns when.
+    fn wait_begins(&self) -> Instant {
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        Instant::now()
+    }
+
+    /// Adds a finished wait's time, and counts it as a timeout (a `503`) if it gave up.
+    fn wait_ends(&self, began: Instant, gave_up: bool) {
+        let waited = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.wait_nanos.fetch_add(waited, Ordering::Relaxed);
+        if gave_up {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// What the counters say, read at one moment.
@@ -231,19 +256,12 @@ fn checkout_by(pool: &DbPool, deadline: Instant) -> Result<Checkout, StoreError>
 
 /// Waits for a connection until `deadline`, counting the wait.
 fn wait_for_connection(pool: &DbPool, deadline: Instant) -> Result<PooledConnection, StoreError> {
-    let counters = &pool.counters;
-    // Counted as the wait begins, so that a scrape during an outage already shows it.
-    counters.waits.fetch_add(1, Ordering::Relaxed);
-    let started = Instant::now();
+    let began = pool.counters.wait_begins();
     let outcome = pool
         .connections
-        .get_timeout(deadline.saturating_duration_since(started));
-    let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    counters.wait_nanos.fetch_add(waited, Ordering::Relaxed);
-    outcome.map_err(|e| {
-        counters.timeouts.fetch_add(1, Ordering::Relaxed);
-        checkout_failed(&e)
-    })
+        .get_timeout(deadline.saturating_duration_since(began));
+    pool.counters.wait_ends(began, outcome.is_err());
+    outcome.map_err(|e| checkout_failed(&e))
 }
 
 /// Runs `work` with a pooled connection on the blocking pool.
@@ -291,11 +309,11 @@ where
     let finished = match tokio::time::timeout_at(deadline.into(), &mut task).await {
         Ok(finished) => finished,
         Err(_) if abandon(&claim) => {
+            // A database call like any other, which waited (for a thread) from the start.
             let counters = &pool.counters;
+            counters.checkouts.fetch_add(1, Ordering::Relaxed);
             counters.waits.fetch_add(1, Ordering::Relaxed);
-            let waited = u64::try_from(asked.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            counters.wait_nanos.fetch_add(waited, Ordering::Relaxed);
-            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            counters.wait_ends(asked, true);
             return Err(DbError::Store(StoreError::Unavailable(
                 "no database thread became free within the pool timeout".into(),
             )));
@@ -335,9 +353,11 @@ where
     let turns = pool.writer_turn.clone();
     let counters = Arc::clone(&pool.counters);
     with_connection(pool, move |conn| {
-        let _turn = match turns.as_deref().map(|turns| turns.take_by(deadline)) {
+        let _turn = match turns
+            .as_deref()
+            .map(|turns| turns.take_by(deadline, &counters))
+        {
             Some(None) => {
-                counters.timeouts.fetch_add(1, Ordering::Relaxed);
                 return Err(DbError::Store(StoreError::Unavailable(
                     "other writes held the database for longer than the pool timeout".into(),
                 )));
@@ -448,7 +468,9 @@ mod tests {
         let after = runtime.block_on(with_connection(&pool, |_| Ok(())));
         assert!(after.is_ok(), "{after:?}");
         assert!(!queued_ran.load(Ordering::SeqCst), "the abandoned call ran");
-        assert_eq!(pool.checkout_totals().timeouts, 1);
+        // Three calls; the abandoned one waited and timed out.
+        let totals = pool.checkout_totals();
+        assert_eq!((totals.checkouts, totals.waits, totals.timeouts), (3, 1, 1));
         Ok(())
     }
 
@@ -479,10 +501,12 @@ mod tests {
         );
         assert!(matches!(holder, Ok(Ok(true))), "{holder:?}");
         assert!(!second_ran.load(Ordering::SeqCst), "the second writer ran");
-        assert_eq!(pool.checkout_totals().timeouts, 1);
         // The turn was given back: the next writer gets it.
         let next = runtime.block_on(in_write_transaction(&pool, |_| Ok(())));
         assert!(next.is_ok(), "{next:?}");
+        // Three calls; the second waited for its turn and timed out.
+        let totals = pool.checkout_totals();
+        assert_eq!((totals.checkouts, totals.waits, totals.timeouts), (3, 1, 1));
         Ok(())
     }
 }
