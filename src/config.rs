@@ -2,18 +2,16 @@
 //! `TASKAPI__SECTION__KEY` environment variables (and `DATABASE_URL`). Every error names
 //! the offending key.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use config::{Config, Environment as EnvSource, File, FileFormat};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
+pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
+pub use taskapi_http::{CorsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
+pub use taskapi_storage::DatabaseSettings;
 
 /// The compiled-in defaults: the same file as `config/default.toml`.
 const DEFAULTS: &str = include_str!("../config/default.toml");
-
-/// Shortest accepted JWT secret (HS256 wants at least its output size).
-pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Which environment the process runs in (`TASKAPI_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,136 +70,6 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// A secret string: `Debug` and serialisation never show it.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"<redacted>\"")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("<redacted>")
-    }
-}
-
-/// `[server]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerSettings {
-    /// Listen address.
-    pub host: String,
-    /// Listen port (0 picks a free one).
-    pub port: u16,
-    /// Grace for in-flight requests on shutdown.
-    #[serde(with = "duration")]
-    pub shutdown_timeout: Duration,
-    /// HTTP workers; 0 = one per core.
-    pub workers: usize,
-    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
-    #[serde(deserialize_with = "list::deserialize")]
-    pub trusted_proxies: Vec<String>,
-}
-
-/// `[database]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `sqlite://PATH` or `postgres://…`.
-    pub url: Secret,
-    /// Pool size; 0 = by core count.
-    pub pool_size: u32,
-    /// Longest wait for a pooled connection.
-    #[serde(with = "duration")]
-    pub pool_timeout: Duration,
-    /// How long start-up retries an unreachable database.
-    #[serde(with = "duration")]
-    pub startup_timeout: Duration,
-}
-
-impl DatabaseSettings {
-    /// The pool size to use: the configured one, or 2 per core (at least 4).
-    pub fn effective_pool_size(&self) -> u32 {
-        if self.pool_size > 0 {
-            return self.pool_size;
-        }
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
-    }
-}
-
-/// `[auth]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// HS256 secret.
-    pub jwt_secret: Option<Secret>,
-    /// Token issuer.
-    pub issuer: String,
-    /// Access-token lifetime.
-    #[serde(with = "duration")]
-    pub access_ttl: Duration,
-    /// bcrypt cost.
-    pub bcrypt_cost: u32,
-    /// Refresh-token lifetime.
-    #[serde(with = "duration")]
-    pub refresh_ttl: Duration,
-    /// How long another instance may keep accepting a token after its session ended.
-    #[serde(with = "duration")]
-    pub revocation_cache_ttl: Duration,
-}
-
-/// `[throttle]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ThrottleConfig {
-    /// Whether the auth routes are throttled at all.
-    pub enabled: bool,
-    /// Requests to /login, /register and /token/refresh per client address per minute.
-    pub per_address_per_minute: u32,
-    /// Failed logins per email per `failed_login_window`.
-    pub failed_logins_per_email: u32,
-    /// The window of `failed_logins_per_email`.
-    #[serde(with = "duration")]
-    pub failed_login_window: Duration,
-}
-
-/// `[cors]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CorsSettings {
-    /// Origins allowed to call the API from a browser.
-    #[serde(deserialize_with = "list::deserialize")]
-    pub allowed_origins: Vec<String>,
-}
-
-/// `[metrics]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsSettings {
-    /// Whether requests are recorded and `GET /metrics` is served at all.
-    pub enabled: bool,
-    /// `host:port` of a listener of its own for `/metrics`; unset (or empty) serves it on
-    /// the API listener.
-    pub bind: Option<String>,
-}
-
 /// All settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -233,48 +101,6 @@ fn default_environment() -> Environment {
 
 fn serialize_env<S: Serializer>(env: &Environment, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(env.as_str())
-}
-
-/// Durations as humane strings ("2s", "15m", "30d").
-/// Lists: a TOML array, or (from an environment variable) one comma-separated string.
-mod list {
-    use super::*;
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        Ok(match Raw::deserialize(d)? {
-            Raw::List(items) => items,
-            Raw::Text(text) => text
-                .split(',')
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        })
-    }
-}
-
-mod duration {
-    use super::*;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let raw = String::deserialize(d)?;
-        humantime::parse_duration(raw.trim()).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{raw}` is not a duration like \"2s\" or \"15m\" ({e})"
-            ))
-        })
-    }
-
-    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*value).to_string())
-    }
 }
 
 impl Settings {
@@ -351,7 +177,7 @@ impl Settings {
         if self.server.host.trim().is_empty() {
             return Err(invalid("server.host", "must not be empty"));
         }
-        let url = self.database.url.expose();
+        let url = &self.database.url;
         if !(url.starts_with("sqlite://")
             || url.starts_with("postgres://")
             || url.starts_with("postgresql://"))
@@ -444,28 +270,12 @@ impl Settings {
 
     /// The settings as TOML with secrets redacted, for `taskapi config check`.
     pub fn redacted_toml(&self) -> String {
+        // The database URL serialises with its password redacted already.
         let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(url) = value.pointer_mut("/database/url") {
-            *url = serde_json::Value::String(redact_url(self.database.url.expose()));
-        }
         if let Some(n) = value.pointer_mut("/database/pool_size") {
             *n = serde_json::Value::from(self.database.effective_pool_size());
         }
         render_toml(&value)
-    }
-}
-
-/// Hides the password of a database URL (`postgres://user:secret@host` → `postgres://user:***@host`).
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -528,6 +338,8 @@ pub fn generated_secret_path(data_dir: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
@@ -550,7 +362,7 @@ mod tests {
         let s = load(&[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((s.server.host.as_str(), s.server.port), ("127.0.0.1", 8000));
         assert_eq!(s.server.shutdown_timeout, Duration::from_secs(30));
-        assert_eq!(s.database.url.expose(), "sqlite://data/taskapi.db");
+        assert_eq!(s.database.url, "sqlite://data/taskapi.db");
         assert_eq!(s.database.pool_timeout, Duration::from_secs(2));
         assert_eq!(s.database.startup_timeout, Duration::from_secs(30));
         assert_eq!(s.auth.issuer, "taskapi");
@@ -606,13 +418,13 @@ mod tests {
     #[test]
     fn taskapi_database_url_beats_database_url() {
         let s = load(&[("DATABASE_URL", "sqlite://a.db")]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.database.url.expose(), "sqlite://a.db");
+        assert_eq!(s.database.url, "sqlite://a.db");
         let s = load(&[
             ("DATABASE_URL", "sqlite://a.db"),
             ("TASKAPI__DATABASE__URL", "sqlite://b.db"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.database.url.expose(), "sqlite://b.db");
+        assert_eq!(s.database.url, "sqlite://b.db");
     }
 
     #[test]
@@ -744,5 +556,26 @@ mod tests {
         );
         assert!(shown.contains("postgres://app:***@db:5432/tasks"));
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn config_check_output_and_debug_redact_a_password_given_as_a_query_parameter() {
+        for (url, redacted) in [
+            (
+                "postgres://app@db:5432/tasks?password=hunter2",
+                "postgres://app@db:5432/tasks?password=***",
+            ),
+            (
+                "postgres://app@db/tasks?sslmode=disable&Password=hunter2",
+                "postgres://app@db/tasks?sslmode=disable&Password=***",
+            ),
+        ] {
+            let s = load(&[("TASKAPI__DATABASE__URL", url)]).unwrap_or_else(|e| panic!("{e}"));
+            let shown = s.redacted_toml();
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains(redacted), "{shown}");
+            let debug = format!("{s:?}");
+            assert!(!debug.contains("hunter2"), "{debug}");
+        }
     }
 }

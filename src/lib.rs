@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Server;
 use actix_web::web::{Bytes, Data};
 use async_trait::async_trait;
-use taskapi_auth::{BcryptHasher, JwtSettings, JwtTokenService};
+use taskapi_auth::{BcryptHasher, JwtTokenService};
 use taskapi_domain::ports::{SystemClock, UuidV7Generator};
 use taskapi_domain::{
     AccountPorts, AccountService, AdminService, Email, Password, SessionCache, SessionSettings,
@@ -19,12 +19,12 @@ use taskapi_domain::{
 };
 use taskapi_http::{
     ApiMetrics, AppState, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource, ReadinessCheck,
-    Throttle, ThrottleSettings,
+    Throttle,
 };
-use taskapi_storage::{Database, PoolSettings};
+use taskapi_storage::{Database, redact_url};
 
 pub use crate::config::{Environment, Settings};
-use crate::config::{MIN_SECRET_BYTES, Secret, redact_url};
+use crate::config::{MIN_SECRET_BYTES, Secret};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,11 +59,8 @@ pub enum StartupError {
 /// # Errors
 /// [`StartupError::Database`] naming the URL (password redacted) once time runs out.
 pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
-    let url = settings.database.url.expose().to_owned();
-    let pool = PoolSettings {
-        size: settings.database.effective_pool_size(),
-        timeout: settings.database.pool_timeout,
-    };
+    let url = settings.database.url.clone();
+    let pool = settings.database.pool();
     let deadline = Instant::now() + settings.database.startup_timeout;
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -167,11 +164,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         .await
         .map_err(|e| StartupError::Other(e.to_string()))?
         .map_err(StartupError::Other)?;
-    let tokens = JwtTokenService::new(JwtSettings {
-        secret: secret.expose().as_bytes().to_vec(),
-        issuer: settings.auth.issuer.clone(),
-        access_ttl: settings.auth.access_ttl,
-    });
+    let tokens = JwtTokenService::new(settings.auth.jwt(&secret));
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(UuidV7Generator);
     let cache = Arc::new(SessionCache::new(
@@ -352,19 +345,12 @@ impl Application {
             tasks,
         } = services(&settings, &database).await?;
         let throttle = Arc::new(
-            Throttle::new(ThrottleSettings {
-                enabled: settings.throttle.enabled,
-                per_address_per_minute: settings.throttle.per_address_per_minute,
-                failed_logins_per_email: settings.throttle.failed_logins_per_email,
-                failed_login_window: settings.throttle.failed_login_window,
-                trusted_proxies: settings
-                    .server
-                    .trusted_proxies
-                    .iter()
-                    .map(|p| p.parse())
-                    .collect::<Result<_, _>>()
+            Throttle::new(
+                settings
+                    .throttle
+                    .throttle_settings(&settings.server.trusted_proxies)
                     .map_err(StartupError::Other)?,
-            })
+            )
             .map_err(StartupError::Other)?,
         );
         let housekeeping = actix_web::rt::spawn(housekeeping(
@@ -425,7 +411,7 @@ impl Application {
             env!("CARGO_PKG_VERSION"),
             settings.server.host,
             settings.environment.as_str(),
-            redact_url(settings.database.url.expose()),
+            settings.database.shown_url(),
         );
         match (&metrics, &settings.metrics.bind) {
             (Some(own), Some(address)) => {

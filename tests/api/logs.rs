@@ -135,7 +135,7 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged() {
 
     // The stored hashes, read straight from the database.
     let database = taskapi_storage::Database::connect(
-        app.settings.database.url.expose(),
+        &app.settings.database.url,
         taskapi_storage::PoolSettings { size: 1, timeout: Duration::from_secs(5) },
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -142,7 +142,7 @@ async fn a_request_that_waits_for_the_pool_in_vain_shows_as_a_wait_and_a_timeout
     assert_eq!(require(&before, "taskapi_db_pool_max_connections"), 1.0);
 
     let settings = PoolSettings { size: 1, timeout: Duration::from_secs(5) };
-    let database = Database::connect(app.settings.database.url.expose(), settings)
+    let database = Database::connect(&app.settings.database.url, settings)
         .unwrap_or_else(|e| panic!("cannot open the test database: {e}"));
     let mut held = lock_writes(&database);
     // This write takes the pool's only connection and waits for the lock…

@@ -19,6 +19,7 @@ mod path;
 mod query;
 pub mod reply;
 mod routes;
+mod settings;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use docs::OpenApiJson;
 pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
+pub use settings::{CorsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
 pub use throttle::{Throttle, ThrottleSettings, TrustedProxy};
 
 /// Whether the service can do its work (the database answers), for `/health/ready`.

@@ -21,6 +21,7 @@ mod pool;
 mod rows;
 mod schema;
 mod sessions;
+mod settings;
 mod sql_types;
 mod tasks;
 mod url;
@@ -39,6 +40,8 @@ use taskapi_domain::StoreError;
 use taskapi_domain::ports::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
+pub use settings::DatabaseSettings;
+pub use url::redact as redact_url;
 
 use backend::DbConnection;
 use errors::DbError;

@@ -50,37 +50,67 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl, StorageError> {
     }
 }
 
-/// The URL with any password (`user:PASSWORD@host`, or a `password=` query parameter)
-/// replaced by `***`, fit for messages and logs.
-pub(crate) fn redact(url: &str) -> String {
+/// The URL with any password replaced by `***`, fit for messages and logs: the one of the
+/// user information (`user:PASSWORD@host`) and every `password` query parameter
+/// (`?password=…`, `&password=…`; the key in any case, percent-encoded or not, since libpq
+/// decodes it before it compares it).
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    // The user information ends at the last `@` before the query: a password may hold an
+    // unescaped `/` or `@`, and hiding too much of a malformed URL beats showing a password.
+    let mut shown = format!("{scheme}://");
+    match before_query.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => authority.to_owned(),
+            Some((user, _password)) => shown.push_str(&format!("{user}:***@{host}")),
+            None => shown.push_str(before_query),
         },
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _value)) if key.eq_ignore_ascii_case("password") => {
-                        format!("{key}=***")
-                    }
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
+        None => shown.push_str(before_query),
+    }
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _value)) if percent_decode(key).eq_ignore_ascii_case("password") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
+}
+
+/// `text` with its `%XX` escapes decoded (an invalid escape is kept as written).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}://{authority}{tail}")
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -175,5 +205,75 @@ mod tests {
         for (url, shown) in cases {
             assert_eq!(redact(url), shown);
         }
+    }
+
+    #[test]
+    fn a_password_given_as_a_query_parameter_is_redacted_in_every_spelling() {
+        let cases = [
+            (
+                "postgres://u@h/db?password=s3cret",
+                "postgres://u@h/db?password=***",
+            ),
+            (
+                "postgres://u@h/db?sslmode=disable&password=s3cret",
+                "postgres://u@h/db?sslmode=disable&password=***",
+            ),
+            (
+                "postgres://u@h/db?PassWord=s3cret",
+                "postgres://u@h/db?PassWord=***",
+            ),
+            (
+                "postgres://u@h/db?pass%77ord=s3cret",
+                "postgres://u@h/db?pass%77ord=***",
+            ),
+            (
+                "postgres://u@h/db?%50ASSWORD=s3cret",
+                "postgres://u@h/db?%50ASSWORD=***",
+            ),
+            (
+                "postgres://u@h/db?password=s%33cret",
+                "postgres://u@h/db?password=***",
+            ),
+            (
+                "postgresql://h/db?password=s3cret&password=s3cret",
+                "postgresql://h/db?password=***&password=***",
+            ),
+            ("postgres://h?password=s3cret", "postgres://h?password=***"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact(url), shown, "{url}");
+            assert!(!redact(url).contains("s3cret"), "{url}");
+        }
+        // Other parameters, and keys that only contain the word, are left alone.
+        assert_eq!(
+            redact("postgres://u@h/db?passwordless=1&sslpassword=x&application_name=password"),
+            "postgres://u@h/db?passwordless=1&sslpassword=x&application_name=password"
+        );
+    }
+
+    #[test]
+    fn both_forms_at_once_and_unescaped_separators_in_a_password_are_redacted() {
+        let cases = [
+            (
+                "postgres://u:s3cret@h/db?password=s3cret",
+                "postgres://u:***@h/db?password=***",
+            ),
+            ("postgres://u:s3/cret@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://u:s3@cret@h:5432/db",
+                "postgres://u:***@h:5432/db",
+            ),
+            ("postgres://:s3cret@h/db", "postgres://:***@h/db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn percent_escapes_are_decoded_and_invalid_ones_kept() {
+        assert_eq!(percent_decode("pass%77ord"), "password");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("100%"), "100%");
     }
 }

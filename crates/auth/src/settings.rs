@@ -1,0 +1,93 @@
+//! The `[auth]` configuration section, as the binary reads it from its files and
+//! environment: the token service's and the hasher's settings, and the session lifetimes
+//! the binary hands to the domain's account service.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::JwtSettings;
+
+/// Shortest accepted JWT secret (HS256 wants at least its output size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// A secret string: `Debug` and serialisation never show it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 secret.
+    pub jwt_secret: Option<Secret>,
+    /// Token issuer.
+    pub issuer: String,
+    /// Access-token lifetime.
+    #[serde(with = "duration")]
+    pub access_ttl: Duration,
+    /// bcrypt cost.
+    pub bcrypt_cost: u32,
+    /// Refresh-token lifetime.
+    #[serde(with = "duration")]
+    pub refresh_ttl: Duration,
+    /// How long another instance may keep accepting a token after its session ended.
+    #[serde(with = "duration")]
+    pub revocation_cache_ttl: Duration,
+}
+
+impl AuthSettings {
+    /// What the token service needs, signing with `secret` (the configured one, or one the
+    /// binary generated when none is configured).
+    pub fn jwt(&self, secret: &Secret) -> JwtSettings {
+        JwtSettings {
+            secret: secret.expose().as_bytes().to_vec(),
+            issuer: self.issuer.clone(),
+            access_ttl: self.access_ttl,
+        }
+    }
+}
+
+/// Durations as humane strings ("2s", "15m", "30d").
+mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let raw = String::deserialize(d)?;
+        humantime::parse_duration(raw.trim()).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{raw}` is not a duration like \"2s\" or \"15m\" ({e})"
+            ))
+        })
+    }
+
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+}

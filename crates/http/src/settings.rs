@@ -1,0 +1,126 @@
+//! The configuration sections of the HTTP server, as the binary reads them from its files
+//! and environment: `[server]`, `[throttle]`, `[cors]` and `[metrics]`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::throttle::{ThrottleSettings, TrustedProxy};
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub host: String,
+    /// Listen port (0 picks a free one).
+    pub port: u16,
+    /// Grace for in-flight requests on shutdown.
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
+    /// HTTP workers; 0 = one per core.
+    pub workers: usize,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
+    #[serde(deserialize_with = "list::deserialize")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[throttle]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Whether the auth routes are throttled at all.
+    pub enabled: bool,
+    /// Requests to /login, /register and /token/refresh per client address per minute.
+    pub per_address_per_minute: u32,
+    /// Failed logins per email per `failed_login_window`.
+    pub failed_logins_per_email: u32,
+    /// The window of `failed_logins_per_email`.
+    #[serde(with = "duration")]
+    pub failed_login_window: Duration,
+}
+
+impl ThrottleConfig {
+    /// The throttle's settings: these limits, believing `X-Forwarded-For` from the
+    /// `server.trusted_proxies` given.
+    ///
+    /// # Errors
+    /// A message naming the first trusted proxy that is neither an address nor a network.
+    pub fn throttle_settings(
+        &self,
+        trusted_proxies: &[String],
+    ) -> Result<ThrottleSettings, String> {
+        Ok(ThrottleSettings {
+            enabled: self.enabled,
+            per_address_per_minute: self.per_address_per_minute,
+            failed_logins_per_email: self.failed_logins_per_email,
+            failed_login_window: self.failed_login_window,
+            trusted_proxies: trusted_proxies
+                .iter()
+                .map(|p| p.parse::<TrustedProxy>())
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// `[cors]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API from a browser.
+    #[serde(deserialize_with = "list::deserialize")]
+    pub allowed_origins: Vec<String>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether requests are recorded and `GET /metrics` is served at all.
+    pub enabled: bool,
+    /// `host:port` of a listener of its own for `/metrics`; unset (or empty) serves it on
+    /// the API listener.
+    pub bind: Option<String>,
+}
+
+/// Lists: a TOML array, or (from an environment variable) one comma-separated string.
+mod list {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match Raw::deserialize(d)? {
+            Raw::List(items) => items,
+            Raw::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
+/// Durations as humane strings ("2s", "15m", "30d").
+mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let raw = String::deserialize(d)?;
+        humantime::parse_duration(raw.trim()).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{raw}` is not a duration like \"2s\" or \"15m\" ({e})"
+            ))
+        })
+    }
+
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+}
