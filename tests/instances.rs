@@ -15,20 +15,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, Response, Taskapi};
-use taskapi_storage::testing::PostgresTestDatabase;
+use support::{Api, Response, Taskapi, postgres_database, string};
 
 /// Longest a start-up may take (both instances migrate the same database together).
 const STARTUP: Duration = Duration::from_secs(30);
 /// Concurrent PATCHes of one task, split evenly over the two instances.
 const CONTENDED_PATCHES: usize = 20;
-
-fn string(value: &Value) -> String {
-    value
-        .as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {value}"))
-        .to_owned()
-}
 
 /// The ids of `GET /tasks`, asserting it answered 200.
 fn listed_ids(api: Api, token: &str) -> Vec<String> {
@@ -91,10 +83,8 @@ fn versions_of(what: &str, responses: &[Response]) -> Vec<i64> {
 
 #[test]
 fn two_instances_share_one_postgres_database() {
-    let database = match PostgresTestDatabase::create() {
-        Ok(Some(database)) => database,
-        Ok(None) => return, // the helper printed why
-        Err(e) => panic!("TASKAPI_TEST_DATABASE_URL is set but unusable: {e}"),
+    let Some(database) = postgres_database() else {
+        return; // the harness said why
     };
     let started = Instant::now();
     // Both start at once against the fresh database: migrations must take turns.
@@ -106,14 +96,14 @@ fn two_instances_share_one_postgres_database() {
     let (api_a, api_b) = (a.api(), b.api());
 
     // A token issued by one instance is accepted by the other, both ways.
-    let user = api_a.register("shared@example.com");
-    let token_a = api_a.login("shared@example.com");
+    let user = api_a.signed_up("shared@example.com");
+    let token_a = user.token.clone();
     let me = api_b
         .call("GET", "/me", Some(&token_a), None)
         .json_with_status(200);
-    assert_eq!(me["id"], user["id"], "B knows A's user: {me}");
+    assert_eq!(me["id"], json!(user.id), "B knows A's user: {me}");
     assert_eq!(me["email"], json!("shared@example.com"));
-    let token_b = api_b.login("shared@example.com");
+    let token_b = api_b.logged_in(&user.id, "shared@example.com").token;
     api_a
         .call("GET", "/me", Some(&token_b), None)
         .json_with_status(200);
@@ -143,8 +133,7 @@ fn two_instances_share_one_postgres_database() {
     assert_eq!(listed_ids(api_b, &token_b), written, "B lists A's tasks");
 
     // Concurrent creations through both: 25 through each, five threads per instance.
-    api_b.register("writer@example.com");
-    let writer = api_b.login("writer@example.com");
+    let writer = api_b.signed_up("writer@example.com").token;
     let barrier = Barrier::new(10);
     let created: Vec<String> = thread::scope(|scope| {
         let handles: Vec<_> = (0..10)

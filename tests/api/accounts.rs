@@ -1,10 +1,14 @@
 //! Registration, login and the caller's own account.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, string};
+use crate::support::{PASSWORD, TestApp, string};
 
 fn keys(value: &Value) -> BTreeSet<String> {
     value
@@ -13,8 +17,14 @@ fn keys(value: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-e2e! {
-async fn register_returns_201_with_the_normalised_user_and_no_secret() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn register_returns_201_with_the_normalised_user_and_no_secret(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.register("  Alice.Smith@Example.COM ", PASSWORD).await;
     let user = response.json_with_status(201);
@@ -38,10 +48,15 @@ async fn register_returns_201_with_the_normalised_user_and_no_secret() {
     let text = response.text();
     assert!(!text.contains(PASSWORD) && !text.contains("$2"), "{text}");
 }
-}
 
-e2e! {
-async fn register_twice_with_another_case_is_409() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn register_twice_with_another_case_is_409(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.register("bob@example.com", PASSWORD)
         .await
@@ -50,36 +65,58 @@ async fn register_twice_with_another_case_is_409() {
     let problem = again.assert_problem(409);
     assert!(!string(&problem["detail"]).is_empty());
 }
-}
 
-e2e! {
-async fn register_with_invalid_email_and_short_password_names_both() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn register_with_invalid_email_and_short_password_names_both(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.register("not-an-email", "short").await;
     assert_eq!(response.invalid_fields(), ["email", "password"]);
 }
-}
 
-e2e! {
-async fn register_without_fields_names_every_missing_one() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn register_without_fields_names_every_missing_one(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app
         .call_json(awc::http::Method::POST, "/register", None, &json!({}))
         .await;
     assert_eq!(response.invalid_fields(), ["email", "password"]);
 }
-}
 
-e2e! {
-async fn login_with_unknown_email_returns_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn login_with_unknown_email_returns_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.login("nobody@example.com", PASSWORD).await;
     response.assert_problem(401);
 }
-}
 
-e2e! {
-async fn login_with_wrong_password_returns_401_with_the_same_detail_as_unknown_email() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn login_with_wrong_password_returns_401_with_the_same_detail_as_unknown_email(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.register("carol@example.com", PASSWORD)
         .await
@@ -92,10 +129,15 @@ async fn login_with_wrong_password_returns_401_with_the_same_detail_as_unknown_e
     assert_eq!(wrong["title"], unknown["title"]);
     assert_eq!(wrong["type"], unknown["type"]);
 }
-}
 
-e2e! {
-async fn login_returns_a_bearer_token_that_must_not_be_cached() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn login_returns_a_bearer_token_that_must_not_be_cached(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.register("dave@example.com", PASSWORD)
         .await
@@ -108,10 +150,15 @@ async fn login_returns_a_bearer_token_that_must_not_be_cached() {
     let cache = response.require_header("cache-control");
     assert!(cache.contains("no-store"), "Cache-Control: {cache}");
 }
-}
 
-e2e! {
-async fn login_accepts_the_email_in_any_case_and_with_spaces() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn login_accepts_the_email_in_any_case_and_with_spaces(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.register("erin@example.com", PASSWORD)
         .await
@@ -119,10 +166,15 @@ async fn login_accepts_the_email_in_any_case_and_with_spaces() {
     let response = app.login("  ERIN@example.COM ", PASSWORD).await;
     response.assert_status(200);
 }
-}
 
-e2e! {
-async fn me_returns_the_caller() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn me_returns_the_caller(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.signed_up("frank@example.com").await;
     let me = app.get_me(&user.token).await.json_with_status(200);
@@ -131,11 +183,15 @@ async fn me_returns_the_caller() {
     assert_eq!(me["role"], "user");
     assert!(me.get("password").is_none() && me.get("password_hash").is_none());
 }
-}
 
-e2e! {
-async fn me_without_a_token_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn me_without_a_token_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.get("/me").await.assert_unauthorized();
-}
 }

@@ -1,10 +1,14 @@
 //! The admin API: roles, the 403 for everyone else, paginated account lists, changes that
 //! end sessions, the last-admin rule, and the command-line bootstrap.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, TestResponse, random_id, string};
+use crate::support::{PASSWORD, Response, TestApp, random_id, string};
 
 fn emails(list: &Value) -> Vec<String> {
     list.as_array()
@@ -15,7 +19,7 @@ fn emails(list: &Value) -> Vec<String> {
 }
 
 /// The `rel="next"` target of a `Link` header, if any.
-fn next_page(response: &TestResponse) -> Option<String> {
+fn next_page(response: &Response) -> Option<String> {
     let link = response.header("link")?;
     assert!(link.ends_with("; rel=\"next\""), "{link}");
     let target = link.strip_prefix('<')?.split('>').next()?;
@@ -23,7 +27,7 @@ fn next_page(response: &TestResponse) -> Option<String> {
     Some(target.to_owned())
 }
 
-async fn patch_user(app: &TestApp, token: &str, id: &str, body: &Value) -> TestResponse {
+async fn patch_user(app: &TestApp, token: &str, id: &str, body: &Value) -> Response {
     app.call_json(
         Method::PATCH,
         &format!("/admin/users/{id}"),
@@ -33,8 +37,14 @@ async fn patch_user(app: &TestApp, token: &str, id: &str, body: &Value) -> TestR
     .await
 }
 
-e2e! {
-async fn non_admins_get_403_on_every_admin_route_and_no_token_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn non_admins_get_403_on_every_admin_route_and_no_token_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let id = user.id.clone();
@@ -48,7 +58,9 @@ async fn non_admins_get_403_on_every_admin_route_and_no_token_401() {
     for (method, path) in &routes {
         let forbidden = app.call(method.clone(), path, Some(&user.token)).await;
         forbidden.assert_problem(403);
-        app.call(method.clone(), path, None).await.assert_unauthorized();
+        app.call(method.clone(), path, None)
+            .await
+            .assert_unauthorized();
     }
     // 403 comes before bad bodies, bad parameters and unknown ids.
     app.call_raw(
@@ -60,14 +72,23 @@ async fn non_admins_get_403_on_every_admin_route_and_no_token_401() {
     )
     .await
     .assert_problem(403);
-    app.call(Method::GET, "/admin/users?limit=0&bogus=1", Some(&user.token))
-        .await
-        .assert_problem(403);
-}
+    app.call(
+        Method::GET,
+        "/admin/users?limit=0&bogus=1",
+        Some(&user.token),
+    )
+    .await
+    .assert_problem(403);
 }
 
-e2e! {
-async fn admins_read_accounts_and_their_tasks() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn admins_read_accounts_and_their_tasks(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.signed_up_admin("root@example.com").await;
     let me = app.get_me(&admin.token).await.json_with_status(200);
@@ -77,13 +98,21 @@ async fn admins_read_accounts_and_their_tasks() {
     app.task(&user.token, "second").await;
 
     let found = app
-        .call(Method::GET, &format!("/admin/users/{}", user.id), Some(&admin.token))
+        .call(
+            Method::GET,
+            &format!("/admin/users/{}", user.id),
+            Some(&admin.token),
+        )
         .await
         .json_with_status(200);
     assert_eq!(found["email"], "worker@example.com");
     assert!(found.get("password_hash").is_none());
     let tasks = app
-        .call(Method::GET, &format!("/admin/users/{}/tasks", user.id), Some(&admin.token))
+        .call(
+            Method::GET,
+            &format!("/admin/users/{}/tasks", user.id),
+            Some(&admin.token),
+        )
         .await
         .json_with_status(200);
     let titles: Vec<String> = tasks
@@ -97,13 +126,20 @@ async fn admins_read_accounts_and_their_tasks() {
         "/admin/users/not-a-uuid".to_owned(),
         format!("/admin/users/{}/tasks", random_id()),
     ] {
-        app.call(Method::GET, &path, Some(&admin.token)).await.assert_problem(404);
+        app.call(Method::GET, &path, Some(&admin.token))
+            .await
+            .assert_problem(404);
     }
 }
-}
 
-e2e! {
-async fn the_account_list_pages_with_a_link_and_filters() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_account_list_pages_with_a_link_and_filters(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__ENABLED", "false")]).await;
     let admin = app.signed_up_admin("admin@example.com").await;
     for name in ["eve", "carol", "bob", "dave"] {
@@ -126,37 +162,67 @@ async fn the_account_list_pages_with_a_link_and_filters() {
     }
     assert_eq!(
         seen,
-        ["admin@example.com", "eve@example.com", "carol@example.com", "bob@example.com", "dave@example.com"]
+        [
+            "admin@example.com",
+            "eve@example.com",
+            "carol@example.com",
+            "bob@example.com",
+            "dave@example.com"
+        ]
     );
 
     let by_email = app
-        .call(Method::GET, "/admin/users?sort=-email&limit=3", Some(&admin.token))
+        .call(
+            Method::GET,
+            "/admin/users?sort=-email&limit=3",
+            Some(&admin.token),
+        )
         .await;
     assert_eq!(
         emails(&by_email.json_with_status(200)),
         ["eve@example.com", "dave@example.com", "carol@example.com"]
     );
     let rest = app
-        .call(Method::GET, &next_page(&by_email).unwrap_or_default(), Some(&admin.token))
+        .call(
+            Method::GET,
+            &next_page(&by_email).unwrap_or_default(),
+            Some(&admin.token),
+        )
         .await;
-    assert_eq!(emails(&rest.json_with_status(200)), ["bob@example.com", "admin@example.com"]);
+    assert_eq!(
+        emails(&rest.json_with_status(200)),
+        ["bob@example.com", "admin@example.com"]
+    );
     assert_eq!(next_page(&rest), None);
 
     let filtered = app
-        .call(Method::GET, "/admin/users?q=A&role=admin&disabled=false", Some(&admin.token))
+        .call(
+            Method::GET,
+            "/admin/users?q=A&role=admin&disabled=false",
+            Some(&admin.token),
+        )
         .await
         .json_with_status(200);
     assert_eq!(emails(&filtered), ["admin@example.com"]);
     let none = app
-        .call(Method::GET, "/admin/users?disabled=true", Some(&admin.token))
+        .call(
+            Method::GET,
+            "/admin/users?disabled=true",
+            Some(&admin.token),
+        )
         .await
         .json_with_status(200);
     assert_eq!(none, json!([]));
 }
-}
 
-e2e! {
-async fn bad_list_parameters_are_422_naming_each() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn bad_list_parameters_are_422_naming_each(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.signed_up_admin("admin@example.com").await;
     let response = app
@@ -179,7 +245,9 @@ async fn bad_list_parameters_are_422_naming_each() {
         .await;
     assert_eq!(response.invalid_fields(), ["limit"]);
     // A cursor of one order is refused in another.
-    app.register("x@example.com", PASSWORD).await.assert_status(201);
+    app.register("x@example.com", PASSWORD)
+        .await
+        .assert_status(201);
     let first = app
         .call(Method::GET, "/admin/users?limit=1", Some(&admin.token))
         .await;
@@ -194,10 +262,15 @@ async fn bad_list_parameters_are_422_naming_each() {
         .await;
     assert_eq!(response.invalid_fields(), ["cursor"]);
 }
-}
 
-e2e! {
-async fn disabling_an_account_ends_its_sessions_and_refuses_its_logins() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn disabling_an_account_ends_its_sessions_and_refuses_its_logins(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.signed_up_admin("admin@example.com").await;
     let user = app.user().await;
@@ -208,17 +281,26 @@ async fn disabling_an_account_ends_its_sessions_and_refuses_its_logins() {
     app.get_me(&user.token).await.assert_unauthorized();
     app.refresh(&user.refresh_token).await.assert_unauthorized();
     app.login(&user.email, PASSWORD).await.assert_problem(403);
-    app.login(&user.email, "wrong password").await.assert_problem(401);
+    app.login(&user.email, "wrong password")
+        .await
+        .assert_problem(401);
     // Enabled again, it logs in again.
     patch_user(&app, &admin.token, &user.id, &json!({"disabled": false}))
         .await
         .assert_status(200);
     app.logged_in(&user.id, &user.email, PASSWORD).await;
 }
-}
 
-e2e! {
-async fn a_role_change_ends_the_accounts_sessions_and_takes_effect_at_the_next_login() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_role_change_ends_the_accounts_sessions_and_takes_effect_at_the_next_login(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.signed_up_admin("admin@example.com").await;
     let user = app.user().await;
@@ -232,11 +314,22 @@ async fn a_role_change_ends_the_accounts_sessions_and_takes_effect_at_the_next_l
         .await
         .assert_status(200);
     // A patch that changes nothing ends nothing.
-    patch_user(&app, &admin.token, &user.id, &json!({"role": "admin", "id": "ignored"}))
-        .await
-        .assert_status(200);
+    patch_user(
+        &app,
+        &admin.token,
+        &user.id,
+        &json!({"role": "admin", "id": "ignored"}),
+    )
+    .await
+    .assert_status(200);
     app.get_me(&again.token).await.assert_status(200);
-    let response = patch_user(&app, &admin.token, &user.id, &json!({"role": "root", "x": 1})).await;
+    let response = patch_user(
+        &app,
+        &admin.token,
+        &user.id,
+        &json!({"role": "root", "x": 1}),
+    )
+    .await;
     assert_eq!(response.invalid_fields(), ["role", "x"]);
     let response = patch_user(&app, &admin.token, &user.id, &json!({"disabled": null})).await;
     assert_eq!(response.invalid_fields(), ["disabled"]);
@@ -244,21 +337,35 @@ async fn a_role_change_ends_the_accounts_sessions_and_takes_effect_at_the_next_l
         .await
         .assert_problem(404);
 }
-}
 
-e2e! {
-async fn the_last_active_admin_cannot_demote_disable_or_delete_themself() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_last_active_admin_cannot_demote_disable_or_delete_themself(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.signed_up_admin("admin@example.com").await;
     for body in [json!({"role": "user"}), json!({"disabled": true})] {
-        patch_user(&app, &admin.token, &admin.id, &body).await.assert_problem(409);
+        patch_user(&app, &admin.token, &admin.id, &body)
+            .await
+            .assert_problem(409);
     }
-    app.call(Method::DELETE, &format!("/admin/users/{}", admin.id), Some(&admin.token))
-        .await
-        .assert_problem(409);
+    app.call(
+        Method::DELETE,
+        &format!("/admin/users/{}", admin.id),
+        Some(&admin.token),
+    )
+    .await
+    .assert_problem(409);
     app.delete_me(&admin.token).await.assert_problem(409);
     let me = app.get_me(&admin.token).await.json_with_status(200);
-    assert_eq!((me["role"].clone(), me["disabled"].clone()), (json!("admin"), json!(false)));
+    assert_eq!(
+        (me["role"].clone(), me["disabled"].clone()),
+        (json!("admin"), json!(false))
+    );
 
     // With a second admin, the first may step down.
     let second = app.signed_up_admin("second@example.com").await;
@@ -266,33 +373,59 @@ async fn the_last_active_admin_cannot_demote_disable_or_delete_themself() {
         .await
         .assert_status(200);
     app.get_me(&admin.token).await.assert_unauthorized();
-    app.call(Method::DELETE, &format!("/admin/users/{}", second.id), Some(&second.token))
-        .await
-        .assert_problem(409);
-}
+    app.call(
+        Method::DELETE,
+        &format!("/admin/users/{}", second.id),
+        Some(&second.token),
+    )
+    .await
+    .assert_problem(409);
 }
 
-e2e! {
-async fn admins_delete_accounts_with_their_tasks_and_tokens() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn admins_delete_accounts_with_their_tasks_and_tokens(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.signed_up_admin("admin@example.com").await;
     let user = app.user().await;
     app.task(&user.token, "doomed").await;
-    app.call(Method::DELETE, &format!("/admin/users/{}", user.id), Some(&admin.token))
-        .await
-        .assert_status(204);
+    app.call(
+        Method::DELETE,
+        &format!("/admin/users/{}", user.id),
+        Some(&admin.token),
+    )
+    .await
+    .assert_status(204);
     app.get_me(&user.token).await.assert_unauthorized();
-    app.call(Method::GET, &format!("/admin/users/{}", user.id), Some(&admin.token))
-        .await
-        .assert_problem(404);
-    app.call(Method::DELETE, &format!("/admin/users/{}", user.id), Some(&admin.token))
-        .await
-        .assert_problem(404);
-}
+    app.call(
+        Method::GET,
+        &format!("/admin/users/{}", user.id),
+        Some(&admin.token),
+    )
+    .await
+    .assert_problem(404);
+    app.call(
+        Method::DELETE,
+        &format!("/admin/users/{}", user.id),
+        Some(&admin.token),
+    )
+    .await
+    .assert_problem(404);
 }
 
-e2e! {
-async fn the_cli_creates_and_promotes_administrators() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_cli_creates_and_promotes_administrators(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let run = |args: &[&str], password: Option<&str>, stdin: &str| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_taskapi"));
@@ -309,38 +442,75 @@ async fn the_cli_creates_and_promotes_administrators() {
         if let Some(p) = password {
             command.env("TASKAPI_ADMIN_PASSWORD", p);
         }
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot run taskapi: {e}"));
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run taskapi: {e}"));
         {
             use std::io::Write;
             let mut input = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
             let _ = input.write_all(stdin.as_bytes());
         }
-        child.wait_with_output().unwrap_or_else(|e| panic!("taskapi failed: {e}"))
+        child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("taskapi failed: {e}"))
     };
-    let created = run(&["admin", "create", "--email", "Boss@Example.com"], None, &format!("{PASSWORD}\n"));
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let boss = app.login("boss@example.com", PASSWORD).await.json_with_status(200);
+    let created = run(
+        &["admin", "create", "--email", "Boss@Example.com"],
+        None,
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let boss = app
+        .login("boss@example.com", PASSWORD)
+        .await
+        .json_with_status(200);
     let token = string(&boss["access_token"]);
-    app.call(Method::GET, "/admin/users", Some(&token)).await.assert_status(200);
+    app.call(Method::GET, "/admin/users", Some(&token))
+        .await
+        .assert_status(200);
 
-    let env_password = run(&["admin", "create", "--email", "env@example.com"], Some("from the environment"), "");
+    let env_password = run(
+        &["admin", "create", "--email", "env@example.com"],
+        Some("from the environment"),
+        "",
+    );
     assert!(env_password.status.success());
-    app.login("env@example.com", "from the environment").await.assert_status(200);
+    app.login("env@example.com", "from the environment")
+        .await
+        .assert_status(200);
 
     let user = app.user().await;
     let promoted = run(&["admin", "promote", "--email", &user.email], None, "");
-    assert!(promoted.status.success(), "{}", String::from_utf8_lossy(&promoted.stderr));
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
     app.get_me(&user.token).await.assert_unauthorized();
     let again = app.logged_in(&user.id, &user.email, PASSWORD).await;
-    app.call(Method::GET, "/admin/users", Some(&again.token)).await.assert_status(200);
+    app.call(Method::GET, "/admin/users", Some(&again.token))
+        .await
+        .assert_status(200);
 
     for (args, password) in [
-        (&["admin", "promote", "--email", "ghost@example.com"][..], None),
-        (&["admin", "create", "--email", "boss@example.com"][..], Some("another password")),
-        (&["admin", "create", "--email", "weak@example.com"][..], Some("short")),
+        (
+            &["admin", "promote", "--email", "ghost@example.com"][..],
+            None,
+        ),
+        (
+            &["admin", "create", "--email", "boss@example.com"][..],
+            Some("another password"),
+        ),
+        (
+            &["admin", "create", "--email", "weak@example.com"][..],
+            Some("short"),
+        ),
     ] {
         let failed = run(args, password, "");
         assert!(!failed.status.success(), "{args:?} should fail");
     }
-}
 }

@@ -1,31 +1,51 @@
 //! Bearer tokens: every way a token can be wrong is a 401 with a Bearer challenge.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use jsonwebtoken::Algorithm;
 
-use crate::helpers::{
+use crate::support::{
     JWT_SECRET, TestApp, claims, random_id, send, session_of, sign, unsigned_token,
 };
 
 const OTHER_SECRET: &str = "some-other-secret-that-is-also-long-enough-!";
 
-e2e! {
-async fn tasks_without_a_token_is_401_with_a_bearer_challenge() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tasks_without_a_token_is_401_with_a_bearer_challenge(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.get("/tasks").await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn tasks_with_a_malformed_token_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tasks_with_a_malformed_token_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.call(Method::GET, "/tasks", Some("garbage")).await;
     response.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn tasks_with_a_non_bearer_authorization_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tasks_with_a_non_bearer_authorization_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = send(
         app.request(Method::GET, "/tasks")
@@ -35,32 +55,47 @@ async fn tasks_with_a_non_bearer_authorization_is_401() {
     .await;
     response.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn tasks_with_a_token_signed_with_another_secret_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tasks_with_a_token_signed_with_another_secret_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = sign(Algorithm::HS256, OTHER_SECRET, &claims(&user.id, 600));
     let response = app.list_tasks(&token).await;
     response.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn tasks_with_an_expired_token_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tasks_with_an_expired_token_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut expired = claims(&user.id, -3600);
-    expired["iat"] = (crate::helpers::now() - 7200).into();
+    expired["iat"] = (crate::support::now() - 7200).into();
     let token = sign(Algorithm::HS256, JWT_SECRET, &expired);
     let response = app.list_tasks(&token).await;
     response.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn tasks_with_a_valid_token_is_200() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tasks_with_a_valid_token_is_200(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app.list_tasks(&user.token).await;
@@ -72,28 +107,43 @@ async fn tasks_with_a_valid_token_is_200() {
     let forged_right = sign(Algorithm::HS256, JWT_SECRET, &right);
     app.list_tasks(&forged_right).await.assert_status(200);
 }
-}
 
-e2e! {
-async fn an_alg_none_token_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_alg_none_token_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = unsigned_token(&claims(&user.id, 600));
     app.list_tasks(&token).await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn an_hs512_token_signed_with_the_right_secret_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_hs512_token_signed_with_the_right_secret_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = sign(Algorithm::HS512, JWT_SECRET, &claims(&user.id, 600));
     app.list_tasks(&token).await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_token_from_another_issuer_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_token_from_another_issuer_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut foreign = claims(&user.id, 600);
@@ -101,27 +151,42 @@ async fn a_token_from_another_issuer_is_401() {
     let token = sign(Algorithm::HS256, JWT_SECRET, &foreign);
     app.list_tasks(&token).await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_valid_token_of_a_user_that_does_not_exist_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_valid_token_of_a_user_that_does_not_exist_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let token = sign(Algorithm::HS256, JWT_SECRET, &claims(&random_id(), 600));
     app.list_tasks(&token).await.assert_unauthorized();
     app.get_me(&token).await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_token_whose_subject_is_not_a_user_id_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_token_whose_subject_is_not_a_user_id_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let token = sign(Algorithm::HS256, JWT_SECRET, &claims("42", 600));
     app.list_tasks(&token).await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_token_with_a_tampered_payload_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_token_with_a_tampered_payload_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin_wannabe = app.user().await;
     // Keep the header and the signature, swap in a payload that claims the admin role.
@@ -130,7 +195,11 @@ async fn a_token_with_a_tampered_payload_is_401() {
     claims["role"] = "admin".into();
     let forged_payload = sign(Algorithm::HS256, "x".repeat(40).as_str(), &claims);
     let mut parts: Vec<&str> = admin_wannabe.token.split('.').collect();
-    let payload = forged_payload.split('.').nth(1).unwrap_or_default().to_owned();
+    let payload = forged_payload
+        .split('.')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     parts[1] = &payload;
     let tampered = parts.join(".");
     app.get_me(&tampered).await.assert_unauthorized();
@@ -138,10 +207,15 @@ async fn a_token_with_a_tampered_payload_is_401() {
         .await
         .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn tokens_missing_sub_or_sid_are_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tokens_missing_sub_or_sid_are_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut complete = claims(&user.id, 600);
@@ -163,24 +237,34 @@ async fn tokens_missing_sub_or_sid_are_401() {
         .await
         .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn the_token_of_a_deleted_user_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_token_of_a_deleted_user_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     app.delete_me(&user.token).await.assert_status(204);
     app.get_me(&user.token).await.assert_unauthorized();
     app.list_tasks(&user.token).await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_token_from_before_a_password_change_is_401() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_token_from_before_a_password_change_is_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let before = user.token.clone();
-    app.change_password(&user.token, crate::helpers::PASSWORD, "the next passphrase")
+    app.change_password(&user.token, crate::support::PASSWORD, "the next passphrase")
         .await
         .assert_status(204);
     app.list_tasks(&before).await.assert_unauthorized();
@@ -191,17 +275,25 @@ async fn a_token_from_before_a_password_change_is_401() {
         .await
         .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn another_instance_rejects_an_ended_session_within_the_cache_ttl() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn another_instance_rejects_an_ended_session_within_the_cache_ttl(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let first = TestApp::spawn_with(&[("TASKAPI__AUTH__REVOCATION_CACHE_TTL", "1s")]).await;
     let second = first.spawn_sibling(&[]).await;
     let user = first.user().await;
     // Both instances accept the token (and the second remembers its session).
     first.get_me(&user.token).await.assert_status(200);
     second.get_me(&user.token).await.assert_status(200);
-    second.logout(&user.token, &user.refresh_token).await.assert_status(204);
+    second
+        .logout(&user.token, &user.refresh_token)
+        .await
+        .assert_status(204);
     // The instance that ended the session rejects its tokens at once…
     second.get_me(&user.token).await.assert_unauthorized();
     // …and the other one within auth.revocation_cache_ttl.
@@ -219,5 +311,4 @@ async fn another_instance_rejects_an_ended_session_within_the_cache_ttl() {
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-}
 }

@@ -1,15 +1,19 @@
 //! Concurrent requests: nothing is lost, nothing is duplicated, nothing fails with a 5xx.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, TestResponse, send, string};
+use crate::support::{PASSWORD, Response, TestApp, send, string};
 
 /// Sends every request at once and waits for all the answers, in order.
 async fn all_at_once(
     app: &TestApp,
     requests: Vec<(Method, String, Option<String>, Value)>,
-) -> Vec<TestResponse> {
+) -> Vec<Response> {
     let handles: Vec<_> = requests
         .into_iter()
         .map(|(method, path, token, body)| {
@@ -31,7 +35,7 @@ async fn all_at_once(
     responses
 }
 
-fn assert_no_server_error(responses: &[TestResponse]) {
+fn assert_no_server_error(responses: &[Response]) {
     for response in responses {
         assert!(
             !response.status.is_server_error(),
@@ -42,8 +46,14 @@ fn assert_no_server_error(responses: &[TestResponse]) {
     }
 }
 
-e2e! {
-async fn twenty_concurrent_creations_all_succeed() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn twenty_concurrent_creations_all_succeed(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let requests = (0..20)
@@ -71,10 +81,15 @@ async fn twenty_concurrent_creations_all_succeed() {
     assert_eq!(list.as_array().map(Vec::len), Some(20));
     assert_eq!(titles.len(), 20, "twenty distinct tasks");
 }
-}
 
-e2e! {
-async fn concurrent_patches_of_different_fields_lose_nothing() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn concurrent_patches_of_different_fields_lose_nothing(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let id = string(&app.task(&user.token, "Shared").await["id"]);
@@ -126,10 +141,15 @@ async fn concurrent_patches_of_different_fields_lose_nothing() {
     one_of("tags", [json!(["a"]), json!(["b"])]);
     assert_eq!(task["version"], 11, "every patch was a change: {task}");
 }
-}
 
-e2e! {
-async fn concurrent_registrations_of_one_email_make_exactly_one_account() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn concurrent_registrations_of_one_email_make_exactly_one_account(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let requests = (0..10)
         .map(|i| {
@@ -159,5 +179,4 @@ async fn concurrent_registrations_of_one_email_make_exactly_one_account() {
     app.login("race@example.com", PASSWORD)
         .await
         .assert_status(200);
-}
 }

@@ -1,10 +1,14 @@
 //! Conditional requests: `ETag` on reads and writes, `If-None-Match` → 304, `If-Match` → 412
 //! when stale (and the task untouched), and `If-Match` arbitrating concurrent writers.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, random_id, send, string};
+use crate::support::{Response, TestApp, random_id, send, string};
 
 /// A task created with a few fields set, and its id.
 async fn seeded(app: &TestApp, token: &str) -> (Value, String) {
@@ -21,7 +25,7 @@ async fn seeded(app: &TestApp, token: &str) -> (Value, String) {
 }
 
 /// `GET /tasks/{id}` with `If-None-Match`.
-async fn get_if_none_match(app: &TestApp, token: &str, id: &str, tag: &str) -> TestResponse {
+async fn get_if_none_match(app: &TestApp, token: &str, id: &str, tag: &str) -> Response {
     app.call_with_headers(
         Method::GET,
         &format!("/tasks/{id}"),
@@ -39,7 +43,7 @@ async fn write_if_match(
     id: &str,
     tag: &str,
     body: &Value,
-) -> TestResponse {
+) -> Response {
     let path = format!("/tasks/{id}");
     let headers = [("If-Match", tag)];
     if method == Method::DELETE {
@@ -63,8 +67,14 @@ async fn assert_unchanged(app: &TestApp, token: &str, expected: &Value, why: &st
     );
 }
 
-e2e! {
-async fn get_carries_the_version_as_a_strong_etag() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn get_carries_the_version_as_a_strong_etag(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -77,10 +87,15 @@ async fn get_carries_the_version_as_a_strong_etag() {
     assert_eq!(response.json_with_status(200)["version"], 2);
     assert_eq!(response.require_header("etag"), "\"2\"");
 }
-}
 
-e2e! {
-async fn if_none_match_with_the_current_etag_is_304_without_a_body() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn if_none_match_with_the_current_etag_is_304_without_a_body(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -99,10 +114,15 @@ async fn if_none_match_with_the_current_etag_is_304_without_a_body() {
         );
     }
 }
-}
 
-e2e! {
-async fn if_none_match_with_a_stale_etag_is_200_with_the_task() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn if_none_match_with_a_stale_etag_is_200_with_the_task(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -124,10 +144,15 @@ async fn if_none_match_with_a_stale_etag_is_200_with_the_task() {
         );
     }
 }
-}
 
-e2e! {
-async fn if_none_match_on_a_missing_or_foreign_task_is_404() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn if_none_match_on_a_missing_or_foreign_task_is_404(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -141,10 +166,15 @@ async fn if_none_match_on_a_missing_or_foreign_task_is_404() {
             .assert_problem(404);
     }
 }
-}
 
-e2e! {
-async fn a_stale_if_match_is_412_and_changes_nothing() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_stale_if_match_is_412_and_changes_nothing(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -176,10 +206,15 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
         }
     }
 }
-}
 
-e2e! {
-async fn a_garbage_if_match_is_412() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_garbage_if_match_is_412(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (task, id) = seeded(&app, &user.token).await;
@@ -205,10 +240,15 @@ async fn a_garbage_if_match_is_412() {
         }
     }
 }
-}
 
-e2e! {
-async fn a_current_if_match_lets_patch_and_put_through_with_a_new_etag() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_current_if_match_lets_patch_and_put_through_with_a_new_etag(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -256,10 +296,15 @@ async fn a_current_if_match_lets_patch_and_put_through_with_a_new_etag() {
     assert_eq!(response.require_header("etag"), "\"4\"");
     assert_unchanged(&app, &user.token, &starred, "the task is at version 4").await;
 }
-}
 
-e2e! {
-async fn a_current_or_star_if_match_lets_delete_through() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_current_or_star_if_match_lets_delete_through(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, first) = seeded(&app, &user.token).await;
@@ -291,10 +336,15 @@ async fn a_current_or_star_if_match_lets_delete_through() {
         .await
         .assert_problem(404);
 }
-}
 
-e2e! {
-async fn if_match_on_a_missing_or_foreign_task_is_404_not_412() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn if_match_on_a_missing_or_foreign_task_is_404_not_412(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -329,10 +379,17 @@ async fn if_match_on_a_missing_or_foreign_task_is_404_not_412() {
     }
     assert_unchanged(&app, &alice.token, &task, "Bob changed nothing").await;
 }
-}
 
-e2e! {
-async fn of_ten_concurrent_patches_with_the_same_if_match_exactly_one_wins() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn of_ten_concurrent_patches_with_the_same_if_match_exactly_one_wins(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -359,7 +416,7 @@ async fn of_ten_concurrent_patches_with_the_same_if_match_exactly_one_wins() {
     for handle in handles {
         responses.push(handle.await.unwrap());
     }
-    let winners: Vec<&TestResponse> = responses
+    let winners: Vec<&Response> = responses
         .iter()
         .filter(|r| r.status.as_u16() == 200)
         .collect();
@@ -388,10 +445,15 @@ async fn of_ten_concurrent_patches_with_the_same_if_match_exactly_one_wins() {
         "the winner's write is the one kept"
     );
 }
-}
 
-e2e! {
-async fn twenty_concurrent_unconditional_patches_all_land() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn twenty_concurrent_unconditional_patches_all_land(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -429,10 +491,15 @@ async fn twenty_concurrent_unconditional_patches_all_land() {
         "the description is one of those sent: {task}"
     );
 }
-}
 
-e2e! {
-async fn a_no_op_patch_with_the_current_if_match_keeps_the_etag() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_no_op_patch_with_the_current_if_match_keeps_the_etag(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (task, id) = seeded(&app, &user.token).await;
@@ -459,10 +526,15 @@ async fn a_no_op_patch_with_the_current_if_match_keeps_the_etag() {
     .await;
     response.assert_problem(412);
 }
-}
 
-e2e! {
-async fn authentication_and_body_errors_come_before_if_match() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn authentication_and_body_errors_come_before_if_match(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (task, id) = seeded(&app, &user.token).await;
@@ -504,10 +576,17 @@ async fn authentication_and_body_errors_come_before_if_match() {
     }
     assert_unchanged(&app, &user.token, &task, "nothing was changed").await;
 }
-}
 
-e2e! {
-async fn of_concurrent_deletes_with_the_same_if_match_exactly_one_succeeds() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn of_concurrent_deletes_with_the_same_if_match_exactly_one_succeeds(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let (_, id) = seeded(&app, &user.token).await;
@@ -543,5 +622,4 @@ async fn of_concurrent_deletes_with_the_same_if_match_exactly_one_succeeds() {
         "{statuses:?}"
     );
     app.get_task(&user.token, &id).await.assert_problem(404);
-}
 }

@@ -1,13 +1,17 @@
 //! CORS: configured origins only, preflights answered, the right headers allowed and exposed;
 //! refused origins get no Access-Control-Allow-* header.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 
-use crate::helpers::{TestApp, TestResponse, send};
+use crate::support::{Response, TestApp, send};
 
 const ORIGIN: &str = "https://app.example.com";
 
-async fn preflight(app: &TestApp, origin: &str, method: &str, headers: &str) -> TestResponse {
+async fn preflight(app: &TestApp, origin: &str, method: &str, headers: &str) -> Response {
     send(
         app.request(Method::OPTIONS, "/tasks")
             .insert_header(("origin", origin.to_owned()))
@@ -18,7 +22,7 @@ async fn preflight(app: &TestApp, origin: &str, method: &str, headers: &str) -> 
     .await
 }
 
-fn allow_headers(response: &TestResponse) -> Vec<String> {
+fn allow_headers(response: &Response) -> Vec<String> {
     response
         .headers
         .iter()
@@ -37,8 +41,14 @@ fn list(value: &str) -> Vec<String> {
     items
 }
 
-e2e! {
-async fn a_preflight_from_an_allowed_origin_is_answered() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_preflight_from_an_allowed_origin_is_answered(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[(
         "TASKAPI__CORS__ALLOWED_ORIGINS",
         "https://app.example.com,http://localhost:3000",
@@ -62,16 +72,23 @@ async fn a_preflight_from_an_allowed_origin_is_answered() {
         list("authorization, content-type, if-match, if-none-match, idempotency-key")
     );
     assert!(
-        response.header("access-control-allow-credentials").is_none(),
+        response
+            .header("access-control-allow-credentials")
+            .is_none(),
         "credential-less"
     );
     assert!(response.header("x-request-id").is_some());
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
 }
-}
 
-e2e! {
-async fn responses_to_an_allowed_origin_expose_the_useful_headers() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn responses_to_an_allowed_origin_expose_the_useful_headers(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__CORS__ALLOWED_ORIGINS", ORIGIN)]).await;
     let response = send(
         app.request(Method::GET, "/ping")
@@ -86,16 +103,25 @@ async fn responses_to_an_allowed_origin_expose_the_useful_headers() {
         list("link, etag, location, retry-after, x-request-id")
     );
 }
-}
 
-e2e! {
-async fn refused_origins_get_no_allow_headers() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn refused_origins_get_no_allow_headers(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     for app in [
         TestApp::spawn().await,
         TestApp::spawn_with(&[("TASKAPI__CORS__ALLOWED_ORIGINS", ORIGIN)]).await,
     ] {
         let response = preflight(&app, "https://evil.example", "POST", "authorization").await;
-        assert!(allow_headers(&response).is_empty(), "{:?}", response.headers);
+        assert!(
+            allow_headers(&response).is_empty(),
+            "{:?}",
+            response.headers
+        );
         assert!(response.header("x-request-id").is_some());
         let simple = send(
             app.request(Method::GET, "/ping")
@@ -107,12 +133,16 @@ async fn refused_origins_get_no_allow_headers() {
         assert!(allow_headers(&simple).is_empty(), "{:?}", simple.headers);
     }
 }
-}
 
-e2e! {
-async fn a_plain_options_request_is_still_405() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_plain_options_request_is_still_405(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__CORS__ALLOWED_ORIGINS", ORIGIN)]).await;
     let response = app.call(Method::OPTIONS, "/tasks", None).await;
     response.assert_problem(405);
-}
 }

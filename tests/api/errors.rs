@@ -1,14 +1,24 @@
 //! Every error status: problem+json with `type`, `title`, `status`, `detail`, `request_id`
 //! (and `errors` for 422), and the order in which statuses win.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
-use crate::helpers::{JWT_SECRET, TestApp, claims, random_id, sign, string};
+use crate::support::{JWT_SECRET, TestApp, claims, random_id, sign, string};
 
-e2e! {
-async fn malformed_json_is_400() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn malformed_json_is_400(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     for body in [
@@ -39,18 +49,28 @@ async fn malformed_json_is_400() {
         .await;
     response.assert_problem(400);
 }
-}
 
-e2e! {
-async fn a_401_is_a_problem_with_a_bearer_challenge() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_401_is_a_problem_with_a_bearer_challenge(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let body = app.get("/tasks").await.assert_unauthorized();
     assert!(!string(&body["detail"]).is_empty());
 }
-}
 
-e2e! {
-async fn an_unknown_route_is_a_404_problem() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_unknown_route_is_a_404_problem(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.get("/nope").await.assert_problem(404);
     app.get("/tasks/1/2").await.assert_problem(404);
@@ -59,10 +79,15 @@ async fn an_unknown_route_is_a_404_problem() {
         .await
         .assert_problem(404);
 }
-}
 
-e2e! {
-async fn an_invalid_task_id_is_404_for_every_method() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_invalid_task_id_is_404_for_every_method(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = Some(user.token.as_str());
@@ -82,10 +107,15 @@ async fn an_invalid_task_id_is_404_for_every_method() {
             .assert_problem(404);
     }
 }
-}
 
-e2e! {
-async fn a_wrong_method_is_405_with_allow() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_wrong_method_is_405_with_allow(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.call(Method::DELETE, "/tasks", None).await;
     response.assert_problem(405);
@@ -112,22 +142,32 @@ async fn a_wrong_method_is_405_with_allow() {
         assert!(allow.contains(method), "Allow: {allow}");
     }
 }
-}
 
-e2e! {
-async fn a_taken_email_is_a_409_problem() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_taken_email_is_a_409_problem(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
-    app.register("taken@example.com", crate::helpers::PASSWORD)
+    app.register("taken@example.com", crate::support::PASSWORD)
         .await
         .assert_status(201);
-    app.register("taken@example.com", crate::helpers::PASSWORD)
+    app.register("taken@example.com", crate::support::PASSWORD)
         .await
         .assert_problem(409);
 }
-}
 
-e2e! {
-async fn a_body_over_64_kib_is_413() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_body_over_64_kib_is_413(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -157,10 +197,15 @@ async fn a_body_over_64_kib_is_413() {
     assert_eq!(response.invalid_fields(), ["description"]);
     app.get("/ping").await.assert_status(200);
 }
-}
 
-e2e! {
-async fn a_body_that_is_not_json_is_415() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_body_that_is_not_json_is_415(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = Some(user.token.as_str());
@@ -200,10 +245,15 @@ async fn a_body_that_is_not_json_is_415() {
         .await;
     response.assert_status(201);
 }
-}
 
-e2e! {
-async fn a_422_is_a_problem_listing_errors() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_422_is_a_problem_listing_errors(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app.create_task(&user.token, &json!({"title": ""})).await;
@@ -211,10 +261,15 @@ async fn a_422_is_a_problem_listing_errors() {
     assert_eq!(body["errors"][0]["field"], "title");
     assert!(!string(&body["errors"][0]["message"]).is_empty());
 }
-}
 
-e2e! {
-async fn no_token_wins_over_a_malformed_body() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn no_token_wins_over_a_malformed_body(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app
         .call_raw(
@@ -235,16 +290,21 @@ async fn no_token_wins_over_a_malformed_body() {
         .await;
     response.assert_unauthorized();
 }
-}
 
 /// A well-signed token of a user that does not exist: only the database can tell that it is
-/// no good, and that check must still come before any body or parameter error (SPEC §8).
+/// no good, and authentication is still decided before any body or parameter error.
 fn vanished_users_token() -> String {
     sign(Algorithm::HS256, JWT_SECRET, &claims(&random_id(), 600))
 }
 
-e2e! {
-async fn a_vanished_users_token_with_malformed_json_is_401_not_400() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_vanished_users_token_with_malformed_json_is_401_not_400(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
     app.call_raw(
@@ -257,10 +317,15 @@ async fn a_vanished_users_token_with_malformed_json_is_401_not_400() {
     .await
     .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_vanished_users_token_with_a_text_body_is_401_not_415() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_vanished_users_token_with_a_text_body_is_401_not_415(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
     app.call_raw(
@@ -273,30 +338,47 @@ async fn a_vanished_users_token_with_a_text_body_is_401_not_415() {
     .await
     .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_vanished_users_token_with_invalid_fields_is_401_not_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_vanished_users_token_with_invalid_fields_is_401_not_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
     app.create_task(&token, &json!({"title": ""}))
         .await
         .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn a_vanished_users_token_with_an_unknown_query_parameter_is_401_not_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_vanished_users_token_with_an_unknown_query_parameter_is_401_not_422(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let token = vanished_users_token();
     app.call(Method::GET, "/tasks?nope=1", Some(&token))
         .await
         .assert_unauthorized();
 }
-}
 
-e2e! {
-async fn an_invalid_body_wins_over_an_invalid_task_id() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_invalid_body_wins_over_an_invalid_task_id(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -308,10 +390,15 @@ async fn an_invalid_body_wins_over_an_invalid_task_id() {
         .await;
     assert_eq!(response.invalid_fields(), ["title"]);
 }
-}
 
-e2e! {
-async fn a_wrong_method_wins_over_a_missing_token() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_wrong_method_wins_over_a_missing_token(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     app.call(Method::DELETE, "/tasks", None)
         .await
@@ -320,10 +407,15 @@ async fn a_wrong_method_wins_over_a_missing_token() {
         .await
         .assert_problem(405);
 }
-}
 
-e2e! {
-async fn an_unknown_query_parameter_is_422_naming_it() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_unknown_query_parameter_is_422_naming_it(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.get("/ping?x=1").await;
     assert_eq!(response.invalid_fields(), ["x"]);
@@ -337,10 +429,15 @@ async fn an_unknown_query_parameter_is_422_naming_it() {
     // ...but only once the caller is known.
     app.get("/tasks?colour=red").await.assert_unauthorized();
 }
-}
 
-e2e! {
-async fn hostile_input_never_yields_a_500() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn hostile_input_never_yields_a_500(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let token = Some(user.token.as_str());
@@ -390,5 +487,4 @@ async fn hostile_input_never_yields_a_500() {
         );
     }
     app.get("/ping").await.assert_status(200);
-}
 }

@@ -2,18 +2,17 @@
 //! creates nothing, a different body is 422, keys are per user, bad keys are 422, and
 //! concurrent duplicates create exactly one task.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, TestResponse, send, string};
+use crate::support::{PASSWORD, Response, TestApp, send, string};
 
 /// `POST /tasks` with an `Idempotency-Key` and a JSON body.
-async fn create_with_key(
-    app: &TestApp,
-    token: Option<&str>,
-    key: &str,
-    body: &Value,
-) -> TestResponse {
+async fn create_with_key(app: &TestApp, token: Option<&str>, key: &str, body: &Value) -> Response {
     app.call_json_with_headers(
         Method::POST,
         "/tasks",
@@ -25,7 +24,7 @@ async fn create_with_key(
 }
 
 /// `POST /tasks` with an `Idempotency-Key` and a raw JSON text.
-async fn create_raw_with_key(app: &TestApp, token: &str, key: &str, body: &str) -> TestResponse {
+async fn create_raw_with_key(app: &TestApp, token: &str, key: &str, body: &str) -> Response {
     let request = app
         .request_with(
             Method::POST,
@@ -52,7 +51,7 @@ async fn task_ids(app: &TestApp, token: &str) -> Vec<String> {
 
 /// Asserts that `replay` repeats `first` verbatim and says it is a replay.
 #[track_caller]
-fn assert_replay_of(first: &TestResponse, replay: &TestResponse) {
+fn assert_replay_of(first: &Response, replay: &Response) {
     assert_eq!(
         replay.status,
         first.status,
@@ -75,8 +74,14 @@ fn assert_replay_of(first: &TestResponse, replay: &TestResponse) {
     );
 }
 
-e2e! {
-async fn a_repeated_key_replays_the_first_response_and_creates_nothing() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_repeated_key_replays_the_first_response_and_creates_nothing(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let body = json!({"title": "Buy milk", "priority": "high", "tags": ["home"]});
@@ -107,10 +112,15 @@ async fn a_repeated_key_replays_the_first_response_and_creates_nothing() {
     assert_replay_of(&first, &replay);
     assert_eq!(task_ids(&app, &user.token).await, [id], "exactly one task");
 }
-}
 
-e2e! {
-async fn keys_are_compared_exactly() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn keys_are_compared_exactly(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let body = json!({"title": "t"});
@@ -121,10 +131,15 @@ async fn keys_are_compared_exactly() {
     }
     assert_eq!(task_ids(&app, &user.token).await.len(), 5);
 }
-}
 
-e2e! {
-async fn the_same_json_written_differently_is_the_same_body() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_same_json_written_differently_is_the_same_body(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let first = create_raw_with_key(
@@ -145,10 +160,15 @@ async fn the_same_json_written_differently_is_the_same_body() {
     }
     assert_eq!(task_ids(&app, &user.token).await.len(), 1);
 }
-}
 
-e2e! {
-async fn the_same_key_with_a_different_body_is_422_and_creates_nothing() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_same_key_with_a_different_body_is_422_and_creates_nothing(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let first = create_with_key(&app, Some(&user.token), "k1", &json!({"title": "One"})).await;
@@ -171,10 +191,15 @@ async fn the_same_key_with_a_different_body_is_422_and_creates_nothing() {
     let replay = create_with_key(&app, Some(&user.token), "k1", &json!({"title": "One"})).await;
     assert_replay_of(&first, &replay);
 }
-}
 
-e2e! {
-async fn keys_never_collide_across_users() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn keys_never_collide_across_users(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -202,10 +227,15 @@ async fn keys_never_collide_across_users() {
     .await
     .assert_status(201);
 }
-}
 
-e2e! {
-async fn an_invalid_key_is_422_naming_the_header() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_invalid_key_is_422_naming_the_header(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let too_long = "k".repeat(256);
@@ -243,10 +273,15 @@ async fn an_invalid_key_is_422_naming_the_header() {
             .assert_status(201);
     }
 }
-}
 
-e2e! {
-async fn authentication_is_checked_before_the_key() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn authentication_is_checked_before_the_key(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let too_long = "k".repeat(256);
@@ -260,10 +295,15 @@ async fn authentication_is_checked_before_the_key() {
     }
     assert!(task_ids(&app, &user.token).await.is_empty());
 }
-}
 
-e2e! {
-async fn a_request_refused_for_its_body_does_not_use_up_the_key() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_request_refused_for_its_body_does_not_use_up_the_key(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response =
@@ -280,10 +320,15 @@ async fn a_request_refused_for_its_body_does_not_use_up_the_key() {
     assert_eq!(created.header("idempotent-replayed"), None);
     assert_eq!(task_ids(&app, &user.token).await.len(), 1);
 }
-}
 
-e2e! {
-async fn twenty_concurrent_duplicates_create_exactly_one_task() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn twenty_concurrent_duplicates_create_exactly_one_task(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let body = json!({"title": "Only once", "tags": ["race"]});
@@ -303,7 +348,7 @@ async fn twenty_concurrent_duplicates_create_exactly_one_task() {
         responses.push(handle.await.unwrap());
     }
     let statuses: Vec<u16> = responses.iter().map(|r| r.status.as_u16()).collect();
-    let created: Vec<&TestResponse> = responses
+    let created: Vec<&Response> = responses
         .iter()
         .filter(|r| r.status.as_u16() == 201)
         .collect();
@@ -342,10 +387,15 @@ async fn twenty_concurrent_duplicates_create_exactly_one_task() {
     let replay = create_with_key(&app, Some(&user.token), "race", &body).await;
     assert_replay_of(original, &replay);
 }
-}
 
-e2e! {
-async fn a_replay_is_the_first_response_even_after_the_task_changed() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_replay_is_the_first_response_even_after_the_task_changed(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let body = json!({"title": "Original"});
@@ -368,10 +418,15 @@ async fn a_replay_is_the_first_response_even_after_the_task_changed() {
     let now = app.get_task(&user.token, &id).await.json_with_status(200);
     assert_eq!(now, patched, "the replay changed nothing");
 }
-}
 
-e2e! {
-async fn a_key_still_replays_after_its_task_was_deleted() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_key_still_replays_after_its_task_was_deleted(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let body = json!({"title": "Short-lived"});
@@ -385,5 +440,4 @@ async fn a_key_still_replays_after_its_task_was_deleted() {
         "the task was not created again"
     );
     app.get_task(&user.token, &id).await.assert_problem(404);
-}
 }

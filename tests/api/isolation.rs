@@ -1,11 +1,21 @@
 //! Tasks are private: another user's task is a 404 for every method, and stays unchanged.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use serde_json::json;
 
-use crate::helpers::{TestApp, string};
+use crate::support::{TestApp, string};
 
-e2e! {
-async fn another_users_task_is_404_for_every_method_and_stays_unchanged() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn another_users_task_is_404_for_every_method_and_stays_unchanged(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -26,7 +36,7 @@ async fn another_users_task_is_404_for_every_method_and_stays_unchanged() {
         .put_task(&bob.token, &id, &json!({"is_done": true}))
         .await;
     let delete = app.delete_task(&bob.token, &id).await;
-    let missing = app.get_task(&bob.token, &crate::helpers::random_id()).await;
+    let missing = app.get_task(&bob.token, &crate::support::random_id()).await;
     let missing = missing.assert_problem(404);
     for (method, response) in [
         ("GET", get),
@@ -43,10 +53,15 @@ async fn another_users_task_is_404_for_every_method_and_stays_unchanged() {
     let after = app.get_task(&alice.token, &id).await.json_with_status(200);
     assert_eq!(after, task, "Alice's task is untouched");
 }
-}
 
-e2e! {
-async fn lists_only_show_the_callers_own_tasks() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn lists_only_show_the_callers_own_tasks(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -58,10 +73,15 @@ async fn lists_only_show_the_callers_own_tasks() {
     let alice_list = app.list_tasks(&alice.token).await.json_with_status(200);
     assert_eq!(alice_list, json!([alices]));
 }
-}
 
-e2e! {
-async fn a_deleted_task_of_one_user_does_not_affect_another() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_deleted_task_of_one_user_does_not_affect_another(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -72,5 +92,4 @@ async fn a_deleted_task_of_one_user_does_not_affect_another() {
     app.delete_task(&alice.token, &bobs)
         .await
         .assert_problem(404);
-}
 }

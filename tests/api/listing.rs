@@ -2,6 +2,10 @@
 //! both directions, keyset pages followed through `Link` headers (also while other requests
 //! insert and delete), parameter validation, and that a caller only ever sees their own tasks.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +16,7 @@ use awc::http::Method;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, parse_query, query, send, string};
+use crate::support::{Response, TestApp, parse_query, query, send, string};
 
 /// Every sort the API offers, in both directions.
 const SORTS: [&str; 10] = [
@@ -34,7 +38,7 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
 }
 
 /// `GET path` as the owner of `token`: a 200 JSON array, and the response (for its headers).
-async fn page(app: &TestApp, token: &str, path: &str) -> (Vec<Value>, TestResponse) {
+async fn page(app: &TestApp, token: &str, path: &str) -> (Vec<Value>, Response) {
     let response = app.call(Method::GET, path, Some(token)).await;
     let body = response.json_with_status(200);
     let items = body
@@ -101,7 +105,7 @@ fn rank(priority: &Value) -> u8 {
     }
 }
 
-/// How `a` and `b` compare under `sort` (SPEC §2, §8): by the field — priorities
+/// How `a` and `b` compare under `sort`: by the field — priorities
 /// `low < medium < high`, titles by their Unicode lower case — then by id, both in the sort's
 /// direction; under `due_at`, tasks without a due date come last in either direction.
 fn compare(a: &Value, b: &Value, sort: &str) -> Ordering {
@@ -193,8 +197,14 @@ async fn seed_for_sorting(app: &TestApp, token: &str) -> Vec<Value> {
     all
 }
 
-e2e! {
-async fn the_default_listing_is_oldest_first_in_pages_of_50() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_default_listing_is_oldest_first_in_pages_of_50(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut created = Vec::new();
@@ -231,10 +241,15 @@ async fn the_default_listing_is_oldest_first_in_pages_of_50() {
     );
     assert_eq!(last.next_link(), None, "the last page has no next link");
 }
-}
 
-e2e! {
-async fn a_next_link_is_there_exactly_when_more_tasks_exist() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_next_link_is_there_exactly_when_more_tasks_exist(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let empty = app.list_tasks(&user.token).await;
@@ -259,10 +274,15 @@ async fn a_next_link_is_there_exactly_when_more_tasks_exist() {
         );
     }
 }
-}
 
-e2e! {
-async fn limit_must_be_a_whole_number_from_1_to_100() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn limit_must_be_a_whole_number_from_1_to_100(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     for limit in ["1", "100", "50"] {
@@ -285,10 +305,15 @@ async fn limit_must_be_a_whole_number_from_1_to_100() {
         assert_eq!(response.invalid_fields(), ["limit"], "limit={limit:?}");
     }
 }
-}
 
-e2e! {
-async fn is_done_and_priority_filter_exactly() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn is_done_and_priority_filter_exactly(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut tasks = Vec::new();
@@ -338,10 +363,15 @@ async fn is_done_and_priority_filter_exactly() {
         );
     }
 }
-}
 
-e2e! {
-async fn the_tag_filter_matches_whole_tags_case_insensitively() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_tag_filter_matches_whole_tags_case_insensitively(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let both = create(
@@ -384,10 +414,17 @@ async fn the_tag_filter_matches_whole_tags_case_insensitively() {
         assert_eq!(ids(&listed), expected, "tag={tag}: {:?}", titles(&listed));
     }
 }
-}
 
-e2e! {
-async fn q_finds_a_case_insensitive_substring_of_the_title_or_description() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn q_finds_a_case_insensitive_substring_of_the_title_or_description(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut by_title = BTreeMap::new();
@@ -436,10 +473,17 @@ async fn q_finds_a_case_insensitive_substring_of_the_title_or_description() {
         assert_eq!(ids(&listed), expected, "q={q:?}: {:?}", titles(&listed));
     }
 }
-}
 
-e2e! {
-async fn due_before_and_due_after_are_exclusive_and_leave_out_undated_tasks() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn due_before_and_due_after_are_exclusive_and_leave_out_undated_tasks(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut ids_by_day = Vec::new();
@@ -496,10 +540,17 @@ async fn due_before_and_due_after_are_exclusive_and_leave_out_undated_tasks() {
         assert_eq!(ids(&listed), expected, "{pairs:?}: {:?}", titles(&listed));
     }
 }
-}
 
-e2e! {
-async fn every_sort_orders_both_ways_with_ties_broken_by_id_and_undated_tasks_last() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn every_sort_orders_both_ways_with_ties_broken_by_id_and_undated_tasks_last(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let tasks = seed_for_sorting(&app, &user.token).await;
@@ -550,10 +601,17 @@ async fn every_sort_orders_both_ways_with_ties_broken_by_id_and_undated_tasks_la
     let by_due = list(&app, &user.token, &[("sort", "-due_at")]).await;
     assert_eq!(by_due[0]["title"], "Ørsted", "the latest due date first");
 }
-}
 
-e2e! {
-async fn following_next_links_returns_every_task_exactly_once_in_order_for_every_sort() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn following_next_links_returns_every_task_exactly_once_in_order_for_every_sort(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let tasks = seed_for_sorting(&app, &user.token).await;
@@ -587,10 +645,15 @@ async fn following_next_links_returns_every_task_exactly_once_in_order_for_every
         }
     }
 }
-}
 
-e2e! {
-async fn the_next_link_keeps_every_filter_and_the_sort() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_next_link_keeps_every_filter_and_the_sort(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut tasks = Vec::new();
@@ -655,10 +718,17 @@ async fn the_next_link_keeps_every_filter_and_the_sort() {
     let walked = walk(&app, &user.token, &first).await;
     assert_eq!(ids(&walked), expected_order(&matching, "-due_at"));
 }
-}
 
-e2e! {
-async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_delete() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_delete(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     for sort in ["created_at", "-created_at", "title", "-due_at", "priority"] {
@@ -696,7 +766,7 @@ async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_del
         let churn = {
             let (done, rounds, pages) = (Rc::clone(&done), Rc::clone(&rounds), Rc::clone(&pages));
             let (client, address, token) =
-                (app.client.clone(), app.address.clone(), user.token.clone());
+                (app.http.clone(), app.address.clone(), user.token.clone());
             let mut doomed = doomed.clone();
             actix_web::rt::spawn(async move {
                 let mut n = 0_usize;
@@ -779,10 +849,15 @@ async fn a_walk_sees_every_lasting_task_exactly_once_while_others_insert_and_del
         );
     }
 }
-}
 
-e2e! {
-async fn listings_only_ever_show_the_callers_own_tasks() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn listings_only_ever_show_the_callers_own_tasks(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let bob = app.signed_up("bob@example.com").await;
@@ -856,10 +931,15 @@ async fn listings_only_ever_show_the_callers_own_tasks() {
         );
     }
 }
-}
 
-e2e! {
-async fn a_bad_filter_sort_or_cursor_is_422_naming_the_parameter() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_bad_filter_sort_or_cursor_is_422_naming_the_parameter(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let long_tag = "t".repeat(41);
@@ -895,10 +975,15 @@ async fn a_bad_filter_sort_or_cursor_is_422_naming_the_parameter() {
         assert_eq!(response.invalid_fields(), [name], "{name}={value:?}");
     }
 }
-}
 
-e2e! {
-async fn a_cursor_only_works_with_the_sort_it_came_from() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_cursor_only_works_with_the_sort_it_came_from(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     for title in ["a", "b", "c"] {
@@ -946,10 +1031,15 @@ async fn a_cursor_only_works_with_the_sort_it_came_from() {
         .await;
     assert_eq!(response.invalid_fields(), ["cursor"]);
 }
-}
 
-e2e! {
-async fn an_unknown_or_repeated_parameter_is_422_naming_it() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_unknown_or_repeated_parameter_is_422_naming_it(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     for (path, field) in [
@@ -967,10 +1057,15 @@ async fn an_unknown_or_repeated_parameter_is_422_naming_it() {
         assert_eq!(response.invalid_fields(), [field], "GET {path}");
     }
 }
-}
 
-e2e! {
-async fn several_bad_parameters_are_all_named_in_one_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn several_bad_parameters_are_all_named_in_one_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -998,10 +1093,15 @@ async fn several_bad_parameters_are_all_named_in_one_422() {
     .collect();
     assert_eq!(named, expected);
 }
-}
 
-e2e! {
-async fn authentication_is_checked_before_the_parameters() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn authentication_is_checked_before_the_parameters(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let _user = app.user().await;
     for path in [
@@ -1017,10 +1117,15 @@ async fn authentication_is_checked_before_the_parameters() {
             .assert_unauthorized();
     }
 }
-}
 
-e2e! {
-async fn sub_microsecond_due_bounds_compare_exactly() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn sub_microsecond_due_bounds_compare_exactly(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let due = create(
@@ -1055,10 +1160,15 @@ async fn sub_microsecond_due_bounds_compare_exactly() {
         "due_after=23:59:59.9999999 includes a task due at 00:00:00"
     );
 }
-}
 
-e2e! {
-async fn the_next_link_carries_special_characters_in_filters_intact() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_next_link_carries_special_characters_in_filters_intact(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let mut wanted = Vec::new();
@@ -1101,10 +1211,15 @@ async fn the_next_link_carries_special_characters_in_filters_intact() {
     assert_eq!(kept, sent, "the link repeats the filters exactly: {link}");
     assert_eq!(ids(&walk(&app, &user.token, &first).await), wanted);
 }
-}
 
-e2e! {
-async fn deleting_the_task_a_cursor_points_at_skips_nothing() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn deleting_the_task_a_cursor_points_at_skips_nothing(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     seed_for_sorting(&app, &user.token).await;
@@ -1125,5 +1240,4 @@ async fn deleting_the_task_a_cursor_points_at_skips_nothing() {
             "sort={sort}: the walk goes on after the deleted task"
         );
     }
-}
 }

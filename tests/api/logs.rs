@@ -2,6 +2,10 @@
 //! verbose level while a whole session goes through it, and its output is searched for every
 //! password, hash, token and Authorization header that went by.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -10,11 +14,11 @@ use std::time::Duration;
 use awc::http::Method;
 use serde_json::json;
 
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, send, string};
+use crate::support::{Client, JWT_SECRET, PASSWORD, TestApp, send, string};
 
 /// Runs `taskapi serve` on the test app's database and returns a client for it, the child,
 /// and a receiver of every line it writes (stdout and stderr).
-fn serve_in_child(app: &TestApp) -> (TestApp, std::process::Child, mpsc::Receiver<String>) {
+fn serve_in_child(app: &TestApp) -> (Client, std::process::Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_taskapi"))
         .arg("--config-dir")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
@@ -79,8 +83,14 @@ fn serve_in_child(app: &TestApp) -> (TestApp, std::process::Child, mpsc::Receive
     (client, child, rx)
 }
 
-e2e! {
-async fn no_password_hash_token_or_authorization_header_is_ever_logged() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn no_password_hash_token_or_authorization_header_is_ever_logged(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__ENABLED", "false")]).await;
     let (server, mut child, lines) = serve_in_child(&app);
     let mut secrets: Vec<String> = vec![
@@ -91,27 +101,48 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged() {
         "bearer-garbage-XYZ123".to_owned(),
     ];
 
-    server.register("Logged.User@example.com", PASSWORD).await.assert_status(201);
-    server.login("logged.user@example.com", "wrong horse battery").await.assert_status(401);
+    server
+        .register("Logged.User@example.com", PASSWORD)
+        .await
+        .assert_status(201);
+    server
+        .login("logged.user@example.com", "wrong horse battery")
+        .await
+        .assert_status(401);
     let user = server.signed_up("other.user@example.com").await;
     secrets.extend([user.token.clone(), user.refresh_token.clone()]);
-    let login = server.login("logged.user@example.com", PASSWORD).await.json_with_status(200);
-    let (token, refresh) = (string(&login["access_token"]), string(&login["refresh_token"]));
+    let login = server
+        .login("logged.user@example.com", PASSWORD)
+        .await
+        .json_with_status(200);
+    let (token, refresh) = (
+        string(&login["access_token"]),
+        string(&login["refresh_token"]),
+    );
     secrets.extend([token.clone(), refresh.clone()]);
     server.get_me(&token).await.assert_status(200);
     server.task(&token, "a task").await;
     let rotated = server.refresh(&refresh).await.json_with_status(200);
-    let (token, refresh2) = (string(&rotated["access_token"]), string(&rotated["refresh_token"]));
+    let (token, refresh2) = (
+        string(&rotated["access_token"]),
+        string(&rotated["refresh_token"]),
+    );
     secrets.extend([token.clone(), refresh2.clone()]);
     server.refresh(&refresh).await.assert_unauthorized();
-    let again = server.login("logged.user@example.com", PASSWORD).await.json_with_status(200);
+    let again = server
+        .login("logged.user@example.com", PASSWORD)
+        .await
+        .json_with_status(200);
     let token = string(&again["access_token"]);
     secrets.extend([token.clone(), string(&again["refresh_token"])]);
     server
         .logout(&token, &string(&again["refresh_token"]))
         .await
         .assert_status(204);
-    let third = server.login("logged.user@example.com", PASSWORD).await.json_with_status(200);
+    let third = server
+        .login("logged.user@example.com", PASSWORD)
+        .await
+        .json_with_status(200);
     let token = string(&third["access_token"]);
     secrets.extend([token.clone(), string(&third["refresh_token"])]);
     server
@@ -127,7 +158,12 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged() {
     .await
     .assert_unauthorized();
     server
-        .call_json(Method::POST, "/register", None, &json!({"email": "x", "password": PASSWORD}))
+        .call_json(
+            Method::POST,
+            "/register",
+            None,
+            &json!({"email": "x", "password": PASSWORD}),
+        )
         .await
         .assert_status(422);
     server.logout_all(&user.token).await.assert_status(204);
@@ -136,7 +172,10 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged() {
     // The stored hashes, read straight from the database.
     let database = taskapi_storage::Database::connect(
         &app.settings.database.url,
-        taskapi_storage::PoolSettings { size: 1, timeout: Duration::from_secs(5) },
+        taskapi_storage::PoolSettings {
+            size: 1,
+            timeout: Duration::from_secs(5),
+        },
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let stored = database
@@ -171,5 +210,4 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged() {
         assert!(!lower.contains("bearer ey"), "{line}");
         assert!(!line.contains("$2b$"), "a bcrypt hash: {line}");
     }
-}
 }

@@ -2,39 +2,18 @@
 //! random port, with a database of its own, and talks to it over HTTP like any client
 //! would. Run with `cargo test --test api`.
 //!
-//! Every test runs twice, as `<module>::<test>::sqlite` and `<module>::<test>::postgres`;
-//! the PostgreSQL run needs `TASKAPI_TEST_DATABASE_URL` and is skipped (with one line
-//! saying so) without it.
+//! Every test runs twice, as the rstest cases `<module>::<test>::case_1_sqlite` and
+//! `<module>::<test>::case_2_postgres`; the PostgreSQL run needs `TASKAPI_TEST_DATABASE_URL`
+//! and is skipped (with one line saying so) without it, and fails when the variable names a
+//! server that cannot be used.
 //!
 //! Update the OpenAPI snapshot with `UPDATE_SNAPSHOTS=1 cargo test --test api openapi`.
 
 // Tests report failures by panicking; unwrapping is how a test says "this must work".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-/// Declares end-to-end tests that run on both backends: each `async fn name() { … }`
-/// becomes a module `name` with the tests `sqlite` and `postgres`.
-macro_rules! e2e {
-    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
-        $(#[doc = $doc])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[actix_web::test]
-            async fn sqlite() {
-                $crate::helpers::on_backend($crate::helpers::Backend::Sqlite, async $body).await;
-            }
-
-            #[actix_web::test]
-            async fn postgres() {
-                if !$crate::helpers::postgres_available() {
-                    return;
-                }
-                $crate::helpers::on_backend($crate::helpers::Backend::Postgres, async $body).await;
-            }
-        }
-    };
-}
+#[path = "../support/mod.rs"]
+mod support;
 
 mod accounts;
 mod admin;
@@ -43,7 +22,6 @@ mod concurrency;
 mod conditional;
 mod cors;
 mod errors;
-mod helpers;
 mod idempotency;
 mod isolation;
 mod listing;

@@ -2,13 +2,17 @@
 //! latency, and the database pool's connections and waits; on the API listener by default,
 //! off with `metrics.enabled = false`, or on a listener of its own with `metrics.bind`.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use std::time::Duration;
 
 use awc::http::Method;
 use serde_json::json;
 use taskapi_storage::{Database, PoolSettings};
 
-use crate::helpers::{TestApp, TestResponse, send, string};
+use crate::support::{Response, TestApp, send, string};
 
 /// The value of the series written exactly `series` (name and labels), if present.
 fn value(text: &str, series: &str) -> Option<f64> {
@@ -29,7 +33,7 @@ fn require(text: &str, series: &str) -> f64 {
 
 /// `GET /metrics` from `base` (`http://host:port`), asserted to be Prometheus text.
 async fn scrape_at(app: &TestApp, base: &str) -> String {
-    let response = send(app.client.get(format!("{base}/metrics")).send()).await;
+    let response = send(app.http.get(format!("{base}/metrics")).send()).await;
     response.assert_status(200);
     assert_eq!(
         response.header("content-type"),
@@ -44,8 +48,16 @@ async fn scrape(app: &TestApp) -> String {
     scrape_at(app, &app.address).await
 }
 
-e2e! {
-async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let first = string(&app.task(&user.token, "one").await["id"]);
@@ -53,14 +65,18 @@ async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool() 
     app.get_task(&user.token, &first).await.assert_status(200);
     app.get_task(&user.token, &second).await.assert_status(200);
     let missing = uuid::Uuid::now_v7().to_string();
-    app.get_task(&user.token, &missing).await.assert_problem(404);
+    app.get_task(&user.token, &missing)
+        .await
+        .assert_problem(404);
     app.get("/no/such/route").await.assert_problem(404);
     app.get("/tasks/a/b/c").await.assert_problem(404);
     // A refused method and a refused token still count under the resource's pattern.
     app.call(Method::POST, &format!("/tasks/{first}"), Some(&user.token))
         .await
         .assert_problem(405);
-    app.get_task("not-a-token", &first).await.assert_problem(401);
+    app.get_task("not-a-token", &first)
+        .await
+        .assert_problem(401);
 
     let text = scrape(&app).await;
 
@@ -71,14 +87,23 @@ async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool() 
     assert_eq!(require(&text, &requests("GET", "/tasks/{id}", 401)), 1.0);
     assert_eq!(require(&text, &requests("POST", "/tasks", 201)), 2.0);
     for raw in [&first, &second, &missing] {
-        assert!(!text.contains(raw.as_str()), "the id {raw} is in the metrics:\n{text}");
+        assert!(
+            !text.contains(raw.as_str()),
+            "the id {raw} is in the metrics:\n{text}"
+        );
     }
     // Every unknown path under one label.
     assert_eq!(require(&text, &requests("GET", "unmatched", 404)), 2.0);
-    assert!(!text.contains("/no/such/route") && !text.contains("/tasks/a/b/c"), "{text}");
+    assert!(
+        !text.contains("/no/such/route") && !text.contains("/tasks/a/b/c"),
+        "{text}"
+    );
 
     // A latency histogram in seconds, per series.
-    assert!(text.contains("# TYPE taskapi_http_request_duration_seconds histogram"), "{text}");
+    assert!(
+        text.contains("# TYPE taskapi_http_request_duration_seconds histogram"),
+        "{text}"
+    );
     let latency = "taskapi_http_request_duration_seconds";
     let labels = r#"method="GET",route="/tasks/{id}",status="200""#;
     let every_bucket = format!(r#"{latency}_bucket{{{labels},le="+Inf"}}"#);
@@ -93,14 +118,23 @@ async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool() 
     let max = require(&text, "taskapi_db_pool_max_connections");
     let open = require(&text, "taskapi_db_pool_connections");
     let idle = require(&text, "taskapi_db_pool_idle_connections");
-    assert!(max >= 1.0 && open >= 1.0 && open <= max && idle <= open, "{text}");
-    assert!(require(&text, "taskapi_db_pool_checkouts_total") >= 5.0, "{text}");
+    assert!(
+        max >= 1.0 && open >= 1.0 && open <= max && idle <= open,
+        "{text}"
+    );
+    assert!(
+        require(&text, "taskapi_db_pool_checkouts_total") >= 5.0,
+        "{text}"
+    );
     for counter in [
         "taskapi_db_pool_waits_total",
         "taskapi_db_pool_wait_seconds_total",
         "taskapi_db_pool_timeouts_total",
     ] {
-        assert!(text.contains(&format!("# TYPE {counter} counter")), "{text}");
+        assert!(
+            text.contains(&format!("# TYPE {counter} counter")),
+            "{text}"
+        );
         assert!(require(&text, counter) >= 0.0);
     }
 
@@ -110,7 +144,6 @@ async fn metrics_count_requests_by_route_pattern_and_status_and_show_the_pool() 
     let post = app.call(Method::POST, "/metrics", None).await;
     post.assert_problem(405);
     assert_eq!(post.header("allow"), Some("GET"));
-}
 }
 
 /// Takes the database's write lock through a connection of its own, so that a write by the
@@ -129,8 +162,16 @@ fn lock_writes(database: &Database) -> taskapi_storage::HeldConnection {
     held
 }
 
-e2e! {
-async fn a_request_that_waits_for_the_pool_in_vain_shows_as_a_wait_and_a_timeout() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_request_that_waits_for_the_pool_in_vain_shows_as_a_wait_and_a_timeout(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[
         ("TASKAPI__DATABASE__POOL_SIZE", "1"),
         ("TASKAPI__DATABASE__POOL_TIMEOUT", "500ms"),
@@ -141,7 +182,10 @@ async fn a_request_that_waits_for_the_pool_in_vain_shows_as_a_wait_and_a_timeout
     let before = scrape(&app).await;
     assert_eq!(require(&before, "taskapi_db_pool_max_connections"), 1.0);
 
-    let settings = PoolSettings { size: 1, timeout: Duration::from_secs(5) };
+    let settings = PoolSettings {
+        size: 1,
+        timeout: Duration::from_secs(5),
+    };
     let database = Database::connect(&app.settings.database.url, settings)
         .unwrap_or_else(|e| panic!("cannot open the test database: {e}"));
     let mut held = lock_writes(&database);
@@ -153,37 +197,55 @@ async fn a_request_that_waits_for_the_pool_in_vain_shows_as_a_wait_and_a_timeout
     ));
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     // … so this read waits for a connection until the pool timeout, and gets a 503.
-    let read: TestResponse = app.get_task(&user.token, &id).await;
+    let read: Response = app.get_task(&user.token, &id).await;
     read.assert_problem(503);
     held.execute_sql("ROLLBACK")
         .unwrap_or_else(|e| panic!("cannot unlock: {e}"));
     drop(held);
-    let write = blocked_write.await.unwrap_or_else(|e| panic!("the write task: {e}"));
+    let write = blocked_write
+        .await
+        .unwrap_or_else(|e| panic!("the write task: {e}"));
     write.assert_status(201);
 
     let after = scrape(&app).await;
     let grew = |name: &str| require(&after, name) - require(&before, name);
-    assert!(grew("taskapi_db_pool_waits_total") >= 1.0, "{before}\n---\n{after}");
-    assert!(grew("taskapi_db_pool_timeouts_total") >= 1.0, "{before}\n---\n{after}");
+    assert!(
+        grew("taskapi_db_pool_waits_total") >= 1.0,
+        "{before}\n---\n{after}"
+    );
+    assert!(
+        grew("taskapi_db_pool_timeouts_total") >= 1.0,
+        "{before}\n---\n{after}"
+    );
     assert!(
         grew("taskapi_db_pool_wait_seconds_total") >= 0.4,
         "the 500ms wait is counted:\n{before}\n---\n{after}"
     );
     assert_eq!(require(&after, &requests("GET", "/tasks/{id}", 503)), 1.0);
 }
-}
 
-e2e! {
-async fn disabled_metrics_are_an_unknown_route() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn disabled_metrics_are_an_unknown_route(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__METRICS__ENABLED", "false")]).await;
     app.get("/ping").await.assert_status(200);
     app.get("/metrics").await.assert_problem(404);
     assert_eq!(app.metrics_address, None);
 }
-}
 
-e2e! {
-async fn metrics_bound_elsewhere_are_served_only_there() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn metrics_bound_elsewhere_are_served_only_there(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__METRICS__BIND", "127.0.0.1:0")]).await;
     let metrics = app
         .metrics_address
@@ -208,7 +270,6 @@ async fn metrics_bound_elsewhere_are_served_only_there() {
     assert!(require(&text, "taskapi_db_pool_max_connections") >= 1.0);
 
     // The metrics listener serves nothing else.
-    let other = send(app.client.get(format!("{metrics}/ping")).send()).await;
+    let other = send(app.http.get(format!("{metrics}/ping")).send()).await;
     other.assert_problem(404);
-}
 }

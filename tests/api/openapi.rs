@@ -4,13 +4,17 @@
 //! Update the snapshot after an intended change with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test api openapi`, and review the diff.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use awc::http::Method;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, random_id};
+use crate::support::{TestApp, random_id};
 
 const HTTP_METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -72,8 +76,14 @@ fn operation_id_rule_accepts_and_rejects_as_intended() {
     }
 }
 
-e2e! {
-async fn served_openapi_document_matches_the_snapshot() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn served_openapi_document_matches_the_snapshot(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
     let rendered = format!(
@@ -112,10 +122,15 @@ async fn served_openapi_document_matches_the_snapshot() {
         );
     }
 }
-}
 
-e2e! {
-async fn every_operation_has_an_operation_id_and_a_4xx_response() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn every_operation_has_an_operation_id_and_a_4xx_response(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
     let operations = operations(&doc);
@@ -140,10 +155,15 @@ async fn every_operation_has_an_operation_id_and_a_4xx_response() {
         );
     }
 }
-}
 
-e2e! {
-async fn every_path_parameter_is_declared() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn every_path_parameter_is_declared(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
     let mut checked = 0;
@@ -177,10 +197,15 @@ async fn every_path_parameter_is_declared() {
     }
     assert!(checked >= 4, "the /tasks/{{id}} operations were checked");
 }
-}
 
-e2e! {
-async fn every_documented_path_allows_exactly_its_documented_methods() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn every_documented_path_allows_exactly_its_documented_methods(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
     let paths = doc["paths"].as_object().expect("the document has paths");
@@ -204,10 +229,15 @@ async fn every_documented_path_allows_exactly_its_documented_methods() {
         assert_eq!(allowed, documented, "OPTIONS {path}: Allow vs the document");
     }
 }
-}
 
-e2e! {
-async fn the_document_declares_the_bearer_scheme_and_a_server() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_document_declares_the_bearer_scheme_and_a_server(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let doc = served_document(&app).await;
     let scheme = &doc["components"]["securitySchemes"]["bearerAuth"];
@@ -236,5 +266,4 @@ async fn the_document_declares_the_bearer_scheme_and_a_server() {
     for key in ["type", "title", "status", "detail", "request_id", "errors"] {
         assert!(problem.get(key).is_some(), "Problem documents `{key}`");
     }
-}
 }

@@ -1,9 +1,13 @@
 //! Headers on every response: `X-Request-Id` and `X-Content-Type-Options: nosniff`.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestResponse, send, string};
+use crate::support::{Response, TestApp, send, string};
 
 fn is_sane_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -12,7 +16,7 @@ fn is_sane_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
-fn assert_common_headers(what: &str, response: &TestResponse) {
+fn assert_common_headers(what: &str, response: &Response) {
     let id = response.require_header("x-request-id");
     assert!(is_sane_id(id), "{what}: X-Request-Id {id:?}");
     assert_eq!(
@@ -22,8 +26,14 @@ fn assert_common_headers(what: &str, response: &TestResponse) {
     );
 }
 
-e2e! {
-async fn every_response_carries_a_request_id_and_nosniff() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn every_response_carries_a_request_id_and_nosniff(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app.create_task(&user.token, &json!({"title": "t"})).await;
@@ -51,10 +61,15 @@ async fn every_response_carries_a_request_id_and_nosniff() {
         );
     }
 }
-}
 
-e2e! {
-async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = send(
         app.request(Method::GET, "/ping")
@@ -75,10 +90,15 @@ async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems() {
     let problem = response.assert_problem(404);
     assert_eq!(problem["request_id"], "abc-123");
 }
-}
 
-e2e! {
-async fn an_insane_incoming_request_id_is_replaced() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_insane_incoming_request_id_is_replaced(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     for bad in ["bad id!", &"a".repeat(129), "semi;colon", ""] {
         let response = send(
@@ -93,5 +113,4 @@ async fn an_insane_incoming_request_id_is_replaced() {
         let problem = response.assert_problem(404);
         assert_eq!(problem["request_id"], id);
     }
-}
 }

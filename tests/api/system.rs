@@ -1,37 +1,62 @@
 //! Public system routes: ping, health, Swagger UI and the OpenAPI document.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::support::TestApp;
 
-e2e! {
-async fn ping_answers_status_ok() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn ping_answers_status_ok(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.get("/ping").await;
     assert_eq!(response.json_with_status(200), json!({"status": "ok"}));
 }
-}
 
-e2e! {
-async fn liveness_answers_200() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn liveness_answers_200(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.get("/health/live").await;
     response.assert_status(200);
     assert_eq!(response.json()["status"], "ok");
 }
-}
 
-e2e! {
-async fn readiness_answers_200_when_the_database_is_up() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn readiness_answers_200_when_the_database_is_up(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.get("/health/ready").await;
     response.assert_status(200);
     assert_eq!(response.json()["status"], "ok");
 }
-}
 
-e2e! {
-async fn docs_serve_swagger_ui_as_html() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn docs_serve_swagger_ui_as_html(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     for path in ["/docs", "/docs/", "/docs/index.html"] {
         let response = app.get(path).await;
@@ -49,10 +74,15 @@ async fn docs_serve_swagger_ui_as_html() {
         );
     }
 }
-}
 
-e2e! {
-async fn docs_assets_are_served_by_the_binary() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn docs_assets_are_served_by_the_binary(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.get("/docs/swagger-ui-bundle.js").await;
     response.assert_status(200);
@@ -65,10 +95,17 @@ async fn docs_assets_are_served_by_the_binary() {
     css.assert_status(200);
     assert!(!css.body.is_empty());
 }
-}
 
-e2e! {
-async fn unknown_docs_asset_is_a_404_problem_and_the_server_keeps_serving() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn unknown_docs_asset_is_a_404_problem_and_the_server_keeps_serving(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     for path in [
         "/docs/nope.js",
@@ -86,10 +123,15 @@ async fn unknown_docs_asset_is_a_404_problem_and_the_server_keeps_serving() {
         .await
         .assert_status(200);
 }
-}
 
-e2e! {
-async fn openapi_document_is_served_as_json_version_3_0_3() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn openapi_document_is_served_as_json_version_3_0_3(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.get("/openapi.json").await;
     let doc = response.json_with_status(200);
@@ -100,13 +142,17 @@ async fn openapi_document_is_served_as_json_version_3_0_3() {
         "bearer"
     );
 }
-}
 
-e2e! {
-async fn post_on_ping_is_405_allowing_get() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn post_on_ping_is_405_allowing_get(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let response = app.call(awc::http::Method::POST, "/ping", None).await;
     response.assert_problem(405);
     assert_eq!(response.require_header("allow"), "GET");
-}
 }

@@ -1,11 +1,21 @@
 //! Tasks: creation, defaults, normalisation, reads, partial updates, deletion, listing.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, string};
+use crate::support::{TestApp, string};
 
-e2e! {
-async fn create_returns_201_with_location_and_etag() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn create_returns_201_with_location_and_etag(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -18,10 +28,15 @@ async fn create_returns_201_with_location_and_etag() {
     assert_eq!(response.require_header("location"), format!("/tasks/{id}"));
     assert_eq!(response.require_header("etag"), "\"1\"");
 }
-}
 
-e2e! {
-async fn a_new_task_has_the_documented_defaults() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_new_task_has_the_documented_defaults(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let task = app.task(&user.token, "Defaults").await;
@@ -42,10 +57,15 @@ async fn a_new_task_has_the_documented_defaults() {
         );
     }
 }
-}
 
-e2e! {
-async fn create_with_every_field_keeps_them() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn create_with_every_field_keeps_them(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let task = app
@@ -69,19 +89,29 @@ async fn create_with_every_field_keeps_them() {
     assert_eq!(task["due_at"], "2030-01-31T17:00:00Z");
     assert_eq!(task["tags"], json!(["home"]));
 }
-}
 
-e2e! {
-async fn the_title_is_trimmed() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_title_is_trimmed(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let task = app.task(&user.token, "   Buy milk \t ").await;
     assert_eq!(task["title"], "Buy milk");
 }
-}
 
-e2e! {
-async fn tags_are_trimmed_lower_cased_and_folded() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tags_are_trimmed_lower_cased_and_folded(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let task = app
@@ -93,10 +123,15 @@ async fn tags_are_trimmed_lower_cased_and_folded() {
         .json_with_status(201);
     assert_eq!(task["tags"], json!(["home", "work", "ünï"]));
 }
-}
 
-e2e! {
-async fn due_at_with_an_offset_is_normalised_to_utc() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn due_at_with_an_offset_is_normalised_to_utc(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let task = app
@@ -108,10 +143,15 @@ async fn due_at_with_an_offset_is_normalised_to_utc() {
         .json_with_status(201);
     assert_eq!(task["due_at"], "2030-01-31T17:00:00Z");
 }
-}
 
-e2e! {
-async fn get_returns_the_task_with_its_etag() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn get_returns_the_task_with_its_etag(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app.task(&user.token, "Read me").await;
@@ -120,10 +160,15 @@ async fn get_returns_the_task_with_its_etag() {
     assert_eq!(response.json_with_status(200), created);
     assert_eq!(response.require_header("etag"), "\"1\"");
 }
-}
 
-e2e! {
-async fn patch_changes_only_the_fields_sent() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn patch_changes_only_the_fields_sent(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app
@@ -163,10 +208,15 @@ async fn patch_changes_only_the_fields_sent() {
         patched
     );
 }
-}
 
-e2e! {
-async fn patch_with_null_clears_due_at_and_description() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn patch_with_null_clears_due_at_and_description(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app
@@ -191,10 +241,15 @@ async fn patch_with_null_clears_due_at_and_description() {
     assert_eq!(patched["title"], "Clear me");
     assert_eq!(patched["version"], 2);
 }
-}
 
-e2e! {
-async fn is_done_sets_keeps_and_clears_completed_at() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn is_done_sets_keeps_and_clears_completed_at(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let id = string(&app.task(&user.token, "Finish me").await["id"]);
@@ -226,10 +281,17 @@ async fn is_done_sets_keeps_and_clears_completed_at() {
     assert_eq!(undone["completed_at"], Value::Null);
     assert_eq!(undone["version"], 3);
 }
-}
 
-e2e! {
-async fn version_grows_by_one_per_change_and_a_no_op_patch_changes_nothing() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn version_grows_by_one_per_change_and_a_no_op_patch_changes_nothing(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app.task(&user.token, "Versioned").await;
@@ -262,10 +324,15 @@ async fn version_grows_by_one_per_change_and_a_no_op_patch_changes_nothing() {
         assert_eq!(response.require_header("etag"), "\"4\"");
     }
 }
-}
 
-e2e! {
-async fn put_is_a_partial_update_like_patch() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn put_is_a_partial_update_like_patch(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app
@@ -283,10 +350,15 @@ async fn put_is_a_partial_update_like_patch() {
     assert_eq!(task["priority"], "low");
     assert!(task["completed_at"].is_string());
 }
-}
 
-e2e! {
-async fn read_only_fields_sent_back_are_ignored() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn read_only_fields_sent_back_are_ignored(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let created = app.task(&user.token, "Round trip").await;
@@ -304,7 +376,7 @@ async fn read_only_fields_sent_back_are_ignored() {
         assert_eq!(task["version"], 2, "{method}: one change in all");
     }
     // Read-only fields with other values are ignored too.
-    let forged = json!({"id": crate::helpers::random_id(), "version": 99,
+    let forged = json!({"id": crate::support::random_id(), "version": 99,
                         "created_at": "2000-01-01T00:00:00Z", "updated_at": "2000-01-01T00:00:00Z",
                         "completed_at": "2000-01-01T00:00:00Z"});
     let task = app
@@ -316,10 +388,15 @@ async fn read_only_fields_sent_back_are_ignored() {
     assert_eq!(task["created_at"], created["created_at"]);
     assert_eq!(task["completed_at"], Value::Null);
 }
-}
 
-e2e! {
-async fn an_unknown_field_is_422_naming_it_on_post_and_patch() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_unknown_field_is_422_naming_it_on_post_and_patch(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -338,10 +415,15 @@ async fn an_unknown_field_is_422_naming_it_on_post_and_patch() {
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["version"], 1);
 }
-}
 
-e2e! {
-async fn a_422_lists_every_invalid_field_at_once() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_422_lists_every_invalid_field_at_once(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -354,10 +436,15 @@ async fn a_422_lists_every_invalid_field_at_once() {
     fields.sort();
     assert_eq!(fields, ["priority", "tags[1]", "title"]);
 }
-}
 
-e2e! {
-async fn wrong_types_are_422_naming_each_field() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn wrong_types_are_422_naming_each_field(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -374,10 +461,15 @@ async fn wrong_types_are_422_naming_each_field() {
         ["description", "due_at", "is_done", "tags", "title"]
     );
 }
-}
 
-e2e! {
-async fn a_title_too_long_or_too_many_tags_is_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_title_too_long_or_too_many_tags_is_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
@@ -400,19 +492,29 @@ async fn a_title_too_long_or_too_many_tags_is_422() {
     .await
     .assert_status(201);
 }
-}
 
-e2e! {
-async fn a_body_that_is_not_an_object_is_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_body_that_is_not_an_object_is_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app.create_task(&user.token, &json!(["title"])).await;
     response.assert_problem(422);
 }
-}
 
-e2e! {
-async fn a_missing_title_on_create_is_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_missing_title_on_create_is_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let response = app
@@ -420,10 +522,15 @@ async fn a_missing_title_on_create_is_422() {
         .await;
     assert_eq!(response.invalid_fields(), ["title"]);
 }
-}
 
-e2e! {
-async fn a_null_title_on_patch_is_422() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_null_title_on_patch_is_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let id = string(&app.task(&user.token, "Keep my title").await["id"]);
@@ -439,10 +546,15 @@ async fn a_null_title_on_patch_is_422() {
     assert_eq!(task["title"], "Keep my title");
     assert_eq!(task["version"], 1);
 }
-}
 
-e2e! {
-async fn delete_answers_204_and_the_task_is_gone() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn delete_answers_204_and_the_task_is_gone(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let id = string(&app.task(&user.token, "Delete me").await["id"]);
@@ -454,13 +566,18 @@ async fn delete_answers_204_and_the_task_is_gone() {
     let list = app.list_tasks(&user.token).await.json_with_status(200);
     assert_eq!(list, json!([]));
 }
-}
 
-e2e! {
-async fn put_patch_get_and_delete_of_a_missing_task_are_404() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn put_patch_get_and_delete_of_a_missing_task_are_404(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let id = crate::helpers::random_id();
+    let id = crate::support::random_id();
     app.get_task(&user.token, &id).await.assert_problem(404);
     app.put_task(&user.token, &id, &json!({"title": "x"}))
         .await
@@ -470,10 +587,15 @@ async fn put_patch_get_and_delete_of_a_missing_task_are_404() {
         .assert_problem(404);
     app.delete_task(&user.token, &id).await.assert_problem(404);
 }
-}
 
-e2e! {
-async fn list_is_a_json_array_oldest_first() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn list_is_a_json_array_oldest_first(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn().await;
     let user = app.user().await;
     let empty = app.list_tasks(&user.token).await.json_with_status(200);
@@ -496,5 +618,4 @@ async fn list_is_a_json_array_oldest_first() {
         .collect();
     assert_eq!(listed, ids);
     assert_eq!(list[0]["title"], "first, changed");
-}
 }

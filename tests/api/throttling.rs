@@ -1,12 +1,16 @@
 //! Throttling of the auth routes: a per-address budget shared by /login, /register and
 //! /token/refresh, failed logins per email, and where the client address comes from.
 
+use rstest::rstest;
+
+use crate::support::Backend;
+
 use awc::http::Method;
 
-use crate::helpers::{PASSWORD, TestApp, TestResponse, send};
+use crate::support::{PASSWORD, Response, TestApp, send};
 
 #[track_caller]
-fn assert_throttled(response: &TestResponse) {
+fn assert_throttled(response: &Response) {
     response.assert_problem(429);
     let retry: u64 = response
         .require_header("retry-after")
@@ -17,54 +21,98 @@ fn assert_throttled(response: &TestResponse) {
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
 }
 
-e2e! {
-async fn the_three_auth_routes_share_one_budget_per_address() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_three_auth_routes_share_one_budget_per_address(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "4")]).await;
-    app.register("amy@example.com", PASSWORD).await.assert_status(201);
-    app.login("amy@example.com", PASSWORD).await.assert_status(200);
+    app.register("amy@example.com", PASSWORD)
+        .await
+        .assert_status(201);
+    app.login("amy@example.com", PASSWORD)
+        .await
+        .assert_status(200);
     app.refresh("whatever").await.assert_status(401);
-    app.login("amy@example.com", "wrong password").await.assert_status(401);
+    app.login("amy@example.com", "wrong password")
+        .await
+        .assert_status(401);
     // The budget is spent, whichever route asks next and whatever its body.
     assert_throttled(&app.register("ben@example.com", PASSWORD).await);
     assert_throttled(&app.login("amy@example.com", PASSWORD).await);
     assert_throttled(&app.refresh("whatever").await);
-    assert_throttled(&app.call_raw(Method::POST, "/login", None, Some("text/plain"), "x").await);
+    assert_throttled(
+        &app.call_raw(Method::POST, "/login", None, Some("text/plain"), "x")
+            .await,
+    );
     // Other routes are not throttled.
     app.get("/ping").await.assert_status(200);
 }
-}
 
-e2e! {
-async fn failed_logins_lock_the_email_even_for_the_right_password() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn failed_logins_lock_the_email_even_for_the_right_password(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__FAILED_LOGINS_PER_EMAIL", "3")]).await;
-    app.register("cal@example.com", PASSWORD).await.assert_status(201);
+    app.register("cal@example.com", PASSWORD)
+        .await
+        .assert_status(201);
     for _ in 0..3 {
-        app.login("cal@example.com", "wrong password").await.assert_problem(401);
+        app.login("cal@example.com", "wrong password")
+            .await
+            .assert_problem(401);
     }
     assert_throttled(&app.login("cal@example.com", PASSWORD).await);
     assert_throttled(&app.login("CAL@example.com ", "wrong password").await);
     // Other emails are not affected, known or not.
-    app.login("nobody@example.com", "wrong password").await.assert_problem(401);
-}
+    app.login("nobody@example.com", "wrong password")
+        .await
+        .assert_problem(401);
 }
 
-e2e! {
-async fn a_successful_login_clears_the_emails_failures() {
-    let app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__FAILED_LOGINS_PER_EMAIL", "3")]).await;
-    app.register("dee@example.com", PASSWORD).await.assert_status(201);
-    for _ in 0..2 {
-        app.login("dee@example.com", "wrong password").await.assert_problem(401);
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_successful_login_clears_the_emails_failures(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
     }
-    app.login("dee@example.com", PASSWORD).await.assert_status(200);
+    let app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__FAILED_LOGINS_PER_EMAIL", "3")]).await;
+    app.register("dee@example.com", PASSWORD)
+        .await
+        .assert_status(201);
+    for _ in 0..2 {
+        app.login("dee@example.com", "wrong password")
+            .await
+            .assert_problem(401);
+    }
+    app.login("dee@example.com", PASSWORD)
+        .await
+        .assert_status(200);
     for _ in 0..3 {
-        app.login("dee@example.com", "wrong password").await.assert_problem(401);
+        app.login("dee@example.com", "wrong password")
+            .await
+            .assert_problem(401);
     }
     assert_throttled(&app.login("dee@example.com", PASSWORD).await);
 }
-}
 
-e2e! {
-async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn forwarded_for_counts_only_behind_a_trusted_proxy(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let login_from = |app: &TestApp, address: &str| {
         send(
             app.request(Method::POST, "/login")
@@ -92,20 +140,30 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     assert_throttled(&login_from(&proxied, "9.9.9.9, 1.1.1.1").await);
     login_from(&proxied, "2.2.2.2").await.assert_status(401);
 }
-}
 
-e2e! {
-async fn throttling_can_be_turned_off() {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn throttling_can_be_turned_off(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
     let app = TestApp::spawn_with(&[
         ("TASKAPI__THROTTLE__ENABLED", "false"),
         ("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "1"),
         ("TASKAPI__THROTTLE__FAILED_LOGINS_PER_EMAIL", "1"),
     ])
     .await;
-    app.register("eli@example.com", PASSWORD).await.assert_status(201);
+    app.register("eli@example.com", PASSWORD)
+        .await
+        .assert_status(201);
     for _ in 0..3 {
-        app.login("eli@example.com", "wrong password").await.assert_problem(401);
+        app.login("eli@example.com", "wrong password")
+            .await
+            .assert_problem(401);
     }
-    app.login("eli@example.com", PASSWORD).await.assert_status(200);
-}
+    app.login("eli@example.com", PASSWORD)
+        .await
+        .assert_status(200);
 }
