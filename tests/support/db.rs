@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-pub use taskapi_storage::testing::PostgresTestDatabase;
+pub use taskapi_storage_testing::PostgresTestDatabase;
 
 /// The storage backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl Backend {
     #[must_use]
     pub fn select(self) -> bool {
         BACKEND.with(|b| b.set(self));
-        self == Backend::Sqlite || taskapi_storage::testing::postgres_server_url().is_some()
+        self == Backend::Sqlite || taskapi_storage_testing::postgres_server_url().is_some()
     }
 
     /// The backend the running test selected.

@@ -54,7 +54,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl, StorageError> {
 /// user information (`user:PASSWORD@host`) and every `password` query parameter
 /// (`?password=…`, `&password=…`; the key in any case, percent-encoded or not, since libpq
 /// decodes it before it compares it).
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
