@@ -209,6 +209,8 @@ pub enum Slot<T> {
 #[derive(Debug)]
 pub struct Fields {
     map: Map<String, Value>,
+    /// The fields the parser asked for, to check that it reads every declared one.
+    read: Vec<&'static str>,
     errors: ValidationErrors,
 }
 
@@ -216,6 +218,7 @@ impl Fields {
     pub(crate) fn new(map: Map<String, Value>) -> Self {
         Self {
             map,
+            read: Vec::new(),
             errors: ValidationErrors::new(),
         }
     }
@@ -235,13 +238,18 @@ impl Fields {
         self.errors.check_many(result)
     }
 
+    fn take(&mut self, field: Field) -> Option<Value> {
+        self.read.push(field.name);
+        self.map.remove(field.name)
+    }
+
     fn typed<T>(
         &mut self,
         field: Field,
         what: &str,
         convert: impl FnOnce(Value) -> Option<T>,
     ) -> Option<Slot<T>> {
-        match self.map.remove(field.name) {
+        match self.take(field) {
             None => Some(Slot::Absent),
             Some(Value::Null) => Some(Slot::Null),
             Some(v) => match convert(v) {
@@ -284,7 +292,7 @@ impl Fields {
     /// An RFC 3339 timestamp field, normalised to UTC and to whole microseconds (what
     /// storage keeps).
     pub fn timestamp(&mut self, field: Field) -> Option<Slot<DateTime<Utc>>> {
-        match self.map.remove(field.name) {
+        match self.take(field) {
             None => Some(Slot::Absent),
             Some(Value::Null) => Some(Slot::Null),
             Some(Value::String(raw)) => self.check(field, parse_instant(&raw)).map(Slot::Present),
@@ -325,6 +333,15 @@ impl Fields {
     /// Ends reading: read-only fields are dropped, any field the body does not declare is an
     /// error naming it, and the result is 422 when any error was recorded.
     pub(crate) fn finish(mut self, declared: &[Field], read_only: &[&str]) -> Result<(), ApiError> {
+        // A declared field the parser never reads would be accepted and silently dropped.
+        debug_assert!(
+            declared.iter().all(|f| self.read.contains(&f.name))
+                && self
+                    .read
+                    .iter()
+                    .all(|r| declared.iter().any(|f| f.name == *r)),
+            "a body parser must read exactly its declared fields"
+        );
         let unknown: BTreeMap<String, Value> = std::mem::take(&mut self.map)
             .into_iter()
             .filter(|(k, _)| {

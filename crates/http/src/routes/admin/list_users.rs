@@ -291,6 +291,35 @@ mod tests {
     }
 
     #[test]
+    fn the_next_link_keeps_the_filters_and_its_cursor_reads_back() {
+        let sent = "limit=2&q=a%20b&role=user&disabled=true&sort=email";
+        let req = actix_web::test::TestRequest::get()
+            .uri(&format!("/admin/users?{sent}&cursor=old"))
+            .to_http_request();
+        let query = parse_user_list(sent).unwrap_or_else(|e| panic!("{e}"));
+        let next = UserCursor {
+            key: UserSortKey::Email("x@example.com".into()),
+            id: UserId::from_uuid(Uuid::from_u128(1)),
+        };
+        let link = NextLink::of(&req)
+            .header(&encode_cursor(query.sort, &next))
+            .unwrap_or_default();
+        assert!(
+            link.starts_with(
+                "</admin/users?limit=2&q=a+b&role=user&disabled=true&sort=email&cursor="
+            ),
+            "{link}"
+        );
+        let target = link
+            .trim_start_matches("</admin/users?")
+            .trim_end_matches(">; rel=\"next\"");
+        assert_eq!(
+            parse_user_list(target).ok().and_then(|q| q.after),
+            Some(next)
+        );
+    }
+
+    #[test]
     fn cursors_round_trip_and_belong_to_their_sort() {
         let id = UserId::from_uuid(Uuid::from_u128(5));
         let by_email = UserSort {
