@@ -231,44 +231,6 @@ pub fn finish(mut doc: Value) -> Value {
     doc
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_request_body_refuses_unknown_fields_and_every_list_links_to_its_next_page() {
-        let doc = document();
-        let operations: Vec<&Value> = doc["paths"]
-            .as_object()
-            .into_iter()
-            .flat_map(|paths| paths.values())
-            .filter_map(Value::as_object)
-            .flat_map(|item| item.values())
-            .collect();
-        let mut bodies = 0;
-        for operation in &operations {
-            let reference = operation
-                .pointer("/requestBody/content/application~1json/schema/$ref")
-                .and_then(Value::as_str);
-            if let Some(reference) = reference {
-                bodies += 1;
-                let name = reference.trim_start_matches("#/components/schemas/");
-                let schema = &doc["components"]["schemas"][name];
-                assert_eq!(schema["additionalProperties"], json!(false), "{name}");
-                assert!(schema["properties"].is_object(), "{name}");
-            }
-            let id = operation["operationId"].as_str().unwrap_or_default();
-            if id.starts_with("list_") {
-                assert!(
-                    operation.pointer("/responses/200/headers/Link").is_some(),
-                    "{id} documents its Link header"
-                );
-            }
-        }
-        assert!(bodies >= 8, "found {bodies} request bodies");
-    }
-}
-
 /// In OpenAPI 3.0 a `$ref` replaces its whole object; paperclip sometimes inlines the target
 /// beside the reference, which linters rightly flag. Keep only the reference.
 fn strip_ref_siblings(value: &mut Value) {
@@ -333,5 +295,43 @@ fn finish_operation(operation: &mut Value) {
                 json!({"description": description, "schema": {"type": "string"}}),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_body_refuses_unknown_fields_and_every_list_links_to_its_next_page() {
+        let doc = document();
+        let operations: Vec<&Value> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|item| item.values())
+            .collect();
+        let mut bodies = 0;
+        for operation in &operations {
+            let reference = operation
+                .pointer("/requestBody/content/application~1json/schema/$ref")
+                .and_then(Value::as_str);
+            if let Some(reference) = reference {
+                bodies += 1;
+                let name = reference.trim_start_matches("#/components/schemas/");
+                let schema = &doc["components"]["schemas"][name];
+                assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+                assert!(schema["properties"].is_object(), "{name}");
+            }
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            if id.starts_with("list_") {
+                assert!(
+                    operation.pointer("/responses/200/headers/Link").is_some(),
+                    "{id} documents its Link header"
+                );
+            }
+        }
+        assert!(bodies >= 8, "found {bodies} request bodies");
     }
 }
