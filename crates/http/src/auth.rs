@@ -21,7 +21,7 @@ pub const SECURITY_SCHEME: &str = "bearerAuth";
 /// token.
 ///
 /// actix polls all of a handler's extractors together, and a token's revocation check waits
-/// on the database while a bad body fails at once; yet SPEC §8 wants the 401 first. So
+/// on the database while a bad body fails at once; yet the 401 must come first. So
 /// `AuthUser` must be a handler's first argument: it leaves an [`AuthGate`] in the request,
 /// and the body and query extractors wait at that gate before they judge anything.
 #[derive(Debug, Clone, Copy)]

@@ -1,22 +1,15 @@
-//! Conditional requests and idempotent creation: `If-None-Match`, `If-Match` and
-//! `Idempotency-Key`, parsed into what the domain needs, and documented as header
-//! parameters.
+//! Conditional requests: `If-None-Match` and `If-Match`, parsed into what the domain needs,
+//! and documented as header parameters.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{FromRequest, HttpRequest};
-use futures_util::FutureExt;
-use futures_util::future::LocalBoxFuture;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter, ParameterIn};
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{IdempotencyKey, IfMatch};
+use taskapi_domain::IfMatch;
 
-use crate::auth::AuthGate;
 use crate::error::ApiError;
-
-/// The `Idempotency-Key` request header.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// One entity tag of a list: its version when it is one of ours (`"7"`), and whether it
 /// was weak (`W/"7"`).
@@ -104,40 +97,7 @@ impl FromRequest for IfNoneMatchHeader {
     }
 }
 
-/// `Idempotency-Key`: 1–255 visible ASCII characters; anything else is a 422 naming the
-/// header (after authentication).
-#[derive(Debug, Clone)]
-pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
-
-impl FromRequest for IdempotencyKeyHeader {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values: Vec<_> = req.headers().get_all(&IDEMPOTENCY_KEY).collect();
-        let parsed = match values.as_slice() {
-            [] => Ok(None),
-            [value] => value
-                .to_str()
-                .map_err(|_| "must be visible ASCII".to_owned())
-                .and_then(IdempotencyKey::parse)
-                .map(Some)
-                .map_err(|message| ApiError::invalid("Idempotency-Key", message)),
-            _ => Err(ApiError::invalid(
-                "Idempotency-Key",
-                "must be given at most once",
-            )),
-        };
-        let gate = AuthGate::of(req);
-        async move {
-            AuthGate::passed(gate).await?;
-            parsed.map(Self)
-        }
-        .boxed_local()
-    }
-}
-
-fn header_parameter(
+pub(crate) fn header_parameter(
     name: &str,
     description: &str,
 ) -> Parameter<paperclip::v2::models::DefaultSchemaRaw> {
@@ -167,17 +127,6 @@ impl OperationModifier for IfNoneMatchHeader {
         op.parameters.push(Either::Right(header_parameter(
             "If-None-Match",
             "Answer 304 Not Modified, without a body, if the task's ETag is one of these.",
-        )));
-    }
-}
-
-impl Apiv2Schema for IdempotencyKeyHeader {}
-impl OperationModifier for IdempotencyKeyHeader {
-    fn update_parameter(op: &mut DefaultOperationRaw) {
-        op.parameters.push(Either::Right(header_parameter(
-            "Idempotency-Key",
-            "1–255 visible ASCII characters. Repeating the request with the same key within 24 h \
-             replays the first response and creates nothing; the same key with another body is 422.",
         )));
     }
 }

@@ -21,7 +21,7 @@ const EXPOSED_HEADERS: [header::HeaderName; 5] = [
     header::ETAG,
     header::LOCATION,
     header::RETRY_AFTER,
-    crate::context::REQUEST_ID,
+    crate::edge::REQUEST_ID,
 ];
 
 /// How long a browser may cache a preflight answer, in seconds.

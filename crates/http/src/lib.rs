@@ -4,14 +4,14 @@
 //! else.
 
 pub mod auth;
-pub mod body;
+mod body;
 mod conditional;
-mod context;
 mod cors;
 mod docs;
-pub mod dto;
+mod edge;
 pub mod error;
-mod listing;
+mod idempotency;
+mod instant;
 pub mod metrics;
 mod openapi;
 mod pagination;
@@ -32,9 +32,9 @@ use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
 use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
 
-pub use context::{REQUEST_ID, RequestId};
 pub use cors::validate_origin;
 pub use docs::OpenApiJson;
+pub use edge::{REQUEST_ID, RequestId};
 pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
@@ -102,7 +102,7 @@ pub fn app(
     let mut app = actix_web::App::new().app_data(state).app_data(openapi);
     match metrics {
         ApiMetrics::Off => {}
-        // The request context records every request when it finds the metrics here.
+        // The edge middleware records every request when it finds the metrics here.
         ApiMetrics::Served(metrics) => app = app.app_data(metrics).service(metrics::service()),
         ApiMetrics::ServedElsewhere(metrics) => app = app.app_data(metrics),
     }
@@ -114,8 +114,8 @@ pub fn app(
         .with_json_spec_v3_at("/openapi.json")
         .with_swagger_ui_at("/docs")
         .build()
-        .default_service(web::to(context::not_found))
-        // Inside the request context, so that preflight answers carry a request id too.
+        .default_service(web::to(edge::not_found))
+        // Inside the edge middleware, so that preflight answers carry a request id too.
         .wrap(cors)
-        .wrap(from_fn(context::request_context))
+        .wrap(from_fn(edge::middleware))
 }

@@ -26,7 +26,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-use crate::context;
+use crate::edge;
 use crate::error::ApiError;
 
 /// A resource's route pattern (`/tasks/{id}`), kept in its app data so that recording a
@@ -303,8 +303,8 @@ pub fn metrics_app(
     actix_web::App::new()
         .app_data(metrics)
         .service(service())
-        .default_service(web::to(context::not_found))
-        .wrap(from_fn(context::request_context))
+        .default_service(web::to(edge::not_found))
+        .wrap(from_fn(edge::middleware))
 }
 
 #[cfg(test)]

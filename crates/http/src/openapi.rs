@@ -1,7 +1,8 @@
 //! The OpenAPI 3 document. paperclip derives paths, operations, parameters, bodies and
 //! schemas from the handlers; [`finish`] then adds what paperclip cannot express: the HTTP
 //! bearer scheme, the problem+json error responses of every operation (from one table),
-//! response headers, nullability, and the `servers` entry.
+//! response headers, nullability, the request bodies' schemas (generated from their field
+//! lists, with every rule they enforce), and the `servers` entry.
 
 use paperclip::actix::OpenApiExt;
 use paperclip::v2::schema::Apiv2Schema;
@@ -89,17 +90,23 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "Link",
         "`<…&cursor=…>; rel=\"next\"` while more accounts follow.",
     ),
+    (
+        "list_tasks",
+        "200",
+        "Link",
+        "`<…&cursor=…>; rel=\"next\"` while more tasks follow.",
+    ),
+    (
+        "list_user_tasks",
+        "200",
+        "Link",
+        "`<…&cursor=…>; rel=\"next\"` while more tasks follow.",
+    ),
 ];
 
-/// Properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
-const NULLABLE: &[(&str, &str)] = &[
-    ("TaskResponse", "completed_at"),
-    ("TaskResponse", "due_at"),
-    ("CreateTaskRequest", "description"),
-    ("CreateTaskRequest", "due_at"),
-    ("UpdateTaskRequest", "description"),
-    ("UpdateTaskRequest", "due_at"),
-];
+/// Response properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
+/// Request bodies state theirs in their field lists.
+const NULLABLE: &[(&str, &str)] = &[("TaskResponse", "completed_at"), ("TaskResponse", "due_at")];
 
 /// Builds the finished document for the API's routes.
 pub fn document() -> Value {
@@ -197,6 +204,9 @@ pub fn finish(mut doc: Value) -> Value {
     let schemas = object(components.entry("schemas").or_insert(Value::Null));
     schemas.insert("Problem".into(), schema_json::<Problem>());
     schemas.insert("ProblemField".into(), schema_json::<ProblemField>());
+    for (name, schema) in crate::routes::request_body_schemas() {
+        schemas.insert(name.into(), schema);
+    }
     for (schema, property) in NULLABLE {
         if let Some(p) = schemas
             .get_mut(*schema)
@@ -285,5 +295,43 @@ fn finish_operation(operation: &mut Value) {
                 json!({"description": description, "schema": {"type": "string"}}),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_body_refuses_unknown_fields_and_every_list_links_to_its_next_page() {
+        let doc = document();
+        let operations: Vec<&Value> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|item| item.values())
+            .collect();
+        let mut bodies = 0;
+        for operation in &operations {
+            let reference = operation
+                .pointer("/requestBody/content/application~1json/schema/$ref")
+                .and_then(Value::as_str);
+            if let Some(reference) = reference {
+                bodies += 1;
+                let name = reference.trim_start_matches("#/components/schemas/");
+                let schema = &doc["components"]["schemas"][name];
+                assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+                assert!(schema["properties"].is_object(), "{name}");
+            }
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            if id.starts_with("list_") {
+                assert!(
+                    operation.pointer("/responses/200/headers/Link").is_some(),
+                    "{id} documents its Link header"
+                );
+            }
+        }
+        assert!(bodies >= 8, "found {bodies} request bodies");
     }
 }

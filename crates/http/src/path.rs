@@ -2,7 +2,7 @@
 //!
 //! Extracting it never fails: an id that is not a UUID answers 404 like a missing resource,
 //! and only when the handler asks for it — after authentication, the role check and body
-//! validation, as SPEC §8's status precedence wants.
+//! validation, so that those answers take precedence over a 404.
 
 use std::marker::PhantomData;
 use std::str::FromStr;

@@ -1,6 +1,6 @@
 //! Query strings. Every route names the parameters it takes; any other parameter, a repeated
-//! one, or a malformed query string is a 422 naming it (SPEC §8). Checked in extractors that
-//! wait for authentication, so that 404/405/401 keep precedence.
+//! one, or a malformed query string is a 422 naming it. Checked in extractors that wait for
+//! authentication, so that 404/405/401 keep precedence.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
@@ -74,6 +74,15 @@ impl QueryParams {
         std::mem::take(&mut self.errors)
             .into_result(|| ())
             .map_err(ApiError::Validation)
+    }
+}
+
+/// `true` or `false`, as query parameters spell booleans.
+pub(crate) fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".into()),
     }
 }
 

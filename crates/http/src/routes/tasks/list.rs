@@ -1,15 +1,14 @@
-//! `GET /tasks` parameters (filters, sort, page size, cursor), the opaque cursor, and the
-//! `Link: <…>; rel="next"` header. Every bad parameter is a 422 naming it.
+//! `GET /tasks`: its parameters (filters, sort, page size, cursor), the task cursor, and the
+//! handler. Every bad parameter is a 422 naming it. `GET /admin/users/{id}/tasks` takes the
+//! same parameters.
 
 use actix_web::dev::Payload;
-use actix_web::http::header::LINK;
+use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
-use paperclip::actix::OperationModifier;
+use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
@@ -17,67 +16,65 @@ use taskapi_domain::{
     TaskListQuery, TaskSort,
 };
 
-use crate::auth::AuthGate;
-use crate::body::{parse_instant_exact, truncate_to_micros, within_storable_years};
-use crate::dto::TaskResponse;
+use super::TaskResponse;
+use crate::AppState;
+use crate::auth::{AuthGate, AuthUser};
+use crate::body::{NO_CONTROL, NOT_BLANK};
 use crate::error::ApiError;
-use crate::query::{QueryParams, query_parameter};
+use crate::instant::{parse_instant_exact, truncate_to_micros, within_storable_years};
+use crate::pagination::{
+    self, NOT_OURS, NextLink, foreign_sort, limit_parameter, parse_limit, sort_parameter,
+};
+use crate::query::{QueryParams, parse_bool, query_parameter};
 use crate::reply::JsonOk;
+
+/// The fields tasks can be sorted by, in their API form.
+const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "due_at", "priority", "title"];
+
+/// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`).
+#[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
+pub async fn list(
+    state: Data<AppState>,
+    caller: AuthUser,
+    params: TaskListParams,
+) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
+    let page = state.tasks.list(&caller.0, params.query.clone()).await?;
+    Ok(params.reply(page))
+}
 
 /// A validated `GET /tasks` query, and what the next page's link needs.
 #[derive(Debug)]
 pub struct TaskListParams {
     /// The query for the domain.
     pub query: TaskListQuery,
-    /// The request's path and its parameters other than `cursor`, for the next link.
-    link: (String, Vec<(&'static str, String)>),
-}
-
-/// `true` or `false`, as query parameters spell booleans.
-pub(crate) fn parse_bool(raw: &str) -> Result<bool, String> {
-    match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err("must be true or false".into()),
-    }
-}
-
-fn parse_limit(raw: &str) -> Result<PageSize, String> {
-    raw.parse::<i64>()
-        .map_err(|_| format!("must be a whole number between 1 and {}", PageSize::MAX))
-        .and_then(PageSize::new)
+    /// Where the next page is.
+    link: NextLink,
 }
 
 impl TaskListParams {
-    fn parse(path: &str, query: &str) -> Result<Self, ApiError> {
+    fn parse(query: &str) -> Result<TaskListQuery, ApiError> {
         let mut params = QueryParams::parse(query)?;
-        let mut link: Vec<(&'static str, String)> = Vec::new();
-        let mut keep = |name: &'static str, params: &mut QueryParams| -> Option<String> {
-            let raw = params.take(name)?;
-            link.push((name, raw.clone()));
-            Some(raw)
-        };
         let mut filter = TaskFilter::default();
         let mut sort = TaskSort::default();
         let mut size = PageSize::default();
         let mut errors = taskapi_domain::ValidationErrors::new();
 
-        if let Some(raw) = keep("is_done", &mut params) {
+        if let Some(raw) = params.take("is_done") {
             filter.is_done = errors.check("is_done", parse_bool(&raw));
         }
-        if let Some(raw) = keep("priority", &mut params) {
+        if let Some(raw) = params.take("priority") {
             filter.priority = errors.check("priority", Priority::parse(&raw));
         }
-        if let Some(raw) = keep("tag", &mut params) {
+        if let Some(raw) = params.take("tag") {
             filter.tag = errors.check("tag", Tag::parse(&raw));
         }
-        if let Some(raw) = keep("q", &mut params) {
+        if let Some(raw) = params.take("q") {
             filter.q = errors.check("q", SearchText::parse(&raw));
         }
         // Stored instants have whole microseconds, so an exclusive bound with finer digits
         // is rounded outwards: `due_at < 10:00:00.0000001` is `due_at < 10:00:00.000001`,
         // and `due_at > 10:00:00.0000001` is `due_at > 10:00:00`.
-        if let Some(raw) = keep("due_before", &mut params) {
+        if let Some(raw) = params.take("due_before") {
             filter.due_before = errors.check(
                 "due_before",
                 parse_instant_exact(&raw)
@@ -85,18 +82,18 @@ impl TaskListParams {
                     .and_then(within_storable_years),
             );
         }
-        if let Some(raw) = keep("due_after", &mut params) {
+        if let Some(raw) = params.take("due_after") {
             filter.due_after = errors
                 .check("due_after", parse_instant_exact(&raw))
                 .map(|at| truncate_to_micros(at, false));
         }
         let mut sort_ok = true;
-        if let Some(raw) = keep("sort", &mut params) {
+        if let Some(raw) = params.take("sort") {
             let parsed = errors.check("sort", TaskSort::parse(&raw));
             sort_ok = parsed.is_some();
             sort = parsed.unwrap_or_default();
         }
-        if let Some(raw) = keep("limit", &mut params) {
+        if let Some(raw) = params.take("limit") {
             size = errors.check("limit", parse_limit(&raw)).unwrap_or_default();
         }
         let after = match params.take("cursor") {
@@ -115,72 +112,31 @@ impl TaskListParams {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        Ok(Self {
-            query: TaskListQuery {
-                filter,
-                sort,
-                size,
-                after,
-            },
-            link: (path.to_owned(), link),
+        Ok(TaskListQuery {
+            filter,
+            sort,
+            size,
+            after,
         })
-    }
-
-    /// The `Link` header of the next page, if there is one.
-    pub fn next_link(&self, next: Option<&TaskCursor>) -> Option<String> {
-        let cursor = next?;
-        let (path, params) = &self.link;
-        link_header(path, params.clone(), encode_cursor(cursor))
     }
 
     /// The answer of a task list: the page's tasks, and `Link: rel="next"` when there are more.
     pub(crate) fn reply(&self, page: Page<Task>) -> JsonOk<Vec<TaskResponse>> {
-        let link = self.next_link(page.next.as_ref());
-        let reply = JsonOk::new(page.items.into_iter().map(TaskResponse::from).collect());
-        match link {
-            Some(link) => reply.header((LINK, link)),
-            None => reply,
-        }
+        let items = page.items.into_iter().map(TaskResponse::from).collect();
+        self.link
+            .reply(items, page.next.as_ref().map(encode_cursor))
     }
-}
-
-/// `<path?params&cursor=…>; rel="next"`, percent-encoded: the one shape of every list's
-/// next-page link.
-pub(crate) fn link_header(
-    path: &str,
-    mut params: Vec<(&str, String)>,
-    cursor: String,
-) -> Option<String> {
-    params.push(("cursor", cursor));
-    let query = serde_urlencoded::to_string(&params).ok()?;
-    Some(format!("<{path}?{query}>; rel=\"next\"",))
-}
-
-/// The opaque form of every cursor: URL-safe base64 of a small JSON array of strings.
-/// Only this crate reads it; the format may change.
-pub(crate) fn encode_cursor_parts(parts: &[&str]) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::Value::from(parts.to_vec()).to_string())
-}
-
-/// The strings of a cursor, or `None` when it is not one of ours.
-pub(crate) fn decode_cursor_parts(raw: &str) -> Option<Vec<String>> {
-    // A cursor holds a sort key of at most a few hundred bytes; anything far longer is not ours.
-    if raw.len() > 4096 {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 /// Encodes a task cursor: its sort, the kind and value of its key, and its id.
-pub fn encode_cursor(cursor: &TaskCursor) -> String {
+fn encode_cursor(cursor: &TaskCursor) -> String {
     let (kind, value) = match &cursor.key {
         SortKey::Instant(at) => ("t", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
         SortKey::NoDueDate => ("n", String::new()),
         SortKey::Priority(rank) => ("p", rank.to_string()),
         SortKey::Title(title) => ("s", title.clone()),
     };
-    encode_cursor_parts(&[
+    pagination::encode_cursor(&[
         &cursor.sort.to_param(),
         kind,
         &value,
@@ -190,19 +146,13 @@ pub fn encode_cursor(cursor: &TaskCursor) -> String {
 
 /// Decodes a cursor and checks that it belongs to `sort`.
 fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
-    const NOT_OURS: &str =
-        "is not a cursor this API gave out; follow the Link header of the previous page";
-    let parts = decode_cursor_parts(raw).ok_or_else(|| NOT_OURS.to_owned())?;
+    let parts = pagination::decode_cursor(raw)?;
     let [sort_param, kind, value, id] = parts.as_slice() else {
         return Err(NOT_OURS.into());
     };
     let cursor_sort = TaskSort::parse(sort_param).map_err(|_| NOT_OURS.to_owned())?;
     if cursor_sort != sort {
-        return Err(format!(
-            "belongs to sort={}, not sort={}; keep the sort of the first page",
-            cursor_sort.to_param(),
-            sort.to_param()
-        ));
+        return Err(foreign_sort(&cursor_sort.to_param(), &sort.to_param()));
     }
     let key = match kind.as_str() {
         "t" => SortKey::Instant(
@@ -234,7 +184,10 @@ impl FromRequest for TaskListParams {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = Self::parse(req.path(), req.query_string());
+        let parsed = Self::parse(req.query_string()).map(|query| Self {
+            query,
+            link: NextLink::of(req),
+        });
         let gate = AuthGate::of(req);
         async move {
             AuthGate::passed(gate).await?;
@@ -248,15 +201,6 @@ impl Apiv2Schema for TaskListParams {}
 
 impl OperationModifier for TaskListParams {
     fn update_parameter(op: &mut DefaultOperationRaw) {
-        let mut limit = query_parameter(
-            "limit",
-            "Page size, 1–100 (default 50).",
-            DataType::Integer,
-            None,
-        );
-        limit.minimum = Some(1.0);
-        limit.maximum = Some(100.0);
-        limit.default = Some(serde_json::json!(50));
         let mut priority = query_parameter(
             "priority",
             "Only tasks of this priority.",
@@ -268,17 +212,29 @@ impl OperationModifier for TaskListParams {
             serde_json::json!("medium"),
             serde_json::json!("high"),
         ];
-        let mut sort = query_parameter(
-            "sort",
-            "Order: created_at (default), updated_at, due_at, priority or title; prefix - for descending. \
-             Ties are broken by id; tasks without due_at come last either way.",
+        let mut tag = query_parameter(
+            "tag",
+            "Only tasks with this tag (case-insensitive).",
             DataType::String,
             None,
         );
-        sort.enum_ = ["created_at", "updated_at", "due_at", "priority", "title"]
-            .iter()
-            .flat_map(|f| [serde_json::json!(f), serde_json::json!(format!("-{f}"))])
-            .collect();
+        tag.min_length = Some(1);
+        tag.max_length = u32::try_from(Tag::MAX_CHARS).ok();
+        tag.pattern = Some(NOT_BLANK.into());
+        let mut q = query_parameter(
+            "q",
+            "Case-insensitive text to find in the title or description.",
+            DataType::String,
+            None,
+        );
+        q.min_length = Some(1);
+        q.max_length = u32::try_from(SearchText::MAX_CHARS).ok();
+        q.pattern = Some(NO_CONTROL.into());
+        let sort = sort_parameter(
+            "Order: created_at (default), updated_at, due_at, priority or title; prefix - for descending. \
+             Ties are broken by id; tasks without due_at come last either way.",
+            SORT_FIELDS,
+        );
         for parameter in [
             query_parameter(
                 "is_done",
@@ -287,18 +243,8 @@ impl OperationModifier for TaskListParams {
                 None,
             ),
             priority,
-            query_parameter(
-                "tag",
-                "Only tasks with this tag (case-insensitive).",
-                DataType::String,
-                None,
-            ),
-            query_parameter(
-                "q",
-                "Case-insensitive text to find in the title or description.",
-                DataType::String,
-                None,
-            ),
+            tag,
+            q,
             query_parameter(
                 "due_before",
                 "Only tasks due before this instant (exclusive).",
@@ -312,7 +258,7 @@ impl OperationModifier for TaskListParams {
                 Some(DataTypeFormat::DateTime),
             ),
             sort,
-            limit,
+            limit_parameter(),
             query_parameter(
                 "cursor",
                 "Opaque cursor from the previous page's Link header.",
@@ -339,17 +285,17 @@ mod tests {
     #[test]
     fn instants_past_the_year_9999_are_refused_even_when_rounding_makes_them() {
         // Storage keeps years 1–9999 only; rounding an exclusive bound up must not slip past.
-        let err = TaskListParams::parse("/tasks", "due_before=9999-12-31T23:59:59.9999999Z")
+        let err = TaskListParams::parse("due_before=9999-12-31T23:59:59.9999999Z")
             .err()
             .unwrap_or_else(|| panic!("accepted"));
         assert_eq!(fields(err), vec!["due_before"]);
-        assert!(TaskListParams::parse("/tasks", "due_before=9999-12-31T23:59:59.999999Z").is_ok());
+        assert!(TaskListParams::parse("due_before=9999-12-31T23:59:59.999999Z").is_ok());
     }
 
     #[test]
     fn a_forged_cursor_with_an_unstorable_instant_is_not_ours() {
         let sort = TaskSort::default();
-        let forged = encode_cursor_parts(&[
+        let forged = pagination::encode_cursor(&[
             &sort.to_param(),
             "t",
             "9999-12-31T23:59:59-01:00",

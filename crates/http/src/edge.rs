@@ -36,7 +36,7 @@ fn request_id(req: &ServiceRequest) -> String {
 }
 
 /// Wraps every request: see the module docs.
-pub async fn request_context(
+pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {

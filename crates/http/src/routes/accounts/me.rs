@@ -1,0 +1,34 @@
+//! `GET /me` and `DELETE /me`: the caller's own account.
+
+use actix_web::web::Data;
+use paperclip::actix::{api_v2_operation, web::Json};
+
+use super::UserResponse;
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::query::NoQuery;
+use crate::reply::NoContent;
+
+/// Deletes the caller's account with all its tasks; its tokens stop working. 409 for the
+/// last active administrator.
+#[api_v2_operation(operation_id = "delete_me", tags(Accounts))]
+pub async fn delete_me(
+    caller: AuthUser,
+    state: Data<AppState>,
+    _query: NoQuery,
+) -> Result<NoContent, ApiError> {
+    state.accounts.delete_me(&caller.0).await?;
+    Ok(NoContent)
+}
+
+/// The caller's own account.
+#[api_v2_operation(operation_id = "get_me", tags(Accounts))]
+pub async fn me(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+) -> Result<Json<UserResponse>, ApiError> {
+    let user = state.accounts.me(&caller.0).await?;
+    Ok(Json(user.into()))
+}

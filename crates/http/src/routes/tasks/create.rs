@@ -1,0 +1,226 @@
+//! `POST /tasks`: the creation handler, its request body and its 201 response (first given
+//! or replayed for a repeated `Idempotency-Key`).
+
+use actix_web::body::BoxBody;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, ETAG, HeaderName, LOCATION};
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use paperclip::actix::{OperationModifier, api_v2_operation};
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
+use paperclip::v2::schema::Apiv2Schema;
+use taskapi_domain::{
+    Description, Priority, StoredResponse, Tag, Tags, Task, TaskDraft, TaskTitle,
+};
+
+use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, etag};
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::body::{Field, Fields, Kind, NOT_BLANK, RequestBody, Slot, TEXT_WITH_BREAKS, Text};
+use crate::error::ApiError;
+use crate::idempotency::{IdempotencyKeyHeader, IdempotentBody};
+use crate::query::NoQuery;
+
+/// Creates a task owned by the caller; with `Idempotency-Key`, at most once.
+#[api_v2_operation(operation_id = "create_task", tags(Tasks))]
+pub async fn create(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+    key: IdempotencyKeyHeader,
+    body: IdempotentBody<CreateTaskRequest>,
+) -> Result<CreatedTask, ApiError> {
+    let IdempotentBody(draft, fingerprint) = body;
+    match key.0 {
+        None => {
+            let task = state.tasks.create(&caller.0, draft).await?;
+            Ok(CreatedTask {
+                response: created(&task),
+                replayed: false,
+            })
+        }
+        Some(key) => {
+            let outcome = state
+                .tasks
+                .create_idempotent(&caller.0, draft, key, fingerprint.0, created)
+                .await?;
+            Ok(CreatedTask {
+                response: outcome.response,
+                replayed: outcome.replayed,
+            })
+        }
+    }
+}
+
+/// Marks a replayed response of an idempotent request.
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The response to a creation, as first given (and as replayed for an idempotency key).
+fn created(task: &Task) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: serde_json::to_string(&TaskResponse::from(task.clone())).unwrap_or_default(),
+        location: Some(format!("/tasks/{}", task.id)),
+        etag: Some(etag(task)),
+    }
+}
+
+/// A creation's response: 201 with the task, `Location` and `ETag`, replayed verbatim for a
+/// repeated `Idempotency-Key` (marked by `Idempotent-Replayed: true`).
+#[derive(Debug)]
+pub struct CreatedTask {
+    response: StoredResponse,
+    replayed: bool,
+}
+
+impl Responder for CreatedTask {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        let status = StatusCode::from_u16(self.response.status).unwrap_or(StatusCode::CREATED);
+        let mut response = HttpResponse::build(status);
+        response.insert_header((CONTENT_TYPE, "application/json"));
+        if let Some(location) = self.response.location {
+            response.insert_header((LOCATION, location));
+        }
+        if let Some(tag) = self.response.etag {
+            response.insert_header((ETAG, tag));
+        }
+        if self.replayed {
+            response.insert_header((IDEMPOTENT_REPLAYED, "true"));
+        }
+        response.body(self.response.body)
+    }
+}
+
+impl Apiv2Schema for CreatedTask {
+    fn name() -> Option<String> {
+        TaskResponse::name()
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        TaskResponse::raw_schema()
+    }
+}
+
+impl OperationModifier for CreatedTask {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        op.responses.insert(
+            "201".into(),
+            Either::Right(Response {
+                description: Some("Created".into()),
+                schema: Some({
+                    let mut def = TaskResponse::schema_with_ref();
+                    def.retain_ref();
+                    def
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
+/// A new task. Only `title` is required.
+#[derive(Debug)]
+pub struct CreateTaskRequest;
+
+/// A title's rule: 1–200 characters once trimmed, no control characters.
+pub(crate) const TITLE_RULE: Text = Text {
+    min_len: Some(1),
+    max_len: Some(TaskTitle::MAX_CHARS as u32),
+    pattern: Some(NOT_BLANK),
+    format: None,
+};
+
+/// A description's rule: up to 10 000 characters, no control characters but tabs and line
+/// breaks.
+pub(crate) const DESCRIPTION_RULE: Text = Text {
+    min_len: None,
+    max_len: Some(Description::MAX_CHARS as u32),
+    pattern: Some(TEXT_WITH_BREAKS),
+    format: None,
+};
+
+/// The tags' rule: at most 20 (distinct once folded), each 1–40 characters once trimmed.
+pub(crate) const TAGS_RULE: Kind = Kind::TextList {
+    max_items: Tags::MAX as u32,
+    item: Text {
+        min_len: Some(1),
+        max_len: Some(Tag::MAX_CHARS as u32),
+        pattern: Some(NOT_BLANK),
+        format: None,
+    },
+};
+
+const TITLE: Field = Field::new(
+    "title",
+    Kind::Text(TITLE_RULE),
+    "1–200 characters after trimming.",
+)
+.required();
+const DESCRIPTION: Field = Field::new(
+    "description",
+    Kind::Text(DESCRIPTION_RULE),
+    "Up to 10 000 characters, kept as written; default empty.",
+)
+.nullable();
+const IS_DONE: Field = Field::new(
+    "is_done",
+    Kind::Boolean,
+    "Default false; true also sets `completed_at`.",
+);
+const PRIORITY: Field = Field::new("priority", Kind::OneOf(PRIORITIES), "Default `medium`.");
+const DUE_AT: Field =
+    Field::new("due_at", Kind::Instant, "RFC 3339 date-time, or null.").nullable();
+const TAGS: Field = Field::new(
+    "tags",
+    TAGS_RULE,
+    "At most 20 tags of 1–40 characters; trimmed, lower-cased, duplicates folded.",
+);
+
+impl RequestBody for CreateTaskRequest {
+    const NAME: &'static str = "CreateTaskRequest";
+    const DESCRIPTION: &'static str = "A new task. Only `title` is required.";
+    const FIELDS: &'static [Field] = &[TITLE, DESCRIPTION, IS_DONE, PRIORITY, DUE_AT, TAGS];
+    const READ_ONLY: &'static [&'static str] = TASK_READ_ONLY;
+    type Parsed = TaskDraft;
+
+    fn parse(f: &mut Fields) -> Option<TaskDraft> {
+        let title = f.string(TITLE);
+        let title = f
+            .required(TITLE, title)
+            .and_then(|t| f.check(TITLE, TaskTitle::parse(&t)));
+        let description = match f.string(DESCRIPTION) {
+            Some(Slot::Present(d)) => f.check(DESCRIPTION, Description::parse(d)),
+            Some(Slot::Absent | Slot::Null) => Some(Description::empty()),
+            None => None,
+        };
+        let is_done = f.boolean(IS_DONE);
+        let is_done = f.optional(IS_DONE, is_done).map(Option::unwrap_or_default);
+        let priority = f.string(PRIORITY);
+        let priority = match f.optional(PRIORITY, priority) {
+            Some(Some(p)) => f.check(PRIORITY, Priority::parse(&p)),
+            Some(None) => Some(Priority::default()),
+            None => None,
+        };
+        let due_at = match f.timestamp(DUE_AT) {
+            Some(Slot::Present(d)) => Some(Some(d)),
+            Some(Slot::Absent | Slot::Null) => Some(None),
+            None => None,
+        };
+        let tags = f.strings(TAGS);
+        let tags = match f.optional(TAGS, tags) {
+            Some(Some(t)) => f.check_many(Tags::parse(&t)),
+            Some(None) => Some(Tags::default()),
+            None => None,
+        };
+        Some(TaskDraft {
+            title: title?,
+            description: description?,
+            is_done: is_done?,
+            priority: priority?,
+            due_at: due_at?,
+            tags: tags?,
+        })
+    }
+}

@@ -1,0 +1,25 @@
+//! `DELETE /tasks/{id}`.
+
+use actix_web::web::Data;
+use paperclip::actix::api_v2_operation;
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::conditional::IfMatchHeader;
+use crate::error::ApiError;
+use crate::path::TaskIdParam;
+use crate::query::NoQuery;
+use crate::reply::NoContent;
+
+/// Deletes a task; with `If-Match`, only if it is still at that version.
+#[api_v2_operation(operation_id = "delete_task", tags(Tasks))]
+pub async fn delete(
+    state: Data<AppState>,
+    caller: AuthUser,
+    _query: NoQuery,
+    id: TaskIdParam,
+    if_match: IfMatchHeader,
+) -> Result<NoContent, ApiError> {
+    state.tasks.delete(&caller.0, id.get()?, if_match.0).await?;
+    Ok(NoContent)
+}

@@ -1,0 +1,129 @@
+//! The caller's tasks (`/tasks`, `/tasks/{id}`): what the task routes share — the task as
+//! the API shows it, its `ETag`, the fields a client may send back unchanged — and their
+//! route table. Another user's task, a missing one and an invalid id are all 404.
+
+mod create;
+mod delete;
+mod get;
+pub(crate) mod list;
+mod update;
+
+use actix_web::http::header::ETAG;
+use chrono::{DateTime, Utc};
+use paperclip::actix::{Apiv2Schema, web};
+use serde::Serialize;
+use taskapi_domain::{Priority, Task};
+use uuid::Uuid;
+
+use super::resource;
+use crate::body::schema;
+use crate::reply::JsonOk;
+
+/// Registers `/tasks` and `/tasks/{id}`.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/tasks", "GET, POST")
+            .route(web::get().to(list::list))
+            .route(web::post().to(create::create)),
+    )
+    .service(
+        resource("/tasks/{id}", "GET, PATCH, PUT, DELETE")
+            .route(web::get().to(get::get))
+            .route(web::patch().to(update::update))
+            .route(web::put().to(update::put))
+            .route(web::delete().to(delete::delete)),
+    );
+}
+
+/// The schemas of these routes' request bodies.
+pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        schema::<create::CreateTaskRequest>(),
+        schema::<update::UpdateTaskRequest>(),
+    ]
+}
+
+/// The values of `priority`, in the API's spelling.
+pub(crate) const PRIORITIES: &[&str] = &["low", "medium", "high"];
+
+/// Fields of a task a client may send back unchanged from a response; ignored on input.
+pub(crate) const TASK_READ_ONLY: &[&str] =
+    &["id", "created_at", "updated_at", "completed_at", "version"];
+
+/// A task's `ETag`: its version, quoted.
+pub(crate) fn etag(task: &Task) -> String {
+    format!("\"{}\"", task.version)
+}
+
+/// 200 with the task and its `ETag`.
+pub(crate) fn with_etag(task: Task) -> JsonOk<TaskResponse> {
+    let tag = etag(&task);
+    JsonOk::new(TaskResponse::from(task)).header((ETAG, tag))
+}
+
+/// A task's priority.
+#[derive(Debug, Clone, Copy, Serialize, Apiv2Schema)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorityDto {
+    /// Can wait.
+    Low,
+    /// The default.
+    Medium,
+    /// Urgent.
+    High,
+}
+
+impl From<Priority> for PriorityDto {
+    fn from(p: Priority) -> Self {
+        match p {
+            Priority::Low => PriorityDto::Low,
+            Priority::Medium => PriorityDto::Medium,
+            Priority::High => PriorityDto::High,
+        }
+    }
+}
+
+/// A task.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct TaskResponse {
+    /// The task's id (UUID v7).
+    pub id: Uuid,
+    /// 1–200 characters.
+    pub title: String,
+    /// Up to 10 000 characters; empty by default.
+    pub description: String,
+    /// Whether the task is done.
+    pub is_done: bool,
+    /// When the task was marked done; null while it is not.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The task's priority.
+    pub priority: PriorityDto,
+    /// When the task is due, if ever.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Lower-case tags, at most 20.
+    pub tags: Vec<String>,
+    /// When the task was created.
+    pub created_at: DateTime<Utc>,
+    /// When the task last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Starts at 1 and grows by one on every change; the `ETag` is `"<version>"`.
+    pub version: i64,
+}
+
+impl From<Task> for TaskResponse {
+    fn from(t: Task) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            title: t.title.as_str().to_owned(),
+            description: t.description.as_str().to_owned(),
+            is_done: t.is_done,
+            completed_at: t.completed_at,
+            priority: t.priority.into(),
+            due_at: t.due_at,
+            tags: t.tags.iter().map(str::to_owned).collect(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            version: t.version,
+        }
+    }
+}
