@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use taskapi_domain::ports::PasswordHasher;
+use taskapi_domain::PasswordHasher;
 use taskapi_domain::{Password, PasswordHash};
 use tokio::sync::oneshot;
 

@@ -12,7 +12,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use taskapi_domain::ports::TokenService;
+use taskapi_domain::TokenService;
 use taskapi_domain::{
     AccessClaims, AuthError, IssuedToken, RefreshSecret, RefreshTokenHash, Role, SessionId, User,
     UserId,

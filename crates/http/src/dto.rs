@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
-use taskapi_domain::ports::AccountChange;
+use taskapi_domain::AccountChange;
 use taskapi_domain::{
     Description, Email, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch, TaskTitle,
     TokenPair, User,

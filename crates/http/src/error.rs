@@ -268,9 +268,21 @@ impl From<StoreError> for ApiError {
                 log::warn!("database unavailable: {why}");
                 ApiError::Unavailable
             }
-            StoreError::Internal(why) => ApiError::Internal(why),
+            StoreError::Internal(cause) => ApiError::Internal(with_causes(&*cause)),
         }
     }
+}
+
+/// An error's message followed by those of its causes, for the log.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl From<AccountError> for ApiError {
@@ -314,7 +326,7 @@ impl From<TaskError> for ApiError {
         match e {
             TaskError::NotFound => ApiError::NotFound("Task"),
             TaskError::Store(e) => e.into(),
-            TaskError::PreconditionFailed => ApiError::PreconditionFailed,
+            TaskError::VersionMismatch => ApiError::PreconditionFailed,
             TaskError::IdempotencyKeyReused => ApiError::invalid(
                 "Idempotency-Key",
                 "was already used with a different request body; use a new key for a new request",

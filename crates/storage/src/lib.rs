@@ -22,6 +22,7 @@ mod rows;
 mod schema;
 mod sessions;
 mod sql_types;
+mod task_snapshot;
 mod tasks;
 mod url;
 mod users;
@@ -36,7 +37,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use taskapi_domain::StoreError;
-use taskapi_domain::ports::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
+use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
 

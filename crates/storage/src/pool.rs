@@ -295,8 +295,8 @@ where
                 .is_err()
             {
                 // Given up on while queued: its caller has already answered.
-                return Err(DbError::Store(StoreError::Unavailable(
-                    "abandoned database call".into(),
+                return Err(DbError::Store(StoreError::unavailable(
+                    "abandoned database call",
                 )));
             }
             let mut conn = checkout_by(&pool, deadline)?;
@@ -314,14 +314,14 @@ where
             counters.checkouts.fetch_add(1, Ordering::Relaxed);
             counters.waits.fetch_add(1, Ordering::Relaxed);
             counters.wait_ends(asked, true);
-            return Err(DbError::Store(StoreError::Unavailable(
-                "no database thread became free within the pool timeout".into(),
+            return Err(DbError::Store(StoreError::unavailable(
+                "no database thread became free within the pool timeout",
             )));
         }
         Err(_) => task.await,
     };
     finished.unwrap_or_else(|e| {
-        Err(DbError::Store(StoreError::Internal(format!(
+        Err(DbError::Store(StoreError::internal(format!(
             "database task did not complete: {e}"
         ))))
     })
@@ -358,8 +358,8 @@ where
             .map(|turns| turns.take_by(deadline, &counters))
         {
             Some(None) => {
-                return Err(DbError::Store(StoreError::Unavailable(
-                    "other writes held the database for longer than the pool timeout".into(),
+                return Err(DbError::Store(StoreError::unavailable(
+                    "other writes held the database for longer than the pool timeout",
                 )));
             }
             Some(Some(turn)) => Some(turn),

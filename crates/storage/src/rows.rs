@@ -80,7 +80,7 @@ impl UserRow {
             email: Email::from_trusted(self.email),
             password_hash: PasswordHash::new(self.password_hash),
             role: Role::parse(&self.role).map_err(|e| {
-                StoreError::Internal(format!(
+                StoreError::internal(format!(
                     "user {}: stored role {:?} {e}",
                     self.id.0, self.role
                 ))
@@ -196,7 +196,7 @@ impl TaskRow {
     /// The task this row stores, with its tags in order.
     pub(crate) fn into_domain(self, tags: Vec<String>) -> Result<Task, StoreError> {
         let corrupt = |what: &str, e: String| {
-            StoreError::Internal(format!("task {}: stored {what} is invalid: {e}", self.id.0))
+            StoreError::internal(format!("task {}: stored {what} is invalid: {e}", self.id.0))
         };
         Ok(Task {
             id: TaskId::from_uuid(self.id.0),
@@ -267,7 +267,7 @@ impl TagRow {
             .enumerate()
             .map(|(i, tag)| {
                 let position = i16::try_from(i).map_err(|_| {
-                    StoreError::Internal(format!("task {}: too many tags to store", task_id.0))
+                    StoreError::internal(format!("task {}: too many tags to store", task_id.0))
                 })?;
                 Ok(Self {
                     task_id,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use taskapi_domain::ports::{AccountChange, AccountDeletion, AccountUpdate};
+use taskapi_domain::{AccountChange, AccountDeletion, AccountUpdate};
 use taskapi_domain::{
     NewRefreshToken, PasswordHash, RefreshTokenHash, Role, RotateOutcome, Session, SessionId,
     UserCursor, UserId, UserListQuery, UserSort, UserSortField,

@@ -6,8 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::TaskId;
-use crate::tasks::{Priority, Tag};
+use crate::{PageSize, Priority, Tag, TaskId};
 
 /// What tasks can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,38 +139,6 @@ pub struct TaskFilter {
     pub due_after: Option<DateTime<Utc>>,
 }
 
-/// How many items a page holds: 1–100, 50 by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSize(u16);
-
-impl PageSize {
-    /// Largest page.
-    pub const MAX: u16 = 100;
-
-    /// Checks the bounds.
-    ///
-    /// # Errors
-    /// A message naming the bounds.
-    pub fn new(size: i64) -> Result<Self, String> {
-        u16::try_from(size)
-            .ok()
-            .filter(|n| (1..=Self::MAX).contains(n))
-            .map(Self)
-            .ok_or_else(|| format!("must be between 1 and {}", Self::MAX))
-    }
-
-    /// The size.
-    pub fn get(self) -> u16 {
-        self.0
-    }
-}
-
-impl Default for PageSize {
-    fn default() -> Self {
-        Self(50)
-    }
-}
-
 /// The sort key of one task under one sort order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SortKey {
@@ -241,66 +208,4 @@ pub struct TaskListQuery {
     pub size: PageSize,
     /// After which task; `None` for the first page.
     pub after: Option<TaskCursor>,
-}
-
-/// One page of results, and where the next one starts if there is one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    /// The items, in order.
-    pub items: Vec<T>,
-    /// The cursor of the next page, when more items exist.
-    pub next: Option<TaskCursor>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sorts_parse_with_an_optional_minus_and_round_trip() {
-        for raw in [
-            "created_at",
-            "-created_at",
-            "updated_at",
-            "due_at",
-            "-due_at",
-            "priority",
-            "-title",
-        ] {
-            let sort = TaskSort::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
-            assert_eq!(sort.to_param(), raw);
-        }
-        assert_eq!(TaskSort::parse("-priority").map(|s| s.descending), Ok(true));
-        for bad in [
-            "",
-            "-",
-            "--title",
-            "id",
-            "Title",
-            "created_at,title",
-            "+title",
-        ] {
-            assert!(TaskSort::parse(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn page_sizes_are_1_to_100() {
-        assert_eq!(PageSize::default().get(), 50);
-        assert!(PageSize::new(1).is_ok() && PageSize::new(100).is_ok());
-        for bad in [0, -1, 101, i64::MAX] {
-            assert!(PageSize::new(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn search_text_is_lower_cased_and_bounded() {
-        assert_eq!(
-            SearchText::parse("MILCH Ä").map(|q| q.0),
-            Ok("milch ä".to_owned())
-        );
-        assert!(SearchText::parse("").is_err());
-        assert!(SearchText::parse("a\u{0}").is_err());
-        assert!(SearchText::parse(&"x".repeat(201)).is_err());
-    }
 }
