@@ -22,7 +22,7 @@ pub use accounts::*;
 pub use admin::*;
 pub use error::{BoxError, StoreError};
 pub use ids::{SessionId, TaskId, UserId};
-pub use paging::{Page, PageSize};
+pub use paging::{Page, PageSize, PageSizeError};
 pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockClock, MockIdGenerator};

@@ -6,8 +6,8 @@ use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 use taskapi_domain::AccountChange;
 use taskapi_domain::{
-    Description, Email, Password, Priority, Role, Tags, Task, TaskDraft, TaskPatch, TaskTitle,
-    TokenPair, User,
+    Description, Email, Password, Priority, Role, TagProblem, Tags, TagsError, Task, TaskDraft,
+    TaskPatch, TaskTitle, TokenPair, User, ValidationErrors,
 };
 use uuid::Uuid;
 
@@ -409,7 +409,7 @@ impl RequestBody for CreateTaskRequest {
         };
         let tags = f.strings("tags");
         let tags = match f.optional("tags", tags) {
-            Some(Some(t)) => f.check_many(Tags::parse(&t)),
+            Some(Some(t)) => f.check_many(tags_of(&t)),
             Some(None) => Some(Tags::default()),
             None => None,
         };
@@ -476,7 +476,7 @@ impl RequestBody for UpdateTaskRequest {
         };
         let tags = f.strings("tags");
         let tags = match f.optional("tags", tags) {
-            Some(Some(t)) => f.check_many(Tags::parse(&t)).map(Some),
+            Some(Some(t)) => f.check_many(tags_of(&t)).map(Some),
             Some(None) => Some(None),
             None => None,
         };
@@ -489,4 +489,21 @@ impl RequestBody for UpdateTaskRequest {
             tags: tags?,
         })
     }
+}
+
+/// Parses a task's tags, naming each invalid tag by its position in the list as sent
+/// (`tags[3]`) and the count as `tags`.
+fn tags_of(raw: &[String]) -> Result<Tags, ValidationErrors> {
+    Tags::parse(raw).map_err(|TagsError(problems)| {
+        let mut errors = ValidationErrors::new();
+        for problem in problems {
+            match problem {
+                TagProblem::Invalid { index, error } => {
+                    errors.push(format!("tags[{index}]"), error.to_string());
+                }
+                TagProblem::TooMany { .. } => errors.push("tags", problem.to_string()),
+            }
+        }
+        errors
+    })
 }

@@ -278,8 +278,12 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
+        // Messages that already end with their cause's need not repeat it.
+        let shown = c.to_string();
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
         cause = c.source();
     }
     text
@@ -298,7 +302,9 @@ impl From<AccountError> for ApiError {
             AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
             AccountError::Store(e) => e.into(),
-            AccountError::Internal(why) => ApiError::Internal(why),
+            e @ (AccountError::Hashing(_) | AccountError::Signing(_)) => {
+                ApiError::Internal(with_causes(&e))
+            }
         }
     }
 }

@@ -13,8 +13,8 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    Page, PageSize, Priority, SearchText, SortKey, Tag, Task, TaskCursor, TaskFilter, TaskId,
-    TaskListQuery, TaskSort,
+    PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId, TaskListQuery,
+    TaskPage, TaskSort, TaskSortField,
 };
 
 use crate::auth::AuthGate;
@@ -45,7 +45,42 @@ pub(crate) fn parse_bool(raw: &str) -> Result<bool, String> {
 fn parse_limit(raw: &str) -> Result<PageSize, String> {
     raw.parse::<i64>()
         .map_err(|_| format!("must be a whole number between 1 and {}", PageSize::MAX))
-        .and_then(PageSize::new)
+        .and_then(|n| PageSize::new(n).map_err(|e| e.to_string()))
+}
+
+/// The names of the sort fields in the API.
+const SORT_FIELDS: [(&str, TaskSortField); 5] = [
+    ("created_at", TaskSortField::CreatedAt),
+    ("updated_at", TaskSortField::UpdatedAt),
+    ("due_at", TaskSortField::DueAt),
+    ("priority", TaskSortField::Priority),
+    ("title", TaskSortField::Title),
+];
+
+/// Parses `sort`: `created_at`, `-due_at`, … (a leading `-` means descending).
+fn parse_sort(raw: &str) -> Result<TaskSort, String> {
+    let (descending, name) = match raw.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, raw),
+    };
+    SORT_FIELDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, field)| TaskSort { field, descending })
+        .ok_or_else(|| {
+            "must be one of created_at, updated_at, due_at, priority, title, \
+             optionally prefixed by - for descending"
+                .to_owned()
+        })
+}
+
+/// The API form of a sort order (`-due_at`).
+fn sort_param(sort: TaskSort) -> String {
+    let name = SORT_FIELDS
+        .iter()
+        .find(|(_, f)| *f == sort.field)
+        .map_or("", |(n, _)| n);
+    format!("{}{name}", if sort.descending { "-" } else { "" })
 }
 
 impl TaskListParams {
@@ -92,7 +127,7 @@ impl TaskListParams {
         }
         let mut sort_ok = true;
         if let Some(raw) = keep("sort", &mut params) {
-            let parsed = errors.check("sort", TaskSort::parse(&raw));
+            let parsed = errors.check("sort", parse_sort(&raw));
             sort_ok = parsed.is_some();
             sort = parsed.unwrap_or_default();
         }
@@ -134,7 +169,7 @@ impl TaskListParams {
     }
 
     /// The answer of a task list: the page's tasks, and `Link: rel="next"` when there are more.
-    pub(crate) fn reply(&self, page: Page<Task>) -> JsonOk<Vec<TaskResponse>> {
+    pub(crate) fn reply(&self, page: TaskPage) -> JsonOk<Vec<TaskResponse>> {
         let link = self.next_link(page.next.as_ref());
         let reply = JsonOk::new(page.items.into_iter().map(TaskResponse::from).collect());
         match link {
@@ -181,7 +216,7 @@ pub fn encode_cursor(cursor: &TaskCursor) -> String {
         SortKey::Title(title) => ("s", title.clone()),
     };
     encode_cursor_parts(&[
-        &cursor.sort.to_param(),
+        &sort_param(cursor.sort),
         kind,
         &value,
         &cursor.id.to_string(),
@@ -193,15 +228,15 @@ fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
     const NOT_OURS: &str =
         "is not a cursor this API gave out; follow the Link header of the previous page";
     let parts = decode_cursor_parts(raw).ok_or_else(|| NOT_OURS.to_owned())?;
-    let [sort_param, kind, value, id] = parts.as_slice() else {
+    let [sort_raw, kind, value, id] = parts.as_slice() else {
         return Err(NOT_OURS.into());
     };
-    let cursor_sort = TaskSort::parse(sort_param).map_err(|_| NOT_OURS.to_owned())?;
+    let cursor_sort = parse_sort(sort_raw).map_err(|_| NOT_OURS.to_owned())?;
     if cursor_sort != sort {
         return Err(format!(
             "belongs to sort={}, not sort={}; keep the sort of the first page",
-            cursor_sort.to_param(),
-            sort.to_param()
+            sort_param(cursor_sort),
+            sort_param(sort)
         ));
     }
     let key = match kind.as_str() {
@@ -350,11 +385,39 @@ mod tests {
     fn a_forged_cursor_with_an_unstorable_instant_is_not_ours() {
         let sort = TaskSort::default();
         let forged = encode_cursor_parts(&[
-            &sort.to_param(),
+            &sort_param(sort),
             "t",
             "9999-12-31T23:59:59-01:00",
             &uuid::Uuid::nil().to_string(),
         ]);
         assert!(decode_cursor(&forged, sort).is_err());
+    }
+
+    #[test]
+    fn sorts_parse_with_an_optional_minus_and_round_trip() {
+        for raw in [
+            "created_at",
+            "-created_at",
+            "updated_at",
+            "due_at",
+            "-due_at",
+            "priority",
+            "-title",
+        ] {
+            let sort = parse_sort(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(sort_param(sort), raw);
+        }
+        assert_eq!(parse_sort("-priority").map(|s| s.descending), Ok(true));
+        for bad in [
+            "",
+            "-",
+            "--title",
+            "id",
+            "Title",
+            "created_at,title",
+            "+title",
+        ] {
+            assert!(parse_sort(bad).is_err(), "{bad:?}");
+        }
     }
 }

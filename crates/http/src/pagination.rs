@@ -12,7 +12,8 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    Role, UserCursor, UserId, UserListQuery, UserSort, UserSortField, UserSortKey, ValidationErrors,
+    PageSize, Role, UserCursor, UserId, UserListQuery, UserSort, UserSortField, UserSortKey,
+    ValidationErrors,
 };
 
 use crate::auth::AuthGate;
@@ -84,11 +85,11 @@ pub struct UserListParams(pub UserListQuery);
 /// Longest `q` accepted (an email is at most 254 bytes).
 const MAX_Q_CHARS: usize = 254;
 
-fn parse_limit(raw: &str) -> Result<u32, String> {
+fn parse_limit(raw: &str) -> Result<PageSize, String> {
     raw.parse::<u32>()
         .ok()
-        .filter(|n| (1..=UserListQuery::MAX_LIMIT).contains(n))
-        .ok_or_else(|| format!("must be an integer from 1 to {}", UserListQuery::MAX_LIMIT))
+        .and_then(|n| PageSize::new(n.into()).ok())
+        .ok_or_else(|| format!("must be an integer from 1 to {}", PageSize::MAX))
 }
 
 fn parse_q(raw: &str) -> Result<Option<String>, String> {
@@ -110,9 +111,7 @@ pub(crate) fn parse_user_list(query: &str) -> Result<UserListQuery, ApiError> {
     let mut errors = ValidationErrors::new();
     let mut out = UserListQuery::default();
     if let Some(raw) = params.take("limit") {
-        out.limit = errors
-            .check("limit", parse_limit(&raw))
-            .unwrap_or(out.limit);
+        out.size = errors.check("limit", parse_limit(&raw)).unwrap_or(out.size);
     }
     let mut sort_ok = true;
     if let Some(raw) = params.take("sort") {
@@ -149,7 +148,7 @@ pub(crate) fn parse_user_list(query: &str) -> Result<UserListQuery, ApiError> {
 
 /// The `Link` header value pointing to the page after `next`, keeping the filters.
 pub(crate) fn next_link(path: &str, query: &UserListQuery, next: &UserCursor) -> Option<String> {
-    let mut params: Vec<(&str, String)> = vec![("limit", query.limit.to_string())];
+    let mut params: Vec<(&str, String)> = vec![("limit", query.size.get().to_string())];
     if query.sort != UserSort::default() {
         params.push(("sort", sort_code(query.sort).to_owned()));
     }
@@ -257,7 +256,7 @@ mod tests {
         assert_eq!(q, UserListQuery::default());
         let q = parse_user_list("limit=7&q=Bob%40&role=admin&disabled=false&sort=-email")
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(q.limit, 7);
+        assert_eq!(q.size.get(), 7);
         assert_eq!(q.email_contains.as_deref(), Some("bob@"));
         assert_eq!((q.role, q.disabled), (Some(Role::Admin), Some(false)));
         assert_eq!(

@@ -243,7 +243,7 @@ impl UserRepository for DieselUserRepository {
     }
 
     async fn list(&self, query: UserListQuery) -> Result<Vec<User>, StoreError> {
-        let fetch = i64::from(query.limit.clamp(1, UserListQuery::MAX_LIMIT)) + 1;
+        let fetch = i64::from(query.size.fetch_limit());
         let rows = with_connection(&self.pool, move |conn| {
             let mut q = users::table.select(users::all_columns).into_boxed();
             if let Some(text) = &query.email_contains {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::EmailError;
+
 /// A syntactically valid email address, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -15,17 +17,17 @@ impl Email {
     /// characters.
     ///
     /// # Errors
-    /// A message saying what is wrong.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`EmailError`] saying what is wrong.
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let email = raw.trim().to_lowercase();
         if email.is_empty() {
-            return Err("must not be empty".into());
+            return Err(EmailError::Empty);
         }
         if email.len() > Self::MAX_LEN {
-            return Err(format!("must be at most {} bytes", Self::MAX_LEN));
+            return Err(EmailError::TooLong { max: Self::MAX_LEN });
         }
         let Some((local, domain)) = email.split_once('@') else {
-            return Err("must be an email address".into());
+            return Err(EmailError::Malformed);
         };
         let local_ok = !local.is_empty()
             && local.len() <= 64
@@ -46,7 +48,7 @@ impl Email {
         if local_ok && domain_ok {
             Ok(Self(email))
         } else {
-            Err("must be an email address".into())
+            Err(EmailError::Malformed)
         }
     }
 

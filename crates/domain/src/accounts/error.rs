@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::StoreError;
+use crate::{BoxError, StoreError};
 
 /// Why a presented access token was not accepted.
 #[derive(Debug, Clone, Copy, Error, PartialEq, Eq)]
@@ -48,7 +48,75 @@ pub enum AccountError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Hashing or token signing failed (never the client's fault).
+    /// Hashing a password failed (never the client's fault).
     #[error("internal error: {0}")]
-    Internal(String),
+    Hashing(#[from] HashError),
+    /// Signing an access token failed (never the client's fault).
+    #[error("internal error: {0}")]
+    Signing(#[from] SigningError),
+}
+
+/// Why an email address is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum EmailError {
+    /// Nothing is left after trimming.
+    #[error("must not be empty")]
+    Empty,
+    /// Longer than SMTP can carry.
+    #[error("must be at most {max} bytes")]
+    TooLong {
+        /// The most allowed.
+        max: usize,
+    },
+    /// Not of the form `local@domain.tld`.
+    #[error("must be an email address")]
+    Malformed,
+}
+
+/// Why a password is refused by the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PasswordError {
+    /// Fewer bytes than required.
+    #[error("must be at least {min} bytes")]
+    TooShort {
+        /// The fewest allowed.
+        min: usize,
+    },
+    /// More bytes than the hash can take into account.
+    #[error("must be at most {max} bytes")]
+    TooLong {
+        /// The most allowed.
+        max: usize,
+    },
+}
+
+/// A role name that is neither `user` nor `admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("must be one of: user, admin")]
+pub struct RoleError;
+
+/// Hashing or verifying a password failed (never the client's fault); the hasher's error is
+/// the source.
+#[derive(Debug, Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(#[source] pub BoxError);
+
+impl HashError {
+    /// A hashing failure caused by `cause` (an error, or a message saying what happened).
+    pub fn new(cause: impl Into<BoxError>) -> Self {
+        Self(cause.into())
+    }
+}
+
+/// Signing an access token failed (never the client's fault); the signer's error is the
+/// source.
+#[derive(Debug, Error)]
+#[error("signing an access token failed: {0}")]
+pub struct SigningError(#[source] pub BoxError);
+
+impl SigningError {
+    /// A signing failure caused by `cause` (an error, or a message saying what happened).
+    pub fn new(cause: impl Into<BoxError>) -> Self {
+        Self(cause.into())
+    }
 }

@@ -16,7 +16,9 @@ mod user;
 mod tests;
 
 pub use email::Email;
-pub use error::{AccountError, AuthError};
+pub use error::{
+    AccountError, AuthError, EmailError, HashError, PasswordError, RoleError, SigningError,
+};
 pub use password::{Password, PasswordHash};
 pub use ports::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, PasswordHasher,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::PasswordError;
+
 /// A clear-text password that satisfies the policy. Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct Password(String);
@@ -16,12 +18,16 @@ impl Password {
     /// Applies the policy: 8–72 bytes of UTF-8.
     ///
     /// # Errors
-    /// A message saying which bound was missed.
-    pub fn parse(raw: String) -> Result<Self, String> {
+    /// [`PasswordError`] saying which bound was missed.
+    pub fn parse(raw: String) -> Result<Self, PasswordError> {
         if raw.len() < Self::MIN_BYTES {
-            Err(format!("must be at least {} bytes", Self::MIN_BYTES))
+            Err(PasswordError::TooShort {
+                min: Self::MIN_BYTES,
+            })
         } else if raw.len() > Self::MAX_BYTES {
-            Err(format!("must be at most {} bytes", Self::MAX_BYTES))
+            Err(PasswordError::TooLong {
+                max: Self::MAX_BYTES,
+            })
         } else {
             Ok(Self(raw))
         }

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccessClaims, AuthError, IssuedToken, NewRefreshToken, NewUser, Password, PasswordHash,
-    RefreshSecret, RefreshTokenHash, Role, RotateOutcome, Session, SessionId, StoreError, User,
-    UserId, UserListQuery,
+    AccessClaims, AuthError, HashError, IssuedToken, NewRefreshToken, NewUser, Password,
+    PasswordHash, RefreshSecret, RefreshTokenHash, Role, RotateOutcome, Session, SessionId,
+    SigningError, StoreError, User, UserId, UserListQuery,
 };
 
 /// Outcome of inserting a user.
@@ -76,8 +76,9 @@ pub trait UserRepository: Send + Sync {
     async fn delete(&self, id: UserId) -> Result<AccountDeletion, StoreError>;
 
     /// One page of accounts: those matching the query's filters that come after its cursor
-    /// in its order (ties broken by id in the same direction), at most `limit + 1` of them
-    /// so that the caller can tell whether another page follows.
+    /// in its order (ties broken by id in the same direction), at most
+    /// `query.size.fetch_limit()` of them (one more than the page holds, so that the caller
+    /// can tell whether another page follows).
     async fn list(&self, query: UserListQuery) -> Result<Vec<User>, StoreError>;
 }
 
@@ -170,11 +171,11 @@ pub trait PasswordHasher: Send + Sync {
     /// Hashes a password with a fresh salt.
     ///
     /// # Errors
-    /// A message when hashing failed (never the client's fault).
-    async fn hash(&self, password: Password) -> Result<PasswordHash, String>;
+    /// [`HashError`] when hashing failed (never the client's fault).
+    async fn hash(&self, password: Password) -> Result<PasswordHash, HashError>;
 
     /// Whether `password` matches `hash`. A malformed hash is `Ok(false)`.
-    async fn verify(&self, password: Password, hash: PasswordHash) -> Result<bool, String>;
+    async fn verify(&self, password: Password, hash: PasswordHash) -> Result<bool, HashError>;
 
     /// A valid hash of a random password at the configured cost, used to make logins with an
     /// unknown email take as long as logins with a known one.
@@ -187,13 +188,13 @@ pub trait TokenService: Send + Sync {
     /// Issues a signed access token for `user` in `session`, at `now`.
     ///
     /// # Errors
-    /// A message when signing failed (never the client's fault).
+    /// [`SigningError`] when signing failed (never the client's fault).
     fn issue(
         &self,
         user: &User,
         session: SessionId,
         now: DateTime<Utc>,
-    ) -> Result<IssuedToken, String>;
+    ) -> Result<IssuedToken, SigningError>;
 
     /// Checks signature, algorithm, expiry and issuer, and returns the claims.
     ///

@@ -109,11 +109,7 @@ impl AccountService {
         password: Password,
         role: Role,
     ) -> Result<User, AccountError> {
-        let password_hash = self
-            .hasher
-            .hash(password)
-            .await
-            .map_err(AccountError::Internal)?;
+        let password_hash = self.hasher.hash(password).await?;
         let new_user = NewUser {
             id: UserId::from_uuid(self.ids.new_id()),
             email,
@@ -147,15 +143,13 @@ impl AccountService {
         let Some(user) = user else {
             self.hasher
                 .verify(candidate, self.hasher.dummy_hash())
-                .await
-                .map_err(AccountError::Internal)?;
+                .await?;
             return Err(AccountError::InvalidCredentials);
         };
         let matches = self
             .hasher
             .verify(candidate, user.password_hash.clone())
-            .await
-            .map_err(AccountError::Internal)?;
+            .await?;
         if !matches {
             return Err(AccountError::InvalidCredentials);
         }
@@ -182,10 +176,7 @@ impl AccountService {
         };
         let session_id = session.id;
         self.sessions.create(session, first).await?;
-        let access = self
-            .tokens
-            .issue(&user, session_id, now)
-            .map_err(AccountError::Internal)?;
+        let access = self.tokens.issue(&user, session_id, now)?;
         Ok(TokenPair {
             access,
             refresh_token,
@@ -224,10 +215,7 @@ impl AccountService {
             self.end_session(session.id, now).await?;
             return Err(AccountError::InvalidRefreshToken);
         };
-        let access = self
-            .tokens
-            .issue(&user, session.id, now)
-            .map_err(AccountError::Internal)?;
+        let access = self.tokens.issue(&user, session.id, now)?;
         Ok(TokenPair {
             access,
             refresh_token,
@@ -297,16 +285,11 @@ impl AccountService {
         let matches = self
             .hasher
             .verify(current, user.password_hash.clone())
-            .await
-            .map_err(AccountError::Internal)?;
+            .await?;
         if !matches {
             return Err(AccountError::WrongPassword);
         }
-        let hash = self
-            .hasher
-            .hash(new)
-            .await
-            .map_err(AccountError::Internal)?;
+        let hash = self.hasher.hash(new).await?;
         // Only over the hash just checked: of two changes racing with the same current
         // password, the second finds it replaced. The winner (or the account's deletion)
         // has ended every session, this request's included: it is unauthenticated now.

@@ -1,6 +1,6 @@
 //! Accounts, their roles, and the authenticated caller.
 
-use crate::{Email, PasswordHash, UserId};
+use crate::{Email, PasswordHash, RoleError, UserId};
 
 use chrono::{DateTime, Utc};
 
@@ -25,12 +25,12 @@ impl Role {
     /// Parses a role name.
     ///
     /// # Errors
-    /// A message listing the valid names.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`RoleError`] for any other name.
+    pub fn parse(raw: &str) -> Result<Self, RoleError> {
         match raw {
             "user" => Ok(Role::User),
             "admin" => Ok(Role::Admin),
-            _ => Err("must be one of: user, admin".into()),
+            _ => Err(RoleError),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Listing accounts: filters, sort orders and keyset cursors.
 
-use crate::{Role, User, UserId};
+use crate::{Page, PageSize, Role, User, UserId};
 use chrono::{DateTime, Utc};
 
 /// What an account list is ordered by.
@@ -62,17 +62,10 @@ pub struct UserListQuery {
     pub disabled: Option<bool>,
     /// The order.
     pub sort: UserSort,
-    /// Page size, 1–[`UserListQuery::MAX_LIMIT`].
-    pub limit: u32,
+    /// How many at most.
+    pub size: PageSize,
     /// Start after this position; the first page when `None`. Its key matches `sort.field`.
     pub after: Option<UserCursor>,
-}
-
-impl UserListQuery {
-    /// The page size when none is asked for.
-    pub const DEFAULT_LIMIT: u32 = 50;
-    /// The largest page.
-    pub const MAX_LIMIT: u32 = 100;
 }
 
 impl Default for UserListQuery {
@@ -82,17 +75,11 @@ impl Default for UserListQuery {
             role: None,
             disabled: None,
             sort: UserSort::default(),
-            limit: Self::DEFAULT_LIMIT,
+            size: PageSize::DEFAULT,
             after: None,
         }
     }
 }
 
-/// One page of accounts and where the next one starts, if there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserPage {
-    /// The accounts, in order.
-    pub items: Vec<User>,
-    /// The cursor of the next page; `None` on the last one.
-    pub next: Option<UserCursor>,
-}
+/// One page of accounts.
+pub type UserPage = Page<User, UserCursor>;

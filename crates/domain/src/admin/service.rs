@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     AccountChange, AccountDeletion, AccountUpdate, AdminError, Clock, Email, Page, Principal, Role,
-    SessionCache, Task, TaskListQuery, TaskRepository, User, UserCursor, UserId, UserListQuery,
+    SessionCache, TaskListQuery, TaskPage, TaskRepository, User, UserCursor, UserId, UserListQuery,
     UserPage, UserRepository,
 };
 
@@ -61,17 +61,11 @@ impl AdminService {
         query: UserListQuery,
     ) -> Result<UserPage, AdminError> {
         require_admin(caller)?;
-        let limit =
-            usize::try_from(query.limit.clamp(1, UserListQuery::MAX_LIMIT)).unwrap_or(usize::MAX);
-        let field = query.sort.field;
-        let mut items = self.users.list(query).await?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|u| UserCursor::after(u, field))
-        } else {
-            None
-        };
-        Ok(UserPage { items, next })
+        let (size, field) = (query.size, query.sort.field);
+        let fetched = self.users.list(query).await?;
+        Ok(Page::from_fetched(fetched, size, |last| {
+            UserCursor::after(last, field)
+        }))
     }
 
     /// One account.
@@ -142,7 +136,7 @@ impl AdminService {
         caller: &Principal,
         id: UserId,
         query: TaskListQuery,
-    ) -> Result<Page<Task>, AdminError> {
+    ) -> Result<TaskPage, AdminError> {
         self.get_user(caller, id).await?;
         Ok(crate::tasks::page_of(&*self.tasks, id, query).await?)
     }

@@ -81,12 +81,12 @@ async fn non_admins_are_forbidden_everything_without_touching_storage() {
 async fn a_full_page_points_to_the_next_one_and_the_last_page_does_not() {
     let mut users = MockUserRepository::new();
     users.expect_list().returning(|q| {
-        assert_eq!(q.limit, 2);
+        assert_eq!(q.size.get(), 2);
         Ok((1..=3).map(|n| account(n, Role::User)).collect())
     });
     let s = service(users, MockTaskRepository::new());
     let query = UserListQuery {
-        limit: 2,
+        size: PageSize::new(2).unwrap_or_default(),
         sort: UserSort {
             field: UserSortField::Email,
             descending: false,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Task, UserId};
+use crate::{IdempotencyKeyError, Task, UserId};
 
 /// A client-chosen key: 1–255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,15 +23,12 @@ impl IdempotencyKey {
     /// Checks the key.
     ///
     /// # Errors
-    /// A message saying what is allowed.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`IdempotencyKeyError`] saying what is allowed.
+    pub fn parse(raw: &str) -> Result<Self, IdempotencyKeyError> {
         if (1..=Self::MAX_LEN).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(format!(
-                "must be 1–{} visible ASCII characters",
-                Self::MAX_LEN
-            ))
+            Err(IdempotencyKeyError { max: Self::MAX_LEN })
         }
     }
 

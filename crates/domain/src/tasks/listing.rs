@@ -1,12 +1,9 @@
-//! Listing tasks: filters, sort orders, page sizes and keyset cursors.
-//!
-//! A page is fetched "after" a cursor that holds the sort key and id of the last item of
-//! the previous page, never by offset: its cost does not grow with its depth, and items
-//! inserted or deleted meanwhile neither shift nor repeat the items that follow.
+//! Listing tasks: filters, sort orders and keyset cursors (pages and their sizes are the
+//! shared ones of `paging`).
 
 use chrono::{DateTime, Utc};
 
-use crate::{PageSize, Priority, Tag, TaskId};
+use crate::{Page, PageSize, Priority, Tag, Task, TaskId, TextError};
 
 /// What tasks can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,19 +18,6 @@ pub enum TaskSortField {
     Priority,
     /// Title, case-insensitively (by Unicode lower case).
     Title,
-}
-
-impl TaskSortField {
-    /// The field's name in the API (`created_at`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreatedAt => "created_at",
-            Self::UpdatedAt => "updated_at",
-            Self::DueAt => "due_at",
-            Self::Priority => "priority",
-            Self::Title => "title",
-        }
-    }
 }
 
 /// A sort order: a field and a direction. Ties are broken by id in the same direction.
@@ -54,43 +38,6 @@ impl Default for TaskSort {
     }
 }
 
-impl TaskSort {
-    /// Parses `created_at`, `-due_at`, … (a leading `-` means descending).
-    ///
-    /// # Errors
-    /// A message listing the valid values.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let (descending, name) = match raw.strip_prefix('-') {
-            Some(name) => (true, name),
-            None => (false, raw),
-        };
-        let field = match name {
-            "created_at" => TaskSortField::CreatedAt,
-            "updated_at" => TaskSortField::UpdatedAt,
-            "due_at" => TaskSortField::DueAt,
-            "priority" => TaskSortField::Priority,
-            "title" => TaskSortField::Title,
-            _ => {
-                return Err(
-                    "must be one of created_at, updated_at, due_at, priority, title, \
-                            optionally prefixed by - for descending"
-                        .into(),
-                );
-            }
-        };
-        Ok(Self { field, descending })
-    }
-
-    /// The API form (`-due_at`).
-    pub fn to_param(self) -> String {
-        format!(
-            "{}{}",
-            if self.descending { "-" } else { "" },
-            self.field.as_str()
-        )
-    }
-}
-
 /// A case-insensitive substring to look for in titles and descriptions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText(String);
@@ -102,16 +49,16 @@ impl SearchText {
     /// Lower-cases (Unicode) and checks the text: 1–200 code points, no control characters.
     ///
     /// # Errors
-    /// A message naming the violated rule.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`TextError`] naming the violated rule.
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
         if raw.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
+            return Err(TextError::ControlCharacters);
         }
         match raw.chars().count() {
-            0 => Err("must not be empty".into()),
-            n if n > Self::MAX_CHARS => {
-                Err(format!("must be at most {} characters", Self::MAX_CHARS))
-            }
+            0 => Err(TextError::Empty),
+            n if n > Self::MAX_CHARS => Err(TextError::TooLong {
+                max: Self::MAX_CHARS,
+            }),
             _ => Ok(Self(raw.to_lowercase())),
         }
     }
@@ -165,7 +112,7 @@ pub struct TaskCursor {
 
 impl TaskCursor {
     /// The cursor just after `task` under `sort`.
-    pub fn after(task: &crate::tasks::Task, sort: TaskSort) -> Self {
+    pub fn after(task: &Task, sort: TaskSort) -> Self {
         let key = match sort.field {
             TaskSortField::CreatedAt => SortKey::Instant(task.created_at),
             TaskSortField::UpdatedAt => SortKey::Instant(task.updated_at),
@@ -196,6 +143,9 @@ impl TaskCursor {
         )
     }
 }
+
+/// One page of tasks.
+pub type TaskPage = Page<Task, TaskCursor>;
 
 /// A request for one page of the owner's tasks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

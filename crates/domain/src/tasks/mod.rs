@@ -12,10 +12,13 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-pub use error::TaskError;
+pub use error::{
+    DescriptionError, IdempotencyKeyError, PriorityError, TagProblem, TagsError, TaskError,
+    TextError,
+};
 pub use idempotency::{Created, HeldKey, IdempotencyKey, IdempotentRequest, Reservation};
 pub use listing::{
-    SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskSort, TaskSortField,
+    SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskPage, TaskSort, TaskSortField,
 };
 pub use ports::{
     DecideUpdate, DeleteOutcome, IdempotencyStore, TaskRepository, UpdateDecision, UpdateOutcome,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::{
     Clock, Created, DecideUpdate, DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey,
     IdempotencyStore, IdempotentRequest, Page, Principal, Reservation, StoreError, Task,
-    TaskCursor, TaskDraft, TaskError, TaskId, TaskListQuery, TaskPatch, TaskRepository,
+    TaskCursor, TaskDraft, TaskError, TaskId, TaskListQuery, TaskPage, TaskPatch, TaskRepository,
     UpdateDecision, UpdateOutcome, UserId, VersionCondition,
 };
 
@@ -26,10 +26,8 @@ impl fmt::Debug for TaskService {
     }
 }
 
-/// One page of `owner`'s tasks: asks storage for one more than the page holds, which tells
-/// whether another page exists without counting, and points the next cursor after the last
-/// item shown. The one implementation behind every task listing (the owner's and the
-/// administrators').
+/// One page of `owner`'s tasks, pointing the next cursor after the last item shown. The
+/// one implementation behind every task listing (the owner's and the administrators').
 ///
 /// # Errors
 /// What storage reports.
@@ -37,18 +35,14 @@ pub(crate) async fn page_of(
     tasks: &dyn TaskRepository,
     owner: UserId,
     query: TaskListQuery,
-) -> Result<Page<Task>, StoreError> {
-    let size = usize::from(query.size.get());
-    let sort = query.sort;
-    let limit = u32::from(query.size.get()) + 1;
-    let mut items = tasks.list_for_owner(owner, query, limit).await?;
-    let next = if items.len() > size {
-        items.truncate(size);
-        items.last().map(|last| TaskCursor::after(last, sort))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+) -> Result<TaskPage, StoreError> {
+    let (size, sort) = (query.size, query.sort);
+    let fetched = tasks
+        .list_for_owner(owner, query, size.fetch_limit())
+        .await?;
+    Ok(Page::from_fetched(fetched, size, |last| {
+        TaskCursor::after(last, sort)
+    }))
 }
 
 impl TaskService {
@@ -210,7 +204,7 @@ impl TaskService {
         &self,
         caller: &Principal,
         query: TaskListQuery,
-    ) -> Result<Page<Task>, TaskError> {
+    ) -> Result<TaskPage, TaskError> {
         self.list_of(caller.user_id, query).await
     }
 
@@ -218,7 +212,7 @@ impl TaskService {
     ///
     /// # Errors
     /// `Store` when storage fails.
-    async fn list_of(&self, owner: UserId, query: TaskListQuery) -> Result<Page<Task>, TaskError> {
+    async fn list_of(&self, owner: UserId, query: TaskListQuery) -> Result<TaskPage, TaskError> {
         Ok(page_of(&*self.tasks, owner, query).await?)
     }
 

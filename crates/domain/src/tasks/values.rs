@@ -1,6 +1,6 @@
 //! The values a task is made of: title, description, priority, tags.
 
-use crate::ValidationErrors;
+use crate::{DescriptionError, PriorityError, TagProblem, TagsError, TextError};
 
 /// A task title: trimmed, 1–200 Unicode code points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,17 +13,17 @@ impl TaskTitle {
     /// Trims and checks the length.
     ///
     /// # Errors
-    /// A message naming the violated bound.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`TextError`] naming the violated rule.
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
         let title = raw.trim();
         if title.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
+            return Err(TextError::ControlCharacters);
         }
         match title.chars().count() {
-            0 => Err("must not be empty".into()),
-            n if n > Self::MAX_CHARS => {
-                Err(format!("must be at most {} characters", Self::MAX_CHARS))
-            }
+            0 => Err(TextError::Empty),
+            n if n > Self::MAX_CHARS => Err(TextError::TooLong {
+                max: Self::MAX_CHARS,
+            }),
             _ => Ok(Self(title.to_owned())),
         }
     }
@@ -51,20 +51,20 @@ impl Description {
     /// Checks the length.
     ///
     /// # Errors
-    /// A message naming the bound.
-    pub fn parse(raw: String) -> Result<Self, String> {
+    /// [`DescriptionError`] naming the violated rule.
+    pub fn parse(raw: String) -> Result<Self, DescriptionError> {
         // Line breaks and tabs belong in a description; other control characters (NUL
         // above all, which PostgreSQL cannot even store) do not.
         if raw
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
-            return Err(
-                "must not contain control characters other than tabs and line breaks".into(),
-            );
+            return Err(DescriptionError::ControlCharacters);
         }
         if raw.chars().count() > Self::MAX_CHARS {
-            Err(format!("must be at most {} characters", Self::MAX_CHARS))
+            Err(DescriptionError::TooLong {
+                max: Self::MAX_CHARS,
+            })
         } else {
             Ok(Self(raw))
         }
@@ -106,13 +106,13 @@ impl Priority {
     /// Parses a priority name (exact, lower-case).
     ///
     /// # Errors
-    /// A message listing the valid names.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`PriorityError::UnknownName`] for any other name.
+    pub fn parse(raw: &str) -> Result<Self, PriorityError> {
         match raw {
             "low" => Ok(Priority::Low),
             "medium" => Ok(Priority::Medium),
             "high" => Ok(Priority::High),
-            _ => Err("must be one of: low, medium, high".into()),
+            _ => Err(PriorityError::UnknownName),
         }
     }
 
@@ -128,13 +128,14 @@ impl Priority {
     /// The priority of a rank.
     ///
     /// # Errors
-    /// A message for a rank that is none of the three (corrupt data, never a default).
-    pub fn from_rank(rank: i16) -> Result<Self, String> {
+    /// [`PriorityError::UnknownRank`] for a rank that is none of the three (corrupt data,
+    /// never a default).
+    pub fn from_rank(rank: i16) -> Result<Self, PriorityError> {
         match rank {
             0 => Ok(Priority::Low),
             1 => Ok(Priority::Medium),
             2 => Ok(Priority::High),
-            other => Err(format!("{other} is not a priority rank (0, 1 or 2)")),
+            other => Err(PriorityError::UnknownRank(other)),
         }
     }
 }
@@ -150,17 +151,17 @@ impl Tag {
     /// Trims, lower-cases and checks the length.
     ///
     /// # Errors
-    /// A message naming the bound.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`TextError`] naming the violated rule.
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
         let tag = raw.trim().to_lowercase();
         if tag.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
+            return Err(TextError::ControlCharacters);
         }
         match tag.chars().count() {
-            0 => Err("must not be empty".into()),
-            n if n > Self::MAX_CHARS => {
-                Err(format!("must be at most {} characters", Self::MAX_CHARS))
-            }
+            0 => Err(TextError::Empty),
+            n if n > Self::MAX_CHARS => Err(TextError::TooLong {
+                max: Self::MAX_CHARS,
+            }),
             _ => Ok(Self(tag)),
         }
     }
@@ -179,28 +180,28 @@ impl Tags {
     /// Most tags per task, counted after folding duplicates.
     pub const MAX: usize = 20;
 
-    /// Parses every tag, folds duplicates, and checks the count. Invalid tags are reported as
-    /// `tags[i]`, the count as `tags`.
+    /// Parses every tag, folds duplicates, and checks the count.
     ///
     /// # Errors
-    /// Every invalid tag, and the count if it is exceeded.
-    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
+    /// Every invalid tag, by position, and the count if it is exceeded.
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, TagsError> {
+        let mut problems = Vec::new();
         let mut tags: Vec<Tag> = Vec::with_capacity(raw.len().min(Self::MAX));
-        for (i, r) in raw.iter().enumerate() {
-            if let Some(tag) = errors.check(&format!("tags[{i}]"), Tag::parse(r.as_ref()))
-                && !tags.contains(&tag)
-            {
-                tags.push(tag);
+        for (index, r) in raw.iter().enumerate() {
+            match Tag::parse(r.as_ref()) {
+                Ok(tag) if !tags.contains(&tag) => tags.push(tag),
+                Ok(_) => {}
+                Err(error) => problems.push(TagProblem::Invalid { index, error }),
             }
         }
         if tags.len() > Self::MAX {
-            errors.push(
-                "tags",
-                format!("must hold at most {} distinct tags", Self::MAX),
-            );
+            problems.push(TagProblem::TooMany { max: Self::MAX });
         }
-        errors.into_result(|| Self(tags))
+        if problems.is_empty() {
+            Ok(Self(tags))
+        } else {
+            Err(TagsError(problems))
+        }
     }
 
     /// Rebuilds tags read back from storage, where they were stored already valid.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use taskapi_domain::{AccountChange, AccountDeletion, AccountUpdate};
+use taskapi_domain::{AccountChange, AccountDeletion, AccountUpdate, PageSize};
 use taskapi_domain::{
     NewRefreshToken, PasswordHash, RefreshTokenHash, Role, RotateOutcome, Session, SessionId,
     UserCursor, UserId, UserListQuery, UserSort, UserSortField,
@@ -401,7 +401,7 @@ async fn all_pages(db: &Database, query: UserListQuery) -> Result<Vec<Vec<String
     let mut pages = Vec::new();
     let mut query = query;
     loop {
-        let limit = usize::try_from(query.limit)?;
+        let limit = usize::from(query.size.get());
         let mut rows = db.users().list(query.clone()).await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -441,7 +441,7 @@ pub async fn account_lists_page_by_keyset_and_filter(backend: &impl Backend) -> 
         .await?;
 
     let by_created = UserListQuery {
-        limit: 2,
+        size: PageSize::new(2)?,
         ..UserListQuery::default()
     };
     assert_eq!(
@@ -464,7 +464,7 @@ pub async fn account_lists_page_by_keyset_and_filter(backend: &impl Backend) -> 
     assert_eq!(reversed, all_pages(&db, by_created).await?.concat());
 
     let by_email = UserListQuery {
-        limit: 4,
+        size: PageSize::new(4)?,
         sort: UserSort {
             field: UserSortField::Email,
             descending: false,
@@ -483,7 +483,7 @@ pub async fn account_lists_page_by_keyset_and_filter(backend: &impl Backend) -> 
         ]
     );
     let z_to_a = UserListQuery {
-        limit: 1,
+        size: PageSize::new(1)?,
         sort: UserSort {
             field: UserSortField::Email,
             descending: true,
