@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{Api, Response, Taskapi};
-use taskapi_storage::testing::PostgresTestDatabase;
+use taskapi_storage_testing::PostgresTestDatabase;
 
 /// Longest a start-up may take (both instances migrate the same database together).
 const STARTUP: Duration = Duration::from_secs(30);

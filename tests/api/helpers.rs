@@ -13,7 +13,7 @@ use awc::{Client, ClientRequest, SendClientRequest};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use taskapi::{Application, Settings};
-use taskapi_storage::testing::PostgresTestDatabase;
+use taskapi_storage_testing::PostgresTestDatabase;
 use tempfile::TempDir;
 
 /// The storage backend a test runs on (see the `e2e!` macro).
@@ -38,7 +38,7 @@ pub async fn on_backend<F: Future<Output = ()>>(backend: Backend, test: F) {
 
 /// Whether PostgreSQL tests can run here (says once why not, when they cannot).
 pub fn postgres_available() -> bool {
-    taskapi_storage::testing::postgres_server_url().is_some()
+    taskapi_storage_testing::postgres_server_url().is_some()
 }
 /// The HS256 secret the test server signs with (at least 32 bytes).
 pub const JWT_SECRET: &str = "end-to-end-tests-secret-with-more-than-32-bytes";

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use taskapi_domain::IdempotencyStore;
 use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoreError, Task, UserId};
 
-use crate::backend::DbConnection;
+use crate::backend::{DbConnection, execute_natively};
 use crate::errors::DbError;
-use crate::pool::{DbPool, in_write_transaction};
+use crate::pool::DbPool;
 use crate::rows::user_key;
 use crate::schema::idempotency_keys as keys;
 use crate::sql_types::{SqlTimestamp, SqlUuid};
@@ -79,17 +79,13 @@ fn created_task(found: &KeyRow, owner: UserId, key: &str) -> Result<Option<Task>
         })
 }
 
-/// `INSERT … ON CONFLICT DO NOTHING`, dispatched per backend (diesel's multi-backend
-/// connection cannot express the conflict clause). Returns whether the row was inserted.
+/// `INSERT … ON CONFLICT DO NOTHING`, run natively (diesel's multi-backend connection
+/// cannot express the conflict clause). Returns whether the row was inserted.
 fn insert_if_absent(conn: &mut DbConnection, row: &NewKeyRow) -> QueryResult<bool> {
     let insert = diesel::insert_into(keys::table)
         .values(row)
         .on_conflict_do_nothing();
-    match conn {
-        DbConnection::Sqlite(c) => insert.execute(c),
-        DbConnection::Postgres(c) => insert.execute(c),
-    }
-    .map(|n| n == 1)
+    execute_natively(conn, insert).map(|n| n == 1)
 }
 
 #[async_trait]
@@ -106,77 +102,81 @@ impl IdempotencyStore for DieselIdempotencyStore {
         let owner_id = owner;
         let owner = user_key(owner);
         let key = key.as_str().to_owned();
-        in_write_transaction(&self.pool, move |conn| {
-            let this = keys::table
-                .filter(keys::owner_id.eq(owner))
-                .filter(keys::key.eq(&key));
-            // An expired key is as good as unused.
-            diesel::delete(this.filter(keys::created_at.lt(SqlTimestamp(expired_before))))
+        self.pool
+            .write(move |conn| {
+                let this = keys::table
+                    .filter(keys::owner_id.eq(owner))
+                    .filter(keys::key.eq(&key));
+                // An expired key is as good as unused.
+                diesel::delete(this.filter(keys::created_at.lt(SqlTimestamp(expired_before))))
+                    .execute(conn)?;
+                // A reservation whose request died before completing may be taken over.
+                let taken_over = diesel::update(
+                    this.filter(keys::task.is_null())
+                        .filter(keys::created_at.lt(SqlTimestamp(abandoned_before))),
+                )
+                .set((
+                    keys::fingerprint.eq(&fingerprint),
+                    keys::created_at.eq(SqlTimestamp(now)),
+                ))
                 .execute(conn)?;
-            // A reservation whose request died before completing may be taken over.
-            let taken_over = diesel::update(
-                this.filter(keys::task.is_null())
-                    .filter(keys::created_at.lt(SqlTimestamp(abandoned_before))),
-            )
-            .set((
-                keys::fingerprint.eq(&fingerprint),
-                keys::created_at.eq(SqlTimestamp(now)),
-            ))
-            .execute(conn)?;
-            if taken_over == 1 {
-                return Ok::<_, DbError>(Reservation::Reserved);
-            }
-            let row = NewKeyRow {
-                owner_id: owner,
-                key: key.clone(),
-                fingerprint: fingerprint.clone(),
-                created_at: SqlTimestamp(now),
-            };
-            // The primary key decides between concurrent duplicates: on PostgreSQL the
-            // loser's insert waits for the winner's commit, then does nothing. Should the
-            // winner release the key between our insert and our read, it is free again:
-            // try once more (and say "in progress" if it keeps slipping away).
-            for _ in 0..3 {
-                if insert_if_absent(conn, &row)? {
-                    return Ok(Reservation::Reserved);
+                if taken_over == 1 {
+                    return Ok::<_, DbError>(Reservation::Reserved);
                 }
-                let found: Option<KeyRow> = this
-                    .select((keys::fingerprint, keys::task))
-                    .first(conn)
-                    .optional()?;
-                if let Some(found) = found {
-                    return Ok(Reservation::Taken {
-                        created: created_task(&found, owner_id, &key)?,
-                        fingerprint: found.fingerprint,
-                    });
+                let row = NewKeyRow {
+                    owner_id: owner,
+                    key: key.clone(),
+                    fingerprint: fingerprint.clone(),
+                    created_at: SqlTimestamp(now),
+                };
+                // The primary key decides between concurrent duplicates: on PostgreSQL the
+                // loser's insert waits for the winner's commit, then does nothing. Should the
+                // winner release the key between our insert and our read, it is free again:
+                // try once more (and say "in progress" if it keeps slipping away).
+                for _ in 0..3 {
+                    if insert_if_absent(conn, &row)? {
+                        return Ok(Reservation::Reserved);
+                    }
+                    let found: Option<KeyRow> = this
+                        .select((keys::fingerprint, keys::task))
+                        .first(conn)
+                        .optional()?;
+                    if let Some(found) = found {
+                        return Ok(Reservation::Taken {
+                            created: created_task(&found, owner_id, &key)?,
+                            fingerprint: found.fingerprint,
+                        });
+                    }
                 }
-            }
-            Ok(Reservation::Taken {
-                fingerprint: fingerprint.clone(),
-                created: None,
+                Ok(Reservation::Taken {
+                    fingerprint: fingerprint.clone(),
+                    created: None,
+                })
             })
-        })
-        .await
-        .map_err(StoreError::from)
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn release(&self, held: HeldKey) -> Result<(), StoreError> {
-        in_write_transaction(&self.pool, move |conn| {
-            diesel::delete(held_reservation(&held)).execute(conn)?;
-            Ok::<_, DbError>(())
-        })
-        .await
-        .map_err(StoreError::from)
+        self.pool
+            .write(move |conn| {
+                diesel::delete(held_reservation(&held)).execute(conn)?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let removed = in_write_transaction(&self.pool, move |conn| {
-            Ok::<_, DbError>(
-                diesel::delete(keys::table.filter(keys::created_at.lt(SqlTimestamp(before))))
-                    .execute(conn)?,
-            )
-        })
-        .await?;
+        let removed = self
+            .pool
+            .write(move |conn| {
+                Ok::<_, DbError>(
+                    diesel::delete(keys::table.filter(keys::created_at.lt(SqlTimestamp(before))))
+                        .execute(conn)?,
+                )
+            })
+            .await?;
         Ok(u64::try_from(removed).unwrap_or(0))
     }
 }

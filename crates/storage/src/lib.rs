@@ -24,27 +24,31 @@ mod sessions;
 mod sql_types;
 mod task_snapshot;
 mod tasks;
+#[cfg(feature = "test-support")]
+mod test_support;
 mod url;
 mod users;
-
-#[doc(hidden)]
-pub mod testing;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use diesel::connection::SimpleConnection;
 use taskapi_domain::StoreError;
 use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
+#[cfg(feature = "test-support")]
+pub use test_support::HeldConnection;
 
-use backend::DbConnection;
-use errors::DbError;
 use pool::{DbPool, Writers};
 use url::DatabaseUrl;
+
+/// `url` with any password (in its user info or a `password` parameter) replaced by `***`,
+/// fit for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    url::redact(url)
+}
 
 /// Connection-pool settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,13 +163,15 @@ impl Database {
     /// [`StorageError::Migration`] when a migration failed (nothing of it is kept).
     pub fn run_migrations(&self) -> Result<Vec<String>, StorageError> {
         let shown_url = &self.inner.shown_url;
-        let mut conn = pool::checkout(&self.inner.pool)
+        let mut conn = self
+            .inner
+            .pool
+            .checkout()
             .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))?;
-        let applied = match &mut *conn {
-            DbConnection::Sqlite(conn) => backend::sqlite::run_migrations(conn),
-            DbConnection::Postgres(conn) => backend::postgres::run_migrations(conn),
-        }
-        .map_err(|e| StorageError::Migration(format!("{shown_url}: {e}")))?;
+        let applied = conn
+            .engine()
+            .run_migrations()
+            .map_err(|e| StorageError::Migration(format!("{shown_url}: {e}")))?;
         if !applied.is_empty() {
             log::info!("applied migrations {applied:?} to {shown_url}");
         }
@@ -178,12 +184,14 @@ impl Database {
     /// # Errors
     /// `Unavailable` when it does not answer in time.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        pool::with_connection(&self.inner.pool, |conn| {
-            diesel::sql_query("SELECT 1").execute(conn)?;
-            Ok(())
-        })
-        .await
-        .map_err(StoreError::from)
+        self.inner
+            .pool
+            .run(|conn| {
+                diesel::sql_query("SELECT 1").execute(conn)?;
+                Ok(())
+            })
+            .await
+            .map_err(StoreError::from)
     }
 
     /// The account repository.
@@ -235,59 +243,5 @@ impl Database {
             wait_time: totals.wait_time,
             timeouts: totals.timeouts,
         }
-    }
-
-    /// Test support, not a stable API: checks a connection out and keeps it until the
-    /// returned value is dropped (to exhaust the pool, or to run raw SQL). Blocking.
-    ///
-    /// # Errors
-    /// `Unavailable` when no connection became free within the pool timeout.
-    #[doc(hidden)]
-    pub fn hold_connection(&self) -> Result<HeldConnection, StoreError> {
-        let conn = pool::checkout(&self.inner.pool)?;
-        Ok(HeldConnection { conn })
-    }
-}
-
-/// Test support, not a stable API: a pooled connection held by the caller.
-#[doc(hidden)]
-pub struct HeldConnection {
-    conn: pool::Checkout,
-}
-
-impl fmt::Debug for HeldConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HeldConnection")
-    }
-}
-
-impl HeldConnection {
-    /// Runs raw SQL statements (e.g. changes no port offers yet). Blocking.
-    ///
-    /// # Errors
-    /// The database's error, mapped as the repositories map theirs.
-    #[doc(hidden)]
-    pub fn execute_sql(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.conn
-            .batch_execute(sql)
-            .map_err(|e| StoreError::from(DbError::from(e)))
-    }
-
-    /// Runs a query that returns one integer column named `value` and returns it (e.g.
-    /// `SELECT COUNT(*) AS value FROM task_tags`). Blocking.
-    ///
-    /// # Errors
-    /// The database's error, mapped as the repositories map theirs.
-    #[doc(hidden)]
-    pub fn query_i64(&mut self, sql: &str) -> Result<i64, StoreError> {
-        #[derive(diesel::QueryableByName)]
-        struct Scalar {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            value: i64,
-        }
-        diesel::sql_query(sql)
-            .get_result::<Scalar>(&mut *self.conn)
-            .map(|row| row.value)
-            .map_err(|e| StoreError::from(DbError::from(e)))
     }
 }

@@ -75,7 +75,13 @@ impl ListParams {
     }
 }
 
-/// Builds the boxed query of one phase for backend `$db`.
+/// Builds the boxed query of one phase for backend `$db` (`Sqlite` or `Pg`).
+///
+/// A macro, not a function generic over the backend: diesel implements `QueryFragment` for
+/// columns and operators only for backends of its sealed `DieselReserveSpecialization`
+/// trait, which generic code cannot name, so such a function would need one `where` bound
+/// per expression type below (several dozen). The macro instantiates one builder for each
+/// concrete backend's boxed query type instead.
 macro_rules! list_query {
     ($db:ty, $params:expr, $phase:expr) => {{
         use diesel::prelude::*;
@@ -119,6 +125,8 @@ macro_rules! list_query {
         let desc = p.descending;
 
         // Seeks `(column, id)` past the cursor and orders by them, in the sort's direction.
+        // A macro for the same reason as `list_query!`, and because the five sort columns
+        // have five SQL types (one nullable): a function would need bounds per column.
         macro_rules! keyset {
             ($col:expr, $value:expr) => {{
                 if let (Some(value), Some(id)) = ($value, after_id) {

@@ -3,17 +3,16 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use diesel::pg::Pg;
+use diesel::dsl;
 use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
 use taskapi_domain::{DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome};
 use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskListQuery, UserId};
 
-use crate::backend::{DbConnection, read_transaction};
+use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
 use crate::idempotency::held_reservation;
-use crate::listing::{self, ListParams, list_query};
-use crate::pool::{DbPool, in_write_transaction, with_connection};
+use crate::listing::{self, ListParams};
+use crate::pool::DbPool;
 use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
@@ -32,27 +31,6 @@ impl DieselTaskRepository {
     }
 }
 
-/// The owner's task, locked for the rest of the write transaction (`SELECT … FOR UPDATE`
-/// on PostgreSQL; SQLite's write transaction already excludes every other writer and has no
-/// such clause).
-fn find_for_update(
-    conn: &mut DbConnection,
-    owner: SqlUuid,
-    id: SqlUuid,
-) -> QueryResult<Option<TaskRow>> {
-    let query = tasks::table
-        .filter(tasks::id.eq(id))
-        .filter(tasks::owner_id.eq(owner));
-    match conn {
-        DbConnection::Sqlite(c) => query.select(TaskRow::as_select()).first(c).optional(),
-        DbConnection::Postgres(c) => query
-            .select(TaskRow::as_select())
-            .for_update()
-            .first(c)
-            .optional(),
-    }
-}
-
 /// The task's tags, in order.
 fn tags_of(conn: &mut DbConnection, task_id: SqlUuid) -> QueryResult<Vec<String>> {
     task_tags::table
@@ -68,18 +46,26 @@ fn replace_tags(conn: &mut DbConnection, task_id: SqlUuid, tags: &[TagRow]) -> Q
     insert_tags(conn, tags)
 }
 
-/// Inserts the rows in one multi-row `INSERT`. diesel's multi-backend connection cannot
-/// express a batch insert, so this is the one statement dispatched per backend.
+/// Inserts the rows in one multi-row `INSERT` (which diesel's multi-backend connection
+/// cannot express, hence run natively).
 fn insert_tags(conn: &mut DbConnection, tags: &[TagRow]) -> QueryResult<()> {
     if tags.is_empty() {
         return Ok(());
     }
-    let insert = diesel::insert_into(task_tags::table).values(tags);
-    match conn {
-        DbConnection::Sqlite(conn) => insert.execute(conn),
-        DbConnection::Postgres(conn) => insert.execute(conn),
-    }
-    .map(drop)
+    execute_natively(conn, diesel::insert_into(task_tags::table).values(tags)).map(drop)
+}
+
+/// The owner's task with its tags, in one statement: a row per tag in order, or one row
+/// with no tag. All of `tasks`' columns, in `TaskRow`'s order.
+#[dsl::auto_type(no_type_alias)]
+fn task_with_tags(owner: SqlUuid, id: SqlUuid) -> _ {
+    let columns: <tasks::table as Table>::AllColumns = tasks::all_columns;
+    tasks::table
+        .left_join(task_tags::table)
+        .filter(tasks::id.eq(id))
+        .filter(tasks::owner_id.eq(owner))
+        .order(task_tags::position)
+        .select((columns, task_tags::tag.nullable()))
 }
 
 #[async_trait]
@@ -87,15 +73,16 @@ impl TaskRepository for DieselTaskRepository {
     async fn insert(&self, task: Task) -> Result<(), StoreError> {
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
-        in_write_transaction(&self.pool, move |conn| {
-            diesel::insert_into(tasks::table)
-                .values(&row)
-                .execute(conn)?;
-            insert_tags(conn, &tags)?;
-            Ok(())
-        })
-        .await
-        .map_err(StoreError::from)
+        self.pool
+            .write(move |conn| {
+                diesel::insert_into(tasks::table)
+                    .values(&row)
+                    .execute(conn)?;
+                insert_tags(conn, &tags)?;
+                Ok(())
+            })
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn insert_for_key(&self, task: Task, held: HeldKey) -> Result<bool, StoreError> {
@@ -108,52 +95,41 @@ impl TaskRepository for DieselTaskRepository {
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
         let snapshot = task_snapshot::encode(&task)?;
-        in_write_transaction(&self.pool, move |conn| {
-            // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
-            // transaction excludes every other writer), so no takeover can slip in
-            // between this check and the insert.
-            let completed = diesel::update(held_reservation(&held))
-                .set(idempotency_keys::task.eq(Some(&snapshot)))
-                .execute(conn)?;
-            if completed != 1 {
-                return Ok::<_, DbError>(false);
-            }
-            diesel::insert_into(tasks::table)
-                .values(&row)
-                .execute(conn)?;
-            insert_tags(conn, &tags)?;
-            Ok(true)
-        })
-        .await
-        .map_err(StoreError::from)
+        self.pool
+            .write(move |conn| {
+                // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
+                // transaction excludes every other writer), so no takeover can slip in
+                // between this check and the insert.
+                let completed = diesel::update(held_reservation(&held))
+                    .set(idempotency_keys::task.eq(Some(&snapshot)))
+                    .execute(conn)?;
+                if completed != 1 {
+                    return Ok::<_, DbError>(false);
+                }
+                diesel::insert_into(tasks::table)
+                    .values(&row)
+                    .execute(conn)?;
+                insert_tags(conn, &tags)?;
+                Ok(true)
+            })
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        let rows = with_connection(&self.pool, move |conn| {
-            // One statement, so the row and its tags come from one snapshot without a
-            // transaction around two queries (on PostgreSQL, one round trip instead of
-            // four): a row per tag, or one row with no tag.
-            //
-            // Run on the engine's own connection: through the multi-backend connection,
-            // diesel serialises the query again to find its cached statement.
-            macro_rules! task_with_tags {
-                () => {
-                    tasks::table
-                        .left_join(task_tags::table)
-                        .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner))
-                        .order(task_tags::position)
-                        .select((TaskRow::as_select(), task_tags::tag.nullable()))
-                };
-            }
-            let rows: Vec<(TaskRow, Option<String>)> = match conn {
-                DbConnection::Sqlite(c) => task_with_tags!().load(c)?,
-                DbConnection::Postgres(c) => task_with_tags!().load(c)?,
-            };
-            Ok::<_, DbError>(rows)
-        })
-        .await?;
+        let rows = self
+            .pool
+            .run(move |conn| {
+                // One statement, so the row and its tags come from one snapshot without a
+                // transaction around two queries (on PostgreSQL, one round trip instead of
+                // four). Run natively: through the multi-backend connection, diesel
+                // serialises the query again to find its cached statement.
+                let rows: Vec<(TaskRow, Option<String>)> =
+                    load_natively(conn, task_with_tags(owner, id))?;
+                Ok::<_, DbError>(rows)
+            })
+            .await?;
         let mut rows = rows.into_iter();
         let Some((row, first_tag)) = rows.next() else {
             return Ok(None);
@@ -173,9 +149,10 @@ impl TaskRepository for DieselTaskRepository {
     ) -> Result<Vec<Task>, StoreError> {
         let phases = listing::phases(&query);
         let mut params = ListParams::new(owner, query, limit);
-        let (rows, tags) = with_connection(&self.pool, move |conn| {
-            // One read transaction: both phases and the tags come from one snapshot.
-            read_transaction(conn, |conn| {
+        // One read transaction: both phases and the tags come from one snapshot.
+        let (rows, tags) = self
+            .pool
+            .read(move |conn| {
                 let mut rows: Vec<TaskRow> = Vec::new();
                 for &phase in phases {
                     let remaining =
@@ -184,18 +161,13 @@ impl TaskRepository for DieselTaskRepository {
                         break;
                     }
                     params.limit = remaining;
-                    let batch: Vec<TaskRow> = match conn {
-                        DbConnection::Sqlite(c) => list_query!(Sqlite, &params, phase).load(c)?,
-                        DbConnection::Postgres(c) => list_query!(Pg, &params, phase).load(c)?,
-                    };
-                    rows.extend(batch);
+                    rows.extend(conn.engine().list_tasks(&params, phase)?);
                 }
                 let ids: Vec<SqlUuid> = rows.iter().map(|r| r.id).collect();
                 let tags = tags_of_tasks(conn, ids)?;
                 Ok::<_, DbError>((rows, tags))
             })
-        })
-        .await?;
+            .await?;
         let mut tags_by_task: HashMap<SqlUuid, Vec<String>> = HashMap::new();
         for (task_id, tag) in tags {
             tags_by_task.entry(task_id).or_default().push(tag);
@@ -215,41 +187,42 @@ impl TaskRepository for DieselTaskRepository {
         decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        in_write_transaction(&self.pool, move |conn| {
-            // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
-            // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
-            // here instead of racing.
-            let Some(row) = find_for_update(conn, owner, id)? else {
-                return Ok::<_, DbError>(UpdateOutcome::NotFound);
-            };
-            let version = row.version;
-            let current = row.into_domain(tags_of(conn, id)?)?;
-            let (changes, now) = match decide(&current) {
-                UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
-                UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
-                UpdateDecision::Write(changes, now) => (changes, now),
-            };
-            let columns = TaskChangesRow::from_domain(&changes, now)?;
-            let tags = TagRow::for_task(id, &changes.tags)?;
-            // The version bump happens in the statement; its version check is redundant
-            // under the lock, and kept as the last line of defence.
-            let row = diesel::update(
-                tasks::table
-                    .filter(tasks::id.eq(id))
-                    .filter(tasks::owner_id.eq(owner))
-                    .filter(tasks::version.eq(version)),
-            )
-            .set((&columns, tasks::version.eq(tasks::version + 1)))
-            // All columns in `TaskRow`'s order: the multi-backend connection cannot
-            // return a `Selectable`.
-            .returning(tasks::all_columns)
-            .get_result::<TaskRow>(conn)?;
-            replace_tags(conn, id, &tags)?;
-            let tags = tags.into_iter().map(|t| t.tag).collect();
-            Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
-        })
-        .await
-        .map_err(StoreError::from)
+        self.pool
+            .write(move |conn| {
+                // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
+                // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
+                // here instead of racing.
+                let Some(row) = conn.engine().lock_task_for_update(owner, id)? else {
+                    return Ok::<_, DbError>(UpdateOutcome::NotFound);
+                };
+                let version = row.version;
+                let current = row.into_domain(tags_of(conn, id)?)?;
+                let (changes, now) = match decide(&current) {
+                    UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
+                    UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
+                    UpdateDecision::Write(changes, now) => (changes, now),
+                };
+                let columns = TaskChangesRow::from_domain(&changes, now)?;
+                let tags = TagRow::for_task(id, &changes.tags)?;
+                // The version bump happens in the statement; its version check is redundant
+                // under the lock, and kept as the last line of defence.
+                let row = diesel::update(
+                    tasks::table
+                        .filter(tasks::id.eq(id))
+                        .filter(tasks::owner_id.eq(owner))
+                        .filter(tasks::version.eq(version)),
+                )
+                .set((&columns, tasks::version.eq(tasks::version + 1)))
+                // All columns in `TaskRow`'s order: the multi-backend connection cannot
+                // return a `Selectable`.
+                .returning(tasks::all_columns)
+                .get_result::<TaskRow>(conn)?;
+                replace_tags(conn, id, &tags)?;
+                let tags = tags.into_iter().map(|t| t.tag).collect();
+                Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
+            })
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn delete_for_owner(
@@ -259,38 +232,39 @@ impl TaskRepository for DieselTaskRepository {
         expected_version: Option<i64>,
     ) -> Result<DeleteOutcome, StoreError> {
         let (owner, id) = (user_key(owner), task_key(id));
-        in_write_transaction(&self.pool, move |conn| {
-            // Tags go with the task (ON DELETE CASCADE). The version check, when there is
-            // one, is part of the DELETE itself.
-            let mut delete = diesel::delete(tasks::table)
-                .filter(tasks::id.eq(id))
-                .filter(tasks::owner_id.eq(owner))
-                .into_boxed();
-            if let Some(version) = expected_version {
-                delete = delete.filter(tasks::version.eq(version));
-            }
-            if delete.execute(conn)? > 0 {
-                return Ok::<_, DbError>(DeleteOutcome::Deleted);
-            }
-            let exists = diesel::select(diesel::dsl::exists(
-                tasks::table
+        self.pool
+            .write(move |conn| {
+                // Tags go with the task (ON DELETE CASCADE). The version check, when there is
+                // one, is part of the DELETE itself.
+                let mut delete = diesel::delete(tasks::table)
                     .filter(tasks::id.eq(id))
-                    .filter(tasks::owner_id.eq(owner)),
-            ))
-            .get_result::<bool>(conn)?;
-            Ok(if exists {
-                DeleteOutcome::VersionMismatch
-            } else {
-                DeleteOutcome::NotFound
+                    .filter(tasks::owner_id.eq(owner))
+                    .into_boxed();
+                if let Some(version) = expected_version {
+                    delete = delete.filter(tasks::version.eq(version));
+                }
+                if delete.execute(conn)? > 0 {
+                    return Ok::<_, DbError>(DeleteOutcome::Deleted);
+                }
+                let exists = diesel::select(dsl::exists(
+                    tasks::table
+                        .filter(tasks::id.eq(id))
+                        .filter(tasks::owner_id.eq(owner)),
+                ))
+                .get_result::<bool>(conn)?;
+                Ok(if exists {
+                    DeleteOutcome::VersionMismatch
+                } else {
+                    DeleteOutcome::NotFound
+                })
             })
-        })
-        .await
-        .map_err(StoreError::from)
+            .await
+            .map_err(StoreError::from)
     }
 }
 
 /// The tags of the given tasks, in order, in one query (`IN`/`= ANY` over at most a page
-/// of ids, dispatched per backend because the two bind the list differently).
+/// of ids, run natively because the two engines bind the list differently).
 fn tags_of_tasks(
     conn: &mut DbConnection,
     ids: Vec<SqlUuid>,
@@ -302,8 +276,5 @@ fn tags_of_tasks(
         .filter(task_tags::task_id.eq_any(ids))
         .order((task_tags::task_id, task_tags::position))
         .select((task_tags::task_id, task_tags::tag));
-    match conn {
-        DbConnection::Sqlite(c) => query.load(c),
-        DbConnection::Postgres(c) => query.load(c),
-    }
+    load_natively(conn, query)
 }

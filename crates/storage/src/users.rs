@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_source::{Alias, AliasedField};
 use taskapi_domain::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, UserRepository,
 };
@@ -14,52 +16,48 @@ use taskapi_domain::{
 use crate::backend::DbConnection;
 use crate::errors::DbError;
 use crate::listing::like_pattern;
-use crate::pool::{DbPool, in_write_transaction, with_connection};
+use crate::pool::DbPool;
 use crate::rows::{UserRow, stamp, user_key};
 use crate::schema::users;
 use crate::sql_types::SqlUuid;
 
 diesel::alias!(users as other_users: OtherUsers);
 
-/// Locks every enabled administrator's row until the transaction ends, so that two changes
-/// that each take away an administrator cannot both see the other one still there.
-/// PostgreSQL only: SQLite's `BEGIN IMMEDIATE` already serialises every writer.
-fn lock_active_admins(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Postgres(pg) = conn {
-        users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
-            .filter(users::disabled.eq(false))
-            .select(users::id)
-            .for_update()
-            .load::<SqlUuid>(pg)?;
-    }
-    Ok(())
-}
+/// `other_users`' column `C`.
+type OtherUsersField<C> = AliasedField<OtherUsers, C>;
+
+/// The type of [`another_active_admin`].
+type AnotherActiveAdmin = dsl::exists<
+    dsl::Filter<
+        dsl::Filter<
+            dsl::Filter<Alias<OtherUsers>, dsl::Eq<OtherUsersField<users::role>, &'static str>>,
+            dsl::Eq<OtherUsersField<users::disabled>, bool>,
+        >,
+        dsl::NotEq<OtherUsersField<users::id>, SqlUuid>,
+    >,
+>;
 
 /// Whether another enabled administrator than `id` exists (a subquery, evaluated by the
 /// statement that uses it).
-macro_rules! another_active_admin {
-    ($id:expr) => {
-        diesel::dsl::exists(
-            other_users
-                .filter(other_users.field(users::role).eq(Role::Admin.as_str()))
-                .filter(other_users.field(users::disabled).eq(false))
-                .filter(other_users.field(users::id).ne($id)),
-        )
-    };
+fn another_active_admin(id: SqlUuid) -> AnotherActiveAdmin {
+    dsl::exists(
+        other_users
+            .filter(other_users.field(users::role).eq(Role::Admin.as_str()))
+            .filter(other_users.field(users::disabled).eq(false))
+            .filter(other_users.field(users::id).ne(id)),
+    )
 }
 
 /// Whether the row is not an enabled administrator.
-macro_rules! not_an_active_admin {
-    () => {
-        users::role
-            .ne(Role::Admin.as_str())
-            .or(users::disabled.eq(true))
-    };
+fn not_an_active_admin()
+-> dsl::Or<dsl::NotEq<users::role, &'static str>, dsl::Eq<users::disabled, bool>> {
+    users::role
+        .ne(Role::Admin.as_str())
+        .or(users::disabled.eq(true))
 }
 
 fn exists(conn: &mut DbConnection, id: SqlUuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(users::table.find(id))).get_result(conn)
+    diesel::select(dsl::exists(users::table.find(id))).get_result(conn)
 }
 
 /// Accounts in the `users` table.
@@ -81,47 +79,53 @@ impl UserRepository for DieselUserRepository {
         let row = UserRow::from_new(&user)?;
         // A taken email is detected by the UNIQUE constraint, never by looking first, so
         // that of two concurrent registrations exactly one wins.
-        let stored = in_write_transaction(&self.pool, move |conn| {
-            diesel::insert_into(users::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(row)
-        })
-        .await
-        .map_err(|e| {
-            if e.is_unique_violation_on("email") {
-                InsertUserError::EmailTaken
-            } else {
-                InsertUserError::Store(e.into())
-            }
-        })?;
+        let stored = self
+            .pool
+            .write(move |conn| {
+                diesel::insert_into(users::table)
+                    .values(&row)
+                    .execute(conn)?;
+                Ok(row)
+            })
+            .await
+            .map_err(|e| {
+                if e.is_unique_violation_on("email") {
+                    InsertUserError::EmailTaken
+                } else {
+                    InsertUserError::Store(e.into())
+                }
+            })?;
         // Returned as it reads back (e.g. timestamps at stored precision).
         Ok(stored.into_domain()?)
     }
 
     async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let email = email.to_owned();
-        let row = with_connection(&self.pool, move |conn| {
-            Ok(users::table
-                .filter(users::email.eq(&email))
-                .select(UserRow::as_select())
-                .first(conn)
-                .optional()?)
-        })
-        .await?;
+        let row = self
+            .pool
+            .run(move |conn| {
+                Ok(users::table
+                    .filter(users::email.eq(&email))
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .optional()?)
+            })
+            .await?;
         row.map(UserRow::into_domain).transpose()
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let id = user_key(id);
-        let row = with_connection(&self.pool, move |conn| {
-            Ok(users::table
-                .find(&id)
-                .select(UserRow::as_select())
-                .first(conn)
-                .optional()?)
-        })
-        .await?;
+        let row = self
+            .pool
+            .run(move |conn| {
+                Ok(users::table
+                    .find(&id)
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .optional()?)
+            })
+            .await?;
         row.map(UserRow::into_domain).transpose()
     }
 
@@ -134,38 +138,42 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<bool, StoreError> {
         let (id, hash) = (user_key(id), hash.as_str().to_owned());
         let replacing = replacing.as_str().to_owned();
-        let updated = in_write_transaction(&self.pool, move |conn| {
-            Ok::<_, DbError>(
-                diesel::update(
-                    users::table
-                        .find(id)
-                        .filter(users::password_hash.eq(&replacing)),
+        let updated = self
+            .pool
+            .write(move |conn| {
+                Ok::<_, DbError>(
+                    diesel::update(
+                        users::table
+                            .find(id)
+                            .filter(users::password_hash.eq(&replacing)),
+                    )
+                    .set((
+                        users::password_hash.eq(&hash),
+                        users::session_epoch.eq(users::session_epoch + 1),
+                        users::updated_at.eq(stamp(now)),
+                    ))
+                    .execute(conn)?,
                 )
-                .set((
-                    users::password_hash.eq(&hash),
-                    users::session_epoch.eq(users::session_epoch + 1),
-                    users::updated_at.eq(stamp(now)),
-                ))
-                .execute(conn)?,
-            )
-        })
-        .await?;
+            })
+            .await?;
         Ok(updated > 0)
     }
 
     async fn end_all_sessions(&self, id: UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let id = user_key(id);
-        let updated = in_write_transaction(&self.pool, move |conn| {
-            Ok::<_, DbError>(
-                diesel::update(users::table.find(id))
-                    .set((
-                        users::session_epoch.eq(users::session_epoch + 1),
-                        users::updated_at.eq(stamp(now)),
-                    ))
-                    .execute(conn)?,
-            )
-        })
-        .await?;
+        let updated = self
+            .pool
+            .write(move |conn| {
+                Ok::<_, DbError>(
+                    diesel::update(users::table.find(id))
+                        .set((
+                            users::session_epoch.eq(users::session_epoch + 1),
+                            users::updated_at.eq(stamp(now)),
+                        ))
+                        .execute(conn)?,
+                )
+            })
+            .await?;
         Ok(updated > 0)
     }
 
@@ -179,40 +187,44 @@ impl UserRepository for DieselUserRepository {
         // Whether the change takes an enabled administrator's standing away (if the account
         // is one); then it must leave another one.
         let removes_admin = change.role == Some(Role::User) || change.disabled == Some(true);
-        let outcome = in_write_transaction(&self.pool, move |conn| {
-            lock_active_admins(conn)?;
-            let target = users::table.filter(users::id.eq(id));
-            let role = change.role.map(|r| users::role.eq(r.as_str()));
-            let disabled = change.disabled.map(|d| users::disabled.eq(d));
-            let bump = (
-                users::session_epoch.eq(users::session_epoch + 1),
-                users::updated_at.eq(stamp(now)),
-            );
-            // All columns in `UserRow`'s order: the multi-backend connection cannot
-            // return a `Selectable`.
-            let updated: Option<UserRow> = if removes_admin {
-                diesel::update(target.filter(not_an_active_admin!().or(another_active_admin!(id))))
+        let outcome = self
+            .pool
+            .write(move |conn| {
+                conn.engine().lock_active_admins()?;
+                let target = users::table.filter(users::id.eq(id));
+                let role = change.role.map(|r| users::role.eq(r.as_str()));
+                let disabled = change.disabled.map(|d| users::disabled.eq(d));
+                let bump = (
+                    users::session_epoch.eq(users::session_epoch + 1),
+                    users::updated_at.eq(stamp(now)),
+                );
+                // All columns in `UserRow`'s order: the multi-backend connection cannot
+                // return a `Selectable`.
+                let updated: Option<UserRow> = if removes_admin {
+                    diesel::update(
+                        target.filter(not_an_active_admin().or(another_active_admin(id))),
+                    )
                     .set((role, disabled, bump))
                     .returning(users::all_columns)
                     .get_result(conn)
                     .optional()?
-            } else {
-                diesel::update(target)
-                    .set((role, disabled, bump))
-                    .returning(users::all_columns)
-                    .get_result(conn)
-                    .optional()?
-            };
-            Ok::<_, DbError>(
-                match updated {
-                    Some(row) => Some(row),
-                    None if exists(conn, id)? => None,
-                    None => return Ok(Err(AccountUpdate::NotFound)),
-                }
-                .ok_or(AccountUpdate::LastAdmin),
-            )
-        })
-        .await?;
+                } else {
+                    diesel::update(target)
+                        .set((role, disabled, bump))
+                        .returning(users::all_columns)
+                        .get_result(conn)
+                        .optional()?
+                };
+                Ok::<_, DbError>(
+                    match updated {
+                        Some(row) => Some(row),
+                        None if exists(conn, id)? => None,
+                        None => return Ok(Err(AccountUpdate::NotFound)),
+                    }
+                    .ok_or(AccountUpdate::LastAdmin),
+                )
+            })
+            .await?;
         match outcome {
             Ok(row) => Ok(AccountUpdate::Updated(row.into_domain()?)),
             Err(refused) => Ok(refused),
@@ -221,98 +233,103 @@ impl UserRepository for DieselUserRepository {
 
     async fn delete(&self, id: UserId) -> Result<AccountDeletion, StoreError> {
         let id = user_key(id);
-        in_write_transaction(&self.pool, move |conn| {
-            lock_active_admins(conn)?;
-            // Tasks, tags, sessions and refresh tokens go with it (ON DELETE CASCADE).
-            let deleted = diesel::delete(
-                users::table
-                    .filter(users::id.eq(id))
-                    .filter(not_an_active_admin!().or(another_active_admin!(id))),
-            )
-            .execute(conn)?;
-            Ok::<_, DbError>(if deleted > 0 {
-                AccountDeletion::Deleted
-            } else if exists(conn, id)? {
-                AccountDeletion::LastAdmin
-            } else {
-                AccountDeletion::NotFound
+        self.pool
+            .write(move |conn| {
+                conn.engine().lock_active_admins()?;
+                // Tasks, tags, sessions and refresh tokens go with it (ON DELETE CASCADE).
+                let deleted = diesel::delete(
+                    users::table
+                        .filter(users::id.eq(id))
+                        .filter(not_an_active_admin().or(another_active_admin(id))),
+                )
+                .execute(conn)?;
+                Ok::<_, DbError>(if deleted > 0 {
+                    AccountDeletion::Deleted
+                } else if exists(conn, id)? {
+                    AccountDeletion::LastAdmin
+                } else {
+                    AccountDeletion::NotFound
+                })
             })
-        })
-        .await
-        .map_err(StoreError::from)
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn list(&self, query: UserListQuery) -> Result<Vec<User>, StoreError> {
         let fetch = i64::from(query.size.fetch_limit());
-        let rows = with_connection(&self.pool, move |conn| {
-            let mut q = users::table.select(users::all_columns).into_boxed();
-            if let Some(text) = &query.email_contains {
-                // Emails are stored lower-case; so is the filter, on both backends alike.
-                q = q.filter(
-                    users::email
-                        .like(like_pattern(&text.to_lowercase()))
-                        .escape('\\'),
-                );
-            }
-            if let Some(role) = query.role {
-                q = q.filter(users::role.eq(role.as_str()));
-            }
-            if let Some(disabled) = query.disabled {
-                q = q.filter(users::disabled.eq(disabled));
-            }
-            let descending = query.sort.descending;
-            match query.after {
-                Some(UserCursor {
-                    key: UserSortKey::CreatedAt(at),
-                    id,
-                }) => {
-                    let (at, id) = (stamp(at), user_key(id));
-                    q = if descending {
-                        q.filter(
-                            users::created_at
-                                .lt(at)
-                                .or(users::created_at.eq(at).and(users::id.lt(id))),
-                        )
-                    } else {
-                        q.filter(
-                            users::created_at
-                                .gt(at)
-                                .or(users::created_at.eq(at).and(users::id.gt(id))),
-                        )
-                    };
+        let rows = self
+            .pool
+            .run(move |conn| {
+                let mut q = users::table.select(users::all_columns).into_boxed();
+                if let Some(text) = &query.email_contains {
+                    // Emails are stored lower-case; so is the filter, on both backends alike.
+                    q = q.filter(
+                        users::email
+                            .like(like_pattern(&text.to_lowercase()))
+                            .escape('\\'),
+                    );
                 }
-                Some(UserCursor {
-                    key: UserSortKey::Email(email),
-                    id,
-                }) => {
-                    let id = user_key(id);
-                    q = if descending {
-                        q.filter(
-                            users::email
-                                .lt(email.clone())
-                                .or(users::email.eq(email).and(users::id.lt(id))),
-                        )
-                    } else {
-                        q.filter(
-                            users::email
-                                .gt(email.clone())
-                                .or(users::email.eq(email).and(users::id.gt(id))),
-                        )
-                    };
+                if let Some(role) = query.role {
+                    q = q.filter(users::role.eq(role.as_str()));
                 }
-                None => {}
-            }
-            q = match (query.sort.field, descending) {
-                (UserSortField::CreatedAt, false) => q.order((users::created_at, users::id)),
-                (UserSortField::CreatedAt, true) => {
-                    q.order((users::created_at.desc(), users::id.desc()))
+                if let Some(disabled) = query.disabled {
+                    q = q.filter(users::disabled.eq(disabled));
                 }
-                (UserSortField::Email, false) => q.order((users::email, users::id)),
-                (UserSortField::Email, true) => q.order((users::email.desc(), users::id.desc())),
-            };
-            Ok::<_, DbError>(q.limit(fetch).load::<UserRow>(conn)?)
-        })
-        .await?;
+                let descending = query.sort.descending;
+                match query.after {
+                    Some(UserCursor {
+                        key: UserSortKey::CreatedAt(at),
+                        id,
+                    }) => {
+                        let (at, id) = (stamp(at), user_key(id));
+                        q = if descending {
+                            q.filter(
+                                users::created_at
+                                    .lt(at)
+                                    .or(users::created_at.eq(at).and(users::id.lt(id))),
+                            )
+                        } else {
+                            q.filter(
+                                users::created_at
+                                    .gt(at)
+                                    .or(users::created_at.eq(at).and(users::id.gt(id))),
+                            )
+                        };
+                    }
+                    Some(UserCursor {
+                        key: UserSortKey::Email(email),
+                        id,
+                    }) => {
+                        let id = user_key(id);
+                        q = if descending {
+                            q.filter(
+                                users::email
+                                    .lt(email.clone())
+                                    .or(users::email.eq(email).and(users::id.lt(id))),
+                            )
+                        } else {
+                            q.filter(
+                                users::email
+                                    .gt(email.clone())
+                                    .or(users::email.eq(email).and(users::id.gt(id))),
+                            )
+                        };
+                    }
+                    None => {}
+                }
+                q = match (query.sort.field, descending) {
+                    (UserSortField::CreatedAt, false) => q.order((users::created_at, users::id)),
+                    (UserSortField::CreatedAt, true) => {
+                        q.order((users::created_at.desc(), users::id.desc()))
+                    }
+                    (UserSortField::Email, false) => q.order((users::email, users::id)),
+                    (UserSortField::Email, true) => {
+                        q.order((users::email.desc(), users::id.desc()))
+                    }
+                };
+                Ok::<_, DbError>(q.limit(fetch).load::<UserRow>(conn)?)
+            })
+            .await?;
         rows.into_iter().map(UserRow::into_domain).collect()
     }
 }

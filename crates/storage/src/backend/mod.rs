@@ -1,18 +1,30 @@
 //! The seam between the repositories and the database engines.
 //!
 //! Repositories are written once against [`DbConnection`], a `#[derive(MultiConnection)]`
-//! enum over SQLite and PostgreSQL connections, and the helpers here. Everything that differs
-//! per engine (opening, per-connection settings, migrations, how a write transaction starts,
-//! which errors are transient) lives in one module per backend.
+//! enum over SQLite and PostgreSQL connections, and the helpers here; they never look at
+//! which engine they run on. Everything that differs per engine (opening, per-connection
+//! settings, migrations, how transactions start, row locks, which errors are transient)
+//! lives in one module per backend: [`sqlite`] and [`postgres`] implement [`Engine`], and
+//! [`DbConnection::engine`] is the one dispatch point.
 
+#[cfg(feature = "test-support")]
+mod explain;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+#[cfg(feature = "test-support")]
+use explain::Explain;
+
 use std::time::Instant;
 
-use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+use diesel::connection::{Connection, TransactionManager};
+use diesel::query_dsl::methods::{ExecuteDsl, LoadQuery};
 use diesel::result::Error as DieselError;
-use diesel::{PgConnection, SqliteConnection};
+use diesel::{PgConnection, QueryResult, SqliteConnection};
+
+use crate::listing::{ListParams, Phase};
+use crate::rows::TaskRow;
+use crate::sql_types::SqlUuid;
 
 /// A connection to either backend. Queries written against it run on both.
 #[derive(diesel::MultiConnection)]
@@ -25,7 +37,7 @@ pub(crate) enum DbConnection {
 
 /// Which engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Engine {
+pub(crate) enum EngineKind {
     /// `sqlite://PATH`.
     Sqlite,
     /// `postgres://…`.
@@ -36,13 +48,13 @@ pub(crate) enum Engine {
 /// from whichever connection type accepts the URL first).
 #[derive(Debug, Clone)]
 pub(crate) struct Manager {
-    engine: Engine,
+    engine: EngineKind,
     target: String,
 }
 
 impl Manager {
     /// A manager opening `target` (a file path for SQLite, a URL for PostgreSQL).
-    pub(crate) fn new(engine: Engine, target: String) -> Self {
+    pub(crate) fn new(engine: EngineKind, target: String) -> Self {
         Self { engine, target }
     }
 }
@@ -66,8 +78,12 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<ManagedConnection, Self::Error> {
         match self.engine {
-            Engine::Sqlite => SqliteConnection::establish(&self.target).map(DbConnection::Sqlite),
-            Engine::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgres),
+            EngineKind::Sqlite => {
+                SqliteConnection::establish(&self.target).map(DbConnection::Sqlite)
+            }
+            EngineKind::Postgres => {
+                PgConnection::establish(&self.target).map(DbConnection::Postgres)
+            }
         }
         .map(|conn| ManagedConnection {
             conn,
@@ -94,58 +110,116 @@ pub(crate) type ConnectionPool = r2d2::Pool<Manager>;
 /// A connection checked out of r2d2's pool.
 pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
 
+/// What differs per engine: every statement that is not the same on SQLite and
+/// PostgreSQL, implemented by `SqliteConnection` in [`sqlite`] and `PgConnection` in
+/// [`postgres`], and reached through [`DbConnection::engine`].
+///
+/// A trait rather than one dispatching function per operation: the compiler then checks
+/// that every engine has every statement, and [`DbConnection::engine`] is the one place
+/// that looks at which engine a connection is to. Its methods take no type parameters, so
+/// that it can be used as `dyn Engine`.
+pub(crate) trait Engine {
+    /// Begins a write transaction (see [`write_transaction`]).
+    fn begin_write(&mut self) -> QueryResult<()>;
+
+    /// Begins a read-only transaction whose statements all see one snapshot (see
+    /// [`read_transaction`]).
+    fn begin_read(&mut self) -> QueryResult<()>;
+
+    /// Applies the pending embedded migrations, returning their versions.
+    fn run_migrations(&mut self) -> Result<Vec<String>, String>;
+
+    /// The owner's task, locked against other writers until the write transaction ends.
+    fn lock_task_for_update(&mut self, owner: SqlUuid, id: SqlUuid)
+    -> QueryResult<Option<TaskRow>>;
+
+    /// Locks every enabled administrator's row until the write transaction ends, so that
+    /// two changes that each take an administrator away cannot both see the other one
+    /// still there.
+    fn lock_active_admins(&mut self) -> QueryResult<()>;
+
+    /// One phase of a task listing (see [`crate::listing`]).
+    fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>>;
+
+    /// The plan of one phase of a task listing, as the engine's `EXPLAIN` words it.
+    #[cfg(feature = "test-support")]
+    fn explain_list_tasks(&mut self, params: &ListParams, phase: Phase)
+    -> QueryResult<Vec<String>>;
+}
+
+impl DbConnection {
+    /// The connection's engine: the one place that matches on it.
+    pub(crate) fn engine(&mut self) -> &mut dyn Engine {
+        match self {
+            DbConnection::Sqlite(conn) => conn,
+            DbConnection::Postgres(conn) => conn,
+        }
+    }
+}
+
+/// Loads `query`'s rows on the engine's own connection. For statements that are written
+/// the same for both engines but that diesel's multi-backend connection cannot run (a list
+/// of binds for `IN`) or would serialise a second time to find its cached statement.
+pub(crate) fn load_natively<Q, U>(conn: &mut DbConnection, query: Q) -> QueryResult<Vec<U>>
+where
+    Q: for<'q> LoadQuery<'q, SqliteConnection, U> + for<'q> LoadQuery<'q, PgConnection, U>,
+{
+    match conn {
+        DbConnection::Sqlite(conn) => query.load(conn),
+        DbConnection::Postgres(conn) => query.load(conn),
+    }
+}
+
+/// Executes `statement` on the engine's own connection, returning the rows it affected: for
+/// statements written the same for both engines that diesel's multi-backend connection
+/// cannot express (multi-row `INSERT`, `ON CONFLICT DO NOTHING`).
+pub(crate) fn execute_natively<S>(conn: &mut DbConnection, statement: S) -> QueryResult<usize>
+where
+    S: ExecuteDsl<SqliteConnection> + ExecuteDsl<PgConnection>,
+{
+    match conn {
+        DbConnection::Sqlite(conn) => ExecuteDsl::execute(statement, conn),
+        DbConnection::Postgres(conn) => ExecuteDsl::execute(statement, conn),
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so that concurrent writers queue (bounded by the busy timeout)
 /// instead of failing when they upgrade from reading to writing; PostgreSQL's row locks need
-/// no such care. Repositories call it through [`crate::pool::in_write_transaction`], which
+/// no such care. Repositories call it through [`crate::pool::DbPool::write`], which
 /// also lets this process's SQLite writers take turns before they ask for the lock.
 pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    match conn {
-        DbConnection::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-        }
-        DbConnection::Postgres(_) => {
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
-        }
-    }
-    finish_transaction(conn, f)
+    conn.engine().begin_write()?;
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
 }
 
 /// Runs `f` in a read-only transaction whose statements all see one snapshot of the
 /// database. SQLite's (deferred) transaction reads one WAL snapshot from its first statement
 /// on; PostgreSQL needs `REPEATABLE READ` for that, since its default `READ COMMITTED` gives
 /// every statement a snapshot of its own. `READ ONLY` makes a stray write an error.
+/// Repositories call it through [`crate::pool::DbPool::read`].
 pub(crate) fn read_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    match conn {
-        DbConnection::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN DEFERRED")?;
-        }
-        DbConnection::Postgres(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(
-                inner,
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-            )?;
-        }
-    }
-    finish_transaction(conn, f)
+    conn.engine().begin_read()?;
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
 }
 
-/// Runs `f` in the transaction just begun: commits what it did, or rolls it back when it
-/// fails.
-fn finish_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+/// Ends the transaction begun on `conn` with what was done in it: commits it after
+/// success, rolls it back after a failure.
+pub(crate) fn end_transaction<T, E>(conn: &mut DbConnection, outcome: Result<T, E>) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    match f(conn) {
+    match outcome {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)
@@ -161,85 +235,4 @@ where
 /// the timeout, a server going away) rather than a bug.
 pub(crate) fn is_transient(message: &str) -> bool {
     sqlite::is_transient(message) || postgres::is_transient(message)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use diesel::RunQueryDsl;
-    use diesel::connection::SimpleConnection;
-
-    use super::*;
-    use crate::testing::PostgresTestDatabase;
-    use crate::{Database, PoolSettings};
-
-    type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-
-    fn count(conn: &mut DbConnection) -> Result<i64, DieselError> {
-        diesel::sql_query("SELECT COUNT(*) AS n FROM probe")
-            .get_result::<Count>(conn)
-            .map(|c| c.n)
-    }
-
-    /// A write committed by another connection between two reads of a read transaction is
-    /// seen by neither.
-    fn reads_of_a_read_transaction_share_one_snapshot(db: &Database) -> TestResult {
-        let mut reader = crate::pool::checkout(&db.inner.pool)?;
-        let mut writer = crate::pool::checkout(&db.inner.pool)?;
-        writer.batch_execute("CREATE TABLE probe (n INTEGER); INSERT INTO probe VALUES (1)")?;
-        let (before, after) = read_transaction(&mut reader, |conn| {
-            let before = count(conn)?;
-            writer.batch_execute("INSERT INTO probe VALUES (2)")?;
-            let after = count(conn)?;
-            Ok::<_, DieselError>((before, after))
-        })?;
-        assert_eq!(
-            (before, after),
-            (1, 1),
-            "the second read saw a later commit"
-        );
-        assert_eq!(
-            count(&mut reader)?,
-            2,
-            "the commit is seen after the transaction"
-        );
-        Ok(())
-    }
-
-    fn settings() -> PoolSettings {
-        PoolSettings {
-            size: 2,
-            timeout: Duration::from_secs(5),
-        }
-    }
-
-    #[test]
-    fn sqlite_read_transactions_read_one_snapshot() -> TestResult {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        reads_of_a_read_transaction_share_one_snapshot(&Database::connect(&url, settings())?)
-    }
-
-    #[test]
-    fn postgres_read_transactions_read_one_snapshot_and_refuse_writes() -> TestResult {
-        let Some(test_db) = PostgresTestDatabase::create()? else {
-            return Ok(());
-        };
-        let db = Database::connect(test_db.url(), settings())?;
-        reads_of_a_read_transaction_share_one_snapshot(&db)?;
-        let mut conn = crate::pool::checkout(&db.inner.pool)?;
-        let write = read_transaction(&mut conn, |conn| {
-            conn.batch_execute("INSERT INTO probe VALUES (3)")
-        });
-        let message = write.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("read-only"), "{message}");
-        Ok(())
-    }
 }

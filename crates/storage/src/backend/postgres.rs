@@ -1,12 +1,19 @@
-//! PostgreSQL: the pool, embedded migrations, and which errors mean "the server is away".
+//! PostgreSQL: the pool, embedded migrations, its [`Engine`] statements, and which errors
+//! mean "the server is away".
 
-use diesel::PgConnection;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::Pg;
+use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use taskapi_domain::Role;
 
-use super::{ConnectionPool, Engine, Manager};
+use super::{ConnectionPool, Engine, EngineKind, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
+use crate::listing::{ListParams, Phase, list_query};
+use crate::rows::TaskRow;
+use crate::schema::{tasks, users};
+use crate::sql_types::SqlUuid;
 
 /// The PostgreSQL migrations, compiled into the binary.
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -39,26 +46,94 @@ pub(crate) fn open_pool(
         .max_size(settings.size)
         .connection_timeout(settings.timeout)
         .test_on_check_out(false)
-        .build(Manager::new(Engine::Postgres, url.to_owned()))
+        .build(Manager::new(EngineKind::Postgres, url.to_owned()))
         .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
 }
 
-/// Applies the pending migrations, returning their versions. An advisory lock makes
-/// instances that start together take turns: the first migrates, the others find nothing
-/// pending.
-pub(crate) fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, String> {
-    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-        .map_err(|e| e.to_string())?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| e.to_string());
-    let unlocked = conn
-        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-        .map_err(|e| e.to_string());
-    let applied = applied?;
-    unlocked?;
-    Ok(applied)
+/// Planner settings that make PostgreSQL show whether an index *can* serve a query: on the
+/// tiny tables of tests it would otherwise read the whole table (or sort) because that is
+/// cheaper there. A plan that still scans or sorts has no index to use instead.
+#[cfg(feature = "test-support")]
+const PLAN_SETTINGS: &str = "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off";
+
+impl Engine for PgConnection {
+    /// A plain `BEGIN`: row locks (`FOR UPDATE`) and constraints arbitrate between writers.
+    fn begin_write(&mut self) -> QueryResult<()> {
+        AnsiTransactionManager::begin_transaction(self)
+    }
+
+    /// `REPEATABLE READ`, since the default `READ COMMITTED` gives every statement a
+    /// snapshot of its own; `READ ONLY` makes a stray write an error.
+    fn begin_read(&mut self) -> QueryResult<()> {
+        AnsiTransactionManager::begin_transaction_sql(
+            self,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        )
+    }
+
+    /// An advisory lock makes instances that start together take turns: the first
+    /// migrates, the others find nothing pending.
+    fn run_migrations(&mut self) -> Result<Vec<String>, String> {
+        self.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .map_err(|e| e.to_string())?;
+        let applied = self
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| e.to_string());
+        let unlocked = self
+            .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .map_err(|e| e.to_string());
+        let applied = applied?;
+        unlocked?;
+        Ok(applied)
+    }
+
+    /// `SELECT … FOR UPDATE`: concurrent updates of the task queue here instead of racing.
+    fn lock_task_for_update(
+        &mut self,
+        owner: SqlUuid,
+        id: SqlUuid,
+    ) -> QueryResult<Option<TaskRow>> {
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::owner_id.eq(owner))
+            .select(TaskRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()
+    }
+
+    fn lock_active_admins(&mut self) -> QueryResult<()> {
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::disabled.eq(false))
+            .select(users::id)
+            .for_update()
+            .load::<SqlUuid>(self)?;
+        Ok(())
+    }
+
+    fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
+        list_query!(Pg, params, phase).load(self)
+    }
+
+    /// `EXPLAIN`'s lines, with sequential scans, sorts and bitmap scans disabled for the
+    /// statement's transaction (see [`PLAN_SETTINGS`]).
+    #[cfg(feature = "test-support")]
+    fn explain_list_tasks(
+        &mut self,
+        params: &ListParams,
+        phase: Phase,
+    ) -> QueryResult<Vec<String>> {
+        self.transaction(|conn| {
+            conn.batch_execute(PLAN_SETTINGS)?;
+            super::Explain::<_, diesel::sql_types::Text>::new(
+                "EXPLAIN ",
+                list_query!(Pg, params, phase),
+            )
+            .load(conn)
+        })
+    }
 }
 
 /// Messages that say this connection is over (the server ended it or went away), whatever

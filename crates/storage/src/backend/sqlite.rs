@@ -1,15 +1,20 @@
-//! SQLite: opening the file, per-connection settings, embedded migrations, write
-//! transactions.
+//! SQLite: opening the file, per-connection settings, embedded migrations, and its
+//! [`Engine`] statements.
 
 use std::path::Path;
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection};
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{ConnectionPool, Engine, ManagedConnection, Manager};
+use super::{ConnectionPool, Engine, EngineKind, ManagedConnection, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
+use crate::listing::{ListParams, Phase, list_query};
+use crate::rows::TaskRow;
+use crate::schema::tasks;
+use crate::sql_types::SqlUuid;
 
 /// The SQLite migrations, compiled into the binary.
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -86,20 +91,73 @@ pub(crate) fn open_pool(
         // uses, so skip the validation query r2d2 would run on every checkout.
         .test_on_check_out(false)
         .connection_customizer(Box::new(ConnectionSettings))
-        .build(Manager::new(Engine::Sqlite, path.to_owned()))
+        .build(Manager::new(EngineKind::Sqlite, path.to_owned()))
         .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
 }
 
-/// Applies the pending migrations, returning their versions.
-///
-/// They run in one write transaction, so two processes starting together on the same file
-/// apply them once: the second waits for the first, then finds nothing pending.
-pub(crate) fn run_migrations(conn: &mut SqliteConnection) -> Result<Vec<String>, String> {
-    conn.immediate_transaction(|conn| {
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(|versions| versions.iter().map(ToString::to_string).collect())
-    })
-    .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string())
+impl Engine for SqliteConnection {
+    /// `BEGIN IMMEDIATE`: the database's one write lock, taken up front, so that a writer
+    /// never fails upgrading from reading to writing.
+    fn begin_write(&mut self) -> QueryResult<()> {
+        AnsiTransactionManager::begin_transaction_sql(self, "BEGIN IMMEDIATE")
+    }
+
+    /// `BEGIN DEFERRED`: reads one WAL snapshot from its first statement on.
+    fn begin_read(&mut self) -> QueryResult<()> {
+        AnsiTransactionManager::begin_transaction_sql(self, "BEGIN DEFERRED")
+    }
+
+    /// They run in one write transaction, so two processes starting together on the same
+    /// file apply them once: the second waits for the first, then finds nothing pending.
+    fn run_migrations(&mut self) -> Result<Vec<String>, String> {
+        self.immediate_transaction(|conn| {
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+        })
+        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string())
+    }
+
+    /// A plain read: the write transaction (`BEGIN IMMEDIATE`) already excludes every other
+    /// writer, and SQLite has no row locks.
+    fn lock_task_for_update(
+        &mut self,
+        owner: SqlUuid,
+        id: SqlUuid,
+    ) -> QueryResult<Option<TaskRow>> {
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::owner_id.eq(owner))
+            .select(TaskRow::as_select())
+            .first(self)
+            .optional()
+    }
+
+    /// Nothing to do: the write transaction already serialises every writer.
+    fn lock_active_admins(&mut self) -> QueryResult<()> {
+        Ok(())
+    }
+
+    fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
+        list_query!(Sqlite, params, phase).load(self)
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s details.
+    #[cfg(feature = "test-support")]
+    fn explain_list_tasks(
+        &mut self,
+        params: &ListParams,
+        phase: Phase,
+    ) -> QueryResult<Vec<String>> {
+        use diesel::sql_types::{Integer, Text};
+        // id, parent, notused, detail.
+        let plan: Vec<(i32, i32, i32, String)> =
+            super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
+                "EXPLAIN QUERY PLAN ",
+                list_query!(Sqlite, params, phase),
+            )
+            .load(self)?;
+        Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
+    }
 }
 
 /// "database is locked" / "database is busy": the busy timeout ran out.

@@ -11,6 +11,8 @@ use taskapi_domain::{
 use taskapi_storage::Database;
 use uuid::Uuid;
 
+use rstest::rstest;
+
 use super::{Backend, BoxError, TestResult, migrated, new_task, new_user, registered, settings, t};
 
 fn sid(n: u128) -> SessionId {
@@ -67,10 +69,17 @@ fn disable() -> AccountChange {
 
 /// A password change stores the new hash and bumps the epoch; so does "end all sessions";
 /// neither finds an unknown account.
-pub async fn password_changes_and_ending_all_sessions_bump_the_epoch(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_changes_and_ending_all_sessions_bump_the_epoch(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let users = db.users();
     let id = registered(&db, 1).await?;
     assert_eq!(
@@ -121,10 +130,17 @@ pub async fn password_changes_and_ending_all_sessions_bump_the_epoch(
 /// A session reads back with its account; rotation marks the token used, stores the next one
 /// and extends the session; presenting the used token again is reuse; unknown and expired
 /// tokens are invalid.
-pub async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
@@ -163,8 +179,15 @@ pub async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
 }
 
 /// Tokens of a revoked session no longer rotate; revoking twice keeps the first time.
-pub async fn revoked_sessions_refuse_rotation(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoked_sessions_refuse_rotation(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
@@ -185,10 +208,17 @@ pub async fn revoked_sessions_refuse_rotation(backend: &impl Backend) -> TestRes
 }
 
 /// Eight rotations of one token at once: exactly one wins, the others see reuse.
-pub async fn concurrent_rotations_of_one_token_let_exactly_one_win(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_of_one_token_let_exactly_one_win(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
@@ -216,10 +246,17 @@ pub async fn concurrent_rotations_of_one_token_let_exactly_one_win(
 }
 
 /// Logout by refresh token ends only the owner's running session holding that token.
-pub async fn logout_by_token_ends_only_the_owners_running_session(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logout_by_token_ends_only_the_owners_running_session(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let sessions = db.sessions();
     let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
     sessions
@@ -262,8 +299,15 @@ pub async fn logout_by_token_ends_only_the_owners_running_session(
 }
 
 /// Purging deletes expired tokens and expired or ended sessions, and nothing live.
-pub async fn purging_deletes_only_what_can_never_be_used(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purging_deletes_only_what_can_never_be_used(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
@@ -297,8 +341,15 @@ pub async fn purging_deletes_only_what_can_never_be_used(backend: &impl Backend)
 
 /// The only enabled admin can be neither demoted, disabled nor deleted; with a second one
 /// they can; changes bump the epoch; unknown accounts are not found.
-pub async fn the_last_active_admin_is_kept(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_active_admin_is_kept(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let users = db.users();
     let first = admin(&db, 1).await?;
     let plain = registered(&db, 2).await?;
@@ -343,11 +394,18 @@ pub async fn the_last_active_admin_is_kept(backend: &impl Backend) -> TestResult
 }
 
 /// Two admins demoting (or deleting) themselves at the same moment: exactly one succeeds.
-pub async fn concurrent_self_demotions_of_the_last_two_admins_leave_one(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_self_demotions_of_the_last_two_admins_leave_one(
+    #[case] backend: Backend,
 ) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
     for round in 0..5u128 {
-        let db = migrated(backend, settings()).await?;
+        let db = migrated(&backend, settings()).await?;
         let users = db.users();
         let (a, b) = (admin(&db, 1).await?, admin(&db, 2).await?);
         let (ua, ub) = (Arc::clone(&users), Arc::clone(&users));
@@ -379,8 +437,15 @@ pub async fn concurrent_self_demotions_of_the_last_two_admins_leave_one(
 }
 
 /// Deleting an account deletes its tasks, sessions and refresh tokens.
-pub async fn deleting_an_account_deletes_everything_it_owned(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_an_account_deletes_everything_it_owned(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let user = registered(&db, 1).await?;
     db.tasks()
         .insert(new_task(user, 10, t(0)?, &["x"])?)
@@ -417,8 +482,15 @@ async fn all_pages(db: &Database, query: UserListQuery) -> Result<Vec<Vec<String
 
 /// Keyset pages in either order and direction list every match once, ties broken by id;
 /// filters combine; `%` and `_` in the email filter are literal.
-pub async fn account_lists_page_by_keyset_and_filter(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn account_lists_page_by_keyset_and_filter(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let users = db.users();
     // Five accounts registered at the same instant (ties by id) and emails out of id order.
     for (n, local) in [

@@ -100,10 +100,15 @@ fn completed(fingerprint: &str, task: &Task) -> Reservation {
 /// The first reservation of a key gets it; later ones find it in progress (with the first
 /// request's fingerprint, whatever theirs), then, once completed, its task as created. A
 /// completed key is never taken over, however old, within its lifetime.
-pub async fn idempotency_keys_are_reserved_once_then_replayed(
-    backend: &impl Backend,
-) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency_keys_are_reserved_once_then_replayed(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let keys = db.idempotency_keys();
     let k = key("order-42_retry.1~!")?;
@@ -166,10 +171,17 @@ pub async fn idempotency_keys_are_reserved_once_then_replayed(
 }
 
 /// The same key from two owners is two keys: each reserves, completes and replays its own.
-pub async fn idempotency_keys_of_different_owners_never_collide(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency_keys_of_different_owners_never_collide(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let keys = db.idempotency_keys();
     let k = key("same-key")?;
@@ -213,10 +225,17 @@ pub async fn idempotency_keys_of_different_owners_never_collide(
 /// A key used before `expired_before` counts as unused, completed or not; a reservation made
 /// before `abandoned_before` that never completed is taken over (and the taker's reservation
 /// starts a new abandonment delay). Both cut-offs are exclusive.
-pub async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let keys = db.idempotency_keys();
     let start = t(0)?;
@@ -353,8 +372,15 @@ pub async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
 
 /// A released reservation can be reserved again at once (a retry after a failed request);
 /// releasing a completed key, an unknown key, or another owner's key changes nothing.
-pub async fn a_released_key_can_be_reserved_again(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_released_key_can_be_reserved_again(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let keys = db.idempotency_keys();
     let k = key("retry-me")?;
@@ -391,10 +417,15 @@ pub async fn a_released_key_can_be_reserved_again(backend: &impl Backend) -> Tes
 
 /// Purging removes exactly the keys used before the instant given (of every owner,
 /// completed or not), returns how many, and keeps the others working.
-pub async fn purging_removes_only_expired_keys_and_counts_them(
-    backend: &impl Backend,
-) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purging_removes_only_expired_keys_and_counts_them(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let keys = db.idempotency_keys();
     let now = t(100 * HOUR)?;
@@ -446,10 +477,17 @@ pub async fn purging_removes_only_expired_keys_and_counts_them(
 
 /// Sixteen reservations of one key at once: exactly one is `Reserved`, the others see it in
 /// progress with the winner's fingerprint. Once completed, sixteen more all replay it.
-pub async fn concurrent_reservations_of_one_key_let_exactly_one_through(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reservations_of_one_key_let_exactly_one_through(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let keys = db.idempotency_keys();
     let k = key("race")?;
@@ -501,10 +539,17 @@ pub async fn concurrent_reservations_of_one_key_let_exactly_one_through(
 /// A request so slow that a retry took its reservation over can no longer complete it: its
 /// task is not stored (one key never yields two tasks), nor can it release the retry's
 /// reservation; the retry's completion is what the key replays, once.
-pub async fn a_taken_over_reservation_can_no_longer_be_completed(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_taken_over_reservation_can_no_longer_be_completed(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let keys = db.idempotency_keys();
     let k = key("slow")?;
@@ -549,8 +594,15 @@ pub async fn a_taken_over_reservation_can_no_longer_be_completed(
 
 /// A key row whose task does not decode (corrupt data) is an internal error, never replayed
 /// as a made-up task nor taken for a request still in progress.
-pub async fn a_corrupt_key_row_is_an_error_not_a_response(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_corrupt_key_row_is_an_error_not_a_response(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let keys = db.idempotency_keys();
     let k = key("half-done")?;

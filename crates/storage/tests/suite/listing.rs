@@ -207,7 +207,7 @@ fn filter_fixture(owner: UserId, base: u128) -> Result<Vec<Task>, BoxError> {
 /// Alice's fixture, and a copy of it for Bob (ids + 100) that matches every filter hers
 /// does: it must never show up in her listings.
 async fn filter_setup(
-    backend: &impl Backend,
+    backend: &Databases,
 ) -> Result<(Database, UserId, UserId, Vec<Task>), BoxError> {
     let db = migrated(backend, settings()).await?;
     let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
@@ -274,8 +274,15 @@ fn tagged(tag: &str) -> Result<TaskFilter, BoxError> {
 
 /// `is_done`, `priority` and `tag` each keep exactly the matching tasks; tags match
 /// case-insensitively (the domain folds them) and whole, not as prefixes.
-pub async fn listing_filters_by_done_state_priority_and_tag(backend: &impl Backend) -> TestResult {
-    let (db, alice, _, all) = filter_setup(backend).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_filters_by_done_state_priority_and_tag(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let (db, alice, _, all) = filter_setup(&backend).await?;
     let tasks = db.tasks();
     let tasks = &*tasks;
     assert_filter(
@@ -322,10 +329,17 @@ pub async fn listing_filters_by_done_state_priority_and_tag(backend: &impl Backe
 
 /// `q` finds a case-insensitive substring of the title or the description, by Unicode lower
 /// case (non-ASCII included), never across the two; `%`, `_` and `\` match themselves.
-pub async fn listing_filters_by_text_case_insensitively_and_literally(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_filters_by_text_case_insensitively_and_literally(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let (db, alice, _, all) = filter_setup(backend).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let (db, alice, _, all) = filter_setup(&backend).await?;
     let tasks = db.tasks();
     let tasks = &*tasks;
     for (text, expected) in [
@@ -364,10 +378,17 @@ pub async fn listing_filters_by_text_case_insensitively_and_literally(
 }
 
 /// `due_before` and `due_after` are exclusive and never match an undated task.
-pub async fn listing_filters_by_due_dates_exclusively_leaving_out_undated_tasks(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_filters_by_due_dates_exclusively_leaving_out_undated_tasks(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let (db, alice, _, all) = filter_setup(backend).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let (db, alice, _, all) = filter_setup(&backend).await?;
     let tasks = db.tasks();
     let tasks = &*tasks;
     let due = |before: Option<DateTime<Utc>>, after: Option<DateTime<Utc>>| TaskFilter {
@@ -401,10 +422,17 @@ pub async fn listing_filters_by_due_dates_exclusively_leaving_out_undated_tasks(
 
 /// Filters combine with AND; no filter ever shows another owner's tasks, and an owner
 /// without tasks gets nothing whatever the filter.
-pub async fn listing_combines_filters_and_never_shows_other_owners_tasks(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_combines_filters_and_never_shows_other_owners_tasks(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let (db, alice, bob, all) = filter_setup(backend).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let (db, alice, bob, all) = filter_setup(&backend).await?;
     let carol = registered(&db, 3).await?;
     let tasks = db.tasks();
     let tasks = &*tasks;
@@ -494,10 +522,17 @@ pub async fn listing_combines_filters_and_never_shows_other_owners_tasks(
 /// Every sort field in both directions, with ties in every field: the order is the model's,
 /// ties broken by id in the sort's direction, undated tasks last both ways; pinned by
 /// explicit orders for `created_at` and `due_at`.
-pub async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let at = |ms: i64| t(ms * 1_000);
@@ -585,10 +620,15 @@ pub async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
 /// Titles sort by their Unicode lower case compared by code point (`TaskTitle::sort_key`),
 /// identically on every backend: "Äpfel" and "Été" after "zebra", whatever the database's
 /// collation would say.
-pub async fn titles_sort_by_unicode_lower_case_as_code_points(
-    backend: &impl Backend,
-) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn titles_sort_by_unicode_lower_case_as_code_points(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let titles = [
@@ -724,10 +764,17 @@ async fn walk(
 
 /// Walks of every page size visit every task exactly once, in order, for every sort order
 /// (`due_at` across the dated/undated boundary in both directions, at every page boundary).
-pub async fn keyset_pages_visit_every_task_once_in_order_for_every_sort(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keyset_pages_visit_every_task_once_in_order_for_every_sort(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let mut rng = Rng(0x5eed_0001);
@@ -768,10 +815,15 @@ pub async fn keyset_pages_visit_every_task_once_in_order_for_every_sort(
 }
 
 /// Walks with filters visit every matching task exactly once, in order, for every sort.
-pub async fn keyset_pages_with_filters_visit_every_match_once(
-    backend: &impl Backend,
-) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keyset_pages_with_filters_visit_every_match_once(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let mut rng = Rng(0x5eed_0002);
@@ -862,10 +914,17 @@ fn assert_ordered_without_repeats(seen: &[Task], sort: TaskSort) -> TestResult {
 /// for the whole walk is seen exactly once, nothing twice, and precisely the tasks that sort
 /// after the cursor at the time of the change are affected (a task inserted ahead is seen, one
 /// behind is not; a task deleted ahead is not seen).
-pub async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let tasks = db.tasks();
     let mut rng = Rng(0x5eed_0003);
     let mut serial = 0u64;
@@ -961,10 +1020,17 @@ pub async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
 /// While a client pages through (two tasks a page), another task concurrently inserts and
 /// deletes tasks: for every sort, every task present for the whole walk is seen exactly once,
 /// none is seen twice, the order holds, and only tasks that existed at some point are seen.
-pub async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let tasks = db.tasks();
     for (i, sort) in (10u128..).zip(every_sort()) {
         let owner = registered(&db, i).await?;
@@ -1149,8 +1215,15 @@ fn postgres_plan_problems(plan: &[String]) -> Vec<String> {
 /// dated and after an undated task), every filter, and all filters at once under every sort,
 /// are planned without a full scan of `tasks` and without sorting (but for the one sort
 /// [`sqlite_plan_problems`] explains). Every plan is printed (`--nocapture` shows them).
-pub async fn every_listing_query_is_served_by_an_index(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     // Cursors come from real tasks; a few rows of another owner make the tables non-trivial.

@@ -1,29 +1,22 @@
-//! Test support shared by this crate's tests and the end-to-end suite; not a stable API.
+//! Test support for taskapi's storage, shared by the storage crate's tests and the
+//! end-to-end suite; a dev-dependency only, never part of a shipped build.
 //!
 //! - [`PostgresTestDatabase`]: a uniquely named PostgreSQL database created for one test
 //!   and dropped after it, on the server `TASKAPI_TEST_DATABASE_URL` names.
-//! - [`Database::schema_shape`]: what migrations produced (tables, columns, nullability,
-//!   indexes), in a form comparable across backends.
-//! - [`Database::explain_task_listing`]: the plan of a task listing, exactly as
-//!   `list_for_owner` builds it.
+//! - [`sqlite_schema_shape`] and [`postgres_schema_shape`]: what migrations produced
+//!   (tables, columns, nullability, indexes), in a form comparable across backends.
+//!
+//! Depending on this crate also turns on the storage crate's `test-support` hooks
+//! (`Database::hold_connection`, `Database::explain_task_listing`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::marker::PhantomData;
+use std::error::Error;
+use std::path::Path;
 use std::sync::Once;
 
-use diesel::backend::Backend;
 use diesel::connection::SimpleConnection;
-use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Bool, Integer, SqlType, Text};
-use diesel::sqlite::Sqlite;
-use diesel::{Connection, PgConnection, QueryResult, QueryableByName, RunQueryDsl};
-use taskapi_domain::{StoreError, TaskListQuery, UserId};
-
-use crate::backend::DbConnection;
-use crate::errors::DbError;
-use crate::listing::{self, ListParams, list_query};
-use crate::{Database, url};
+use diesel::sql_types::{Bool, Text};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 
 /// The variable naming the PostgreSQL server tests may use.
 pub const TEST_DATABASE_URL: &str = "TASKAPI_TEST_DATABASE_URL";
@@ -70,8 +63,12 @@ impl PostgresTestDatabase {
             return Ok(None);
         };
         let name = format!("taskapi_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = PgConnection::establish(&server_url)
-            .map_err(|e| format!("{TEST_DATABASE_URL}={}: {e}", url::redact(&server_url)))?;
+        let mut admin = PgConnection::establish(&server_url).map_err(|e| {
+            format!(
+                "{TEST_DATABASE_URL}={}: {e}",
+                taskapi_storage::redact_url(&server_url)
+            )
+        })?;
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .map_err(|e| format!("creating test database {name}: {e}"))?;
@@ -189,150 +186,59 @@ const POSTGRES_INDEXES: &str = "SELECT t.relname::text AS table_name, c.relname:
      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
      WHERE n.nspname = 'public' ORDER BY c.relname, k.ord";
 
-impl Database {
-    /// What the migrations produced, comparable across backends. Blocking.
-    ///
-    /// # Errors
-    /// When the catalog cannot be read.
-    #[doc(hidden)]
-    pub fn schema_shape(&self) -> Result<SchemaShape, StoreError> {
-        let mut held = self.hold_connection()?;
-        let conn: &mut DbConnection = &mut held.conn;
-        let (columns_sql, indexes_sql) = match conn {
-            DbConnection::Sqlite(_) => (SQLITE_COLUMNS, SQLITE_INDEXES),
-            DbConnection::Postgres(_) => (POSTGRES_COLUMNS, POSTGRES_INDEXES),
-        };
-        let fail = |e: diesel::result::Error| StoreError::from(DbError::from(e));
-        let columns: Vec<ColumnRow> = diesel::sql_query(columns_sql).load(conn).map_err(fail)?;
-        let indexes: Vec<IndexRow> = diesel::sql_query(indexes_sql).load(conn).map_err(fail)?;
+/// Any error of reading a catalog, boxed.
+pub type BoxError = Box<dyn Error + Send + Sync>;
 
-        let mut shape = SchemaShape::new();
-        for c in columns
-            .into_iter()
-            .filter(|c| !c.table_name.starts_with("__diesel"))
-        {
-            shape
-                .entry(c.table_name)
-                .or_default()
-                .columns
-                .insert(c.column_name, c.nullable);
-        }
-        let mut by_index: BTreeMap<(String, String), (bool, Vec<String>)> = BTreeMap::new();
-        for i in indexes
-            .into_iter()
-            .filter(|i| !i.table_name.starts_with("__diesel"))
-        {
-            by_index
-                .entry((i.table_name, i.index_name))
-                .or_insert_with(|| (i.is_unique, Vec::new()))
-                .1
-                .push(i.column_name);
-        }
-        for ((table, _), index) in by_index {
-            shape.entry(table).or_default().indexes.insert(index);
-        }
-        Ok(shape)
+/// What the migrations produced in the SQLite database file at `path`.
+///
+/// # Errors
+/// When the file cannot be opened or its catalog read.
+pub fn sqlite_schema_shape(path: &Path) -> Result<SchemaShape, BoxError> {
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+    let columns: Vec<ColumnRow> = diesel::sql_query(SQLITE_COLUMNS).load(&mut conn)?;
+    let indexes: Vec<IndexRow> = diesel::sql_query(SQLITE_INDEXES).load(&mut conn)?;
+    Ok(shape_of(columns, indexes))
+}
+
+/// What the migrations produced in the PostgreSQL database at `url`.
+///
+/// # Errors
+/// When the database cannot be reached or its catalog read.
+pub fn postgres_schema_shape(url: &str) -> Result<SchemaShape, BoxError> {
+    let mut conn = PgConnection::establish(url)?;
+    let columns: Vec<ColumnRow> = diesel::sql_query(POSTGRES_COLUMNS).load(&mut conn)?;
+    let indexes: Vec<IndexRow> = diesel::sql_query(POSTGRES_INDEXES).load(&mut conn)?;
+    Ok(shape_of(columns, indexes))
+}
+
+/// The shape of the catalog's rows, migration bookkeeping left out.
+fn shape_of(columns: Vec<ColumnRow>, indexes: Vec<IndexRow>) -> SchemaShape {
+    let mut shape = SchemaShape::new();
+    for c in columns
+        .into_iter()
+        .filter(|c| !c.table_name.starts_with("__diesel"))
+    {
+        shape
+            .entry(c.table_name)
+            .or_default()
+            .columns
+            .insert(c.column_name, c.nullable);
     }
-}
-
-/// `query` preceded by `prefix` (`EXPLAIN …`), returning rows of `ST`: the plan of exactly
-/// the statement `query` is, binds included.
-struct Explain<Q, ST> {
-    prefix: &'static str,
-    query: Q,
-    rows: PhantomData<ST>,
-}
-
-impl<Q, ST> Explain<Q, ST> {
-    fn new(prefix: &'static str, query: Q) -> Self {
-        Self {
-            prefix,
-            query,
-            rows: PhantomData,
-        }
+    let mut by_index: BTreeMap<(String, String), (bool, Vec<String>)> = BTreeMap::new();
+    for i in indexes
+        .into_iter()
+        .filter(|i| !i.table_name.starts_with("__diesel"))
+    {
+        by_index
+            .entry((i.table_name, i.index_name))
+            .or_insert_with(|| (i.is_unique, Vec::new()))
+            .1
+            .push(i.column_name);
     }
-}
-
-impl<Q, ST, DB> QueryFragment<DB> for Explain<Q, ST>
-where
-    DB: Backend,
-    Q: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(self.prefix);
-        self.query.walk_ast(out.reborrow())
+    for ((table, _), index) in by_index {
+        shape.entry(table).or_default().indexes.insert(index);
     }
-}
-
-impl<Q, ST> QueryId for Explain<Q, ST> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q, ST> Query for Explain<Q, ST>
-where
-    ST: SqlType,
-{
-    type SqlType = ST;
-}
-
-impl<Q, ST, Conn> RunQueryDsl<Conn> for Explain<Q, ST> {}
-
-/// SQLite's `EXPLAIN QUERY PLAN` rows: id, parent, notused, detail.
-type SqlitePlanRow = (Integer, Integer, Integer, Text);
-
-/// Planner settings that make PostgreSQL show whether an index *can* serve a query: on the
-/// tiny tables of tests it would otherwise read the whole table (or sort) because that is
-/// cheaper there. A plan that still scans or sorts has no index to use instead.
-const POSTGRES_PLAN_SETTINGS: &str = "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off";
-
-impl Database {
-    /// The plan of the listing `list_for_owner(owner, query, limit)` runs, built by the same
-    /// `list_query!` for every phase it needs (a `due_at` listing has two), on one connection:
-    /// SQLite's `EXPLAIN QUERY PLAN` details, or PostgreSQL's `EXPLAIN` lines (with sequential
-    /// scans, sorts and bitmap scans disabled for the statement's transaction). The phases'
-    /// plans follow one another. Blocking.
-    ///
-    /// # Errors
-    /// When the plan cannot be had.
-    #[doc(hidden)]
-    pub fn explain_task_listing(
-        &self,
-        owner: UserId,
-        query: TaskListQuery,
-        limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
-        let phases = listing::phases(&query);
-        let params = ListParams::new(owner, query, limit);
-        let mut held = self.hold_connection()?;
-        let conn: &mut DbConnection = &mut held.conn;
-        let fail = |e: diesel::result::Error| StoreError::from(DbError::from(e));
-        let mut lines = Vec::new();
-        for &phase in phases {
-            match conn {
-                DbConnection::Sqlite(c) => {
-                    let plan: Vec<(i32, i32, i32, String)> = Explain::<_, SqlitePlanRow>::new(
-                        "EXPLAIN QUERY PLAN ",
-                        list_query!(Sqlite, &params, phase),
-                    )
-                    .load(c)
-                    .map_err(fail)?;
-                    lines.extend(plan.into_iter().map(|(_, _, _, detail)| detail));
-                }
-                DbConnection::Postgres(c) => {
-                    let plan: Vec<String> = c
-                        .transaction(|c| {
-                            c.batch_execute(POSTGRES_PLAN_SETTINGS)?;
-                            Explain::<_, Text>::new("EXPLAIN ", list_query!(Pg, &params, phase))
-                                .load(c)
-                        })
-                        .map_err(fail)?;
-                    lines.extend(plan);
-                }
-            }
-        }
-        Ok(lines)
-    }
+    shape
 }
 
 #[cfg(test)]

@@ -1,45 +1,13 @@
-//! The storage suite on PostgreSQL (when `TASKAPI_TEST_DATABASE_URL` names a server; each
-//! test creates and drops its own database), plus the check that both migration trees
-//! produce the same schema.
+//! What only PostgreSQL has (connections that die, read-only snapshots), and the check
+//! that both migration trees produce the same schema. Each test creates and drops its own
+//! database, and passes at once when `TASKAPI_TEST_DATABASE_URL` is unset.
 
-mod suite;
-
-use std::sync::Mutex;
-
-use suite::{Backend, BoxError, TestResult};
-use taskapi_storage::testing::PostgresTestDatabase;
 use taskapi_storage::{Database, PoolSettings};
+use taskapi_storage_testing::{
+    PostgresTestDatabase, postgres_schema_shape, postgres_server_url, sqlite_schema_shape,
+};
 
-/// Fresh databases on the test server, dropped when the backend is.
-struct Postgres {
-    databases: Mutex<Vec<PostgresTestDatabase>>,
-}
-
-impl Postgres {
-    fn available() -> Result<Option<Self>, BoxError> {
-        if taskapi_storage::testing::postgres_server_url().is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Self {
-            databases: Mutex::new(Vec::new()),
-        }))
-    }
-}
-
-impl Backend for Postgres {
-    fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError> {
-        let database =
-            PostgresTestDatabase::create()?.ok_or("TASKAPI_TEST_DATABASE_URL vanished")?;
-        let db = Database::connect(database.url(), settings)?;
-        self.databases
-            .lock()
-            .map_err(|_| "test database list poisoned")?
-            .push(database);
-        Ok(db)
-    }
-}
-
-storage_suite!(Postgres::available);
+use super::{BoxError, TestResult};
 
 #[tokio::test]
 async fn both_migration_trees_produce_the_same_schema() -> TestResult {
@@ -47,15 +15,17 @@ async fn both_migration_trees_produce_the_same_schema() -> TestResult {
         return Ok(());
     };
     let dir = tempfile::tempdir()?;
+    let sqlite_path = dir.path().join("taskapi.db");
     let sqlite = Database::connect(
-        &format!("sqlite://{}", dir.path().join("taskapi.db").display()),
-        suite::settings(),
+        &format!("sqlite://{}", sqlite_path.display()),
+        super::settings(),
     )?;
-    let pg = Database::connect(postgres.url(), suite::settings())?;
+    let pg = Database::connect(postgres.url(), super::settings())?;
     sqlite.run_migrations()?;
     pg.run_migrations()?;
     assert_eq!(pg.backend_name(), "postgres");
-    let (sqlite_shape, pg_shape) = (sqlite.schema_shape()?, pg.schema_shape()?);
+    let sqlite_shape = sqlite_schema_shape(&sqlite_path)?;
+    let pg_shape = postgres_schema_shape(postgres.url())?;
     assert!(
         sqlite_shape.contains_key("tasks") && sqlite_shape["tasks"].indexes.len() >= 2,
         "introspection found too little: {sqlite_shape:#?}"
@@ -70,7 +40,7 @@ async fn both_migration_trees_produce_the_same_schema() -> TestResult {
 #[tokio::test]
 async fn an_unreachable_server_is_a_connect_error_naming_the_url_without_its_password() -> TestResult
 {
-    if taskapi_storage::testing::postgres_server_url().is_none() {
+    if postgres_server_url().is_none() {
         return Ok(());
     }
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
@@ -110,7 +80,7 @@ async fn one_connection_pool() -> Result<Option<(PostgresTestDatabase, Database,
 /// Ends the server process `pid` (as a server restart or an idle timeout would end the
 /// connection) and waits until it is gone.
 fn terminate_backend(url: &str, pid: i64) -> TestResult {
-    let admin = Database::connect(url, suite::settings())?;
+    let admin = Database::connect(url, super::settings())?;
     let mut conn = admin.hold_connection()?;
     conn.query_i64(&format!(
         "SELECT CASE WHEN pg_terminate_backend({pid}) THEN 1 ELSE 0 END::bigint AS value"
@@ -163,5 +133,21 @@ async fn a_connection_that_died_while_idle_is_tested_and_replaced_before_use() -
     // call itself succeeds, as the first request after a server restart should.
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     db.ping().await?;
+    Ok(())
+}
+
+/// A read transaction refuses writes: the snapshot reads of the repositories are
+/// `READ ONLY` on PostgreSQL.
+#[tokio::test]
+async fn read_transactions_refuse_writes() -> TestResult {
+    let Some(database) = PostgresTestDatabase::create()? else {
+        return Ok(());
+    };
+    let db = Database::connect(database.url(), super::settings())?;
+    let mut conn = db.hold_connection()?;
+    conn.execute_sql("CREATE TABLE probe (n INTEGER)")?;
+    let write = conn.in_read_transaction(|conn| conn.execute_sql("INSERT INTO probe VALUES (3)"));
+    let message = write.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("read-only"), "{message}");
     Ok(())
 }

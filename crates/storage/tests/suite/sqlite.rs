@@ -1,55 +1,34 @@
-//! The storage suite on SQLite, plus what only SQLite has (files, folders, pragmas).
-
-mod suite;
+//! What only SQLite has: files, folders, pragmas, build options, writers taking turns.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use suite::{Backend, BoxError, TestResult};
 use taskapi_storage::{Database, PoolSettings, StorageError};
-use tempfile::TempDir;
 
-/// Fresh database files in a temporary folder that lives as long as the backend.
-struct Sqlite {
-    dir: TempDir,
-    files: AtomicU32,
+use super::{Backend, BoxError, Databases, TestResult};
+
+/// A temporary folder for this test's database files.
+fn folder() -> Result<Databases, BoxError> {
+    Backend::Sqlite
+        .databases()?
+        .ok_or_else(|| "SQLite is always available".into())
 }
 
-impl Sqlite {
-    fn new() -> Result<Self, BoxError> {
-        Ok(Self {
-            dir: tempfile::tempdir()?,
-            files: AtomicU32::new(0),
-        })
-    }
-
-    fn next_path(&self) -> PathBuf {
-        let n = self.files.fetch_add(1, Ordering::Relaxed);
-        self.dir.path().join(format!("db-{n}/taskapi.db"))
-    }
+/// The folder's path.
+fn dir(backend: &Databases) -> Result<PathBuf, BoxError> {
+    let file = backend.next_path()?;
+    // `next_path` is `<folder>/db-N/taskapi.db`.
+    Ok(file
+        .parent()
+        .and_then(|db| db.parent())
+        .ok_or("a database path has a folder")?
+        .to_owned())
 }
-
-impl Backend for Sqlite {
-    fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError> {
-        let url = format!("sqlite://{}", self.next_path().display());
-        Ok(Database::connect(&url, settings)?)
-    }
-}
-
-impl Sqlite {
-    /// The suite's constructor: SQLite is always available.
-    fn available() -> Result<Option<Self>, BoxError> {
-        Self::new().map(Some)
-    }
-}
-
-storage_suite!(Sqlite::available);
 
 #[test]
 fn connecting_creates_the_files_folder_and_names_the_backend() -> TestResult {
-    let backend = Sqlite::new()?;
-    let path = backend.dir.path().join("nested/deeper/taskapi.db");
-    let db = Database::connect(&format!("sqlite://{}", path.display()), suite::settings())?;
+    let backend = folder()?;
+    let path = dir(&backend)?.join("nested/deeper/taskapi.db");
+    let db = Database::connect(&format!("sqlite://{}", path.display()), super::settings())?;
     assert_eq!(db.backend_name(), "sqlite");
     db.run_migrations()?;
     assert!(path.is_file(), "{} should exist", path.display());
@@ -58,11 +37,11 @@ fn connecting_creates_the_files_folder_and_names_the_backend() -> TestResult {
 
 #[test]
 fn a_folder_that_cannot_be_created_is_a_connect_error_naming_the_url() -> TestResult {
-    let backend = Sqlite::new()?;
-    let blocker = backend.dir.path().join("a-file");
+    let backend = folder()?;
+    let blocker = dir(&backend)?.join("a-file");
     std::fs::write(&blocker, b"not a folder")?;
     let url = format!("sqlite://{}/sub/taskapi.db", blocker.display());
-    match Database::connect(&url, suite::settings()) {
+    match Database::connect(&url, super::settings()) {
         Err(StorageError::Connect(message)) => {
             assert!(message.contains(&url), "{message:?} should name {url}");
             Ok(())
@@ -73,8 +52,8 @@ fn a_folder_that_cannot_be_created_is_a_connect_error_naming_the_url() -> TestRe
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused() -> TestResult {
-    let backend = Sqlite::new()?;
-    let path = backend.dir.path().join("garbage.db");
+    let backend = folder()?;
+    let path = dir(&backend)?.join("garbage.db");
     std::fs::write(&path, vec![0x5a; 4096])?;
     let settings = PoolSettings {
         size: 1,
@@ -89,12 +68,12 @@ fn a_file_that_is_not_a_database_is_refused() -> TestResult {
 
 #[test]
 fn every_pooled_connection_has_the_settings() -> TestResult {
-    let backend = Sqlite::new()?;
-    let path = backend.next_path();
-    let db = Database::connect(&format!("sqlite://{}", path.display()), suite::settings())?;
+    let backend = folder()?;
+    let path = backend.next_path()?;
+    let db = Database::connect(&format!("sqlite://{}", path.display()), super::settings())?;
     db.run_migrations()?;
     // Hold every connection of the pool at once, so each one is checked.
-    let mut held = (0..suite::settings().size)
+    let mut held = (0..super::settings().size)
         .map(|_| db.hold_connection())
         .collect::<Result<Vec<_>, _>>()?;
     for conn in &mut held {
@@ -125,10 +104,10 @@ fn every_pooled_connection_has_the_settings() -> TestResult {
 /// config) would still work, only slower: this catches it.
 #[test]
 fn the_bundled_sqlite_has_the_build_options_of_cargo_config() -> TestResult {
-    let backend = Sqlite::new()?;
+    let backend = folder()?;
     let db = Database::connect(
-        &format!("sqlite://{}", backend.next_path().display()),
-        suite::settings(),
+        &format!("sqlite://{}", backend.next_path()?.display()),
+        super::settings(),
     )?;
     let mut conn = db.hold_connection()?;
     for option in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
@@ -147,10 +126,10 @@ fn the_bundled_sqlite_has_the_build_options_of_cargo_config() -> TestResult {
 /// locked": many concurrent writes must all succeed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_of_one_process_queue_in_it_not_in_sqlite() -> TestResult {
-    let backend = Sqlite::new()?;
-    let db = suite::migrated(&backend, suite::settings()).await?;
-    let owner = suite::registered(&db, 1).await?;
-    let mut held = (0..suite::settings().size)
+    let backend = folder()?;
+    let db = super::migrated(&backend, super::settings()).await?;
+    let owner = super::registered(&db, 1).await?;
+    let mut held = (0..super::settings().size)
         .map(|_| db.hold_connection())
         .collect::<Result<Vec<_>, _>>()?;
     for conn in &mut held {
@@ -161,7 +140,7 @@ async fn writers_of_one_process_queue_in_it_not_in_sqlite() -> TestResult {
     let mut writes = Vec::new();
     for n in 0..200u128 {
         let tasks = std::sync::Arc::clone(&tasks);
-        let task = suite::new_task(owner, 100 + n, suite::t(i64::try_from(n)?)?, &["x"])?;
+        let task = super::new_task(owner, 100 + n, super::t(i64::try_from(n)?)?, &["x"])?;
         writes.push(tokio::spawn(async move { tasks.insert(task).await }));
     }
     for write in writes {

@@ -1,21 +1,29 @@
-//! The storage test suite, written once against the public API and run per backend: each
-//! backend's test file implements [`Backend`] and instantiates every test with
-//! [`storage_suite!`]. Every test gets its own fresh database.
+//! The storage test suite, written once against the public API and run on every backend:
+//! each test takes the backend as an rstest case (`sqlite`, `postgres`) and gets its own
+//! fresh database. PostgreSQL cases run when `TASKAPI_TEST_DATABASE_URL` names a server
+//! (each creates and drops its own database); without it they pass at once, after one
+//! line on stderr saying they were skipped; with it set but the server unreachable, they
+//! fail.
 //!
 //! Tests of listing (filters, sorts, keyset pages, query plans) live in `listing`, of
-//! idempotency keys in `idempotency`; the rest is here.
+//! idempotency keys in `idempotency`, of accounts and sessions in `accounts`; what only
+//! one engine has in `sqlite` and `postgres`; the rest is here.
 
-pub mod accounts;
+mod accounts;
 mod idempotency;
 mod listing;
+mod postgres;
+mod sqlite;
 
 use std::collections::BTreeSet;
 use std::error::Error;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use rstest::rstest;
 use taskapi_domain::{
     DeleteOutcome, InsertUserError, TaskRepository, UpdateDecision, UpdateOutcome,
 };
@@ -24,105 +32,90 @@ use taskapi_domain::{
     TaskId, TaskListQuery, TaskTitle, UserId,
 };
 use taskapi_storage::{Database, PoolSettings};
+use taskapi_storage_testing::{PostgresTestDatabase, postgres_server_url};
+use tempfile::TempDir;
 use uuid::Uuid;
-
-pub use idempotency::*;
-pub use listing::*;
 
 /// Any error, boxed.
 pub type BoxError = Box<dyn Error + Send + Sync>;
 /// What every test returns.
 pub type TestResult = Result<(), BoxError>;
 
-/// One storage backend under test.
-pub trait Backend {
-    /// A new, empty database of this backend (no migrations applied), never shared with
-    /// another test.
-    fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError>;
+/// A storage backend under test: each test's rstest case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A database file in a temporary folder.
+    Sqlite,
+    /// A database on the server `TASKAPI_TEST_DATABASE_URL` names.
+    Postgres,
 }
 
-/// Instantiates every suite test for a backend: `storage_suite!(MyBackend::new);` where
-/// the function yields `Result<Option<impl Backend>, BoxError>`; `None` skips the test (a
-/// backend that is not configured here announces that itself).
-#[macro_export]
-macro_rules! storage_suite {
-    ($make:expr) => {
-        $crate::storage_suite!(@tests $make;
-            migrations_apply_once_and_are_idempotent,
-            inserted_user_reads_back_by_email_and_id,
-            taken_email_is_refused,
-            concurrent_registrations_of_one_email_let_exactly_one_succeed,
-            tasks_read_back_equal_with_tags_in_order,
-            a_corrupt_stored_priority_is_an_error_not_a_default,
-            another_owner_can_neither_see_nor_change_a_task,
-            listing_is_ordered_by_created_at_then_id_with_each_tasks_tags,
-            update_bumps_version_sets_updated_at_and_replaces_tags,
-            update_with_a_stale_version_is_refused_and_changes_nothing,
-            update_of_a_missing_task_is_not_found,
-            concurrent_updates_expecting_one_version_let_exactly_one_win,
-            concurrent_updates_all_apply_in_turn_and_none_is_lost,
-            a_kept_update_returns_the_task_unchanged,
-            delete_removes_the_task_and_its_tags,
-            delete_with_an_expected_version_checks_it,
-            deleting_a_user_deletes_their_tasks_and_tags,
-            tasks_of_an_unknown_owner_are_refused,
-            many_concurrent_writers_all_succeed,
-            exhausted_pool_is_unavailable_within_the_timeout,
-            pool_stats_count_checkouts_waits_and_timeouts,
-            accounts::password_changes_and_ending_all_sessions_bump_the_epoch,
-            accounts::refresh_tokens_rotate_once_and_reuse_is_recognised,
-            accounts::revoked_sessions_refuse_rotation,
-            accounts::concurrent_rotations_of_one_token_let_exactly_one_win,
-            accounts::logout_by_token_ends_only_the_owners_running_session,
-            accounts::purging_deletes_only_what_can_never_be_used,
-            accounts::the_last_active_admin_is_kept,
-            accounts::concurrent_self_demotions_of_the_last_two_admins_leave_one,
-            accounts::deleting_an_account_deletes_everything_it_owned,
-            accounts::account_lists_page_by_keyset_and_filter,
-            listing_filters_by_done_state_priority_and_tag,
-            listing_filters_by_text_case_insensitively_and_literally,
-            listing_filters_by_due_dates_exclusively_leaving_out_undated_tasks,
-            listing_combines_filters_and_never_shows_other_owners_tasks,
-            listing_sorts_by_every_field_both_ways_with_ties_broken_by_id,
-            titles_sort_by_unicode_lower_case_as_code_points,
-            keyset_pages_visit_every_task_once_in_order_for_every_sort,
-            keyset_pages_with_filters_visit_every_match_once,
-            keyset_pages_stay_exact_while_tasks_come_and_go_between_pages,
-            keyset_pages_stay_exact_under_concurrent_inserts_and_deletes,
-            every_listing_query_is_served_by_an_index,
-            idempotency_keys_are_reserved_once_then_replayed,
-            idempotency_keys_of_different_owners_never_collide,
-            expired_keys_and_abandoned_reservations_can_be_reserved_again,
-            a_released_key_can_be_reserved_again,
-            purging_removes_only_expired_keys_and_counts_them,
-            concurrent_reservations_of_one_key_let_exactly_one_through,
-            a_taken_over_reservation_can_no_longer_be_completed,
-            a_corrupt_key_row_is_an_error_not_a_response,
-        );
-    };
-    (@tests $make:expr; $($($path:ident)::+),* $(,)?) => {
-        $(
-            $crate::storage_suite!(@one $make; $($path)::+);
-        )*
-    };
-    (@one $make:expr; $module:ident :: $name:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $name() -> suite::TestResult {
-            let Some(backend) = ($make)()? else {
-                return Ok(());
-            };
-            suite::$module::$name(&backend).await
+impl Backend {
+    /// Where this test's fresh databases come from; `None` when the backend is not
+    /// configured here (PostgreSQL without `TASKAPI_TEST_DATABASE_URL`, announced once on
+    /// stderr), and the test should end at once.
+    pub fn databases(self) -> Result<Option<Databases>, BoxError> {
+        let source = match self {
+            Backend::Sqlite => Source::Sqlite {
+                dir: tempfile::tempdir()?,
+                files: AtomicU32::new(0),
+            },
+            Backend::Postgres if postgres_server_url().is_none() => return Ok(None),
+            Backend::Postgres => Source::Postgres {
+                databases: Mutex::new(Vec::new()),
+            },
+        };
+        Ok(Some(Databases { source }))
+    }
+}
+
+/// Fresh databases of one backend, for one test; dropped (files and all) with it.
+#[derive(Debug)]
+pub struct Databases {
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// Database files in a temporary folder.
+    Sqlite { dir: TempDir, files: AtomicU32 },
+    /// Databases on the test server, dropped when this is.
+    Postgres {
+        databases: Mutex<Vec<PostgresTestDatabase>>,
+    },
+}
+
+impl Databases {
+    /// A new, empty database (no migrations applied), never shared with another test.
+    pub fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError> {
+        match &self.source {
+            Source::Sqlite { .. } => {
+                let url = format!("sqlite://{}", self.next_path()?.display());
+                Ok(Database::connect(&url, settings)?)
+            }
+            Source::Postgres { databases } => {
+                let database =
+                    PostgresTestDatabase::create()?.ok_or("TASKAPI_TEST_DATABASE_URL vanished")?;
+                let db = Database::connect(database.url(), settings)?;
+                databases
+                    .lock()
+                    .map_err(|_| "test database list poisoned")?
+                    .push(database);
+                Ok(db)
+            }
         }
-    };
-    (@one $make:expr; $name:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $name() -> suite::TestResult {
-            let Some(backend) = ($make)()? else {
-                return Ok(());
-            };
-            suite::$name(&backend).await
+    }
+
+    /// A new file path in the SQLite backend's folder (its folder not yet created).
+    pub fn next_path(&self) -> Result<PathBuf, BoxError> {
+        match &self.source {
+            Source::Sqlite { dir, files } => {
+                let n = files.fetch_add(1, Ordering::Relaxed);
+                Ok(dir.path().join(format!("db-{n}/taskapi.db")))
+            }
+            Source::Postgres { .. } => Err("PostgreSQL databases have no file".into()),
         }
-    };
+    }
 }
 
 /// Pool settings for most tests: a few connections, a timeout generous enough for slow CI.
@@ -133,10 +126,7 @@ pub fn settings() -> PoolSettings {
     }
 }
 
-pub async fn migrated(
-    backend: &impl Backend,
-    settings: PoolSettings,
-) -> Result<Database, BoxError> {
+pub async fn migrated(backend: &Databases, settings: PoolSettings) -> Result<Database, BoxError> {
     let db = backend.fresh(settings)?;
     db.run_migrations()?;
     Ok(db)
@@ -240,7 +230,14 @@ fn changes_of(task: &Task) -> TaskChanges {
 }
 
 /// Migrations apply on an empty database, and a second run applies nothing.
-pub async fn migrations_apply_once_and_are_idempotent(backend: &impl Backend) -> TestResult {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrations_apply_once_and_are_idempotent(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
     let db = backend.fresh(settings())?;
     let applied = db.run_migrations()?;
     assert!(
@@ -261,8 +258,15 @@ pub async fn migrations_apply_once_and_are_idempotent(backend: &impl Backend) ->
 }
 
 /// A stored account reads back equal by email and by id; unknown ones are `None`.
-pub async fn inserted_user_reads_back_by_email_and_id(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inserted_user_reads_back_by_email_and_id(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let users = db.users();
     let new = NewUser {
         role: Role::Admin,
@@ -303,8 +307,15 @@ pub async fn inserted_user_reads_back_by_email_and_id(backend: &impl Backend) ->
 }
 
 /// A second account with a taken email is `EmailTaken`, and the first is left as it was.
-pub async fn taken_email_is_refused(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn taken_email_is_refused(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let users = db.users();
     let first = users.insert(new_user(1, "alice@example.com")?).await?;
     // The domain normalises case before storage, so "ALICE@example.com" arrives like this.
@@ -325,10 +336,17 @@ pub async fn taken_email_is_refused(backend: &impl Backend) -> TestResult {
 
 /// Eight registrations of one email at once: exactly one succeeds, the rest are
 /// `EmailTaken` (the unique constraint decides, not a prior lookup).
-pub async fn concurrent_registrations_of_one_email_let_exactly_one_succeed(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_of_one_email_let_exactly_one_succeed(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let users = db.users();
     let handles: Vec<_> = (1..=8u128)
         .map(|n| {
@@ -354,8 +372,15 @@ pub async fn concurrent_registrations_of_one_email_let_exactly_one_succeed(
 
 /// A task reads back exactly as stored, tags in the order given; a task without tags,
 /// description or due date too.
-pub async fn tasks_read_back_equal_with_tags_in_order(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tasks_read_back_equal_with_tags_in_order(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let tagged = Task {
@@ -387,10 +412,17 @@ pub async fn tasks_read_back_equal_with_tags_in_order(backend: &impl Backend) ->
 
 /// A stored value no domain type accepts (corrupt data, e.g. a priority rank written by hand)
 /// is an internal error naming the task and the column, never a silent default.
-pub async fn a_corrupt_stored_priority_is_an_error_not_a_default(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_corrupt_stored_priority_is_an_error_not_a_default(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 20, t(1)?, &["x"])?;
@@ -425,8 +457,15 @@ pub async fn a_corrupt_stored_priority_is_an_error_not_a_default(
 
 /// Another owner gets `None`, an empty list and `NotFound` (an update's decision is never
 /// even asked, so it learns nothing of the task), and the task is intact.
-pub async fn another_owner_can_neither_see_nor_change_a_task(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_owner_can_neither_see_nor_change_a_task(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (alice, mallory) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(alice, 10, t(0)?, &["secret"])?;
@@ -475,10 +514,17 @@ pub async fn another_owner_can_neither_see_nor_change_a_task(backend: &impl Back
 
 /// The listing is oldest first, ties broken by id, each task with its own tags, and only
 /// the owner's tasks.
-pub async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     // Inserted in an order that matches neither created_at nor id.
@@ -510,10 +556,17 @@ pub async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
 
 /// A successful update writes every field, bumps the version by one, sets `updated_at`,
 /// replaces the tags, and returns what a read then returns.
-pub async fn update_bumps_version_sets_updated_at_and_replaces_tags(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn update_bumps_version_sets_updated_at_and_replaces_tags(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["old", "stale"])?;
@@ -574,10 +627,17 @@ pub async fn update_bumps_version_sets_updated_at_and_replaces_tags(
 
 /// An update whose decision refuses (it expected an old version) is `Refused` and changes
 /// nothing; the decision was shown the task as it is now.
-pub async fn update_with_a_stale_version_is_refused_and_changes_nothing(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn update_with_a_stale_version_is_refused_and_changes_nothing(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["keep"])?;
@@ -599,7 +659,7 @@ pub async fn update_with_a_stale_version_is_refused_and_changes_nothing(
             ..changes_of(&task)
         };
         let late_at = t(2_000)?;
-        let shown = Arc::new(std::sync::Mutex::new(None));
+        let shown = Arc::new(Mutex::new(None));
         let record = Arc::clone(&shown);
         let outcome = tasks
             .update_with(
@@ -626,8 +686,15 @@ pub async fn update_with_a_stale_version_is_refused_and_changes_nothing(
 }
 
 /// An update of a task id nobody has, or that the owner does not have, is `NotFound`.
-pub async fn update_of_a_missing_task_is_not_found(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn update_of_a_missing_task_is_not_found(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &[])?;
@@ -649,10 +716,17 @@ pub async fn update_of_a_missing_task_is_not_found(backend: &impl Backend) -> Te
 /// Sixteen updates at once, each writing only if the locked task is at version 1: exactly
 /// one is `Updated`, the others `Refused`, and the task ends at version 2 with the winner's
 /// state.
-pub async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
+    #[case] backend: Backend,
 ) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["start"])?;
@@ -689,11 +763,18 @@ pub async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
 /// Twenty updates at once, each appending its own line to the description it is shown (a
 /// read-modify-write): all are `Updated`, each saw the previous one's result, and the task
 /// ends at version 21 with all twenty lines, none lost.
-pub async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
-    backend: &impl Backend,
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
+    #[case] backend: Backend,
 ) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
     const WRITERS: i64 = 20;
-    let db = migrated(backend, settings()).await?;
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = Task {
@@ -775,8 +856,15 @@ pub async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
 
 /// A decision to keep the task is `Unchanged` with the task as stored (tags included), and
 /// leaves `version` and `updated_at` alone; another owner's attempt is `NotFound`.
-pub async fn a_kept_update_returns_the_task_unchanged(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kept_update_returns_the_task_unchanged(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["b", "a"])?;
@@ -791,7 +879,7 @@ pub async fn a_kept_update_returns_the_task_unchanged(backend: &impl Backend) ->
     };
     assert_eq!((current.version, current.updated_at), (2, t(1_000)?));
 
-    let shown = Arc::new(std::sync::Mutex::new(None));
+    let shown = Arc::new(Mutex::new(None));
     let record = Arc::clone(&shown);
     let outcome = tasks
         .update_with(
@@ -824,8 +912,15 @@ pub async fn a_kept_update_returns_the_task_unchanged(backend: &impl Backend) ->
 }
 
 /// Deleting is `Deleted` once, then `NotFound`; the task and its tags are gone.
-pub async fn delete_removes_the_task_and_its_tags(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_removes_the_task_and_its_tags(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let doomed = new_task(owner, 10, t(0)?, &["a", "b"])?;
@@ -854,8 +949,15 @@ pub async fn delete_removes_the_task_and_its_tags(backend: &impl Backend) -> Tes
 /// A delete expecting a version other than the task's is `VersionMismatch` and deletes
 /// nothing; expecting the right one deletes the task and its tags; another owner gets
 /// `NotFound` whatever it expects.
-pub async fn delete_with_an_expected_version_checks_it(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_with_an_expected_version_checks_it(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["a", "b"])?;
@@ -911,8 +1013,15 @@ pub async fn delete_with_an_expected_version_checks_it(backend: &impl Backend) -
 }
 
 /// Deleting an account (no port offers it yet: raw SQL) deletes its tasks and their tags.
-pub async fn deleting_a_user_deletes_their_tasks_and_tags(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_user_deletes_their_tasks_and_tags(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let (leaving, staying) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     for n in 0..3 {
@@ -939,8 +1048,15 @@ pub async fn deleting_a_user_deletes_their_tasks_and_tags(backend: &impl Backend
 }
 
 /// Foreign keys are enforced on pooled connections: a task of an unknown owner is refused.
-pub async fn tasks_of_an_unknown_owner_are_refused(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tasks_of_an_unknown_owner_are_refused(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let ghost = UserId::from_uuid(Uuid::from_u128(404));
     let tasks = db.tasks();
     // Several attempts, so that more than one pooled connection is likely exercised.
@@ -954,8 +1070,15 @@ pub async fn tasks_of_an_unknown_owner_are_refused(backend: &impl Backend) -> Te
 
 /// Fifty tasks written at once through a pool of four: every write succeeds (writers queue
 /// for the lock instead of failing with "database is locked").
-pub async fn many_concurrent_writers_all_succeed(backend: &impl Backend) -> TestResult {
-    let db = migrated(backend, settings()).await?;
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_writers_all_succeed(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let mut handles = Vec::new();
@@ -993,11 +1116,16 @@ pub async fn many_concurrent_writers_all_succeed(backend: &impl Backend) -> Test
 
 /// With every connection taken, calls fail as `Unavailable` after about the pool timeout
 /// instead of hanging, and work again once a connection is free.
-pub async fn exhausted_pool_is_unavailable_within_the_timeout(
-    backend: &impl Backend,
-) -> TestResult {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exhausted_pool_is_unavailable_within_the_timeout(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
     let timeout = Duration::from_millis(300);
-    let db = migrated(backend, PoolSettings { size: 1, timeout }).await?;
+    let db = migrated(&backend, PoolSettings { size: 1, timeout }).await?;
     let held = db.hold_connection()?;
 
     let started = Instant::now();
@@ -1035,9 +1163,16 @@ pub async fn exhausted_pool_is_unavailable_within_the_timeout(
 
 /// The pool's statistics: its connections now, and every checkout, wait and timeout as it
 /// happens — a checkout that finds an idle connection does not wait.
-pub async fn pool_stats_count_checkouts_waits_and_timeouts(backend: &impl Backend) -> TestResult {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pool_stats_count_checkouts_waits_and_timeouts(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
     let timeout = Duration::from_secs(1);
-    let db = migrated(backend, PoolSettings { size: 1, timeout }).await?;
+    let db = migrated(&backend, PoolSettings { size: 1, timeout }).await?;
     let start = db.pool_stats();
     assert_eq!(
         (start.max_size, start.connections, start.idle_connections),
@@ -1090,5 +1225,42 @@ pub async fn pool_stats_count_checkouts_waits_and_timeouts(backend: &impl Backen
         "{timed_out:?} then {served:?}"
     );
     assert_eq!(served.idle_connections, 1, "{served:?}");
+    Ok(())
+}
+
+/// A write committed by another connection between two reads of a read transaction is
+/// seen by neither; it is seen after the transaction.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_of_a_read_transaction_share_one_snapshot(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = backend.fresh(PoolSettings {
+        size: 2,
+        timeout: Duration::from_secs(5),
+    })?;
+    let count = "SELECT COUNT(*) AS value FROM probe";
+    let mut reader = db.hold_connection()?;
+    let mut writer = db.hold_connection()?;
+    writer.execute_sql("CREATE TABLE probe (n INTEGER); INSERT INTO probe VALUES (1)")?;
+    let (before, after) = reader.in_read_transaction(|conn| {
+        let before = conn.query_i64(count)?;
+        writer.execute_sql("INSERT INTO probe VALUES (2)")?;
+        let after = conn.query_i64(count)?;
+        Ok((before, after))
+    })?;
+    assert_eq!(
+        (before, after),
+        (1, 1),
+        "the second read saw a later commit"
+    );
+    assert_eq!(
+        reader.query_i64(count)?,
+        2,
+        "the commit is seen after the transaction"
+    );
     Ok(())
 }

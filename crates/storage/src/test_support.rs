@@ -1,0 +1,114 @@
+//! Test support, not a stable API, compiled only with the `test-support` feature (which
+//! only the dev-only `taskapi-storage-testing` crate turns on, so the shipped library has
+//! none of it): raw access to a pooled connection, and the plans of task listings.
+
+use std::fmt;
+
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use taskapi_domain::{StoreError, TaskListQuery, UserId};
+
+use crate::Database;
+use crate::backend::end_transaction;
+use crate::errors::DbError;
+use crate::listing::{self, ListParams};
+use crate::pool::Checkout;
+
+impl Database {
+    /// Checks a connection out and keeps it until the returned value is dropped (to exhaust
+    /// the pool, or to run raw SQL). Blocking.
+    ///
+    /// # Errors
+    /// `Unavailable` when no connection became free within the pool timeout.
+    pub fn hold_connection(&self) -> Result<HeldConnection, StoreError> {
+        let conn = self.inner.pool.checkout()?;
+        Ok(HeldConnection { conn })
+    }
+
+    /// The plan of the listing `list_for_owner(owner, query, limit)` runs, built by the same
+    /// query builder for every phase it needs (a `due_at` listing has two), on one
+    /// connection: SQLite's `EXPLAIN QUERY PLAN` details, or PostgreSQL's `EXPLAIN` lines
+    /// (with sequential scans, sorts and bitmap scans disabled for the statement's
+    /// transaction). The phases' plans follow one another. Blocking.
+    ///
+    /// # Errors
+    /// When the plan cannot be had.
+    pub fn explain_task_listing(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let phases = listing::phases(&query);
+        let params = ListParams::new(owner, query, limit);
+        let mut held = self.hold_connection()?;
+        let mut lines = Vec::new();
+        for &phase in phases {
+            let plan = held
+                .conn
+                .engine()
+                .explain_list_tasks(&params, phase)
+                .map_err(|e| StoreError::from(DbError::from(e)))?;
+            lines.extend(plan);
+        }
+        Ok(lines)
+    }
+}
+
+/// A pooled connection held by the caller.
+pub struct HeldConnection {
+    conn: Checkout,
+}
+
+impl fmt::Debug for HeldConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HeldConnection")
+    }
+}
+
+impl HeldConnection {
+    /// Runs raw SQL statements (e.g. changes no port offers yet). Blocking.
+    ///
+    /// # Errors
+    /// The database's error, mapped as the repositories map theirs.
+    pub fn execute_sql(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn
+            .batch_execute(sql)
+            .map_err(|e| StoreError::from(DbError::from(e)))
+    }
+
+    /// Runs a query that returns one integer column named `value` and returns it (e.g.
+    /// `SELECT COUNT(*) AS value FROM task_tags`). Blocking.
+    ///
+    /// # Errors
+    /// The database's error, mapped as the repositories map theirs.
+    pub fn query_i64(&mut self, sql: &str) -> Result<i64, StoreError> {
+        #[derive(diesel::QueryableByName)]
+        struct Scalar {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            value: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Scalar>(&mut *self.conn)
+            .map(|row| row.value)
+            .map_err(|e| StoreError::from(DbError::from(e)))
+    }
+
+    /// Runs `f` in the read transaction that the repositories' snapshot reads use (one
+    /// snapshot for all its statements; read-only on PostgreSQL), committing it when `f`
+    /// succeeds and rolling it back otherwise. Blocking.
+    ///
+    /// # Errors
+    /// What `f` returns; the database's error if the transaction cannot begin or end.
+    pub fn in_read_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn
+            .engine()
+            .begin_read()
+            .map_err(|e| StoreError::from(DbError::from(e)))?;
+        let outcome = f(self).map_err(DbError::from);
+        end_transaction(&mut self.conn, outcome).map_err(StoreError::from)
+    }
+}
