@@ -12,11 +12,11 @@ use actix_web::dev::Server;
 use actix_web::web::{Bytes, Data};
 use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtTokenService};
-use taskapi_domain::ports::{SystemClock, UuidV7Generator};
 use taskapi_domain::{
     AccountPorts, AccountService, AdminService, Email, Password, SessionCache, SessionSettings,
     StoreError, TaskService, User,
 };
+use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
     ApiMetrics, AppState, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource, ReadinessCheck,
     Throttle,

@@ -12,10 +12,10 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use taskapi_domain::ports::TokenService;
+use taskapi_domain::TokenService;
 use taskapi_domain::{
-    AccessClaims, AuthError, IssuedToken, RefreshSecret, RefreshTokenHash, Role, SessionId, User,
-    UserId,
+    AccessClaims, AuthError, IssuedToken, RefreshSecret, RefreshTokenHash, Role, SessionId,
+    SigningError, User, UserId,
 };
 use uuid::Uuid;
 
@@ -174,7 +174,7 @@ impl TokenService for JwtTokenService {
         user: &User,
         session: SessionId,
         now: DateTime<Utc>,
-    ) -> Result<IssuedToken, String> {
+    ) -> Result<IssuedToken, SigningError> {
         let iat = now.timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
@@ -186,7 +186,7 @@ impl TokenService for JwtTokenService {
             sid: session.to_string(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| format!("signing an access token failed: {e}"))?;
+            .map_err(SigningError::new)?;
         Ok(IssuedToken {
             token,
             expires_in: self.ttl_secs,

@@ -1,39 +1,30 @@
-//! taskapi's domain: the entities and value objects of SPEC.md, the ports adapters implement,
-//! and the use-case services (`AccountService`, `AdminService`, `TaskService`).
+//! taskapi's domain: entities and value objects, the ports adapters implement, and the
+//! use-case services (`AccountService`, `AdminService`, `TaskService`), grouped by area:
+//! `accounts`, `tasks` and `admin`, on top of a few shared modules (ids, validation, the
+//! storage error, pages, the clock and id ports).
 //!
-//! Nothing here knows about HTTP, SQL, JWT or bcrypt: adapters implement the traits in
-//! [`ports`] and the binary wires them together.
+//! Nothing here knows about HTTP, SQL, JWT or bcrypt: adapters implement the port traits and
+//! the binary wires them together. Every public item has one path: the crate root.
 
-pub mod accounts;
-pub mod admin;
-pub mod error;
-pub mod idempotency;
-pub mod ids;
-pub mod listing;
-pub mod ports;
-pub mod sessions;
-pub mod tasks;
-pub mod validation;
+mod accounts;
+mod admin;
+mod error;
+mod ids;
+mod paging;
+mod ports;
+mod tasks;
+mod validation;
 
-pub use accounts::{
-    AccessClaims, AccountPorts, AccountService, Email, IssuedToken, NewUser, Password,
-    PasswordHash, Principal, Role, SessionSettings, TokenPair, User,
-};
-pub use admin::{
-    AdminService, UserCursor, UserListQuery, UserPage, UserSort, UserSortField, UserSortKey,
-};
-pub use error::{AccountError, AdminError, AuthError, StoreError, TaskError};
-pub use idempotency::{HeldKey, IdempotencyKey, IdempotentOutcome, Reservation, StoredResponse};
+#[cfg(test)]
+mod tests;
+
+pub use accounts::*;
+pub use admin::*;
+pub use error::{BoxError, StoreError};
 pub use ids::{SessionId, TaskId, UserId};
-pub use listing::{
-    Page, PageSize, SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskSort,
-    TaskSortField,
-};
-pub use sessions::{
-    NewRefreshToken, RefreshSecret, RefreshTokenHash, RotateOutcome, Session, SessionCache,
-};
-pub use tasks::{
-    Description, IfMatch, Priority, Tag, Tags, Task, TaskChanges, TaskDraft, TaskPatch,
-    TaskService, TaskTitle,
-};
+pub use paging::{Page, PageSize, PageSizeError};
+pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockClock, MockIdGenerator};
+pub use tasks::*;
 pub use validation::{FieldError, ValidationErrors};

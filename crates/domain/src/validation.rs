@@ -5,7 +5,7 @@ use std::fmt;
 /// One invalid input field and why it is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// The field's name as the client wrote it (`title`, `tags[3]`, …).
+    /// The field's name as the client wrote it.
     pub field: String,
     /// A human-readable explanation, e.g. "must be at most 200 characters".
     pub message: String,
@@ -41,12 +41,13 @@ impl ValidationErrors {
         self.0.push(FieldError::new(field, message));
     }
 
-    /// Records the outcome of parsing one field: the value on success, the error otherwise.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+    /// Records the outcome of parsing one field: the value on success, the error (as its
+    /// message) otherwise.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
-            Err(message) => {
-                self.push(field, message);
+            Err(error) => {
+                self.push(field, error.to_string());
                 None
             }
         }

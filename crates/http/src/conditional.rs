@@ -7,7 +7,7 @@ use actix_web::{FromRequest, HttpRequest};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter, ParameterIn};
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::IfMatch;
+use taskapi_domain::VersionCondition;
 
 use crate::error::ApiError;
 
@@ -44,14 +44,14 @@ fn header_text(req: &HttpRequest, name: &HeaderName) -> Option<String> {
 /// `If-Match`: the task must be at one of these versions (strong comparison, RFC 9110), or
 /// exist at all for `*`. Tags that are not ours, or weak, match nothing.
 #[derive(Debug, Clone)]
-pub struct IfMatchHeader(pub Option<IfMatch>);
+pub struct IfMatchHeader(pub Option<VersionCondition>);
 
 impl IfMatchHeader {
-    fn parse(value: &str) -> IfMatch {
+    fn parse(value: &str) -> VersionCondition {
         if value.trim() == "*" {
-            return IfMatch::Any;
+            return VersionCondition::Any;
         }
-        IfMatch::Versions(
+        VersionCondition::OneOf(
             entity_tags(value)
                 .into_iter()
                 .filter_map(|(version, weak)| version.filter(|_| !weak))
@@ -137,13 +137,19 @@ mod tests {
 
     #[test]
     fn if_match_compares_strongly_and_ignores_foreign_tags() {
-        assert_eq!(IfMatchHeader::parse("*"), IfMatch::Any);
-        assert_eq!(IfMatchHeader::parse("\"3\""), IfMatch::Versions(vec![3]));
+        assert_eq!(IfMatchHeader::parse("*"), VersionCondition::Any);
+        assert_eq!(
+            IfMatchHeader::parse("\"3\""),
+            VersionCondition::OneOf(vec![3])
+        );
         assert_eq!(
             IfMatchHeader::parse("\"1\", W/\"2\", \"x\", \"4\""),
-            IfMatch::Versions(vec![1, 4])
+            VersionCondition::OneOf(vec![1, 4])
         );
-        assert_eq!(IfMatchHeader::parse("garbage"), IfMatch::Versions(vec![]));
+        assert_eq!(
+            IfMatchHeader::parse("garbage"),
+            VersionCondition::OneOf(vec![])
+        );
     }
 
     #[test]

@@ -268,9 +268,25 @@ impl From<StoreError> for ApiError {
                 log::warn!("database unavailable: {why}");
                 ApiError::Unavailable
             }
-            StoreError::Internal(why) => ApiError::Internal(why),
+            StoreError::Internal(cause) => ApiError::Internal(with_causes(&*cause)),
         }
     }
+}
+
+/// An error's message followed by those of its causes, for the log.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        // Messages that already end with their cause's need not repeat it.
+        let shown = c.to_string();
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl From<AccountError> for ApiError {
@@ -286,7 +302,9 @@ impl From<AccountError> for ApiError {
             AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
             AccountError::Store(e) => e.into(),
-            AccountError::Internal(why) => ApiError::Internal(why),
+            e @ (AccountError::Hashing(_) | AccountError::Signing(_)) => {
+                ApiError::Internal(with_causes(&e))
+            }
         }
     }
 }
@@ -314,7 +332,7 @@ impl From<TaskError> for ApiError {
         match e {
             TaskError::NotFound => ApiError::NotFound("Task"),
             TaskError::Store(e) => e.into(),
-            TaskError::PreconditionFailed => ApiError::PreconditionFailed,
+            TaskError::VersionMismatch => ApiError::PreconditionFailed,
             TaskError::IdempotencyKeyReused => ApiError::invalid(
                 "Idempotency-Key",
                 "was already used with a different request body; use a new key for a new request",

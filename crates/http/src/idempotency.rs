@@ -39,7 +39,7 @@ impl FromRequest for IdempotencyKeyHeader {
             [value] => value
                 .to_str()
                 .map_err(|_| "must be visible ASCII".to_owned())
-                .and_then(IdempotencyKey::parse)
+                .and_then(|raw| IdempotencyKey::parse(raw).map_err(|e| e.to_string()))
                 .map(Some)
                 .map_err(|message| ApiError::invalid("Idempotency-Key", message)),
             _ => Err(ApiError::invalid(

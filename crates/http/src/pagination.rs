@@ -28,7 +28,7 @@ const MAX_CURSOR_LEN: usize = 4096;
 pub(crate) fn parse_limit(raw: &str) -> Result<PageSize, String> {
     raw.parse::<i64>()
         .map_err(|_| format!("must be a whole number between 1 and {}", PageSize::MAX))
-        .and_then(PageSize::new)
+        .and_then(|n| PageSize::new(n).map_err(|e| e.to_string()))
 }
 
 /// What a `sort` that names none of `fields` is told.

@@ -19,7 +19,7 @@ use uuid::Uuid;
 /// thereby the ordering); RFC 3339 cannot express them anyway.
 pub(crate) fn timestamp_to_text(at: DateTime<Utc>) -> Result<String, StoreError> {
     if !(0..=9999).contains(&at.year()) {
-        return Err(StoreError::Internal(format!(
+        return Err(StoreError::internal(format!(
             "timestamp {at:?} is outside years 0000-9999 and cannot be stored"
         )));
     }
@@ -35,7 +35,7 @@ pub(crate) fn timestamp_to_text(at: DateTime<Utc>) -> Result<String, StoreError>
 pub(crate) fn timestamp_from_text(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
-        .map_err(|e| StoreError::Internal(format!("stored timestamp {text:?} is malformed: {e}")))
+        .map_err(|e| StoreError::internal(format!("stored timestamp {text:?} is malformed: {e}")))
 }
 
 /// Writes a UUID in the stored form (hyphenated, lower-case).
@@ -49,7 +49,7 @@ pub(crate) fn uuid_to_text(id: Uuid) -> String {
 /// `Internal` when the text is not a UUID (corrupt data).
 pub(crate) fn uuid_from_text(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text)
-        .map_err(|e| StoreError::Internal(format!("stored id {text:?} is not a UUID: {e}")))
+        .map_err(|e| StoreError::internal(format!("stored id {text:?} is not a UUID: {e}")))
 }
 
 #[cfg(test)]
@@ -123,7 +123,7 @@ mod tests {
             .iter()
             .map(|&m| {
                 at_micros(m)
-                    .map_err(StoreError::Internal)
+                    .map_err(StoreError::internal)
                     .and_then(timestamp_to_text)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -96,21 +96,21 @@ fn classify(e: DieselError) -> StoreError {
         _ => false,
     };
     if unavailable {
-        StoreError::Unavailable(e.to_string())
+        StoreError::unavailable(e)
     } else {
-        StoreError::Internal(e.to_string())
+        StoreError::internal(e)
     }
 }
 
 /// A connection found dead when it was tested before use, with no time left for another.
 pub(crate) fn unavailable(e: &DieselError) -> StoreError {
-    StoreError::Unavailable(format!("database connection lost: {e}"))
+    StoreError::unavailable(format!("database connection lost: {e}"))
 }
 
 /// A pool checkout that failed: no connection became free, or none could be opened, within
 /// the pool timeout.
 pub(crate) fn checkout_failed(e: &r2d2::Error) -> StoreError {
-    StoreError::Unavailable(format!("no database connection available: {e}"))
+    StoreError::unavailable(format!("no database connection available: {e}"))
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::{Eq, Filter, IsNull};
 use diesel::prelude::*;
-use taskapi_domain::ports::IdempotencyStore;
-use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoreError, StoredResponse, UserId};
+use taskapi_domain::IdempotencyStore;
+use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoreError, Task, UserId};
 
 use crate::backend::{DbConnection, execute_natively};
 use crate::errors::DbError;
@@ -13,6 +13,7 @@ use crate::pool::DbPool;
 use crate::rows::user_key;
 use crate::schema::idempotency_keys as keys;
 use crate::sql_types::{SqlTimestamp, SqlUuid};
+use crate::task_snapshot;
 
 /// Idempotency keys in the `idempotency_keys` table.
 #[derive(Debug, Clone)]
@@ -41,10 +42,7 @@ struct NewKeyRow {
 #[derive(Queryable)]
 struct KeyRow {
     fingerprint: String,
-    status: Option<i16>,
-    body: Option<String>,
-    location: Option<String>,
-    etag: Option<String>,
+    task: Option<String>,
 }
 
 /// The query type of [`held_reservation`].
@@ -53,7 +51,7 @@ pub(crate) type HeldReservation = Filter<
         Filter<Filter<keys::table, Eq<keys::owner_id, SqlUuid>>, Eq<keys::key, String>>,
         Eq<keys::created_at, SqlTimestamp>,
     >,
-    IsNull<keys::status>,
+    IsNull<keys::task>,
 >;
 
 /// The reservation `held` describes, while it is still uncompleted and not taken over (a
@@ -63,28 +61,22 @@ pub(crate) fn held_reservation(held: &HeldKey) -> HeldReservation {
         .filter(keys::owner_id.eq(user_key(held.owner)))
         .filter(keys::key.eq(held.key.as_str().to_owned()))
         .filter(keys::created_at.eq(SqlTimestamp(held.reserved_at)))
-        .filter(keys::status.is_null())
+        .filter(keys::task.is_null())
 }
 
-/// The response a completed key replays, or `None` while its request is running. A row
-/// with half a response, or a status no response has, is corrupt: an internal error, never a
-/// made-up response.
-fn stored_response(found: &KeyRow, key: &str) -> Result<Option<StoredResponse>, DbError> {
-    let corrupt = || {
-        DbError::Store(StoreError::Internal(format!(
-            "idempotency key {key:?}: stored response is incomplete or invalid"
-        )))
-    };
-    match (found.status, &found.body) {
-        (None, None) => Ok(None),
-        (Some(status), Some(body)) => Ok(Some(StoredResponse {
-            status: u16::try_from(status).map_err(|_| corrupt())?,
-            body: body.clone(),
-            location: found.location.clone(),
-            etag: found.etag.clone(),
-        })),
-        _ => Err(corrupt()),
-    }
+/// The task a completed key yields, or `None` while its request is running. A snapshot
+/// that does not decode is corrupt: an internal error, never a made-up task.
+fn created_task(found: &KeyRow, owner: UserId, key: &str) -> Result<Option<Task>, DbError> {
+    found
+        .task
+        .as_deref()
+        .map(|text| task_snapshot::decode(owner, text))
+        .transpose()
+        .map_err(|e| {
+            DbError::Store(StoreError::internal(format!(
+                "idempotency key {key:?}: {e}"
+            )))
+        })
 }
 
 /// `INSERT … ON CONFLICT DO NOTHING`, run natively (diesel's multi-backend connection
@@ -107,6 +99,7 @@ impl IdempotencyStore for DieselIdempotencyStore {
         expired_before: DateTime<Utc>,
         abandoned_before: DateTime<Utc>,
     ) -> Result<Reservation, StoreError> {
+        let owner_id = owner;
         let owner = user_key(owner);
         let key = key.as_str().to_owned();
         self.pool
@@ -119,7 +112,7 @@ impl IdempotencyStore for DieselIdempotencyStore {
                     .execute(conn)?;
                 // A reservation whose request died before completing may be taken over.
                 let taken_over = diesel::update(
-                    this.filter(keys::status.is_null())
+                    this.filter(keys::task.is_null())
                         .filter(keys::created_at.lt(SqlTimestamp(abandoned_before))),
                 )
                 .set((
@@ -145,25 +138,19 @@ impl IdempotencyStore for DieselIdempotencyStore {
                         return Ok(Reservation::Reserved);
                     }
                     let found: Option<KeyRow> = this
-                        .select((
-                            keys::fingerprint,
-                            keys::status,
-                            keys::body,
-                            keys::location,
-                            keys::etag,
-                        ))
+                        .select((keys::fingerprint, keys::task))
                         .first(conn)
                         .optional()?;
                     if let Some(found) = found {
                         return Ok(Reservation::Taken {
-                            response: stored_response(&found, &key)?,
+                            created: created_task(&found, owner_id, &key)?,
                             fingerprint: found.fingerprint,
                         });
                     }
                 }
                 Ok(Reservation::Taken {
                     fingerprint: fingerprint.clone(),
-                    response: None,
+                    created: None,
                 })
             })
             .await

@@ -23,6 +23,7 @@ mod schema;
 mod sessions;
 mod settings;
 mod sql_types;
+mod task_snapshot;
 mod tasks;
 #[cfg(feature = "test-support")]
 mod test_support;
@@ -35,7 +36,7 @@ use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
-use taskapi_domain::ports::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
+use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
 
 pub use errors::StorageError;
 pub use settings::DatabaseSettings;

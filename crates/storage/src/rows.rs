@@ -80,7 +80,7 @@ impl UserRow {
             email: Email::from_trusted(self.email),
             password_hash: PasswordHash::new(self.password_hash),
             role: Role::parse(&self.role).map_err(|e| {
-                StoreError::Internal(format!(
+                StoreError::internal(format!(
                     "user {}: stored role {:?} {e}",
                     self.id.0, self.role
                 ))
@@ -195,18 +195,18 @@ impl TaskRow {
 
     /// The task this row stores, with its tags in order.
     pub(crate) fn into_domain(self, tags: Vec<String>) -> Result<Task, StoreError> {
-        let corrupt = |what: &str, e: String| {
-            StoreError::Internal(format!("task {}: stored {what} is invalid: {e}", self.id.0))
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::internal(format!("task {}: stored {what} is invalid: {e}", self.id.0))
         };
         Ok(Task {
             id: TaskId::from_uuid(self.id.0),
             owner_id: UserId::from_uuid(self.owner_id.0),
-            title: TaskTitle::parse(&self.title).map_err(|e| corrupt("title", e))?,
+            title: TaskTitle::parse(&self.title).map_err(|e| corrupt("title", &e))?,
             description: Description::parse(self.description.clone())
-                .map_err(|e| corrupt("description", e))?,
+                .map_err(|e| corrupt("description", &e))?,
             is_done: self.is_done,
             completed_at: self.completed_at.map(|t| t.0),
-            priority: Priority::from_rank(self.priority).map_err(|e| corrupt("priority", e))?,
+            priority: Priority::from_rank(self.priority).map_err(|e| corrupt("priority", &e))?,
             due_at: self.due_at.map(|t| t.0),
             tags: Tags::from_trusted(tags),
             created_at: self.created_at.0,
@@ -267,7 +267,7 @@ impl TagRow {
             .enumerate()
             .map(|(i, tag)| {
                 let position = i16::try_from(i).map_err(|_| {
-                    StoreError::Internal(format!("task {}: too many tags to store", task_id.0))
+                    StoreError::internal(format!("task {}: too many tags to store", task_id.0))
                 })?;
                 Ok(Self {
                     task_id,

@@ -131,14 +131,9 @@ diesel::table! {
         fingerprint -> Text,
         /// When it was first used.
         created_at -> DbTimestamp,
-        /// The response's status; NULL while the first request runs.
-        status -> Nullable<SmallInt>,
-        /// The response's body.
-        body -> Nullable<Text>,
-        /// The response's `Location`.
-        location -> Nullable<Text>,
-        /// The response's `ETag`.
-        etag -> Nullable<Text>,
+        /// The task the first request created, as it was created
+        /// ([`crate::task_snapshot`]); NULL while that request runs.
+        task -> Nullable<Text>,
     }
 }
 

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use taskapi_domain::ports::SessionRepository;
+use taskapi_domain::SessionRepository;
 use taskapi_domain::{
     NewRefreshToken, RefreshTokenHash, RotateOutcome, Session, SessionId, StoreError, User, UserId,
 };

@@ -5,10 +5,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use diesel::dsl;
 use diesel::prelude::*;
-use taskapi_domain::ports::{
-    DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome,
-};
-use taskapi_domain::{HeldKey, StoreError, StoredResponse, Task, TaskId, TaskListQuery, UserId};
+use taskapi_domain::{DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome};
+use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskListQuery, UserId};
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
@@ -18,6 +16,7 @@ use crate::pool::DbPool;
 use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
+use crate::task_snapshot;
 
 /// Tasks in the `tasks` table, their tags in `task_tags`.
 #[derive(Debug, Clone)]
@@ -86,34 +85,23 @@ impl TaskRepository for DieselTaskRepository {
             .map_err(StoreError::from)
     }
 
-    async fn insert_for_key(
-        &self,
-        task: Task,
-        held: HeldKey,
-        response: StoredResponse,
-    ) -> Result<bool, StoreError> {
+    async fn insert_for_key(&self, task: Task, held: HeldKey) -> Result<bool, StoreError> {
         if task.owner_id != held.owner {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "task {} would be stored under another user's idempotency key",
                 task.id
             )));
         }
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
-        let status = i16::try_from(response.status)
-            .map_err(|_| StoreError::Internal("status out of range".into()))?;
+        let snapshot = task_snapshot::encode(&task)?;
         self.pool
             .write(move |conn| {
                 // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
                 // transaction excludes every other writer), so no takeover can slip in
                 // between this check and the insert.
                 let completed = diesel::update(held_reservation(&held))
-                    .set((
-                        idempotency_keys::status.eq(Some(status)),
-                        idempotency_keys::body.eq(Some(&response.body)),
-                        idempotency_keys::location.eq(response.location.as_deref()),
-                        idempotency_keys::etag.eq(response.etag.as_deref()),
-                    ))
+                    .set(idempotency_keys::task.eq(Some(&snapshot)))
                     .execute(conn)?;
                 if completed != 1 {
                     return Ok::<_, DbError>(false);

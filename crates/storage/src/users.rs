@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use diesel::query_source::{Alias, AliasedField};
-use taskapi_domain::ports::{
+use taskapi_domain::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, UserRepository,
 };
 use taskapi_domain::{
@@ -256,7 +256,7 @@ impl UserRepository for DieselUserRepository {
     }
 
     async fn list(&self, query: UserListQuery) -> Result<Vec<User>, StoreError> {
-        let fetch = i64::from(query.limit.clamp(1, UserListQuery::MAX_LIMIT)) + 1;
+        let fetch = i64::from(query.size.fetch_limit());
         let rows = self
             .pool
             .run(move |conn| {

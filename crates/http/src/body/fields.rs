@@ -229,7 +229,11 @@ impl Fields {
     }
 
     /// Records the error of a domain parser, passing its value through.
-    pub fn check<T>(&mut self, field: Field, result: Result<T, String>) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: Field,
+        result: Result<T, E>,
+    ) -> Option<T> {
         self.errors.check(field.name, result)
     }
 

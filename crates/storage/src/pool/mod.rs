@@ -133,8 +133,8 @@ impl DbPool {
                     .is_err()
                 {
                     // Given up on while queued: its caller has already answered.
-                    return Err(DbError::Store(StoreError::Unavailable(
-                        "abandoned database call".into(),
+                    return Err(DbError::Store(StoreError::unavailable(
+                        "abandoned database call",
                     )));
                 }
                 let mut conn = pool.checkout_by(deadline)?;
@@ -152,14 +152,14 @@ impl DbPool {
                 counters.checkouts.fetch_add(1, Ordering::Relaxed);
                 counters.waits.fetch_add(1, Ordering::Relaxed);
                 counters.wait_ends(asked, true);
-                return Err(DbError::Store(StoreError::Unavailable(
-                    "no database thread became free within the pool timeout".into(),
+                return Err(DbError::Store(StoreError::unavailable(
+                    "no database thread became free within the pool timeout",
                 )));
             }
             Err(_) => task.await,
         };
         finished.unwrap_or_else(|e| {
-            Err(DbError::Store(StoreError::Internal(format!(
+            Err(DbError::Store(StoreError::internal(format!(
                 "database task did not complete: {e}"
             ))))
         })
@@ -210,8 +210,8 @@ impl DbPool {
                 .map(|turns| turns.take_by(deadline, &counters))
             {
                 Some(None) => {
-                    return Err(DbError::Store(StoreError::Unavailable(
-                        "other writes held the database for longer than the pool timeout".into(),
+                    return Err(DbError::Store(StoreError::unavailable(
+                        "other writes held the database for longer than the pool timeout",
                     )));
                 }
                 Some(Some(turn)) => Some(turn),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use taskapi_domain::ports::{AccountChange, AccountDeletion, AccountUpdate};
+use taskapi_domain::{AccountChange, AccountDeletion, AccountUpdate, PageSize};
 use taskapi_domain::{
     NewRefreshToken, PasswordHash, RefreshTokenHash, Role, RotateOutcome, Session, SessionId,
     UserCursor, UserId, UserListQuery, UserSort, UserSortField,
@@ -466,7 +466,7 @@ async fn all_pages(db: &Database, query: UserListQuery) -> Result<Vec<Vec<String
     let mut pages = Vec::new();
     let mut query = query;
     loop {
-        let limit = usize::try_from(query.limit)?;
+        let limit = usize::from(query.size.get());
         let mut rows = db.users().list(query.clone()).await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -513,7 +513,7 @@ async fn account_lists_page_by_keyset_and_filter(#[case] backend: Backend) -> Te
         .await?;
 
     let by_created = UserListQuery {
-        limit: 2,
+        size: PageSize::new(2)?,
         ..UserListQuery::default()
     };
     assert_eq!(
@@ -536,7 +536,7 @@ async fn account_lists_page_by_keyset_and_filter(#[case] backend: Backend) -> Te
     assert_eq!(reversed, all_pages(&db, by_created).await?.concat());
 
     let by_email = UserListQuery {
-        limit: 4,
+        size: PageSize::new(4)?,
         sort: UserSort {
             field: UserSortField::Email,
             descending: false,
@@ -555,7 +555,7 @@ async fn account_lists_page_by_keyset_and_filter(#[case] backend: Backend) -> Te
         ]
     );
     let z_to_a = UserListQuery {
-        limit: 1,
+        size: PageSize::new(1)?,
         sort: UserSort {
             field: UserSortField::Email,
             descending: true,

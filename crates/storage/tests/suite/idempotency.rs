@@ -2,29 +2,19 @@
 //! reservations, release, purge, and concurrent duplicates.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use taskapi_domain::idempotency::{ABANDONED_AFTER_SECS, KEY_LIFETIME_HOURS, cutoffs};
-use taskapi_domain::ports::IdempotencyStore;
+use taskapi_domain::IdempotencyStore;
 
-use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoredResponse};
+use taskapi_domain::{HeldKey, IdempotencyKey, Reservation};
 
 use super::*;
 
 const SECOND: i64 = 1_000_000;
 const HOUR: i64 = 3_600 * SECOND;
-const LIFETIME: i64 = KEY_LIFETIME_HOURS * HOUR;
-const ABANDONED_AFTER: i64 = ABANDONED_AFTER_SECS * SECOND;
+const LIFETIME: i64 = IdempotencyKey::LIFETIME_HOURS * HOUR;
+const ABANDONED_AFTER: i64 = IdempotencyKey::ABANDONED_AFTER_SECS * SECOND;
 
 fn key(raw: &str) -> Result<IdempotencyKey, BoxError> {
     Ok(IdempotencyKey::parse(raw)?)
-}
-
-fn response(n: u16) -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        body: format!("{{\"id\":\"task-{n}\",\"title\":\"Ärger über 100% _x_ \\\\\"}}"),
-        location: Some(format!("/tasks/task-{n}")),
-        etag: Some(format!("\"{n}\"")),
-    }
 }
 
 /// A reservation at `now`, with the cut-offs the domain uses at that instant.
@@ -35,7 +25,7 @@ async fn reserve(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> Result<Reservation, StoreError> {
-    let (expired_before, abandoned_before) = cutoffs(now);
+    let (expired_before, abandoned_before) = IdempotencyKey::cutoffs(now);
     keys.reserve(
         owner,
         key.clone(),
@@ -55,23 +45,28 @@ fn held(owner: UserId, key: &IdempotencyKey, reserved_at: DateTime<Utc>) -> Held
     }
 }
 
+/// A new task of `owner`'s, created at `at`, with a fresh id and `tags`.
+fn fresh_task(owner: UserId, at: DateTime<Utc>, tags: &[&str]) -> Result<Task, BoxError> {
+    static NEXT_TASK: AtomicU64 = AtomicU64::new(1_000_000);
+    let n = u128::from(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
+    new_task(owner, n, at, tags)
+}
+
 /// Completes `owner`'s reservation of `key` made at `reserved_at` as task creation does: a
-/// new task and the response in one transaction. Returns whether the reservation was still
-/// held (and the task therefore stored).
+/// new task, stored and recorded as what the key yields in one transaction. Returns the
+/// task if the reservation was still held (and the task therefore stored).
 async fn try_complete(
     db: &Database,
     owner: UserId,
     key: &IdempotencyKey,
     reserved_at: DateTime<Utc>,
-    response: &StoredResponse,
-) -> Result<bool, BoxError> {
-    static NEXT_TASK: AtomicU64 = AtomicU64::new(1_000_000);
-    let n = u128::from(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
-    let task = new_task(owner, n, reserved_at, &["keyed"])?;
-    Ok(db
+) -> Result<Option<Task>, BoxError> {
+    let task = fresh_task(owner, reserved_at, &["keyed", "ärger über 100% _x_ \\"])?;
+    let stored = db
         .tasks()
-        .insert_for_key(task, held(owner, key, reserved_at), response.clone())
-        .await?)
+        .insert_for_key(task.clone(), held(owner, key, reserved_at))
+        .await?;
+    Ok(stored.then_some(task))
 }
 
 /// [`try_complete`] of a reservation the test knows is held.
@@ -80,31 +75,30 @@ async fn complete(
     owner: UserId,
     key: &IdempotencyKey,
     reserved_at: DateTime<Utc>,
-    response: &StoredResponse,
-) -> TestResult {
-    assert!(
-        try_complete(db, owner, key, reserved_at, response).await?,
-        "the reservation of {key:?} at {reserved_at} should still be held"
-    );
-    Ok(())
+) -> Result<Task, BoxError> {
+    try_complete(db, owner, key, reserved_at)
+        .await?
+        .ok_or_else(|| {
+            format!("the reservation of {key:?} at {reserved_at} should still be held").into()
+        })
 }
 
 fn in_progress(fingerprint: &str) -> Reservation {
     Reservation::Taken {
         fingerprint: fingerprint.to_owned(),
-        response: None,
+        created: None,
     }
 }
 
-fn completed(fingerprint: &str, response: &StoredResponse) -> Reservation {
+fn completed(fingerprint: &str, task: &Task) -> Reservation {
     Reservation::Taken {
         fingerprint: fingerprint.to_owned(),
-        response: Some(response.clone()),
+        created: Some(task.clone()),
     }
 }
 
 /// The first reservation of a key gets it; later ones find it in progress (with the first
-/// request's fingerprint, whatever theirs), then, once completed, its response verbatim. A
+/// request's fingerprint, whatever theirs), then, once completed, its task as created. A
 /// completed key is never taken over, however old, within its lifetime.
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
@@ -134,8 +128,9 @@ async fn idempotency_keys_are_reserved_once_then_replayed(#[case] backend: Backe
         "a different body must see the first request's fingerprint"
     );
 
-    let first = response(1);
-    complete(&db, owner, &k, now, &first).await?;
+    let first = complete(&db, owner, &k, now).await?;
+    // What becomes of the task since does not change what the key yields.
+    db.tasks().delete_for_owner(owner, first.id, None).await?;
     for (fingerprint, at) in [
         ("fp-1", 3 * SECOND),
         ("fp-2", 4 * SECOND),
@@ -151,20 +146,19 @@ async fn idempotency_keys_are_reserved_once_then_replayed(#[case] backend: Backe
         );
     }
 
-    // Another key of the same owner is independent; a response without optional headers
-    // and with an empty body replays as stored.
+    // Another key of the same owner is independent; a task without tags, description or
+    // due date replays as stored.
     let other = key("k")?;
     assert_eq!(
         reserve(&*keys, owner, &other, "fp-9", now).await?,
         Reservation::Reserved
     );
-    let bare = StoredResponse {
-        status: 200,
-        body: String::new(),
-        location: None,
-        etag: None,
-    };
-    complete(&db, owner, &other, now, &bare).await?;
+    let bare = fresh_task(owner, now, &[])?;
+    assert!(
+        db.tasks()
+            .insert_for_key(bare.clone(), held(owner, &other, now))
+            .await?
+    );
     assert_eq!(
         reserve(&*keys, owner, &other, "fp-9", t(SECOND)?).await?,
         completed("fp-9", &bare)
@@ -201,8 +195,7 @@ async fn idempotency_keys_of_different_owners_never_collide(
         reserve(&*keys, bob, &k, "fp-bob", now).await?,
         Reservation::Reserved
     );
-    let (for_alice, for_bob) = (response(1), response(2));
-    complete(&db, alice, &k, now, &for_alice).await?;
+    let for_alice = complete(&db, alice, &k, now).await?;
     assert_eq!(
         reserve(&*keys, bob, &k, "fp-bob", t(1)?).await?,
         in_progress("fp-bob")
@@ -217,7 +210,7 @@ async fn idempotency_keys_of_different_owners_never_collide(
         reserve(&*keys, bob, &k, "fp-bob-2", t(3)?).await?,
         Reservation::Reserved
     );
-    complete(&db, bob, &k, t(3)?, &for_bob).await?;
+    let for_bob = complete(&db, bob, &k, t(3)?).await?;
     assert_eq!(
         reserve(&*keys, alice, &k, "fp-alice", t(4)?).await?,
         completed("fp-alice", &for_alice)
@@ -253,10 +246,10 @@ async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
         reserve(&*keys, owner, &done, "fp-1", start).await?,
         Reservation::Reserved
     );
-    complete(&db, owner, &done, start, &response(1)).await?;
+    let first = complete(&db, owner, &done, start).await?;
     assert_eq!(
         reserve(&*keys, owner, &done, "fp-2", t(LIFETIME)?).await?,
-        completed("fp-1", &response(1)),
+        completed("fp-1", &first),
         "a key used exactly at the cut-off has not expired"
     );
     assert_eq!(
@@ -266,7 +259,7 @@ async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
     assert_eq!(
         reserve(&*keys, owner, &done, "fp-3", t(LIFETIME + 2)?).await?,
         in_progress("fp-2"),
-        "the expired response must be gone"
+        "the expired task must be gone"
     );
 
     // An incomplete reservation is abandoned after the delay, and taken over.
@@ -311,14 +304,7 @@ async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
         .await?,
         Reservation::Reserved
     );
-    complete(
-        &db,
-        owner,
-        &stuck,
-        t(taken_at + ABANDONED_AFTER + 1)?,
-        &response(3),
-    )
-    .await?;
+    let created = complete(&db, owner, &stuck, t(taken_at + ABANDONED_AFTER + 1)?).await?;
     assert_eq!(
         reserve(
             &*keys,
@@ -328,7 +314,7 @@ async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
             t(taken_at + 3 * ABANDONED_AFTER)?
         )
         .await?,
-        completed("fp-c", &response(3))
+        completed("fp-c", &created)
     );
 
     // The cut-offs are the caller's: they are used as given, not recomputed.
@@ -354,7 +340,7 @@ async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
         Reservation::Reserved,
         "created before abandoned_before"
     );
-    complete(&db, owner, &explicit, later, &response(4)).await?;
+    let created = complete(&db, owner, &explicit, later).await?;
     let taken = keys
         .reserve(
             owner,
@@ -365,7 +351,7 @@ async fn expired_keys_and_abandoned_reservations_can_be_reserved_again(
             t(LIFETIME)?,
         )
         .await?;
-    assert_eq!(taken, completed("fp-y", &response(4)));
+    assert_eq!(taken, completed("fp-y", &created));
     let taken = keys
         .reserve(
             owner,
@@ -417,11 +403,11 @@ async fn a_released_key_can_be_reserved_again(#[case] backend: Backend) -> TestR
         reserve(&*keys, owner, &k, "fp-3", t(3)?).await?,
         in_progress("fp-2")
     );
-    complete(&db, owner, &k, t(2)?, &response(7)).await?;
+    let created = complete(&db, owner, &k, t(2)?).await?;
     keys.release(held(owner, &k, t(2)?)).await?;
     assert_eq!(
         reserve(&*keys, owner, &k, "fp-3", t(4)?).await?,
-        completed("fp-2", &response(7)),
+        completed("fp-2", &created),
         "a completed key must survive a release"
     );
     keys.release(held(owner, &key("never-used")?, t(0)?))
@@ -453,6 +439,7 @@ async fn purging_removes_only_expired_keys_and_counts_them(#[case] backend: Back
         ("young", 100 * HOUR - 23 * HOUR, true),
         ("fresh", 100 * HOUR, false),
     ];
+    let mut created = std::collections::HashMap::new();
     for owner in [alice, bob] {
         for (name, at, done) in used {
             let k = key(name)?;
@@ -461,7 +448,7 @@ async fn purging_removes_only_expired_keys_and_counts_them(#[case] backend: Back
                 Reservation::Reserved
             );
             if done {
-                complete(&db, owner, &k, t(at)?, &response(1)).await?;
+                created.insert((owner, name), complete(&db, owner, &k, t(at)?).await?);
             }
         }
     }
@@ -479,7 +466,7 @@ async fn purging_removes_only_expired_keys_and_counts_them(#[case] backend: Back
             let found = reserve(&*keys, owner, &key(name)?, "fp-later", now).await?;
             let expected = match name {
                 "old-done" | "old-pending" | "just-old" => Reservation::Reserved,
-                _ if complete => completed(name, &response(1)),
+                _ if complete => completed(name, &created[&(owner, name)]),
                 _ => in_progress(name),
             };
             assert_eq!(found, expected, "{name}");
@@ -528,7 +515,7 @@ async fn concurrent_reservations_of_one_key_let_exactly_one_through(
             Reservation::Reserved => winners.push(fingerprint),
             Reservation::Taken {
                 fingerprint: first,
-                response: None,
+                created: None,
             } => taken.push(first),
             other => return Err(format!("{fingerprint}: {other:?}").into()),
         }
@@ -541,10 +528,10 @@ async fn concurrent_reservations_of_one_key_let_exactly_one_through(
         "losers must see the winner {winner}: {taken:?}"
     );
 
-    complete(&db, owner, &k, now, &response(5)).await?;
+    let created = complete(&db, owner, &k, now).await?;
     for handle in race("second") {
         let (fingerprint, found) = handle.await?;
-        assert_eq!(found?, completed(&winner, &response(5)), "{fingerprint}");
+        assert_eq!(found?, completed(&winner, &created), "{fingerprint}");
     }
     Ok(())
 }
@@ -578,7 +565,7 @@ async fn a_taken_over_reservation_can_no_longer_be_completed(
         Reservation::Reserved,
         "taken over as abandoned"
     );
-    assert!(!try_complete(&db, owner, &k, first_at, &response(1)).await?);
+    assert!(try_complete(&db, owner, &k, first_at).await?.is_none());
     assert_eq!(
         stored().await?,
         0,
@@ -591,22 +578,22 @@ async fn a_taken_over_reservation_can_no_longer_be_completed(
         "the slow request cannot release the retry's reservation"
     );
 
-    complete(&db, owner, &k, retry_at, &response(2)).await?;
+    let created = complete(&db, owner, &k, retry_at).await?;
     assert_eq!(stored().await?, 1);
     assert!(
-        !try_complete(&db, owner, &k, retry_at, &response(3)).await?,
+        try_complete(&db, owner, &k, retry_at).await?.is_none(),
         "a completed key cannot be completed again"
     );
     assert_eq!(stored().await?, 1);
     assert_eq!(
         reserve(&*keys, owner, &k, "fp-retry", t(ABANDONED_AFTER + 3)?).await?,
-        completed("fp-retry", &response(2))
+        completed("fp-retry", &created)
     );
     Ok(())
 }
 
-/// A key row with half a response (corrupt data) is an internal error, never replayed as a
-/// made-up response nor taken for a request still in progress.
+/// A key row whose task does not decode (corrupt data) is an internal error, never replayed
+/// as a made-up task nor taken for a request still in progress.
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
@@ -624,9 +611,12 @@ async fn a_corrupt_key_row_is_an_error_not_a_response(#[case] backend: Backend) 
         Reservation::Reserved
     );
     db.hold_connection()?
-        .execute_sql("UPDATE idempotency_keys SET status = 201")?;
+        .execute_sql("UPDATE idempotency_keys SET task = '{\"title\": \"no id\"}'")?;
     match reserve(&*keys, owner, &k, "fp", t(SECOND)?).await {
-        Err(StoreError::Internal(message)) => assert!(message.contains("half-done"), "{message}"),
+        Err(e @ StoreError::Internal(_)) => {
+            let message = e.to_string();
+            assert!(message.contains("half-done"), "{message}");
+        }
         other => return Err(format!("expected an internal error, got {other:?}").into()),
     }
     Ok(())

@@ -251,7 +251,7 @@ async fn assert_filter(
             ids(&got),
             ids(&want),
             "{filter:?} sorted by {}",
-            sort.to_param()
+            label(sort)
         );
         assert_eq!(got, want, "{filter:?}: tasks must read back as stored");
     }
@@ -575,7 +575,7 @@ async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
     for sort in every_sort() {
         let got = list(&*tasks, owner, &TaskFilter::default(), sort).await?;
         let want = sorted(&all, sort);
-        assert_eq!(ids(&got), ids(&want), "sorted by {}", sort.to_param());
+        assert_eq!(ids(&got), ids(&want), "sorted by {}", label(sort));
         assert_eq!(got, want);
     }
 
@@ -612,7 +612,7 @@ async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
     ];
     for (sort, expected) in pinned {
         let got = list(&*tasks, owner, &TaskFilter::default(), sort).await?;
-        assert_eq!(ids(&got), expected, "sorted by {}", sort.to_param());
+        assert_eq!(ids(&got), expected, "sorted by {}", label(sort));
     }
     Ok(())
 }
@@ -806,7 +806,7 @@ async fn keyset_pages_visit_every_task_once_in_order_for_every_sort(
                 ids(&seen),
                 ids(&want),
                 "sorted by {}, {size} a page",
-                sort.to_param()
+                label(sort)
             );
             assert_eq!(seen, want);
         }
@@ -879,7 +879,7 @@ async fn keyset_pages_with_filters_visit_every_match_once(#[case] backend: Backe
                     ids(&seen),
                     ids(&want),
                     "{filter:?} sorted by {}, {size} a page",
-                    sort.to_param()
+                    label(sort)
                 );
             }
         }
@@ -892,14 +892,14 @@ fn assert_ordered_without_repeats(seen: &[Task], sort: TaskSort) -> TestResult {
     let mut ids_seen = HashSet::new();
     for task in seen {
         if !ids_seen.insert(task.id) {
-            return Err(format!("{} seen twice sorted by {}", task.id, sort.to_param()).into());
+            return Err(format!("{} seen twice sorted by {}", task.id, label(sort)).into());
         }
     }
     for pair in seen.windows(2) {
         if compare(&pair[0], &pair[1], sort) != Order::Less {
             return Err(format!(
                 "out of order sorted by {}: {} then {}",
-                sort.to_param(),
+                label(sort),
                 pair[0].id,
                 pair[1].id
             )
@@ -1010,9 +1010,9 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
         assert!(
             missed.is_empty() && wrongly.is_empty(),
             "sorted by {}: missed {missed:?}, saw {wrongly:?} that should not be seen",
-            sort.to_param()
+            label(sort)
         );
-        assert_eq!(seen_ids, must, "sorted by {}", sort.to_param());
+        assert_eq!(seen_ids, must, "sorted by {}", label(sort));
     }
     Ok(())
 }
@@ -1116,13 +1116,13 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
         assert!(
             missed.is_empty(),
             "sorted by {}: tasks present all along were missed: {missed:?}",
-            sort.to_param()
+            label(sort)
         );
         let known = known.lock().map_err(|_| "poisoned")?;
         assert!(
             seen_ids.is_subset(&known),
             "sorted by {}: unknown tasks seen",
-            sort.to_param()
+            label(sort)
         );
     }
     Ok(())
@@ -1254,7 +1254,7 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
     let mut cases: Vec<(String, TaskListQuery)> =
         vec![("default".into(), TaskListQuery::default())];
     for sort in every_sort() {
-        let name = sort.to_param();
+        let name = label(sort);
         let sorted = TaskListQuery {
             sort,
             ..TaskListQuery::default()
@@ -1361,4 +1361,16 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
         failures.join("\n")
     );
     Ok(())
+}
+
+/// A sort order as the messages of these tests name it (`-due_at`).
+fn label(sort: TaskSort) -> String {
+    let field = match sort.field {
+        TaskSortField::CreatedAt => "created_at",
+        TaskSortField::UpdatedAt => "updated_at",
+        TaskSortField::DueAt => "due_at",
+        TaskSortField::Priority => "priority",
+        TaskSortField::Title => "title",
+    };
+    format!("{}{field}", if sort.descending { "-" } else { "" })
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rstest::rstest;
-use taskapi_domain::ports::{
+use taskapi_domain::{
     DeleteOutcome, InsertUserError, TaskRepository, UpdateDecision, UpdateOutcome,
 };
 use taskapi_domain::{
@@ -439,13 +439,16 @@ async fn a_corrupt_stored_priority_is_an_error_not_a_default(
         all_of(&*tasks, owner)
             .await
             .map(drop)
-            .map_err(|e| StoreError::Internal(e.to_string())),
+            .map_err(StoreError::internal),
     ] {
         match found {
-            Err(StoreError::Internal(message)) => assert!(
-                message.contains("priority") && message.contains(&task.id.to_string()),
-                "{message}"
-            ),
+            Err(StoreError::Internal(cause)) => {
+                let message = cause.to_string();
+                assert!(
+                    message.contains("priority") && message.contains(&task.id.to_string()),
+                    "{message}"
+                );
+            }
             other => return Err(format!("expected an internal error, got {other:?}").into()),
         }
     }

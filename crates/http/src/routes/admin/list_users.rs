@@ -134,9 +134,7 @@ pub(crate) fn parse_user_list(query: &str) -> Result<UserListQuery, ApiError> {
     let mut errors = ValidationErrors::new();
     let mut out = UserListQuery::default();
     if let Some(raw) = params.take("limit") {
-        out.limit = errors
-            .check("limit", parse_limit(&raw))
-            .map_or(out.limit, |size| u32::from(size.get()));
+        out.size = errors.check("limit", parse_limit(&raw)).unwrap_or(out.size);
     }
     let mut sort_ok = true;
     if let Some(raw) = params.take("sort") {
@@ -265,7 +263,7 @@ mod tests {
         assert_eq!(q, UserListQuery::default());
         let q = parse_user_list("limit=7&q=Bob%40&role=admin&disabled=false&sort=-email")
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(q.limit, 7);
+        assert_eq!(q.size.get(), 7);
         assert_eq!(q.email_contains.as_deref(), Some("bob@"));
         assert_eq!((q.role, q.disabled), (Some(Role::Admin), Some(false)));
         assert_eq!(

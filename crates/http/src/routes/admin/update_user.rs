@@ -2,8 +2,8 @@
 
 use actix_web::web::Data;
 use paperclip::actix::{api_v2_operation, web::Json};
+use taskapi_domain::AccountChange;
 use taskapi_domain::Role;
-use taskapi_domain::ports::AccountChange;
 
 use crate::AppState;
 use crate::auth::AdminUser;

@@ -10,7 +10,8 @@ use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    Description, Priority, StoredResponse, Tag, Tags, Task, TaskDraft, TaskTitle,
+    Created, Description, IdempotentRequest, Priority, Tag, TagProblem, Tags, TagsError, TaskDraft,
+    TaskTitle, ValidationErrors,
 };
 
 use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, etag};
@@ -31,65 +32,36 @@ pub async fn create(
     body: IdempotentBody<CreateTaskRequest>,
 ) -> Result<CreatedTask, ApiError> {
     let IdempotentBody(draft, fingerprint) = body;
-    match key.0 {
-        None => {
-            let task = state.tasks.create(&caller.0, draft).await?;
-            Ok(CreatedTask {
-                response: created(&task),
-                replayed: false,
-            })
-        }
-        Some(key) => {
-            let outcome = state
-                .tasks
-                .create_idempotent(&caller.0, draft, key, fingerprint.0, created)
-                .await?;
-            Ok(CreatedTask {
-                response: outcome.response,
-                replayed: outcome.replayed,
-            })
-        }
-    }
+    let repeatable = key.0.map(|key| IdempotentRequest {
+        key,
+        fingerprint: fingerprint.0,
+    });
+    let created = state.tasks.create(&caller.0, draft, repeatable).await?;
+    Ok(CreatedTask(created))
 }
 
 /// Marks a replayed response of an idempotent request.
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The response to a creation, as first given (and as replayed for an idempotency key).
-fn created(task: &Task) -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        body: serde_json::to_string(&TaskResponse::from(task.clone())).unwrap_or_default(),
-        location: Some(format!("/tasks/{}", task.id)),
-        etag: Some(etag(task)),
-    }
-}
-
-/// A creation's response: 201 with the task, `Location` and `ETag`, replayed verbatim for a
-/// repeated `Idempotency-Key` (marked by `Idempotent-Replayed: true`).
+/// A creation's response: 201 with the task, `Location` and `ETag`, the same for the first
+/// answer and for a replay of a repeated `Idempotency-Key` (which returns the task as it was
+/// created, marked by `Idempotent-Replayed: true`).
 #[derive(Debug)]
-pub struct CreatedTask {
-    response: StoredResponse,
-    replayed: bool,
-}
+pub struct CreatedTask(Created);
 
 impl Responder for CreatedTask {
     type Body = BoxBody;
 
     fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
-        let status = StatusCode::from_u16(self.response.status).unwrap_or(StatusCode::CREATED);
-        let mut response = HttpResponse::build(status);
+        let Created { task, replayed } = self.0;
+        let mut response = HttpResponse::build(StatusCode::CREATED);
         response.insert_header((CONTENT_TYPE, "application/json"));
-        if let Some(location) = self.response.location {
-            response.insert_header((LOCATION, location));
-        }
-        if let Some(tag) = self.response.etag {
-            response.insert_header((ETAG, tag));
-        }
-        if self.replayed {
+        response.insert_header((LOCATION, format!("/tasks/{}", task.id)));
+        response.insert_header((ETAG, etag(&task)));
+        if replayed {
             response.insert_header((IDEMPOTENT_REPLAYED, "true"));
         }
-        response.body(self.response.body)
+        response.body(serde_json::to_string(&TaskResponse::from(task)).unwrap_or_default())
     }
 }
 
@@ -210,7 +182,7 @@ impl RequestBody for CreateTaskRequest {
         };
         let tags = f.strings(TAGS);
         let tags = match f.optional(TAGS, tags) {
-            Some(Some(t)) => f.check_many(Tags::parse(&t)),
+            Some(Some(t)) => f.check_many(tags_of(&t)),
             Some(None) => Some(Tags::default()),
             None => None,
         };
@@ -223,4 +195,21 @@ impl RequestBody for CreateTaskRequest {
             tags: tags?,
         })
     }
+}
+
+/// Parses a task's tags, naming each invalid tag by its position in the list as sent
+/// (`tags[3]`) and the count as `tags`.
+pub(super) fn tags_of(raw: &[String]) -> Result<Tags, ValidationErrors> {
+    Tags::parse(raw).map_err(|TagsError(problems)| {
+        let mut errors = ValidationErrors::new();
+        for problem in problems {
+            match problem {
+                TagProblem::Invalid { index, error } => {
+                    errors.push(format!("tags[{index}]"), error.to_string());
+                }
+                TagProblem::TooMany { .. } => errors.push("tags", problem.to_string()),
+            }
+        }
+        errors
+    })
 }

@@ -12,8 +12,8 @@ use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    Page, PageSize, Priority, SearchText, SortKey, Tag, Task, TaskCursor, TaskFilter, TaskId,
-    TaskListQuery, TaskSort,
+    PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId, TaskListQuery,
+    TaskPage, TaskSort, TaskSortField,
 };
 
 use super::TaskResponse;
@@ -30,6 +30,40 @@ use crate::reply::JsonOk;
 
 /// The fields tasks can be sorted by, in their API form.
 const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "due_at", "priority", "title"];
+
+/// The domain's sort field of each name in [`SORT_FIELDS`], in the same order.
+const SORT_FIELD_OF: [TaskSortField; 5] = [
+    TaskSortField::CreatedAt,
+    TaskSortField::UpdatedAt,
+    TaskSortField::DueAt,
+    TaskSortField::Priority,
+    TaskSortField::Title,
+];
+
+/// Parses `sort`: `created_at`, `-due_at`, … (a leading `-` means descending).
+fn parse_sort(raw: &str) -> Result<TaskSort, String> {
+    let (descending, name) = match raw.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, raw),
+    };
+    SORT_FIELDS
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| TaskSort {
+            field: SORT_FIELD_OF[i],
+            descending,
+        })
+        .ok_or_else(|| pagination::bad_sort(SORT_FIELDS))
+}
+
+/// The API form of a sort order (`-due_at`).
+fn sort_param(sort: TaskSort) -> String {
+    let name = SORT_FIELD_OF
+        .iter()
+        .position(|f| *f == sort.field)
+        .map_or("", |i| SORT_FIELDS[i]);
+    format!("{}{name}", if sort.descending { "-" } else { "" })
+}
 
 /// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`).
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
@@ -89,7 +123,7 @@ impl TaskListParams {
         }
         let mut sort_ok = true;
         if let Some(raw) = params.take("sort") {
-            let parsed = errors.check("sort", TaskSort::parse(&raw));
+            let parsed = errors.check("sort", parse_sort(&raw));
             sort_ok = parsed.is_some();
             sort = parsed.unwrap_or_default();
         }
@@ -121,7 +155,7 @@ impl TaskListParams {
     }
 
     /// The answer of a task list: the page's tasks, and `Link: rel="next"` when there are more.
-    pub(crate) fn reply(&self, page: Page<Task>) -> JsonOk<Vec<TaskResponse>> {
+    pub(crate) fn reply(&self, page: TaskPage) -> JsonOk<Vec<TaskResponse>> {
         let items = page.items.into_iter().map(TaskResponse::from).collect();
         self.link
             .reply(items, page.next.as_ref().map(encode_cursor))
@@ -137,7 +171,7 @@ fn encode_cursor(cursor: &TaskCursor) -> String {
         SortKey::Title(title) => ("s", title.clone()),
     };
     pagination::encode_cursor(&[
-        &cursor.sort.to_param(),
+        &sort_param(cursor.sort),
         kind,
         &value,
         &cursor.id.to_string(),
@@ -147,12 +181,12 @@ fn encode_cursor(cursor: &TaskCursor) -> String {
 /// Decodes a cursor and checks that it belongs to `sort`.
 fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
     let parts = pagination::decode_cursor(raw)?;
-    let [sort_param, kind, value, id] = parts.as_slice() else {
+    let [sort_raw, kind, value, id] = parts.as_slice() else {
         return Err(NOT_OURS.into());
     };
-    let cursor_sort = TaskSort::parse(sort_param).map_err(|_| NOT_OURS.to_owned())?;
+    let cursor_sort = parse_sort(sort_raw).map_err(|_| NOT_OURS.to_owned())?;
     if cursor_sort != sort {
-        return Err(foreign_sort(&cursor_sort.to_param(), &sort.to_param()));
+        return Err(foreign_sort(&sort_param(cursor_sort), &sort_param(sort)));
     }
     let key = match kind.as_str() {
         "t" => SortKey::Instant(
@@ -296,11 +330,39 @@ mod tests {
     fn a_forged_cursor_with_an_unstorable_instant_is_not_ours() {
         let sort = TaskSort::default();
         let forged = pagination::encode_cursor(&[
-            &sort.to_param(),
+            &sort_param(sort),
             "t",
             "9999-12-31T23:59:59-01:00",
             &uuid::Uuid::nil().to_string(),
         ]);
         assert!(decode_cursor(&forged, sort).is_err());
+    }
+
+    #[test]
+    fn sorts_parse_with_an_optional_minus_and_round_trip() {
+        for raw in [
+            "created_at",
+            "-created_at",
+            "updated_at",
+            "due_at",
+            "-due_at",
+            "priority",
+            "-title",
+        ] {
+            let sort = parse_sort(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(sort_param(sort), raw);
+        }
+        assert_eq!(parse_sort("-priority").map(|s| s.descending), Ok(true));
+        for bad in [
+            "",
+            "-",
+            "--title",
+            "id",
+            "Title",
+            "created_at,title",
+            "+title",
+        ] {
+            assert!(parse_sort(bad).is_err(), "{bad:?}");
+        }
     }
 }

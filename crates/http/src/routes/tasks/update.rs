@@ -3,7 +3,7 @@
 
 use actix_web::web::Data;
 use paperclip::actix::api_v2_operation;
-use taskapi_domain::{Description, Priority, Tags, TaskPatch, TaskTitle};
+use taskapi_domain::{Description, Priority, TaskPatch, TaskTitle};
 
 use super::create::{DESCRIPTION_RULE, TAGS_RULE, TITLE_RULE};
 use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, with_etag};
@@ -129,7 +129,7 @@ impl RequestBody for UpdateTaskRequest {
         };
         let tags = f.strings(TAGS);
         let tags = match f.optional(TAGS, tags) {
-            Some(Some(t)) => f.check_many(Tags::parse(&t)).map(Some),
+            Some(Some(t)) => f.check_many(super::create::tags_of(&t)).map(Some),
             Some(None) => Some(None),
             None => None,
         };

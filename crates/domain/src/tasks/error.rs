@@ -1,0 +1,115 @@
+//! What can go wrong with tasks.
+
+use thiserror::Error;
+
+use crate::StoreError;
+
+/// Failures of the task use cases.
+#[derive(Debug, Error)]
+pub enum TaskError {
+    /// No such task for this owner: missing, someone else's, or an invalid id.
+    #[error("task not found")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The version condition names a version the task no longer has.
+    #[error("the task has changed since the version the request was based on")]
+    VersionMismatch,
+    /// An idempotency key was reused with a different request.
+    #[error("this idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// The first request with this idempotency key is still running.
+    #[error("a request with this idempotency key is still in progress")]
+    IdempotencyKeyInProgress,
+}
+
+/// Why a text (a title, a tag, a search text) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TextError {
+    /// Nothing is left (after trimming, where the text is trimmed).
+    #[error("must not be empty")]
+    Empty,
+    /// More code points than allowed.
+    #[error("must be at most {max} characters")]
+    TooLong {
+        /// The most allowed.
+        max: usize,
+    },
+    /// A control character (a line break included).
+    #[error("must not contain control characters")]
+    ControlCharacters,
+}
+
+/// Why a description is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum DescriptionError {
+    /// More code points than allowed.
+    #[error("must be at most {max} characters")]
+    TooLong {
+        /// The most allowed.
+        max: usize,
+    },
+    /// A control character other than a tab or a line break.
+    #[error("must not contain control characters other than tabs and line breaks")]
+    ControlCharacters,
+}
+
+/// A priority name or rank that is none of the three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PriorityError {
+    /// Not `low`, `medium` or `high`.
+    #[error("must be one of: low, medium, high")]
+    UnknownName,
+    /// Not 0, 1 or 2 (corrupt data, never a default).
+    #[error("{0} is not a priority rank (0, 1 or 2)")]
+    UnknownRank(i16),
+}
+
+/// One thing wrong with a list of tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TagProblem {
+    /// The tag at this position (from 0, in the list as given) is invalid.
+    #[error("{error}")]
+    Invalid {
+        /// Its position.
+        index: usize,
+        /// What is wrong with it.
+        error: TextError,
+    },
+    /// More distinct tags than allowed.
+    #[error("must hold at most {max} distinct tags")]
+    TooMany {
+        /// The most allowed.
+        max: usize,
+    },
+}
+
+/// Why a list of tags is refused: every invalid tag, in order, then the count if exceeded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagsError(pub Vec<TagProblem>);
+
+impl std::fmt::Display for TagsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (n, problem) in self.0.iter().enumerate() {
+            if n > 0 {
+                f.write_str("; ")?;
+            }
+            match problem {
+                TagProblem::Invalid { index, error } => write!(f, "tag {index}: {error}")?,
+                TagProblem::TooMany { .. } => write!(f, "tags: {problem}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TagsError {}
+
+/// An idempotency key that is not 1–255 visible ASCII characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("must be 1–{max} visible ASCII characters")]
+pub struct IdempotencyKeyError {
+    /// The longest key.
+    pub max: usize,
+}

@@ -1,0 +1,129 @@
+//! Ports: what the domain needs from the outside world. Adapters implement these traits;
+//! services hold them as `Arc<dyn Port>` because the backend is chosen at run time.
+//!
+//! Every method documents what an adapter MUST return, so that all adapters behave alike.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    HeldKey, IdempotencyKey, Reservation, StoreError, Task, TaskChanges, TaskId, TaskListQuery,
+    UserId,
+};
+
+/// What an update does to a task, decided by the domain on its current state while storage
+/// holds the task locked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateDecision {
+    /// Write these changes, stamping `updated_at` with the instant given; storage bumps
+    /// `version` in the same statement.
+    Write(TaskChanges, DateTime<Utc>),
+    /// Leave the task as it is (the update changes nothing).
+    Keep,
+    /// Refuse the update (its precondition does not hold).
+    Refuse,
+}
+
+/// The domain's decision function for one update.
+pub type DecideUpdate = Box<dyn FnOnce(&Task) -> UpdateDecision + Send>;
+
+/// Outcome of an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    /// The task was changed and now holds the returned state.
+    Updated(Task),
+    /// The decision was to keep the task; it is returned as it is.
+    Unchanged(Task),
+    /// The decision was to refuse; nothing changed.
+    Refused,
+    /// No task with this id belongs to this owner.
+    NotFound,
+}
+
+/// Persistence of tasks. Every method is scoped by owner: an adapter MUST NOT return, change
+/// or delete a task whose owner differs from the one given.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TaskRepository: Send + Sync {
+    /// Stores a new task with its tags, atomically.
+    async fn insert(&self, task: Task) -> Result<(), StoreError>;
+
+    /// Inserts a new task created under an idempotency key and, in the same transaction,
+    /// records it, as it is now, as what the key yields (later reservations of the key MUST
+    /// get this very task back, unchanged by what happens to the task since), provided the
+    /// reservation is still `held` (uncompleted, and not taken over since). Returns `false`,
+    /// having written nothing, when it is not.
+    async fn insert_for_key(&self, task: Task, held: HeldKey) -> Result<bool, StoreError>;
+
+    /// The owner's task with this id, if any.
+    async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
+
+    /// Up to `limit` of the owner's tasks that match `query.filter`, in `query.sort` order
+    /// (ties broken by id in the same direction; tasks without `due_at` last when sorting by
+    /// it, in either direction), starting just after `query.after` when given. Adapters
+    /// MUST seek to the cursor (keyset pagination), never skip rows by offset.
+    async fn list_for_owner(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError>;
+
+    /// Reads the owner's task, asks `decide` what to do with it, and does it, atomically:
+    /// no other write to the task can come between the read and the write (adapters lock
+    /// the row, or the database). A write replaces the writable fields and tags, sets
+    /// `updated_at`, and bumps `version` in the UPDATE statement itself.
+    async fn update_with(
+        &self,
+        owner: UserId,
+        id: TaskId,
+        decide: DecideUpdate,
+    ) -> Result<UpdateOutcome, StoreError>;
+
+    /// Deletes the owner's task, only if its version is `expected_version` when one is given
+    /// (checked in the same statement).
+    async fn delete_for_owner(
+        &self,
+        owner: UserId,
+        id: TaskId,
+        expected_version: Option<i64>,
+    ) -> Result<DeleteOutcome, StoreError>;
+}
+
+/// Outcome of a (conditional) delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The task is gone.
+    Deleted,
+    /// The task exists but not at the expected version; nothing was deleted.
+    VersionMismatch,
+    /// No task with this id belongs to this owner.
+    NotFound,
+}
+
+/// Idempotency keys of task creation, per owner.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Reserves `key` for a request with `fingerprint` at `now`. A key last used before
+    /// `expired_before` counts as unused; a reservation made before `abandoned_before` that
+    /// never completed may be taken over. Adapters MUST arbitrate concurrent reservations of
+    /// one key with a unique constraint, so that exactly one gets `Reserved`.
+    #[allow(clippy::too_many_arguments)]
+    async fn reserve(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        fingerprint: String,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError>;
+
+    /// Gives up a reservation whose request failed, so that a retry may proceed. Does
+    /// nothing if the reservation is no longer `held` (taken over, or completed).
+    async fn release(&self, held: HeldKey) -> Result<(), StoreError>;
+
+    /// Forgets every key used before `before`. Returns how many were removed.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}

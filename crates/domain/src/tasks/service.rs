@@ -1,0 +1,285 @@
+//! Tasks: the task model, its value objects, and the `TaskService` use cases.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::{
+    Clock, Created, DecideUpdate, DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey,
+    IdempotencyStore, IdempotentRequest, Page, Principal, Reservation, StoreError, Task,
+    TaskCursor, TaskDraft, TaskError, TaskId, TaskListQuery, TaskPage, TaskPatch, TaskRepository,
+    UpdateDecision, UpdateOutcome, UserId, VersionCondition,
+};
+
+/// The task use cases. Every method is scoped to the caller: another user's task behaves
+/// exactly like a missing one.
+#[derive(Clone)]
+pub struct TaskService {
+    tasks: Arc<dyn TaskRepository>,
+    idempotency: Arc<dyn IdempotencyStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl fmt::Debug for TaskService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskService").finish_non_exhaustive()
+    }
+}
+
+/// One page of `owner`'s tasks, pointing the next cursor after the last item shown. The
+/// one implementation behind every task listing (the owner's and the administrators').
+///
+/// # Errors
+/// What storage reports.
+pub(crate) async fn page_of(
+    tasks: &dyn TaskRepository,
+    owner: UserId,
+    query: TaskListQuery,
+) -> Result<TaskPage, StoreError> {
+    let (size, sort) = (query.size, query.sort);
+    let fetched = tasks
+        .list_for_owner(owner, query, size.fetch_limit())
+        .await?;
+    Ok(Page::from_fetched(fetched, size, |last| {
+        TaskCursor::after(last, sort)
+    }))
+}
+
+impl TaskService {
+    /// Builds the service from its ports.
+    pub fn new(
+        tasks: Arc<dyn TaskRepository>,
+        idempotency: Arc<dyn IdempotencyStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
+        Self {
+            tasks,
+            idempotency,
+            clock,
+            ids,
+        }
+    }
+
+    /// Creates a task owned by the caller, at version 1. With a `repeatable` request, at
+    /// most once per key: see [`TaskService::create_once`].
+    ///
+    /// # Errors
+    /// `Store` when storage fails; those of [`TaskService::create_once`].
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        draft: TaskDraft,
+        repeatable: Option<IdempotentRequest>,
+    ) -> Result<Created, TaskError> {
+        if let Some(request) = repeatable {
+            return self.create_once(caller, draft, request).await;
+        }
+        let task = self.new_task(caller, draft);
+        self.tasks.insert(task.clone()).await?;
+        Ok(Created {
+            task,
+            replayed: false,
+        })
+    }
+
+    /// The task a draft makes for the caller, now, at version 1 (not stored yet).
+    fn new_task(&self, caller: &Principal, draft: TaskDraft) -> Task {
+        let now = self.clock.now();
+        Task {
+            id: TaskId::from_uuid(self.ids.new_id()),
+            owner_id: caller.user_id,
+            title: draft.title,
+            description: draft.description,
+            is_done: draft.is_done,
+            completed_at: draft.is_done.then_some(now),
+            priority: draft.priority,
+            due_at: draft.due_at,
+            tags: draft.tags,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// Creates a task at most once per idempotency key: the first request with the key
+    /// creates it, and the key keeps that task, as created, for 24 hours; a later request
+    /// with the same key and the same fingerprint gets that task again (whatever became of
+    /// it since) and creates nothing. Concurrent duplicates are arbitrated by the store's
+    /// unique constraint.
+    ///
+    /// The task is stored, and recorded as what the key yields, in one transaction, and only
+    /// while the reservation is still this request's: a request so slow that a retry took
+    /// its reservation over as abandoned stores nothing, so a key never yields two tasks.
+    ///
+    /// # Errors
+    /// `IdempotencyKeyReused` for the same key with another fingerprint;
+    /// `IdempotencyKeyInProgress` while the first request is still running (or when this
+    /// request's reservation was taken over); `Store`.
+    async fn create_once(
+        &self,
+        caller: &Principal,
+        draft: TaskDraft,
+        request: IdempotentRequest,
+    ) -> Result<Created, TaskError> {
+        let IdempotentRequest { key, fingerprint } = request;
+        let now = self.clock.now();
+        let (expired_before, abandoned_before) = IdempotencyKey::cutoffs(now);
+        let owner = caller.user_id;
+        let reservation = self
+            .idempotency
+            .reserve(
+                owner,
+                key.clone(),
+                fingerprint.clone(),
+                now,
+                expired_before,
+                abandoned_before,
+            )
+            .await?;
+        match reservation {
+            Reservation::Taken {
+                fingerprint: first, ..
+            } if first != fingerprint => Err(TaskError::IdempotencyKeyReused),
+            Reservation::Taken {
+                created: Some(task),
+                ..
+            } => Ok(Created {
+                task,
+                replayed: true,
+            }),
+            Reservation::Taken { created: None, .. } => Err(TaskError::IdempotencyKeyInProgress),
+            Reservation::Reserved => {
+                let held = HeldKey {
+                    owner,
+                    key,
+                    reserved_at: now,
+                };
+                let task = self.new_task(caller, draft);
+                match self.tasks.insert_for_key(task.clone(), held.clone()).await {
+                    Ok(true) => Ok(Created {
+                        task,
+                        replayed: false,
+                    }),
+                    // A retry took the reservation over: it decides what the key yields.
+                    Ok(false) => Err(TaskError::IdempotencyKeyInProgress),
+                    Err(e) => {
+                        // Let a retry proceed; if even this fails, the reservation is taken
+                        // over once it counts as abandoned.
+                        if let Err(release) = self.idempotency.release(held).await {
+                            return Err(release.into());
+                        }
+                        Err(e.into())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets idempotency keys older than their lifetime; run periodically.
+    ///
+    /// # Errors
+    /// `Store` when storage fails.
+    pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, TaskError> {
+        let (expired_before, _) = IdempotencyKey::cutoffs(self.clock.now());
+        Ok(self.idempotency.purge_expired(expired_before).await?)
+    }
+
+    /// One of the caller's tasks.
+    ///
+    /// # Errors
+    /// `NotFound` when the caller has no task with this id.
+    pub async fn get(&self, caller: &Principal, id: TaskId) -> Result<Task, TaskError> {
+        self.tasks
+            .find_for_owner(caller.user_id, id)
+            .await?
+            .ok_or(TaskError::NotFound)
+    }
+
+    /// One page of the caller's tasks.
+    ///
+    /// # Errors
+    /// `Store` when storage fails.
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        query: TaskListQuery,
+    ) -> Result<TaskPage, TaskError> {
+        self.list_of(caller.user_id, query).await
+    }
+
+    /// One page of `owner`'s tasks; whoever calls it has decided the caller may see them.
+    ///
+    /// # Errors
+    /// `Store` when storage fails.
+    async fn list_of(&self, owner: UserId, query: TaskListQuery) -> Result<TaskPage, TaskError> {
+        Ok(page_of(&*self.tasks, owner, query).await?)
+    }
+
+    /// Applies a partial update (PATCH and the original service's PUT).
+    ///
+    /// The patch is applied to the task's current state while storage holds it locked, so
+    /// concurrent updates queue instead of failing, and none is lost. A patch that changes
+    /// nothing returns the task as it is, leaving `version` and `updated_at` alone.
+    ///
+    /// With `condition`, the task must be at an admitted version when the lock is taken: of
+    /// concurrent writers carrying the same version, exactly one succeeds.
+    ///
+    /// # Errors
+    /// `NotFound`; `VersionMismatch`.
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        id: TaskId,
+        patch: TaskPatch,
+        condition: Option<VersionCondition>,
+    ) -> Result<Task, TaskError> {
+        let now = self.clock.now();
+        let decide: DecideUpdate = Box::new(move |current: &Task| {
+            if condition.is_some_and(|condition| !condition.admits(current.version)) {
+                return UpdateDecision::Refuse;
+            }
+            match current.apply(&patch, now) {
+                // updated_at never goes backwards, even if instances' clocks disagree.
+                Some(changes) => UpdateDecision::Write(changes, now.max(current.updated_at)),
+                None => UpdateDecision::Keep,
+            }
+        });
+        match self.tasks.update_with(caller.user_id, id, decide).await? {
+            UpdateOutcome::Updated(task) | UpdateOutcome::Unchanged(task) => Ok(task),
+            UpdateOutcome::Refused => Err(TaskError::VersionMismatch),
+            UpdateOutcome::NotFound => Err(TaskError::NotFound),
+        }
+    }
+
+    /// Deletes one of the caller's tasks; with `condition`, only at an admitted version.
+    ///
+    /// # Errors
+    /// `NotFound` when the caller has no task with this id; `VersionMismatch`.
+    pub async fn delete(
+        &self,
+        caller: &Principal,
+        id: TaskId,
+        condition: Option<VersionCondition>,
+    ) -> Result<(), TaskError> {
+        let expected = match &condition {
+            None | Some(VersionCondition::Any) => None,
+            Some(condition) => {
+                let current = self.get(caller, id).await?;
+                if !condition.admits(current.version) {
+                    return Err(TaskError::VersionMismatch);
+                }
+                Some(current.version)
+            }
+        };
+        match self
+            .tasks
+            .delete_for_owner(caller.user_id, id, expected)
+            .await?
+        {
+            DeleteOutcome::Deleted => Ok(()),
+            DeleteOutcome::NotFound => Err(TaskError::NotFound),
+            DeleteOutcome::VersionMismatch => Err(TaskError::VersionMismatch),
+        }
+    }
+}

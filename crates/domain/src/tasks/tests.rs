@@ -1,0 +1,635 @@
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use crate::*;
+use uuid::Uuid;
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+fn caller() -> Principal {
+    Principal {
+        user_id: UserId::from_uuid(Uuid::from_u128(1)),
+        role: Role::User,
+    }
+}
+
+fn title(s: &str) -> TaskTitle {
+    TaskTitle::parse(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn task(version: i64) -> Task {
+    Task {
+        id: TaskId::from_uuid(Uuid::from_u128(99)),
+        owner_id: caller().user_id,
+        title: title("Buy milk"),
+        description: Description::empty(),
+        is_done: false,
+        completed_at: None,
+        priority: Priority::Medium,
+        due_at: None,
+        tags: Tags::default(),
+        created_at: at(100),
+        updated_at: at(100),
+        version,
+    }
+}
+
+fn service(repo: MockTaskRepository, now: i64) -> TaskService {
+    service_with(repo, MockIdempotencyStore::new(), now)
+}
+
+fn service_with(repo: MockTaskRepository, keys: MockIdempotencyStore, now: i64) -> TaskService {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(move || at(now));
+    let mut ids = MockIdGenerator::new();
+    ids.expect_new_id().returning(|| Uuid::from_u128(99));
+    TaskService::new(
+        Arc::new(repo),
+        Arc::new(keys),
+        Arc::new(clock),
+        Arc::new(ids),
+    )
+}
+
+fn updated(current: &Task, changes: &TaskChanges, now: DateTime<Utc>) -> Task {
+    Task {
+        title: changes.title.clone(),
+        description: changes.description.clone(),
+        is_done: changes.is_done,
+        completed_at: changes.completed_at,
+        priority: changes.priority,
+        due_at: changes.due_at,
+        tags: changes.tags.clone(),
+        updated_at: now,
+        version: current.version + 1,
+        ..current.clone()
+    }
+}
+
+#[test]
+fn title_is_trimmed_and_bounded_in_code_points() {
+    assert_eq!(title("  Buy milk \n").as_str(), "Buy milk");
+    assert!(TaskTitle::parse("   ").is_err());
+    assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
+    assert!(TaskTitle::parse(&"é".repeat(201)).is_err());
+}
+
+#[test]
+fn control_characters_are_refused_where_they_do_not_belong() {
+    assert!(TaskTitle::parse("a\u{0}b").is_err());
+    assert!(TaskTitle::parse("two\nlines").is_err());
+    assert!(Tag::parse("ta\u{7}g").is_err());
+    assert!(Description::parse("nul\u{0}".into()).is_err());
+    assert!(Description::parse("line one\r\n\tline two".into()).is_ok());
+    // Unicode format characters are not control characters: right-to-left text works.
+    assert!(TaskTitle::parse("\u{202e}abc").is_ok());
+}
+
+#[test]
+fn description_is_kept_verbatim_and_bounded() {
+    assert_eq!(
+        Description::parse("  spaced  ".into()).map(|d| d.as_str().to_owned()),
+        Ok("  spaced  ".to_owned())
+    );
+    assert!(Description::parse("ü".repeat(10_000)).is_ok());
+    assert!(Description::parse("ü".repeat(10_001)).is_err());
+}
+
+#[test]
+fn priority_names_and_order() {
+    assert_eq!(Priority::parse("high"), Ok(Priority::High));
+    assert!(Priority::parse("HIGH").is_err());
+    assert!(Priority::parse("urgent").is_err());
+    assert!(Priority::Low < Priority::Medium && Priority::Medium < Priority::High);
+    for p in [Priority::Low, Priority::Medium, Priority::High] {
+        assert_eq!(Priority::from_rank(p.rank()), Ok(p));
+    }
+    for corrupt in [-1, 3, i16::MAX] {
+        assert!(Priority::from_rank(corrupt).is_err(), "{corrupt}");
+    }
+}
+
+#[test]
+fn tags_are_trimmed_lower_cased_and_folded_before_counting() {
+    let tags = Tags::parse(&[" Home", "home", "WORK ", "Straße"]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        tags.iter().collect::<Vec<_>>(),
+        vec!["home", "work", "straße"]
+    );
+    // 25 entries folding to 20 distinct tags are fine
+    let mut raw: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+    raw.extend((0..5).map(|i| format!("T{i}")));
+    assert!(Tags::parse(&raw).is_ok());
+    let too_many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+    let err = Tags::parse(&too_many).err().unwrap_or_default();
+    assert_eq!(err.0, vec![TagProblem::TooMany { max: 20 }]);
+}
+
+#[test]
+fn every_invalid_tag_is_named_by_position() {
+    let long = "x".repeat(41);
+    let err = Tags::parse(&["ok", " ", long.as_str()])
+        .err()
+        .unwrap_or_default();
+    let positions: Vec<_> = err
+        .0
+        .iter()
+        .map(|p| match p {
+            TagProblem::Invalid { index, .. } => Some(*index),
+            TagProblem::TooMany { .. } => None,
+        })
+        .collect();
+    assert_eq!(positions, vec![Some(1), Some(2)]);
+}
+
+#[test]
+fn patch_that_changes_nothing_is_detected() {
+    let t = task(3);
+    assert_eq!(t.apply(&TaskPatch::default(), at(200)), None);
+    let same = TaskPatch {
+        title: Some(title("Buy milk")),
+        is_done: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(t.apply(&same, at(200)), None);
+}
+
+#[test]
+fn marking_done_sets_completed_at_and_keeps_it_when_already_done() {
+    let t = task(1);
+    let done = TaskPatch {
+        is_done: Some(true),
+        ..Default::default()
+    };
+    let changes = t
+        .apply(&done, at(200))
+        .unwrap_or_else(|| panic!("should change"));
+    assert_eq!(changes.completed_at, Some(at(200)));
+    let already = Task {
+        is_done: true,
+        completed_at: Some(at(150)),
+        ..task(2)
+    };
+    assert_eq!(
+        already.apply(&done, at(300)),
+        None,
+        "completed_at must be kept"
+    );
+    let undo = TaskPatch {
+        is_done: Some(false),
+        ..Default::default()
+    };
+    let changes = already
+        .apply(&undo, at(300))
+        .unwrap_or_else(|| panic!("should change"));
+    assert_eq!(changes.completed_at, None);
+}
+
+#[test]
+fn clearing_due_at_and_description() {
+    let t = Task {
+        due_at: Some(at(500)),
+        description: Description::parse("x".into()).unwrap_or_default(),
+        ..task(1)
+    };
+    let clear = TaskPatch {
+        due_at: Some(None),
+        description: Some(Description::empty()),
+        ..Default::default()
+    };
+    let changes = t
+        .apply(&clear, at(200))
+        .unwrap_or_else(|| panic!("should change"));
+    assert_eq!(changes.due_at, None);
+    assert_eq!(changes.description, Description::empty());
+}
+
+#[tokio::test]
+async fn create_sets_owner_version_and_timestamps() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert().times(1).returning(|t| {
+        assert_eq!(t.version, 1);
+        assert_eq!(t.owner_id, caller().user_id);
+        Ok(())
+    });
+    let draft = TaskDraft {
+        is_done: true,
+        ..TaskDraft::titled(title("Ship it"))
+    };
+    let created = service(repo, 100)
+        .create(&caller(), draft, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!created.replayed);
+    let t = created.task;
+    assert_eq!(
+        (t.created_at, t.updated_at, t.completed_at),
+        (at(100), at(100), Some(at(100)))
+    );
+    assert_eq!(t.title.as_str(), "Ship it");
+}
+
+#[tokio::test]
+async fn get_of_a_task_the_caller_does_not_own_is_not_found() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_find_for_owner()
+        .withf(|owner, _| *owner == caller().user_id)
+        .returning(|_, _| Ok(None));
+    let result = service(repo, 100)
+        .get(&caller(), TaskId::from_uuid(Uuid::from_u128(5)))
+        .await;
+    assert!(matches!(result, Err(TaskError::NotFound)));
+}
+
+/// A repository whose `update_with` runs the domain's decision on `current`, as an
+/// adapter does under its lock, and reports what the decision asked for.
+fn repo_deciding_on(current: Task) -> MockTaskRepository {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_update_with().returning(move |_, _, decide| {
+        Ok(match decide(&current) {
+            UpdateDecision::Write(changes, now) => {
+                UpdateOutcome::Updated(updated(&current, &changes, now))
+            }
+            UpdateDecision::Keep => UpdateOutcome::Unchanged(current.clone()),
+            UpdateDecision::Refuse => UpdateOutcome::Refused,
+        })
+    });
+    repo
+}
+
+#[tokio::test]
+async fn update_applies_the_patch_to_the_locked_state_and_returns_the_new_version() {
+    let patch = TaskPatch {
+        title: Some(title("Buy oat milk")),
+        ..Default::default()
+    };
+    let t = service(repo_deciding_on(task(4)), 200)
+        .update(&caller(), task(4).id, patch, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (t.version, t.updated_at, t.title.as_str()),
+        (5, at(200), "Buy oat milk")
+    );
+}
+
+#[tokio::test]
+async fn update_that_changes_nothing_keeps_version_and_updated_at() {
+    let t = service(repo_deciding_on(task(4)), 200)
+        .update(&caller(), task(4).id, TaskPatch::default(), None)
+        .await;
+    assert!(matches!(t, Ok(t) if t.version == 4 && t.updated_at == at(100)));
+}
+
+#[tokio::test]
+async fn updated_at_never_goes_backwards() {
+    let current = Task {
+        updated_at: at(1_000),
+        ..task(1)
+    };
+    let patch = TaskPatch {
+        is_done: Some(true),
+        ..Default::default()
+    };
+    let t = service(repo_deciding_on(current), 200)
+        .update(&caller(), task(1).id, patch, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.updated_at, at(1_000));
+}
+
+#[tokio::test]
+async fn a_stale_version_condition_is_refused_under_the_lock_and_nothing_is_written() {
+    let patch = TaskPatch {
+        is_done: Some(true),
+        ..Default::default()
+    };
+    let result = service(repo_deciding_on(task(3)), 200)
+        .update(
+            &caller(),
+            task(3).id,
+            patch,
+            Some(VersionCondition::OneOf(vec![2])),
+        )
+        .await;
+    assert!(matches!(result, Err(TaskError::VersionMismatch)));
+    // A matching or wildcard condition lets the same update through.
+    for condition in [VersionCondition::OneOf(vec![2, 3]), VersionCondition::Any] {
+        let patch = TaskPatch {
+            is_done: Some(true),
+            ..Default::default()
+        };
+        let t = service(repo_deciding_on(task(3)), 200)
+            .update(&caller(), task(3).id, patch, Some(condition))
+            .await;
+        assert!(matches!(t, Ok(t) if t.version == 4));
+    }
+}
+
+#[tokio::test]
+async fn a_stale_version_condition_on_delete_fails_without_deleting() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_find_for_owner()
+        .returning(|_, _| Ok(Some(task(3))));
+    repo.expect_delete_for_owner().never();
+    let result = service(repo, 200)
+        .delete(
+            &caller(),
+            task(3).id,
+            Some(VersionCondition::OneOf(vec![2])),
+        )
+        .await;
+    assert!(matches!(result, Err(TaskError::VersionMismatch)));
+}
+
+#[tokio::test]
+async fn update_of_a_task_the_caller_does_not_have_is_not_found() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_update_with()
+        .withf(|owner, _, _| *owner == caller().user_id)
+        .returning(|_, _, _| Ok(UpdateOutcome::NotFound));
+    let result = service(repo, 200)
+        .update(&caller(), task(1).id, TaskPatch::default(), None)
+        .await;
+    assert!(matches!(result, Err(TaskError::NotFound)));
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_task_is_not_found_and_storage_errors_pass_through() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_delete_for_owner()
+        .times(1)
+        .withf(|_, _, expected| expected.is_none())
+        .returning(|_, _, _| Ok(DeleteOutcome::NotFound));
+    repo.expect_list_for_owner()
+        .returning(|_, _, _| Err(StoreError::unavailable("down")));
+    let svc = service(repo, 100);
+    assert!(matches!(
+        svc.delete(&caller(), task(1).id, None).await,
+        Err(TaskError::NotFound)
+    ));
+    assert!(matches!(
+        svc.list(&caller(), TaskListQuery::default()).await,
+        Err(TaskError::Store(StoreError::Unavailable(_)))
+    ));
+}
+
+fn tasks_numbered(n: u128) -> Vec<Task> {
+    (1..=n)
+        .map(|i| Task {
+            id: TaskId::from_uuid(Uuid::from_u128(i)),
+            created_at: at(i64::try_from(i).unwrap_or_default()),
+            ..task(1)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_page_asks_for_one_more_and_points_after_its_last_item() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_list_for_owner()
+        .withf(|_, _, limit| *limit == 3)
+        .returning(|_, _, limit| Ok(tasks_numbered(u128::from(limit))));
+    let query = TaskListQuery {
+        size: PageSize::new(2).unwrap_or_default(),
+        ..Default::default()
+    };
+    let page = service(repo, 100)
+        .list(&caller(), query)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.items.len(), 2);
+    let next = page.next.unwrap_or_else(|| panic!("a next page exists"));
+    assert_eq!(next.id, page.items[1].id);
+    assert_eq!(next.key, SortKey::Instant(at(2)));
+    assert_eq!(next.sort, TaskSort::default());
+}
+
+#[tokio::test]
+async fn the_last_page_has_no_next_cursor() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_list_for_owner()
+        .returning(|_, _, _| Ok(tasks_numbered(2)));
+    let query = TaskListQuery {
+        size: PageSize::new(2).unwrap_or_default(),
+        ..Default::default()
+    };
+    let page = service(repo, 100)
+        .list(&caller(), query)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((page.items.len(), page.next), (2, None));
+}
+
+#[test]
+fn cursors_carry_the_key_of_their_sort() {
+    let t = Task {
+        due_at: None,
+        title: title("Ärger"),
+        priority: Priority::High,
+        ..task(1)
+    };
+    let by = |field, descending| TaskCursor::after(&t, TaskSort { field, descending }).key;
+    assert_eq!(by(TaskSortField::DueAt, true), SortKey::NoDueDate);
+    assert_eq!(
+        by(TaskSortField::Title, false),
+        SortKey::Title("ärger".into())
+    );
+    assert_eq!(by(TaskSortField::Priority, false), SortKey::Priority(2));
+    assert_eq!(
+        by(TaskSortField::UpdatedAt, false),
+        SortKey::Instant(t.updated_at)
+    );
+    let forged = TaskCursor {
+        sort: TaskSort::default(),
+        key: SortKey::Priority(1),
+        id: t.id,
+    };
+    assert!(!forged.is_consistent());
+    assert!(TaskCursor::after(&t, TaskSort::default()).is_consistent());
+}
+
+#[tokio::test]
+async fn a_conditional_delete_checks_the_version_in_the_delete_itself() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_find_for_owner()
+        .returning(|_, _| Ok(Some(task(3))));
+    repo.expect_delete_for_owner()
+        .times(1)
+        .withf(|_, _, expected| *expected == Some(3))
+        .returning(|_, _, _| Ok(DeleteOutcome::VersionMismatch));
+    let result = service(repo, 200)
+        .delete(
+            &caller(),
+            task(3).id,
+            Some(VersionCondition::OneOf(vec![1, 3])),
+        )
+        .await;
+    assert!(matches!(result, Err(TaskError::VersionMismatch)));
+}
+
+fn key() -> IdempotencyKey {
+    IdempotencyKey::parse("k-1").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn repeatable(fingerprint: &str) -> Option<IdempotentRequest> {
+    Some(IdempotentRequest {
+        key: key(),
+        fingerprint: fingerprint.into(),
+    })
+}
+
+#[tokio::test]
+async fn the_first_request_with_a_key_creates_and_records_its_task() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert().never();
+    repo.expect_insert_for_key()
+        .times(1)
+        .withf(|task, held| {
+            task.title.as_str() == "Ship it"
+                && held.key == key()
+                && held.owner == task.owner_id
+                && held.reserved_at == task.created_at
+        })
+        .returning(|_, _| Ok(true));
+    let mut keys = MockIdempotencyStore::new();
+    keys.expect_reserve()
+        .withf(|_, _, fp, now, expired, abandoned| {
+            fp == "fp"
+                && *expired == *now - chrono::Duration::hours(24)
+                && *abandoned == *now - chrono::Duration::seconds(60)
+        })
+        .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+    keys.expect_release().never();
+    let outcome = service_with(repo, keys, 500)
+        .create(
+            &caller(),
+            TaskDraft::titled(title("Ship it")),
+            repeatable("fp"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!outcome.replayed);
+}
+
+#[tokio::test]
+async fn a_repeated_key_replays_rejects_or_waits_and_never_creates() {
+    // What the first request created, since changed: a replay returns it as it was.
+    let first = Task {
+        title: title("First"),
+        ..task(1)
+    };
+    for (found, expect) in [
+        (
+            Reservation::Taken {
+                fingerprint: "fp".into(),
+                created: Some(first.clone()),
+            },
+            "replay",
+        ),
+        (
+            Reservation::Taken {
+                fingerprint: "other".into(),
+                created: Some(first.clone()),
+            },
+            "reused",
+        ),
+        (
+            Reservation::Taken {
+                fingerprint: "fp".into(),
+                created: None,
+            },
+            "in progress",
+        ),
+    ] {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_insert().never();
+        repo.expect_insert_for_key().never();
+        let mut keys = MockIdempotencyStore::new();
+        keys.expect_reserve()
+            .returning(move |_, _, _, _, _, _| Ok(found.clone()));
+        let result = service_with(repo, keys, 500)
+            .create(
+                &caller(),
+                TaskDraft::titled(title("Again")),
+                repeatable("fp"),
+            )
+            .await;
+        match (expect, result) {
+            ("replay", Ok(outcome)) => assert!(outcome.replayed && outcome.task == first),
+            ("reused", Err(TaskError::IdempotencyKeyReused)) => {}
+            ("in progress", Err(TaskError::IdempotencyKeyInProgress)) => {}
+            (expect, other) => panic!("{expect}: got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_creation_releases_its_key() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert_for_key()
+        .returning(|_, _| Err(StoreError::unavailable("down")));
+    let mut keys = MockIdempotencyStore::new();
+    keys.expect_reserve()
+        .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+    keys.expect_release()
+        .times(1)
+        .withf(|held| held.key == key())
+        .returning(|_| Ok(()));
+    let result = service_with(repo, keys, 500)
+        .create(
+            &caller(),
+            TaskDraft::titled(title("Doomed")),
+            repeatable("fp"),
+        )
+        .await;
+    assert!(matches!(
+        result,
+        Err(TaskError::Store(StoreError::Unavailable(_)))
+    ));
+}
+
+#[tokio::test]
+async fn a_request_whose_reservation_was_taken_over_stores_nothing_and_says_in_progress() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert().never();
+    repo.expect_insert_for_key()
+        .times(1)
+        .returning(|_, _| Ok(false));
+    let mut keys = MockIdempotencyStore::new();
+    keys.expect_reserve()
+        .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+    // Not ours to release any more: the retry that took it over decides.
+    keys.expect_release().never();
+    let result = service_with(repo, keys, 500)
+        .create(
+            &caller(),
+            TaskDraft::titled(title("Too slow")),
+            repeatable("fp"),
+        )
+        .await;
+    assert!(matches!(result, Err(TaskError::IdempotencyKeyInProgress)));
+}
+
+#[test]
+fn search_text_is_lower_cased_and_bounded() {
+    assert_eq!(
+        SearchText::parse("MILCH Ä").map(|q| q.as_str().to_owned()),
+        Ok("milch ä".to_owned())
+    );
+    assert!(SearchText::parse("").is_err());
+    assert!(SearchText::parse("a\u{0}").is_err());
+    assert!(SearchText::parse(&"x".repeat(201)).is_err());
+}
+
+#[test]
+fn keys_are_1_to_255_visible_ascii_characters() {
+    assert!(IdempotencyKey::parse("a").is_ok());
+    assert!(IdempotencyKey::parse("order-42_retry.1~!").is_ok());
+    assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+    for bad in ["", " ", "has space", "tab\t", "é", &"k".repeat(256)] {
+        assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+    }
+}
