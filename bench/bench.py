@@ -284,7 +284,7 @@ def report(directory, out_path):
     ]
     high = runs.get("get_task_high")
     failed = 0
-    say("SPEC §7 targets (ratios within this run; times are 1 ÷ throughput at equal "
+    say("Performance targets (ratios within this run; times are 1 ÷ throughput at equal "
         "connections)")
     say("")
     say("| target | measured | wanted | verdict |")

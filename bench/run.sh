@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The taskapi load benchmark (SPEC §7): builds the release binary, then per backend starts
+# The taskapi load benchmark: builds the release binary, then per backend starts
 # `taskapi serve` on a fresh database, seeds it with SQL (not over HTTP), drives load with
-# wrk and reports throughput, p50/p99 latency, errors and resident memory, with the SPEC §7
+# wrk and reports throughput, p50/p99 latency, errors and resident memory, with the performance
 # ratios computed within the same run. See bench/README.md.
 #
 #   bash bench/run.sh

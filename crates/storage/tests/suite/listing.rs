@@ -1,8 +1,10 @@
 //! Listing: every filter, every sort order, keyset pages (also while tasks come and go), and
 //! the query plans behind them.
 //!
-//! Expected orders come from [`compare`], a model of SPEC §2 "Listing" and §8 written in
-//! Rust; the model itself is pinned by explicit orders in the sort tests.
+//! Expected orders come from [`compare`], a model of the listing rules written in Rust
+//! (priority orders low < medium < high, titles and `q` compare by Unicode lower case, tasks
+//! without `due_at` come last in both directions, ties break by id in the sort's direction);
+//! the model itself is pinned by explicit orders in the sort tests.
 
 use std::cmp::Ordering as Order;
 use std::collections::{HashMap, HashSet};
@@ -58,7 +60,8 @@ fn sorted(tasks: &[Task], sort: TaskSort) -> Vec<Task> {
     tasks
 }
 
-/// Whether `task` matches `filter`, as SPEC §2 and §8 define it.
+/// Whether `task` matches `filter`: every given filter holds (`due_before`/`due_after`
+/// exclusive and never matching an undated task, `tag` and `q` case-insensitive).
 fn matches(task: &Task, filter: &TaskFilter) -> bool {
     filter.is_done.is_none_or(|done| task.is_done == done)
         && filter.priority.is_none_or(|p| task.priority == p)
@@ -1210,7 +1213,7 @@ fn postgres_plan_problems(plan: &[String]) -> Vec<String> {
     problems
 }
 
-/// SPEC §2: each list query is served by an index on both backends. The default listing,
+/// Each list query is served by an index on both backends. The default listing,
 /// every sort in both directions, a page after a cursor for each (for `due_at`: after a
 /// dated and after an undated task), every filter, and all filters at once under every sort,
 /// are planned without a full scan of `tasks` and without sorting (but for the one sort
