@@ -208,11 +208,11 @@ impl Settings {
         for proxy in &self.server.trusted_proxies {
             proxy
                 .parse::<taskapi_http::TrustedProxy>()
-                .map_err(|e| invalid("server.trusted_proxies", e))?;
+                .map_err(|e| invalid("server.trusted_proxies", e.to_string()))?;
         }
         for origin in &self.cors.allowed_origins {
             taskapi_http::validate_origin(origin)
-                .map_err(|e| invalid("cors.allowed_origins", e))?;
+                .map_err(|e| invalid("cors.allowed_origins", e.to_string()))?;
         }
         if let Some(bind) = &self.metrics.bind {
             let port = bind

@@ -48,6 +48,15 @@ pub enum StartupError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The password hasher could not start.
+    #[error(transparent)]
+    Hasher(#[from] taskapi_auth::HasherStartError),
+    /// A throttle setting cannot make a limit.
+    #[error(transparent)]
+    Throttle(#[from] taskapi_http::InvalidLimit),
+    /// A trusted proxy is neither an address nor a network.
+    #[error(transparent)]
+    TrustedProxy(#[from] taskapi_http::InvalidProxy),
     /// Anything else at start-up.
     #[error("{0}")]
     Other(String),
@@ -162,8 +171,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
     let cost = settings.auth.bcrypt_cost;
     let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
         .await
-        .map_err(|e| StartupError::Other(e.to_string()))?
-        .map_err(StartupError::Other)?;
+        .map_err(|e| StartupError::Other(e.to_string()))??;
     let tokens = JwtTokenService::new(settings.auth.jwt(&secret));
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(UuidV7Generator);
@@ -344,15 +352,11 @@ impl Application {
             admin,
             tasks,
         } = services(&settings, &database).await?;
-        let throttle = Arc::new(
-            Throttle::new(
-                settings
-                    .throttle
-                    .throttle_settings(&settings.server.trusted_proxies)
-                    .map_err(StartupError::Other)?,
-            )
-            .map_err(StartupError::Other)?,
-        );
+        let throttle = Arc::new(Throttle::new(
+            settings
+                .throttle
+                .throttle_settings(&settings.server.trusted_proxies)?,
+        )?);
         let housekeeping = actix_web::rt::spawn(housekeeping(
             accounts.clone(),
             tasks.clone(),

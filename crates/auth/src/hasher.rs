@@ -41,6 +41,20 @@ impl fmt::Debug for BcryptHasher {
     }
 }
 
+/// Why the hasher could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HasherStartError {
+    /// The configured cost is outside what bcrypt accepts.
+    #[error("bcrypt cost must be between {min} and {max}", min = BcryptHasher::MIN_COST, max = BcryptHasher::MAX_COST)]
+    CostOutOfRange,
+    /// The dummy hash could not be computed.
+    #[error("cannot compute the dummy hash: {0}")]
+    DummyHash(#[source] bcrypt::BcryptError),
+    /// A hashing thread could not be started.
+    #[error("cannot start a hashing thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
 impl BcryptHasher {
     /// Lowest cost bcrypt accepts.
     pub const MIN_COST: u32 = 4;
@@ -53,20 +67,16 @@ impl BcryptHasher {
     ///
     /// # Errors
     /// When the cost is outside bcrypt's 4–31, or a thread cannot be started.
-    pub fn new(cost: u32) -> Result<Self, String> {
+    pub fn new(cost: u32) -> Result<Self, HasherStartError> {
         if !(Self::MIN_COST..=Self::MAX_COST).contains(&cost) {
-            return Err(format!(
-                "bcrypt cost must be between {} and {}",
-                Self::MIN_COST,
-                Self::MAX_COST
-            ));
+            return Err(HasherStartError::CostOutOfRange);
         }
         let random: [u8; 16] = std::array::from_fn(|i| {
             // Not a secret: the dummy only needs to be a well-formed hash nobody knows the
             // password of. uuid v7 carries 74 random bits.
             uuid::Uuid::now_v7().as_bytes()[i]
         });
-        let dummy = bcrypt::hash(random, cost).map_err(|e| e.to_string())?;
+        let dummy = bcrypt::hash(random, cost).map_err(HasherStartError::DummyHash)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             cost,
@@ -106,7 +116,7 @@ struct HashingPool {
 }
 
 impl HashingPool {
-    fn start(threads: usize) -> Result<Self, String> {
+    fn start(threads: usize) -> Result<Self, HasherStartError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
@@ -114,7 +124,7 @@ impl HashingPool {
             std::thread::Builder::new()
                 .name(format!("taskapi-bcrypt-{n}"))
                 .spawn(move || hashing_thread(&queue))
-                .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
+                .map_err(HasherStartError::Thread)?;
         }
         Ok(Self { jobs, threads })
     }

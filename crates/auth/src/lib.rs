@@ -6,6 +6,6 @@ mod hasher;
 mod jwt;
 mod settings;
 
-pub use hasher::BcryptHasher;
+pub use hasher::{BcryptHasher, HasherStartError};
 pub use jwt::{JwtSettings, JwtTokenService};
 pub use settings::{AuthSettings, MIN_SECRET_BYTES, Secret};

@@ -27,15 +27,22 @@ const EXPOSED_HEADERS: [header::HeaderName; 5] = [
 /// How long a browser may cache a preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: usize = 3600;
 
+/// A `cors.allowed_origins` entry that is not an origin; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidOrigin(String);
+
 /// Checks that `origin` is what browsers send in `Origin`: `scheme://host[:port]`, nothing
 /// more.
 ///
 /// # Errors
-/// A message saying why not.
-pub fn validate_origin(origin: &str) -> Result<(), String> {
-    let uri: Uri = origin
-        .parse()
-        .map_err(|_| format!("`{origin}` is not an origin like https://app.example.com"))?;
+/// [`InvalidOrigin`], saying why not.
+pub fn validate_origin(origin: &str) -> Result<(), InvalidOrigin> {
+    let uri: Uri = origin.parse().map_err(|_| {
+        InvalidOrigin(format!(
+            "`{origin}` is not an origin like https://app.example.com"
+        ))
+    })?;
     let plain = matches!(uri.scheme_str(), Some("http" | "https"))
         && uri.host().is_some_and(|h| !h.is_empty())
         && uri.path() == "/"
@@ -45,10 +52,10 @@ pub fn validate_origin(origin: &str) -> Result<(), String> {
     if plain {
         Ok(())
     } else {
-        Err(format!(
+        Err(InvalidOrigin(format!(
             "`{origin}` is not an origin: write scheme://host[:port], without a path or a \
              trailing slash"
-        ))
+        )))
     }
 }
 

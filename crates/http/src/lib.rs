@@ -32,14 +32,14 @@ use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
 use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
 
-pub use cors::validate_origin;
+pub use cors::{InvalidOrigin, validate_origin};
 pub use docs::OpenApiJson;
 pub use edge::{REQUEST_ID, RequestId};
 pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use settings::{CorsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
-pub use throttle::{Throttle, ThrottleSettings, TrustedProxy};
+pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 
 /// Whether the service can do its work (the database answers), for `/health/ready`.
 #[async_trait]

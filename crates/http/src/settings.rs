@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::throttle::{ThrottleSettings, TrustedProxy};
+use crate::throttle::{InvalidProxy, ThrottleSettings, TrustedProxy};
 
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -49,7 +49,7 @@ impl ThrottleConfig {
     pub fn throttle_settings(
         &self,
         trusted_proxies: &[String],
-    ) -> Result<ThrottleSettings, String> {
+    ) -> Result<ThrottleSettings, InvalidProxy> {
         Ok(ThrottleSettings {
             enabled: self.enabled,
             per_address_per_minute: self.per_address_per_minute,

@@ -35,10 +35,16 @@ pub struct TrustedProxy {
     prefix: u8,
 }
 
-impl FromStr for TrustedProxy {
-    type Err = String;
+/// A `server.trusted_proxies` entry that is neither an address nor a network; the message
+/// says which and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidProxy(String);
 
-    fn from_str(raw: &str) -> Result<Self, String> {
+impl FromStr for TrustedProxy {
+    type Err = InvalidProxy;
+
+    fn from_str(raw: &str) -> Result<Self, InvalidProxy> {
         let raw = raw.trim();
         let (address, prefix) = match raw.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -46,15 +52,13 @@ impl FromStr for TrustedProxy {
         };
         let network: IpAddr = address
             .parse()
-            .map_err(|_| format!("`{raw}` is not an IP address or a CIDR network"))?;
+            .map_err(|_| InvalidProxy(format!("`{raw}` is not an IP address or a CIDR network")))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{raw}`: the prefix length must be 0–{max}"))?,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                InvalidProxy(format!("`{raw}`: the prefix length must be 0–{max}"))
+            })?,
         };
         Ok(Self { network, prefix })
     }
@@ -156,12 +160,22 @@ impl fmt::Debug for Throttle {
 }
 
 /// "`n` per `window`" as a GCRA quota: a burst of `n`, then one more every `window / n`.
-fn quota(n: u32, window: Duration) -> Result<Quota, String> {
+fn quota(n: u32, window: Duration) -> Result<Quota, &'static str> {
     let n = NonZeroU32::new(n).ok_or("must be at least 1")?;
     let period = window / n.get();
     Quota::with_period(period)
         .map(|q| q.allow_burst(n))
-        .ok_or_else(|| "the window is too short".to_owned())
+        .ok_or("the window is too short")
+}
+
+/// A throttle setting that cannot make a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{key} {problem}")]
+pub struct InvalidLimit {
+    /// The configuration key.
+    pub key: &'static str,
+    /// What is wrong with its value.
+    pub problem: &'static str,
 }
 
 fn limiter<K: Hash + Eq + Clone>(
@@ -179,15 +193,24 @@ impl Throttle {
     /// Builds the limiters.
     ///
     /// # Errors
-    /// A message naming the setting that cannot make a limit (zero, or a window too short).
-    pub fn new(settings: ThrottleSettings) -> Result<Self, String> {
-        let per_address = quota(settings.per_address_per_minute, Duration::from_secs(60))
-            .map_err(|e| format!("throttle.per_address_per_minute {e}"))?;
+    /// [`InvalidLimit`] naming the setting that cannot make a limit (zero, or a window too
+    /// short).
+    pub fn new(settings: ThrottleSettings) -> Result<Self, InvalidLimit> {
+        let per_address =
+            quota(settings.per_address_per_minute, Duration::from_secs(60)).map_err(|problem| {
+                InvalidLimit {
+                    key: "throttle.per_address_per_minute",
+                    problem,
+                }
+            })?;
         let failed_logins = quota(
             settings.failed_logins_per_email,
             settings.failed_login_window,
         )
-        .map_err(|e| format!("throttle.failed_logins_per_email {e}"))?;
+        .map_err(|problem| InvalidLimit {
+            key: "throttle.failed_logins_per_email",
+            problem,
+        })?;
         let clock = DefaultClock::default();
         let (per_address, _) = limiter(per_address, &clock);
         let (failed_logins, failed_login_store) = limiter(failed_logins, &clock);
