@@ -106,6 +106,15 @@ impl NextLink {
     }
 }
 
+/// `cursor` in the OpenAPI document: a non-empty opaque string of at most the length any
+/// cursor of ours has (an empty or longer one is refused).
+pub(crate) fn cursor_parameter(description: &str) -> Parameter<DefaultSchemaRaw> {
+    let mut cursor = query_parameter("cursor", description, DataType::String, None);
+    cursor.min_length = Some(1);
+    cursor.max_length = u32::try_from(MAX_CURSOR_LEN).ok();
+    cursor
+}
+
 /// `limit` in the OpenAPI document.
 pub(crate) fn limit_parameter() -> Parameter<DefaultSchemaRaw> {
     let mut limit = query_parameter(

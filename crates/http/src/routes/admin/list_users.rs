@@ -215,11 +215,8 @@ impl OperationModifier for UserListParams {
         op.parameters.extend(
             [
                 limit_parameter(),
-                query_parameter(
-                    "cursor",
+                pagination::cursor_parameter(
                     "Opaque: the `cursor` of the previous page's `Link: rel=\"next\"`.",
-                    DataType::String,
-                    &[],
                 ),
                 q,
                 query_parameter(

@@ -293,12 +293,7 @@ impl OperationModifier for TaskListParams {
             ),
             sort,
             limit_parameter(),
-            query_parameter(
-                "cursor",
-                "Opaque cursor from the previous page's Link header.",
-                DataType::String,
-                None,
-            ),
+            pagination::cursor_parameter("Opaque cursor from the previous page's Link header."),
         ] {
             op.parameters.push(Either::Right(parameter));
         }

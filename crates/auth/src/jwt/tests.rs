@@ -1,0 +1,270 @@
+use super::*;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::json;
+use taskapi_domain::{Email, PasswordHash};
+
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+fn service() -> JwtTokenService {
+    JwtTokenService::new(JwtSettings {
+        secret: SECRET.to_vec(),
+        issuer: "taskapi".into(),
+        access_ttl: Duration::from_secs(900),
+    })
+}
+
+fn user() -> User {
+    User {
+        id: UserId::from_uuid(Uuid::now_v7()),
+        email: Email::from_trusted("a@example.com".into()),
+        password_hash: PasswordHash::new("h".into()),
+        role: Role::Admin,
+        disabled: false,
+        created_at: Utc::now(),
+        session_epoch: 0,
+    }
+}
+
+fn sign(alg: Algorithm, key: &[u8], claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn valid_claims(u: &User) -> serde_json::Value {
+    let now = Utc::now().timestamp();
+    json!({"sub": u.id.to_string(), "exp": now + 600, "iat": now, "jti": "j",
+           "iss": "taskapi", "role": "user", "sid": Uuid::now_v7().to_string()})
+}
+
+#[test]
+fn issued_tokens_verify_and_carry_the_claims() {
+    let s = service();
+    let u = user();
+    let session = SessionId::from_uuid(Uuid::now_v7());
+    let issued = s
+        .issue(&u, session, Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(issued.expires_in, 900);
+    let claims = s.verify(&issued.token).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(claims.user_id, u.id);
+    assert_eq!(claims.session_id, session);
+    assert_eq!(claims.role, Role::Admin);
+    assert_eq!(
+        claims.expires_at - claims.issued_at,
+        chrono::Duration::seconds(900)
+    );
+}
+
+#[test]
+fn the_header_says_hs256_and_the_payload_has_every_claim() {
+    let issued = service()
+        .issue(&user(), SessionId::from_uuid(Uuid::now_v7()), Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let header = jsonwebtoken::decode_header(&issued.token).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.alg, Algorithm::HS256);
+    use jsonwebtoken::dangerous::insecure_decode_claims;
+    let claims: serde_json::Value = insecure_decode_claims::<serde_json::Value>(&issued.token)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for key in ["sub", "exp", "iat", "jti", "iss", "role", "sid"] {
+        assert!(claims.get(key).is_some(), "missing {key}");
+    }
+}
+
+fn claims_expiring_at(exp: i64) -> AccessClaims {
+    AccessClaims {
+        user_id: UserId::from_uuid(Uuid::now_v7()),
+        session_id: SessionId::from_uuid(Uuid::now_v7()),
+        role: Role::User,
+        issued_at: Utc::now(),
+        expires_at: DateTime::from_timestamp(exp, 0).unwrap_or_else(|| panic!("{exp}")),
+    }
+}
+
+fn remembered(s: &JwtTokenService) -> usize {
+    s.verified.tokens.lock().map(|t| t.len()).unwrap_or(0)
+}
+
+#[test]
+fn verified_tokens_are_remembered_and_only_an_identical_token_is_served_from_memory() {
+    let s = service();
+    let token = sign(Algorithm::HS256, SECRET, &valid_claims(&user()));
+    let first = s.verify(&token).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(remembered(&s), 1);
+    assert_eq!(s.verify(&token), Ok(first));
+    // One character changed in the signature: a full check, which fails.
+    let at = token.rfind('.').unwrap_or_else(|| panic!("{token}")) + 1;
+    let mut tampered = token.clone();
+    let swapped = if tampered[at..].starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    tampered.replace_range(at..=at, swapped);
+    assert_eq!(s.verify(&tampered), Err(AuthError::Invalid));
+    assert_eq!(remembered(&s), 1, "a failed check is not remembered");
+}
+
+#[test]
+fn a_remembered_token_is_refused_once_it_expires_beyond_the_leeway() {
+    let s = service();
+    let now = Utc::now().timestamp();
+    let leeway = i64::try_from(JwtTokenService::LEEWAY_SECS).unwrap_or(0);
+    s.verified
+        .remember("within-leeway", claims_expiring_at(now - leeway + 2), now);
+    s.verified
+        .remember("past-leeway", claims_expiring_at(now - leeway - 2), now);
+    assert!(s.verify("within-leeway").is_ok());
+    assert_eq!(s.verify("past-leeway"), Err(AuthError::Expired));
+    assert_eq!(remembered(&s), 1, "the expired token is forgotten");
+}
+
+#[test]
+fn the_memory_of_verified_tokens_is_bounded() {
+    let s = service();
+    let now = Utc::now().timestamp();
+    for n in 0..VerifiedTokens::CAPACITY {
+        s.verified
+            .remember(&format!("old-{n}"), claims_expiring_at(now - 3_600), now);
+    }
+    assert_eq!(remembered(&s), VerifiedTokens::CAPACITY);
+    s.verified
+        .remember("new", claims_expiring_at(now + 600), now);
+    assert_eq!(remembered(&s), 1, "expired entries make room");
+    for n in 0..VerifiedTokens::CAPACITY {
+        s.verified
+            .remember(&format!("live-{n}"), claims_expiring_at(now + 600), now);
+    }
+    assert!(remembered(&s) <= VerifiedTokens::CAPACITY);
+}
+
+#[test]
+fn expired_tokens_are_expired() {
+    let u = user();
+    let mut claims = valid_claims(&u);
+    let past = Utc::now().timestamp() - 3600;
+    claims["exp"] = json!(past);
+    claims["iat"] = json!(past - 900);
+    assert_eq!(
+        service().verify(&sign(Algorithm::HS256, SECRET, &claims)),
+        Err(AuthError::Expired)
+    );
+}
+
+#[test]
+fn hostile_tokens_are_invalid() {
+    let s = service();
+    let u = user();
+    let good = valid_claims(&u);
+    assert!(s.verify(&sign(Algorithm::HS256, SECRET, &good)).is_ok());
+
+    let wrong_secret = sign(Algorithm::HS256, b"another-secret-another-secret-xx", &good);
+    let other_hmac = sign(Algorithm::HS512, SECRET, &good);
+    let mut wrong_issuer = good.clone();
+    wrong_issuer["iss"] = json!("someone-else");
+    let mut no_sub = good.clone();
+    if let Some(o) = no_sub.as_object_mut() {
+        o.remove("sub");
+    }
+    let mut bad_sub = good.clone();
+    bad_sub["sub"] = json!("not-a-uuid");
+    let mut bad_role = good.clone();
+    bad_role["role"] = json!("root");
+    let mut no_sid = good.clone();
+    if let Some(o) = no_sid.as_object_mut() {
+        o.remove("sid");
+    }
+    let mut bad_sid = good.clone();
+    bad_sid["sid"] = json!("not-a-session");
+
+    // alg none: header {"alg":"none"}, unsigned
+    let b64 = |v: &serde_json::Value| {
+        use base64_url_encode as enc;
+        enc(&v.to_string())
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg":"none","typ":"JWT"})),
+        b64(&good)
+    );
+
+    // tampered payload: re-encode the payload of a good token with another role
+    let token = sign(Algorithm::HS256, SECRET, &good);
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut tampered = good.clone();
+    tampered["role"] = json!("admin");
+    parts[1] = b64(&tampered);
+    let tampered = parts.join(".");
+
+    for (name, t) in [
+        ("wrong secret", wrong_secret),
+        ("HS512", other_hmac),
+        (
+            "wrong issuer",
+            sign(Algorithm::HS256, SECRET, &wrong_issuer),
+        ),
+        ("missing sub", sign(Algorithm::HS256, SECRET, &no_sub)),
+        ("bad sub", sign(Algorithm::HS256, SECRET, &bad_sub)),
+        ("bad role", sign(Algorithm::HS256, SECRET, &bad_role)),
+        ("missing sid", sign(Algorithm::HS256, SECRET, &no_sid)),
+        ("bad sid", sign(Algorithm::HS256, SECRET, &bad_sid)),
+        ("alg none", none),
+        ("tampered", tampered),
+        ("garbage", "not.a.jwt".into()),
+        ("empty", String::new()),
+    ] {
+        assert_eq!(
+            s.verify(&t),
+            Err(AuthError::Invalid),
+            "{name} should be invalid"
+        );
+    }
+}
+
+/// Minimal unpadded base64url, to forge tokens without another dependency.
+fn base64_url_encode(s: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+#[test]
+fn refresh_tokens_are_256_random_bits_and_hash_stably_one_way() {
+    let s = service();
+    let a = s.new_refresh_token();
+    let b = s.new_refresh_token();
+    assert_eq!(a.expose().len(), 64, "32 bytes, hex-encoded");
+    assert!(a.expose().bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, b);
+    let hash = s.hash_refresh_token(a.expose());
+    assert_eq!(hash, s.hash_refresh_token(a.expose()));
+    assert_ne!(hash, s.hash_refresh_token(b.expose()));
+    assert_ne!(hash.as_str(), a.expose());
+    // SHA-256 of "abc"
+    assert_eq!(
+        s.hash_refresh_token("abc").as_str(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
+
+#[test]
+fn debug_output_hides_the_secret() {
+    let settings = JwtSettings {
+        secret: SECRET.to_vec(),
+        issuer: "i".into(),
+        access_ttl: Duration::from_secs(1),
+    };
+    assert!(!format!("{settings:?}").contains("0123456789"));
+}

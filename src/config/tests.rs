@@ -1,0 +1,238 @@
+use std::time::Duration;
+
+use super::*;
+
+fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    Settings::load_from(Path::new("/nonexistent-config-dir"), &vars)
+}
+
+fn key_of(result: Result<Settings, ConfigError>) -> String {
+    match result {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("expected an invalid key, got {other:?}"),
+    }
+}
+
+#[test]
+fn compiled_in_defaults_match_the_spec() {
+    let s = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.server.host.as_str(), s.server.port), ("127.0.0.1", 8000));
+    assert_eq!(s.server.shutdown_timeout, Duration::from_secs(30));
+    assert_eq!(s.database.url, "sqlite://data/taskapi.db");
+    assert_eq!(s.database.pool_timeout, Duration::from_secs(2));
+    assert_eq!(s.database.startup_timeout, Duration::from_secs(30));
+    assert_eq!(s.auth.issuer, "taskapi");
+    assert_eq!(s.auth.access_ttl, Duration::from_secs(15 * 60));
+    assert_eq!(s.auth.bcrypt_cost, 12);
+    assert_eq!(s.auth.refresh_ttl, Duration::from_secs(30 * 86_400));
+    assert_eq!(s.auth.revocation_cache_ttl, Duration::from_secs(2));
+    assert!(s.throttle.enabled);
+    assert_eq!(s.throttle.per_address_per_minute, 20);
+    assert_eq!(s.throttle.failed_logins_per_email, 5);
+    assert_eq!(s.throttle.failed_login_window, Duration::from_secs(15 * 60));
+    assert!(s.cors.allowed_origins.is_empty());
+    assert!(s.server.trusted_proxies.is_empty());
+    assert!(s.metrics.enabled);
+    assert_eq!(s.metrics.bind, None, "/metrics is on the API listener");
+    assert!(s.auth.jwt_secret.is_none());
+    assert_eq!(s.environment, Environment::Development);
+    assert!(s.database.effective_pool_size() >= 4);
+}
+
+#[test]
+fn environment_variables_override_files() {
+    let s = load(&[
+        ("TASKAPI__SERVER__PORT", "9000"),
+        ("TASKAPI__AUTH__ACCESS_TTL", "5m"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.server.port, 9000);
+    assert_eq!(s.auth.access_ttl, Duration::from_secs(300));
+}
+
+#[test]
+fn list_keys_are_comma_separated_and_other_keys_stay_scalars() {
+    let s = load(&[
+        (
+            "TASKAPI__CORS__ALLOWED_ORIGINS",
+            "https://app.example.com, http://localhost:3000",
+        ),
+        ("TASKAPI__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+        ("TASKAPI__AUTH__ISSUER", "a,b"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.cors.allowed_origins,
+        ["https://app.example.com", "http://localhost:3000"]
+    );
+    assert_eq!(s.server.trusted_proxies, ["10.0.0.0/8", "127.0.0.1"]);
+    assert_eq!(s.auth.issuer, "a,b");
+    let s = load(&[("TASKAPI__CORS__ALLOWED_ORIGINS", "")]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.cors.allowed_origins.is_empty());
+}
+
+#[test]
+fn taskapi_database_url_beats_database_url() {
+    let s = load(&[("DATABASE_URL", "sqlite://a.db")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.database.url, "sqlite://a.db");
+    let s = load(&[
+        ("DATABASE_URL", "sqlite://a.db"),
+        ("TASKAPI__DATABASE__URL", "sqlite://b.db"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.database.url, "sqlite://b.db");
+}
+
+#[test]
+fn errors_name_the_key() {
+    assert_eq!(
+        key_of(load(&[("TASKAPI__SERVER__PORT", "eighty")])),
+        "server.port"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__DATABASE__POOL_TIMEOUT", "soon")])),
+        "database.pool_timeout"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__DATABASE__POOL_SISE", "3")])),
+        "database.pool_sise"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__AUTH__BCRYPT_COST", "3")])),
+        "auth.bcrypt_cost"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__DATABASE__URL", "mysql://x")])),
+        "database.url"
+    );
+    assert_eq!(key_of(load(&[("TASKAPI_ENV", "staging")])), "TASKAPI_ENV");
+    assert_eq!(
+        key_of(load(&[(
+            "TASKAPI__CORS__ALLOWED_ORIGINS",
+            "https://x.example/"
+        )])),
+        "cors.allowed_origins"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__SERVER__TRUSTED_PROXIES", "proxy.local")])),
+        "server.trusted_proxies"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "0")])),
+        "throttle.per_address_per_minute"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__THROTTLE__ENABLED", "maybe")])),
+        "throttle.enabled"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__AUTH__REFRESH_TTL", "1m")])),
+        "auth.refresh_ttl"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__AUTH__JWT_SECRET", "short")])),
+        "auth.jwt_secret"
+    );
+    for bad in [
+        "9100",
+        ":9100",
+        "localhost",
+        "127.0.0.1:99999",
+        "127.0.0.1:8000",
+    ] {
+        assert_eq!(
+            key_of(load(&[("TASKAPI__METRICS__BIND", bad)])),
+            "metrics.bind",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        key_of(load(&[("TASKAPI__METRICS__ENABLED", "sometimes")])),
+        "metrics.enabled"
+    );
+}
+
+#[test]
+fn metrics_can_be_turned_off_or_bound_elsewhere() {
+    let s = load(&[("TASKAPI__METRICS__ENABLED", "false")]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.metrics.enabled);
+    let s = load(&[("TASKAPI__METRICS__BIND", " 0.0.0.0:9100 ")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.metrics.bind.as_deref(), Some("0.0.0.0:9100"));
+    let s = load(&[("TASKAPI__METRICS__BIND", "[::1]:9100")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.metrics.bind.as_deref(), Some("[::1]:9100"));
+    let s = load(&[("TASKAPI__METRICS__BIND", "")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.metrics.bind, None, "empty means the API listener");
+}
+
+#[test]
+fn production_requires_a_long_secret() {
+    assert_eq!(
+        key_of(load(&[("TASKAPI_ENV", "production")])),
+        "auth.jwt_secret"
+    );
+    let secret = "x".repeat(32);
+    let s = load(&[
+        ("TASKAPI_ENV", "production"),
+        ("TASKAPI__AUTH__JWT_SECRET", &secret),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.environment, Environment::Production);
+}
+
+#[test]
+fn secrets_and_urls_from_the_environment_are_kept_verbatim() {
+    // Digits only, or a word like "true": environment parsing must not turn them into
+    // numbers or booleans and back into a different string.
+    for secret in [
+        "123456789012345678901234567890123456",
+        "000000000000000000000000000000000001",
+    ] {
+        let s = load(&[("TASKAPI__AUTH__JWT_SECRET", secret)]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.auth.jwt_secret.as_ref().map(Secret::expose), Some(secret));
+    }
+}
+
+#[test]
+fn config_check_output_redacts_secrets() {
+    let secret = "s".repeat(40);
+    let s = load(&[
+        ("TASKAPI__AUTH__JWT_SECRET", &secret),
+        (
+            "TASKAPI__DATABASE__URL",
+            "postgres://app:hunter2@db:5432/tasks",
+        ),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let shown = s.redacted_toml();
+    assert!(
+        !shown.contains(&secret) && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    assert!(shown.contains("postgres://app:***@db:5432/tasks"));
+    assert!(!format!("{s:?}").contains("hunter2"));
+}
+
+#[test]
+fn config_check_output_and_debug_redact_a_password_given_as_a_query_parameter() {
+    for (url, redacted) in [
+        (
+            "postgres://app@db:5432/tasks?password=hunter2",
+            "postgres://app@db:5432/tasks?password=***",
+        ),
+        (
+            "postgres://app@db/tasks?sslmode=disable&Password=hunter2",
+            "postgres://app@db/tasks?sslmode=disable&Password=***",
+        ),
+    ] {
+        let s = load(&[("TASKAPI__DATABASE__URL", url)]).unwrap_or_else(|e| panic!("{e}"));
+        let shown = s.redacted_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains(redacted), "{shown}");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}
