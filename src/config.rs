@@ -3,6 +3,7 @@
 //! the offending key.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
@@ -68,6 +69,25 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
         key: key.into(),
         message: message.into(),
     }
+}
+
+/// A bound written as the config files write it: in its largest whole unit (`365d`, `5m`),
+/// not in humantime's calendar months.
+fn whole_units(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let (n, unit) = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ]
+    .into_iter()
+    .find(|(size, _)| ms >= *size && ms.is_multiple_of(*size))
+    .map_or((ms, "ms"), |(size, unit)| (ms / size, unit));
+    format!("{n}{unit}")
 }
 
 /// All settings.
@@ -173,7 +193,65 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Every duration key with the range it must fall in. Bounds keep each value far from
+    /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
+    /// overflow the session's expiry at the first login) and from values that make no sense
+    /// for the key; start-up refuses a value outside them, naming the key.
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 7] {
+        const SECOND: Duration = Duration::from_secs(1);
+        const MINUTE: Duration = Duration::from_secs(60);
+        const HOUR: Duration = Duration::from_secs(3600);
+        const DAY: Duration = Duration::from_secs(86_400);
+        [
+            (
+                "server.shutdown_timeout",
+                self.server.shutdown_timeout,
+                Duration::ZERO,
+                HOUR,
+            ),
+            (
+                "database.pool_timeout",
+                self.database.pool_timeout,
+                Duration::from_millis(1),
+                5 * MINUTE,
+            ),
+            (
+                "database.startup_timeout",
+                self.database.startup_timeout,
+                Duration::ZERO,
+                HOUR,
+            ),
+            ("auth.access_ttl", self.auth.access_ttl, SECOND, DAY),
+            ("auth.refresh_ttl", self.auth.refresh_ttl, SECOND, 365 * DAY),
+            (
+                "auth.revocation_cache_ttl",
+                self.auth.revocation_cache_ttl,
+                Duration::ZERO,
+                5 * MINUTE,
+            ),
+            (
+                "throttle.failed_login_window",
+                self.throttle.failed_login_window,
+                SECOND,
+                DAY,
+            ),
+        ]
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value, min, max) in self.duration_bounds() {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "`{}` is out of range: must be between {} and {}",
+                        humantime::format_duration(value),
+                        whole_units(min),
+                        whole_units(max)
+                    ),
+                ));
+            }
+        }
         if self.server.host.trim().is_empty() {
             return Err(invalid("server.host", "must not be empty"));
         }
@@ -187,14 +265,8 @@ impl Settings {
                 "must start with sqlite:// or postgres://",
             ));
         }
-        if self.database.pool_timeout.is_zero() {
-            return Err(invalid("database.pool_timeout", "must be longer than zero"));
-        }
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return Err(invalid("auth.bcrypt_cost", "must be between 4 and 31"));
-        }
-        if self.auth.access_ttl.as_secs() < 1 {
-            return Err(invalid("auth.access_ttl", "must be at least one second"));
         }
         if self.auth.issuer.trim().is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
@@ -245,12 +317,6 @@ impl Settings {
             return Err(invalid(
                 "throttle.failed_logins_per_email",
                 "must be at least 1 (set throttle.enabled = false to turn throttling off)",
-            ));
-        }
-        if self.throttle.failed_login_window.as_secs() < 1 {
-            return Err(invalid(
-                "throttle.failed_login_window",
-                "must be at least one second",
             ));
         }
         match (&self.auth.jwt_secret, self.environment) {

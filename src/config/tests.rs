@@ -236,3 +236,57 @@ fn config_check_output_and_debug_redact_a_password_given_as_a_query_parameter() 
         assert!(!debug.contains("hunter2"), "{debug}");
     }
 }
+
+#[test]
+fn every_duration_key_is_bounded_at_start_up() {
+    // A refresh lifetime of a century once overflowed the session expiry at the first login.
+    for (var, value, key) in [
+        ("TASKAPI__AUTH__REFRESH_TTL", "100years", "auth.refresh_ttl"),
+        ("TASKAPI__AUTH__ACCESS_TTL", "2days", "auth.access_ttl"),
+        ("TASKAPI__AUTH__ACCESS_TTL", "0s", "auth.access_ttl"),
+        (
+            "TASKAPI__AUTH__REVOCATION_CACHE_TTL",
+            "1h",
+            "auth.revocation_cache_ttl",
+        ),
+        (
+            "TASKAPI__SERVER__SHUTDOWN_TIMEOUT",
+            "2h",
+            "server.shutdown_timeout",
+        ),
+        (
+            "TASKAPI__DATABASE__POOL_TIMEOUT",
+            "0s",
+            "database.pool_timeout",
+        ),
+        (
+            "TASKAPI__DATABASE__POOL_TIMEOUT",
+            "1h",
+            "database.pool_timeout",
+        ),
+        (
+            "TASKAPI__DATABASE__STARTUP_TIMEOUT",
+            "1000years",
+            "database.startup_timeout",
+        ),
+        (
+            "TASKAPI__THROTTLE__FAILED_LOGIN_WINDOW",
+            "500ms",
+            "throttle.failed_login_window",
+        ),
+    ] {
+        let result = load(&[(var, value)]);
+        assert_eq!(key_of(result), key, "{var}={value}");
+    }
+    let message = load(&[("TASKAPI__AUTH__REFRESH_TTL", "100years")])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("must be between 1s and 365d"), "{message}");
+    // The largest allowed values start.
+    let settings = load(&[
+        ("TASKAPI__AUTH__REFRESH_TTL", "365d"),
+        ("TASKAPI__AUTH__ACCESS_TTL", "24h"),
+    ]);
+    assert!(settings.is_ok(), "{:?}", settings.err());
+}
