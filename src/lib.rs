@@ -18,8 +18,8 @@ use taskapi_domain::{
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
-    ApiMetrics, AppState, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource, ReadinessCheck,
-    Throttle,
+    ApiMetrics, AppState, CachedReadiness, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource,
+    ReadinessCheck, Throttle,
 };
 use taskapi_storage::{Database, redact_url};
 
@@ -366,7 +366,10 @@ impl Application {
             accounts,
             admin,
             tasks,
-            readiness: Arc::new(DatabaseReadiness(database.clone())),
+            readiness: Arc::new(CachedReadiness::new(
+                Arc::new(DatabaseReadiness(database.clone())),
+                CachedReadiness::MAX_AGE,
+            )),
             throttle,
             cors_origins: Arc::new(settings.cors.allowed_origins.clone()),
         });

@@ -17,6 +17,7 @@ mod openapi;
 mod pagination;
 mod path;
 mod query;
+mod readiness;
 pub mod reply;
 mod routes;
 mod settings;
@@ -38,6 +39,7 @@ pub use edge::{REQUEST_ID, RequestId};
 pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
+pub use readiness::CachedReadiness;
 pub use settings::{CorsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 
