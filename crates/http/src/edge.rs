@@ -35,6 +35,23 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned)
 }
 
+/// Longest path the access log writes, in bytes; a longer one is cut (the request itself is
+/// unaffected), so that a client cannot make every log line as long as its URL.
+const MAX_LOGGED_PATH: usize = 256;
+
+/// `path` as the access log writes it: whole when short, else its first
+/// [`MAX_LOGGED_PATH`] bytes (cut at a character boundary) and how many bytes were left out.
+fn loggable_path(path: &str) -> String {
+    if path.len() <= MAX_LOGGED_PATH {
+        return path.to_owned();
+    }
+    let cut = (0..=MAX_LOGGED_PATH)
+        .rev()
+        .find(|i| path.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}…(+{} bytes)", &path[..cut], path.len() - cut)
+}
+
 /// Wraps every request: see the module docs.
 pub async fn middleware(
     req: ServiceRequest,
@@ -44,8 +61,8 @@ pub async fn middleware(
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
-    // The path only: query strings are not logged.
-    let path = req.path().to_owned();
+    // The path only, and at most its first bytes: query strings are not logged.
+    let path = loggable_path(req.path());
     // Handlers and extractors turn their errors into responses themselves, so an `Err` here
     // would come from actix's own machinery; it is passed on for actix to render.
     let response = next.call(req).await?.map_into_boxed_body();
@@ -142,5 +159,21 @@ mod tests {
             assert_eq!(id.len(), 32, "a fresh id is a simple uuid");
         }
         assert_eq!(id_for(None).len(), 32);
+    }
+
+    #[test]
+    fn the_access_log_cuts_long_paths_at_a_character_boundary() {
+        assert_eq!(loggable_path("/tasks/1"), "/tasks/1");
+        let exact = format!("/{}", "a".repeat(MAX_LOGGED_PATH - 1));
+        assert_eq!(loggable_path(&exact), exact);
+        let long = format!("/{}", "a".repeat(10_000));
+        let logged = loggable_path(&long);
+        assert!(logged.starts_with(&long[..MAX_LOGGED_PATH]), "{logged}");
+        assert!(logged.ends_with("…(+9745 bytes)"), "{logged}");
+        // A multi-byte character straddling the cut is left out whole.
+        let wide = format!("/{}é{}", "a".repeat(MAX_LOGGED_PATH - 2), "b".repeat(50));
+        let logged = loggable_path(&wide);
+        assert!(logged.starts_with(&wide[..MAX_LOGGED_PATH - 1]), "{logged}");
+        assert!(logged.ends_with("…(+52 bytes)"), "{logged}");
     }
 }
