@@ -28,17 +28,25 @@ use crate::pagination::{
 use crate::query::{QueryParams, parse_bool, query_parameter};
 use crate::reply::JsonOk;
 
-/// The fields tasks can be sorted by, in their API form.
-const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "due_at", "priority", "title"];
-
-/// The domain's sort field of each name in [`SORT_FIELDS`], in the same order.
-const SORT_FIELD_OF: [TaskSortField; 5] = [
-    TaskSortField::CreatedAt,
-    TaskSortField::UpdatedAt,
-    TaskSortField::DueAt,
-    TaskSortField::Priority,
-    TaskSortField::Title,
+/// The fields tasks can be sorted by: each API name with its domain field.
+const SORTS: [(&str, TaskSortField); 5] = [
+    ("created_at", TaskSortField::CreatedAt),
+    ("updated_at", TaskSortField::UpdatedAt),
+    ("due_at", TaskSortField::DueAt),
+    ("priority", TaskSortField::Priority),
+    ("title", TaskSortField::Title),
 ];
+
+/// The API names of [`SORTS`], for error messages and the OpenAPI document.
+const SORT_FIELDS: [&str; SORTS.len()] = {
+    let mut names = [""; SORTS.len()];
+    let mut i = 0;
+    while i < SORTS.len() {
+        names[i] = SORTS[i].0;
+        i += 1;
+    }
+    names
+};
 
 /// Parses `sort`: `created_at`, `-due_at`, … (a leading `-` means descending).
 fn parse_sort(raw: &str) -> Result<TaskSort, String> {
@@ -46,22 +54,19 @@ fn parse_sort(raw: &str) -> Result<TaskSort, String> {
         Some(name) => (true, name),
         None => (false, raw),
     };
-    SORT_FIELDS
+    SORTS
         .iter()
-        .position(|n| *n == name)
-        .map(|i| TaskSort {
-            field: SORT_FIELD_OF[i],
-            descending,
-        })
-        .ok_or_else(|| pagination::bad_sort(SORT_FIELDS))
+        .find(|(n, _)| *n == name)
+        .map(|&(_, field)| TaskSort { field, descending })
+        .ok_or_else(|| pagination::bad_sort(&SORT_FIELDS))
 }
 
 /// The API form of a sort order (`-due_at`).
 fn sort_param(sort: TaskSort) -> String {
-    let name = SORT_FIELD_OF
+    let name = SORTS
         .iter()
-        .position(|f| *f == sort.field)
-        .map_or("", |i| SORT_FIELDS[i]);
+        .find(|(_, f)| *f == sort.field)
+        .map_or("", |(n, _)| n);
     format!("{}{name}", if sort.descending { "-" } else { "" })
 }
 
@@ -267,7 +272,7 @@ impl OperationModifier for TaskListParams {
         let sort = sort_parameter(
             "Order: created_at (default), updated_at, due_at, priority or title; prefix - for descending. \
              Ties are broken by id; tasks without due_at come last either way.",
-            SORT_FIELDS,
+            &SORT_FIELDS,
         );
         for parameter in [
             query_parameter(
