@@ -8,7 +8,9 @@ use std::time::Duration;
 use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
-pub use taskapi_http::{CorsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
+pub use taskapi_http::{
+    CorsSettings, DocsSettings, MetricsSettings, ServerSettings, ThrottleConfig,
+};
 pub use taskapi_storage::DatabaseSettings;
 
 /// The compiled-in defaults: the same file as `config/default.toml`.
@@ -106,6 +108,8 @@ pub struct Settings {
     pub cors: CorsSettings,
     /// `[metrics]`.
     pub metrics: MetricsSettings,
+    /// `[docs]`.
+    pub docs: DocsSettings,
     /// The environment these settings were loaded for.
     #[serde(
         skip_deserializing,

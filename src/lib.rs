@@ -394,8 +394,9 @@ impl Application {
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let (listener, port) = bind(&address)?;
+        let docs = settings.docs;
         let mut server = actix_web::HttpServer::new(move || {
-            taskapi_http::app(state.clone(), openapi.clone(), api_metrics.clone())
+            taskapi_http::app(state.clone(), openapi.clone(), api_metrics.clone(), docs)
         })
         .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
         .listen(listener)
@@ -414,11 +415,16 @@ impl Application {
             .workers(workers)
             .worker_max_blocking_threads(pool_size.div_ceil(workers).max(1));
         log::info!(
-            "taskapi {} listening on http://{}:{port} ({} environment, database {}); API docs at /docs",
+            "taskapi {} listening on http://{}:{port} ({} environment, database {}){}",
             env!("CARGO_PKG_VERSION"),
             settings.server.host,
             settings.environment.as_str(),
             settings.database.shown_url(),
+            if docs.enabled {
+                "; API docs at /docs"
+            } else {
+                ""
+            },
         );
         match (&metrics, &settings.metrics.bind) {
             (Some(own), Some(address)) => {

@@ -40,7 +40,7 @@ pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
-pub use settings::{CorsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
+pub use settings::{CorsSettings, DocsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 
 /// Whether the service can do its work (the database answers), for `/health/ready`.
@@ -86,11 +86,12 @@ pub enum ApiMetrics {
 }
 
 /// Builds the application for one worker. `openapi` is the finished document (build it once
-/// with [`openapi_document`] and share it).
+/// with [`openapi_document`] and share it); `docs` says whether Swagger UI is served.
 pub fn app(
     state: Data<AppState>,
     openapi: Data<OpenApiJson>,
     metrics: ApiMetrics,
+    docs: DocsSettings,
 ) -> actix_web::App<
     impl ServiceFactory<
         ServiceRequest,
@@ -110,11 +111,13 @@ pub fn app(
     }
     // Ours first: they must win over paperclip's routes for the same paths (and stay out of
     // the OpenAPI document).
-    app.service(docs::services())
-        .wrap_api()
+    app = app.service(docs::openapi());
+    if docs.enabled {
+        app = app.service(docs::ui());
+    }
+    app.wrap_api()
         .configure(routes::configure)
         .with_json_spec_v3_at("/openapi.json")
-        .with_swagger_ui_at("/docs")
         .build()
         .default_service(web::to(edge::not_found))
         // Inside the edge middleware, so that preflight answers carry a request id too.

@@ -1,5 +1,5 @@
 //! The configuration sections of the HTTP server, as the binary reads them from its files
-//! and environment: `[server]`, `[throttle]`, `[cors]` and `[metrics]`.
+//! and environment: `[server]`, `[throttle]`, `[cors]`, `[metrics]` and `[docs]`.
 
 use std::time::Duration;
 
@@ -81,6 +81,14 @@ pub struct MetricsSettings {
     /// `host:port` of a listener of its own for `/metrics`; unset (or empty) serves it on
     /// the API listener.
     pub bind: Option<String>,
+}
+
+/// `[docs]`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocsSettings {
+    /// Whether Swagger UI is served at `/docs` (404 when off; `/openapi.json` stays).
+    pub enabled: bool,
 }
 
 /// Lists: a TOML array, or (from an environment variable) one comma-separated string.
