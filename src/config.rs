@@ -92,6 +92,50 @@ fn whole_units(d: Duration) -> String {
     format!("{n}{unit}")
 }
 
+/// The JWT secrets the repository itself shows (`docker/.env.example`, `config/test.toml`,
+/// the end-to-end tests): public, so production refuses them.
+pub const DOCUMENTED_PLACEHOLDER_SECRETS: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes-0123456789abcdef",
+    "test-secret-test-secret-test-secret!",
+    "end-to-end-tests-secret-with-more-than-32-bytes",
+];
+
+/// Fewest distinct characters a production JWT secret may be made of.
+pub const MIN_SECRET_DISTINCT_CHARS: usize = 8;
+
+/// Why production refuses `secret` (already known to be long enough), if it does: a
+/// placeholder the project documents, anything that says to change it, or too little variety
+/// to be random.
+fn production_secret(secret: &str) -> Result<(), String> {
+    let lower = secret.trim().to_ascii_lowercase();
+    if DOCUMENTED_PLACEHOLDER_SECRETS.contains(&secret.trim())
+        || [
+            "change-me",
+            "changeme",
+            "change_me",
+            "replace-me",
+            "placeholder",
+        ]
+        .iter()
+        .any(|marker| lower.contains(marker))
+    {
+        return Err(
+            "is a placeholder, not a secret: generate one, e.g. `openssl rand -hex 32`".into(),
+        );
+    }
+    let distinct = secret
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if distinct < MIN_SECRET_DISTINCT_CHARS {
+        return Err(format!(
+            "is made of {distinct} distinct characters; production needs at least \
+             {MIN_SECRET_DISTINCT_CHARS} (a random secret: e.g. `openssl rand -hex 32`)"
+        ));
+    }
+    Ok(())
+}
+
 /// All settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -328,6 +372,9 @@ impl Settings {
                 "auth.jwt_secret",
                 format!("must be at least {MIN_SECRET_BYTES} bytes"),
             )),
+            (Some(secret), Environment::Production) => {
+                production_secret(secret.expose()).map_err(|why| invalid("auth.jwt_secret", why))
+            }
             (None, Environment::Production) => Err(invalid(
                 "auth.jwt_secret",
                 format!(

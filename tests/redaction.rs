@@ -1,7 +1,8 @@
 //! A database URL's password never shows, whether it is given in the user information
 //! (`postgres://user:PASSWORD@host/db`) or as a query parameter (`?password=PASSWORD`):
 //! not in `taskapi config check`'s output, not in the start-up log line naming the database,
-//! not in the message of a start-up that gives up on the database.
+//! not in the message of a start-up that gives up on the database. And a secret the
+//! repository shows as an example never starts a production server.
 
 // Tests report failures by panicking; unwrapping is how a test says "this must work".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -155,6 +156,116 @@ fn the_start_up_log_line_names_the_database_without_its_password() {
         assert!(
             !stderr.contains(&password),
             "the password of {url} shows:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn every_command_that_opens_the_database_names_it_without_its_password() {
+    let port = free_port(); // nothing listens there
+    let (urls, password) = both_forms(&format!("postgres://app@127.0.0.1:{port}/x"));
+    let redacted = [
+        format!("postgres://app:***@127.0.0.1:{port}/x"),
+        format!("postgres://app@127.0.0.1:{port}/x?password=***"),
+    ];
+    let commands: [&[&str]; 3] = [
+        &["migrate"],
+        &["admin", "promote", "--email", "admin@example.com"],
+        &["admin", "create", "--email", "admin@example.com"],
+    ];
+    for (url, redacted) in urls.iter().zip(&redacted) {
+        for args in commands {
+            let output = support::run_cli(
+                args,
+                &[
+                    ("TASKAPI_ENV", "test"),
+                    ("TASKAPI__DATABASE__URL", url),
+                    ("TASKAPI__DATABASE__POOL_TIMEOUT", "1s"),
+                    ("TASKAPI__DATABASE__STARTUP_TIMEOUT", "1s"),
+                    ("TASKAPI_ADMIN_PASSWORD", "correct horse battery staple"),
+                    ("RUST_LOG", "debug"),
+                ],
+            );
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!output.status.success(), "{args:?} gives up:\n{stderr}");
+            assert!(
+                stderr.contains(redacted.as_str()),
+                "{args:?} names {redacted}:\n{stderr}"
+            );
+            assert!(
+                !stdout.contains(&password) && !stderr.contains(&password),
+                "{args:?} shows the password of {url}:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_refused_database_url_is_not_echoed_with_its_password() {
+    for (var, url) in [
+        (
+            "TASKAPI__DATABASE__URL",
+            format!("mysql://app:{SECRET}@db/x"),
+        ),
+        (
+            "DATABASE_URL",
+            format!("mysql://app@db/x?password={SECRET}"),
+        ),
+    ] {
+        for args in [&["config", "check"][..], &["migrate"][..]] {
+            let output = support::run_cli(args, &[("TASKAPI_ENV", "test"), (var, &url)]);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!output.status.success(), "{args:?} refuses {url}");
+            assert!(
+                stderr.contains("database.url"),
+                "{args:?} names the key:\n{stderr}"
+            );
+            assert!(
+                !stdout.contains(SECRET) && !stderr.contains(SECRET),
+                "{args:?} shows the password of {url}:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn production_refuses_to_start_with_the_example_secret() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/.env.example"),
+    )
+    .unwrap();
+    let secret = example
+        .lines()
+        .find_map(|line| line.strip_prefix("TASKAPI__AUTH__JWT_SECRET="))
+        .expect("docker/.env.example shows a JWT secret")
+        .trim()
+        .to_owned();
+    for args in [&["config", "check"][..], &["migrate"][..]] {
+        let output = support::run_cli(
+            args,
+            &[
+                ("TASKAPI_ENV", "production"),
+                (
+                    "TASKAPI__DATABASE__URL",
+                    "sqlite:///nonexistent-dir/never.db",
+                ),
+                ("TASKAPI__AUTH__JWT_SECRET", &secret),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{args:?} starts with the example secret"
+        );
+        assert!(
+            stderr.contains("auth.jwt_secret") && stderr.contains("placeholder"),
+            "{args:?} names the key and why:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains(&secret),
+            "{args:?} echoes the secret:\n{stderr}"
         );
     }
 }

@@ -174,13 +174,108 @@ fn production_requires_a_long_secret() {
         key_of(load(&[("TASKAPI_ENV", "production")])),
         "auth.jwt_secret"
     );
-    let secret = "x".repeat(32);
+    let short = "0123456789abcdef0123456789abcde"; // 31 bytes, 16 distinct
+    assert_eq!(
+        key_of(load(&[
+            ("TASKAPI_ENV", "production"),
+            ("TASKAPI__AUTH__JWT_SECRET", short),
+        ])),
+        "auth.jwt_secret"
+    );
+    let secret = "9f2c1e7a4b8d03f6a5c2e9b1d7f40c8e"; // 32 bytes, as `openssl rand -hex 16`
     let s = load(&[
         ("TASKAPI_ENV", "production"),
-        ("TASKAPI__AUTH__JWT_SECRET", &secret),
+        ("TASKAPI__AUTH__JWT_SECRET", secret),
     ])
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.environment, Environment::Production);
+}
+
+fn production_refusal(secret: &str) -> Option<String> {
+    match load(&[
+        ("TASKAPI_ENV", "production"),
+        ("TASKAPI__AUTH__JWT_SECRET", secret),
+    ]) {
+        Ok(_) => None,
+        Err(ConfigError::Invalid { key, message }) => {
+            assert_eq!(key, "auth.jwt_secret", "{message}");
+            Some(message)
+        }
+        Err(other) => panic!("expected auth.jwt_secret, got {other}"),
+    }
+}
+
+#[test]
+fn production_refuses_every_placeholder_the_repository_documents() {
+    for secret in DOCUMENTED_PLACEHOLDER_SECRETS {
+        let message = production_refusal(secret)
+            .unwrap_or_else(|| panic!("production accepts the placeholder {secret}"));
+        assert!(message.contains("placeholder"), "{message}");
+        // Development and test still accept them (the test suites use them).
+        assert!(
+            load(&[("TASKAPI__AUTH__JWT_SECRET", secret)]).is_ok(),
+            "{secret}"
+        );
+    }
+    for secret in [
+        "please-change-me-to-something-random-0123",
+        "CHANGEME-CHANGEME-abcdefghijklmnopqrstuvwxyz",
+        "replace-me-with-32-random-bytes-0123456789",
+    ] {
+        assert!(production_refusal(secret).is_some(), "{secret}");
+    }
+}
+
+/// Every JWT secret written in the repository's example and test files is on the refused
+/// list: a placeholder added there without adding it here fails this test.
+#[test]
+fn the_placeholder_list_holds_every_secret_the_repository_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut shown = Vec::new();
+    for (file, key) in [
+        ("docker/.env.example", "TASKAPI__AUTH__JWT_SECRET="),
+        ("config/test.toml", "jwt_secret = "),
+        ("tests/support/fixtures.rs", "pub const JWT_SECRET: &str = "),
+    ] {
+        let text = std::fs::read_to_string(root.join(file))
+            .unwrap_or_else(|e| panic!("cannot read {file}: {e}"));
+        let found: Vec<String> = text
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix(key))
+            .map(|value| {
+                value
+                    .trim()
+                    .trim_end_matches(';')
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .collect();
+        assert!(!found.is_empty(), "{file} shows no `{key}` line");
+        shown.extend(found);
+    }
+    for secret in shown {
+        assert!(
+            DOCUMENTED_PLACEHOLDER_SECRETS.contains(&secret.as_str()),
+            "`{secret}` is shown in the repository but production would accept it"
+        );
+    }
+}
+
+#[test]
+fn production_refuses_a_secret_of_fewer_than_8_distinct_characters() {
+    for secret in [
+        "x".repeat(32),
+        "ab".repeat(20),
+        "0123456".repeat(6), // 7 distinct
+    ] {
+        let message =
+            production_refusal(&secret).unwrap_or_else(|| panic!("production accepts {secret}"));
+        assert!(message.contains("distinct characters"), "{message}");
+    }
+    let eight = "01234567".repeat(4); // exactly 8 distinct, 32 bytes
+    assert_eq!(production_refusal(&eight), None);
+    // Outside production only the length rule applies.
+    assert!(load(&[("TASKAPI__AUTH__JWT_SECRET", &"x".repeat(32))]).is_ok());
 }
 
 #[test]
