@@ -38,6 +38,7 @@ fn compiled_in_defaults_match_the_spec() {
     assert!(s.server.trusted_proxies.is_empty());
     assert!(s.metrics.enabled);
     assert_eq!(s.metrics.bind, None, "/metrics is on the API listener");
+    assert!(s.docs.enabled, "Swagger UI is served at /docs");
     assert!(s.auth.jwt_secret.is_none());
     assert_eq!(s.environment, Environment::Development);
     assert!(s.database.effective_pool_size() >= 4);
