@@ -386,3 +386,25 @@ fn every_duration_key_is_bounded_at_start_up() {
     ]);
     assert!(settings.is_ok(), "{:?}", settings.err());
 }
+
+#[test]
+fn production_serves_metrics_on_a_local_listener_of_their_own() {
+    let vars: Vec<(String, String)> = [
+        ("TASKAPI_ENV", "production"),
+        (
+            "TASKAPI__AUTH__JWT_SECRET",
+            "9f2c1e7a4b8d03f6a5c2e9b1d7f40c8e",
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).into(), (*v).into()))
+    .collect();
+    let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let s = Settings::load_from(&config_dir, &vars).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.server.host, "0.0.0.0");
+    assert!(s.metrics.enabled);
+    assert_eq!(s.metrics.bind.as_deref(), Some("127.0.0.1:9100"));
+    // Development keeps /metrics on the API listener.
+    let s = Settings::load_from(&config_dir, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.metrics.bind, None);
+}
