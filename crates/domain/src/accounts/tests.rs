@@ -567,8 +567,22 @@ async fn logout_all_ends_every_session_of_the_caller() {
     let cache = m.cache.clone();
     cache.put(sid(5), caller(), at(NOW), cache.generation());
     cache.put(sid(6), caller(), at(NOW), cache.generation());
+    cache.put(sid(7), someone_else(), at(NOW), cache.generation());
     assert!(m.service().logout_all(&caller()).await.is_ok());
-    assert!(cache.is_empty());
+    assert_eq!(cache.get(sid(5), caller().user_id, at(NOW)), None);
+    assert_eq!(cache.get(sid(6), caller().user_id, at(NOW)), None);
+    assert_eq!(
+        cache.get(sid(7), someone_else().user_id, at(NOW)),
+        Some(someone_else()),
+        "only the caller's sessions are forgotten"
+    );
+}
+
+fn someone_else() -> Principal {
+    Principal {
+        user_id: UserId::from_uuid(Uuid::from_u128(8)),
+        role: Role::User,
+    }
 }
 
 #[tokio::test]
@@ -610,6 +624,8 @@ async fn a_password_change_stores_the_new_hash_and_ends_every_session() {
         .returning(|_, _, _, _| Ok(true));
     let cache = m.cache.clone();
     cache.put(sid(5), caller(), at(NOW), cache.generation());
+    cache.put(sid(6), caller(), at(NOW), cache.generation());
+    cache.put(sid(7), someone_else(), at(NOW), cache.generation());
     let result = m
         .service()
         .change_password(
@@ -619,7 +635,11 @@ async fn a_password_change_stores_the_new_hash_and_ends_every_session() {
         )
         .await;
     assert!(result.is_ok());
-    assert!(cache.is_empty(), "this instance rejects old tokens at once");
+    assert_eq!(cache.len(), 1, "this instance rejects old tokens at once");
+    assert_eq!(
+        cache.get(sid(7), someone_else().user_id, at(NOW)),
+        Some(someone_else())
+    );
 }
 
 #[tokio::test]
@@ -793,6 +813,61 @@ mod sessions {
             cache.put(sid(n), principal(n), at(0), cache.generation());
             assert!(cache.len() <= 3);
         }
+    }
+
+    #[test]
+    fn a_full_cache_makes_room_one_entry_at_a_time_and_keeps_sessions_in_use() {
+        // A power of two, so that the shards' capacities add up to exactly this.
+        const CAPACITY: u128 = 1024;
+        let cache = SessionCache::new(Duration::from_secs(60), 1024);
+        let in_use = sid(1_000_000);
+        cache.put(in_use, principal(1), at(0), cache.generation());
+        for n in 0..20 * CAPACITY {
+            cache.put(sid(n), principal(n), at(0), cache.generation());
+            assert!(cache.len() <= 1024, "{} entries", cache.len());
+            assert_eq!(
+                cache.get(in_use, uid(1), at(1)),
+                Some(principal(1)),
+                "a session in use survives {n} new ones"
+            );
+            if n >= 2 * CAPACITY {
+                assert!(
+                    cache.len() >= 1024 * 3 / 4,
+                    "a full cache is never emptied: {} entries after {n}",
+                    cache.len()
+                );
+            }
+        }
+        // The newest sessions are among those kept.
+        let last = 20 * CAPACITY - 1;
+        assert_eq!(
+            cache.get(sid(last), uid(last), at(1)),
+            Some(principal(last))
+        );
+    }
+
+    #[test]
+    fn forgetting_an_account_drops_all_its_sessions_and_only_those() {
+        let cache = SessionCache::new(Duration::from_secs(60), 1024);
+        for n in 0..600 {
+            // Every third session is account 1's.
+            let owner = if n % 3 == 0 {
+                principal(1)
+            } else {
+                principal(n + 2)
+            };
+            cache.put(sid(n), owner, at(0), cache.generation());
+        }
+        cache.invalidate_user(uid(1));
+        for n in 0..600 {
+            let found = cache.get(sid(n), if n % 3 == 0 { uid(1) } else { uid(n + 2) }, at(1));
+            assert_eq!(found.is_some(), n % 3 != 0, "session {n}");
+        }
+        assert_eq!(cache.len(), 400);
+    }
+
+    #[test]
+    fn a_disabled_cache_keeps_nothing() {
         let off = SessionCache::disabled();
         off.put(sid(1), principal(1), at(0), off.generation());
         assert_eq!(off.get(sid(1), uid(1), at(0)), None);
