@@ -25,6 +25,7 @@ fn user(email: &str, disabled: bool) -> User {
 
 const NOW: i64 = 1_700_000_100;
 const REFRESH_TTL: i64 = 30 * 86_400;
+const REAUTH_WINDOW: i64 = 600;
 
 fn sid(n: u128) -> SessionId {
     SessionId::from_uuid(Uuid::from_u128(n))
@@ -38,6 +39,7 @@ fn session(n: u128) -> Session {
         created_at: at(NOW - 100),
         expires_at: at(NOW + REFRESH_TTL),
         revoked_at: None,
+        password_login_at: Some(at(NOW - 100)),
     }
 }
 
@@ -103,6 +105,7 @@ impl Mocks {
             },
             SessionSettings {
                 refresh_ttl: Duration::from_secs(30 * 86_400),
+                reauth_window: Duration::from_secs(REAUTH_WINDOW as u64),
             },
             self.cache,
         )
@@ -295,6 +298,7 @@ async fn login_normalises_the_email_starts_a_session_and_issues_a_pair_in_it() {
             assert_eq!(session.id, sid(42));
             assert_eq!(session.epoch, 3, "the account's epoch when it logged in");
             assert_eq!(session.revoked_at, None);
+            assert_eq!(session.password_login_at, Some(at(NOW)));
             assert_eq!(session.expires_at, at(NOW + REFRESH_TTL));
             assert_eq!(
                 first.hash.as_str(),
@@ -670,23 +674,97 @@ async fn a_password_changed_meanwhile_is_not_overwritten_and_the_session_is_over
     ));
 }
 
+impl Mocks {
+    /// The request's token is of session 5, whose password login was `login_at`.
+    fn logged_in(mut self, login_at: Option<i64>) -> Self {
+        self.tokens.expect_verify().returning(|_| Ok(claims(5)));
+        self.sessions
+            .expect_find_with_user()
+            .with(eq(sid(5)))
+            .returning(move |_| {
+                let session = Session {
+                    password_login_at: login_at.map(at),
+                    ..session(5)
+                };
+                Ok(Some((session, user("bob@example.com", false))))
+            });
+        self
+    }
+}
+
 #[tokio::test]
 async fn the_last_admin_cannot_delete_themself_and_others_can() {
-    let mut m = Mocks::new();
+    let mut m = Mocks::new().logged_in(Some(NOW - 1));
     m.users
         .expect_delete()
         .times(1)
         .returning(|_| Ok(AccountDeletion::LastAdmin));
     assert!(matches!(
-        m.service().delete_me(&caller()).await,
+        m.service().delete_me(&caller(), "t").await,
         Err(AccountError::LastAdmin)
     ));
-    let mut m = Mocks::new();
+    let mut m = Mocks::new().logged_in(Some(NOW - 1));
     m.users
         .expect_delete()
         .times(1)
         .returning(|_| Ok(AccountDeletion::Deleted));
-    assert!(m.service().delete_me(&caller()).await.is_ok());
+    assert!(m.service().delete_me(&caller(), "t").await.is_ok());
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_a_password_login_within_the_reauth_window() {
+    let mut m = Mocks::new().logged_in(Some(NOW - REAUTH_WINDOW));
+    m.users
+        .expect_delete()
+        .times(1)
+        .returning(|_| Ok(AccountDeletion::Deleted));
+    assert!(
+        m.service().delete_me(&caller(), "t").await.is_ok(),
+        "a login exactly reauth_window old is still recent"
+    );
+    for (login_at, why) in [
+        (Some(NOW - REAUTH_WINDOW - 1), "a login one second too old"),
+        (None, "a session stored before logins were recorded"),
+    ] {
+        let mut m = Mocks::new().logged_in(login_at);
+        m.users.expect_delete().never();
+        assert!(
+            matches!(
+                m.service().delete_me(&caller(), "t").await,
+                Err(AccountError::ReauthenticationRequired)
+            ),
+            "{why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_recent_login_is_checked_on_the_requests_own_live_session() {
+    // The token's session ended meanwhile: unauthenticated, not merely "log in again".
+    let mut m = Mocks::new();
+    m.tokens.expect_verify().returning(|_| Ok(claims(5)));
+    m.sessions.expect_find_with_user().returning(|_| {
+        let ended = Session {
+            revoked_at: Some(at(NOW - 1)),
+            password_login_at: Some(at(NOW - 1)),
+            ..session(5)
+        };
+        Ok(Some((ended, user("bob@example.com", false))))
+    });
+    m.users.expect_delete().never();
+    assert!(matches!(
+        m.service().delete_me(&caller(), "t").await,
+        Err(AccountError::Unauthenticated(AuthError::Revoked))
+    ));
+    // A token of another account than the caller's is refused before any lookup.
+    let mut m = Mocks::new();
+    m.tokens.expect_verify().returning(|_| Ok(claims(5)));
+    m.sessions.expect_find_with_user().never();
+    m.users.expect_delete().never();
+    assert!(matches!(
+        m.service().delete_me(&someone_else(), "t").await,
+        Err(AccountError::Unauthenticated(AuthError::Invalid))
+    ));
 }
 
 #[tokio::test]
@@ -748,6 +826,7 @@ mod sessions {
             created_at: at(0),
             expires_at: at(1000),
             revoked_at: None,
+            password_login_at: Some(at(0)),
         }
     }
 
