@@ -245,7 +245,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 7] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 8] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -277,6 +277,7 @@ impl Settings {
                 Duration::ZERO,
                 5 * MINUTE,
             ),
+            ("auth.reauth_window", self.auth.reauth_window, SECOND, DAY),
             (
                 "throttle.failed_login_window",
                 self.throttle.failed_login_window,

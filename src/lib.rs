@@ -190,6 +190,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         },
         SessionSettings {
             refresh_ttl: settings.auth.refresh_ttl,
+            reauth_window: settings.auth.reauth_window,
         },
         cache.clone(),
     );

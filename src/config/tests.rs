@@ -30,6 +30,7 @@ fn compiled_in_defaults_match_the_spec() {
     assert_eq!(s.auth.bcrypt_cost, 12);
     assert_eq!(s.auth.refresh_ttl, Duration::from_secs(30 * 86_400));
     assert_eq!(s.auth.revocation_cache_ttl, Duration::from_secs(2));
+    assert_eq!(s.auth.reauth_window, Duration::from_secs(10 * 60));
     assert!(s.throttle.enabled);
     assert_eq!(s.throttle.per_address_per_minute, 20);
     assert_eq!(s.throttle.failed_logins_per_email, 5);
@@ -344,6 +345,12 @@ fn every_duration_key_is_bounded_at_start_up() {
             "TASKAPI__AUTH__REVOCATION_CACHE_TTL",
             "1h",
             "auth.revocation_cache_ttl",
+        ),
+        ("TASKAPI__AUTH__REAUTH_WINDOW", "0s", "auth.reauth_window"),
+        (
+            "TASKAPI__AUTH__REAUTH_WINDOW",
+            "2days",
+            "auth.reauth_window",
         ),
         (
             "TASKAPI__SERVER__SHUTDOWN_TIMEOUT",

@@ -328,6 +328,35 @@ async fn a_wrong_current_password_is_403_and_a_weak_new_one_422(#[case] backend:
         .assert_unauthorized();
 }
 
+/// `DELETE /me` needs a password login at most `auth.reauth_window` old, and refreshing the
+/// session does not renew it: only logging in again does.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn delete_me_needs_a_recent_password_login_which_refreshing_does_not_renew(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn_with(&[("TASKAPI__AUTH__REAUTH_WINDOW", "4s")]).await;
+    let user = app.user().await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(4_500)).await;
+    let refreshed = app.refresh(&user.refresh_token).await.json_with_status(200);
+    let refreshed = string(&refreshed["access_token"]);
+    for token in [&refreshed, &user.token] {
+        let problem = app.delete_me(token).await.assert_problem(403);
+        let kind = string(&problem["type"]);
+        assert!(kind.ends_with("reauthentication-required"), "{problem}");
+    }
+    app.get_me(&refreshed).await.assert_status(200);
+    // A new password login is recent: the account goes.
+    let again = app.logged_in(&user.id, &user.email, PASSWORD).await;
+    app.delete_me(&again.token).await.assert_status(204);
+    app.get_me(&refreshed).await.assert_unauthorized();
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]

@@ -2,9 +2,7 @@
 //! `alg: none`, other HMAC sizes and asymmetric algorithms are all rejected, whatever the
 //! token's header claims. Refresh tokens are 256 random bits, stored only as SHA-256 hashes.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -67,38 +65,37 @@ pub struct JwtTokenService {
 /// signature and parsing two JSON documents each time was ~8 % of an authenticated read.
 /// Only a token byte-for-byte equal to one that verified is served from here, and only
 /// until it expires (with the same leeway as a full check); revocation is not this cache's
-/// business (the session check comes after it, on every request). Bounded: when full,
-/// expired entries go, and if that frees nothing, everything.
-#[derive(Default)]
+/// business (the session check comes after it, on every request, and the caller's role is
+/// read from the account, not from here), so it needs no invalidation by account. Bounded:
+/// when full, one entry makes room for the next in constant time (quick_cache's S3-FIFO:
+/// tokens seen once go before tokens in use); nothing empties it all at once.
 struct VerifiedTokens {
-    tokens: Mutex<HashMap<Box<str>, AccessClaims>>,
+    tokens: quick_cache::sync::Cache<Box<str>, AccessClaims>,
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        Self {
+            tokens: quick_cache::sync::Cache::new(Self::CAPACITY),
+        }
+    }
 }
 
 impl VerifiedTokens {
-    /// Most tokens remembered (a few hundred bytes each).
-    const CAPACITY: usize = 10_000;
+    /// Most tokens remembered (a few hundred bytes each). A power of two, so that the
+    /// cache's shards hold exactly this many between them.
+    const CAPACITY: usize = 8_192;
 
     fn get(&self, token: &str) -> Option<AccessClaims> {
-        self.tokens.lock().ok()?.get(token).cloned()
+        self.tokens.get(token)
     }
 
-    fn remember(&self, token: &str, claims: AccessClaims, now: i64) {
-        let Ok(mut tokens) = self.tokens.lock() else {
-            return;
-        };
-        if tokens.len() >= Self::CAPACITY {
-            tokens.retain(|_, c| !is_expired(c, now));
-            if tokens.len() >= Self::CAPACITY {
-                tokens.clear();
-            }
-        }
-        tokens.insert(token.into(), claims);
+    fn remember(&self, token: &str, claims: AccessClaims) {
+        self.tokens.insert(token.into(), claims);
     }
 
     fn forget(&self, token: &str) {
-        if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.remove(token);
-        }
+        self.tokens.remove(token);
     }
 }
 
@@ -203,7 +200,7 @@ impl TokenService for JwtTokenService {
             return Ok(claims);
         }
         let claims = self.verify_signed(token)?;
-        self.verified.remember(token, claims.clone(), now);
+        self.verified.remember(token, claims.clone());
         Ok(claims)
     }
 

@@ -60,6 +60,9 @@ pub struct AuthSettings {
     /// How long another instance may keep accepting a token after its session ended.
     #[serde(with = "duration")]
     pub revocation_cache_ttl: Duration,
+    /// How recent a session's password login must be to delete the account.
+    #[serde(with = "duration")]
+    pub reauth_window: Duration,
 }
 
 impl AuthSettings {

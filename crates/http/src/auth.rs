@@ -164,3 +164,38 @@ impl Apiv2Schema for AdminUser {
 }
 
 impl OperationModifier for AdminUser {}
+
+/// The request's bearer token as sent, for the few use cases that look at the token's own
+/// session (a recent login). Always after [`AuthUser`], which has already answered 401 for
+/// a missing or bad one; it adds nothing to the OpenAPI document.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+impl FromRequest for BearerToken {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = BearerAuth::from_request(req, payload)
+            .into_inner()
+            .map(|bearer| BearerToken(bearer.token().to_owned()))
+            .map_err(|_| ApiError::Unauthorized(AuthError::Missing));
+        std::future::ready(token)
+    }
+}
+
+impl Apiv2Schema for BearerToken {}
+impl OperationModifier for BearerToken {}

@@ -13,6 +13,9 @@ use taskapi_domain::{
     AccountError, AdminError, AuthError, FieldError, StoreError, TaskError, ValidationErrors,
 };
 
+/// The problem `type` of a change refused for want of a recent password login.
+pub const REAUTHENTICATION_REQUIRED: &str = "urn:taskapi:problem:reauthentication-required";
+
 /// Seconds a client should wait before retrying when the database is unavailable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
 
@@ -61,6 +64,9 @@ pub enum ApiError {
     AccountDisabled,
     /// 403: the caller may not do this (not an administrator; a wrong current password).
     Forbidden(&'static str),
+    /// 403: this change needs a recent password login and the session's is older; its
+    /// problem `type` is [`REAUTHENTICATION_REQUIRED`].
+    ReauthenticationRequired,
     /// 404: no such resource for this caller (missing, someone else's, or an invalid id),
     /// or no such route.
     NotFound(&'static str),
@@ -121,6 +127,9 @@ impl ApiError {
             }
             ApiError::AccountDisabled => "This account is disabled.".into(),
             ApiError::Forbidden(why) => (*why).into(),
+            ApiError::ReauthenticationRequired => {
+                "This needs a recent login: log in again with your password, then retry.".into()
+            }
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(allow) => format!("This route only answers {allow}."),
             ApiError::Conflict(why) => why.clone(),
@@ -162,8 +171,12 @@ impl ApiError {
             ),
             _ => None,
         };
+        let type_ = match self {
+            ApiError::ReauthenticationRequired => REAUTHENTICATION_REQUIRED,
+            _ => "about:blank",
+        };
         Problem {
-            type_: "about:blank".into(),
+            type_: type_.into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
             status: status.as_u16(),
             detail,
@@ -189,7 +202,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_)
             | ApiError::InvalidCredentials
             | ApiError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
-            ApiError::AccountDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::AccountDisabled
+            | ApiError::Forbidden(_)
+            | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
@@ -300,6 +315,7 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidRefreshToken => ApiError::InvalidRefreshToken,
             AccountError::WrongPassword => ApiError::Forbidden("The current password is wrong."),
             AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
+            AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
             AccountError::Store(e) => e.into(),
             e @ (AccountError::Hashing(_) | AccountError::Signing(_)) => {

@@ -26,7 +26,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("logout_all_sessions", &[401, 503]),
     ("get_me", &[401, 503]),
     ("change_password", &[400, 401, 403, 413, 415, 503]),
-    ("delete_me", &[401, 409, 503]),
+    ("delete_me", &[401, 403, 409, 503]),
     ("list_users", &[401, 403, 503]),
     ("get_user", &[401, 403, 404, 503]),
     ("update_user", &[400, 401, 403, 404, 409, 413, 415, 503]),
@@ -126,8 +126,9 @@ fn error_description(status: u16) -> &'static str {
         400 => "The body is not well-formed JSON.",
         401 => "Missing, invalid, expired or revoked credentials.",
         403 => {
-            "Not allowed: a disabled account, a wrong current password, or not an \
-                administrator."
+            "Not allowed: a disabled account, a wrong current password, not an \
+                administrator, or a change that needs a recent login (problem type \
+                `urn:taskapi:problem:reauthentication-required`: log in again)."
         }
         404 => "No such resource for the caller (missing, someone else's, or not a valid id).",
         409 => {

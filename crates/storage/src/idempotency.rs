@@ -10,6 +10,7 @@ use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, StoreError, Task, Use
 use crate::backend::{DbConnection, execute_natively};
 use crate::errors::DbError;
 use crate::pool::DbPool;
+use crate::purge::{self, Purge};
 use crate::rows::user_key;
 use crate::schema::idempotency_keys as keys;
 use crate::sql_types::{SqlTimestamp, SqlUuid};
@@ -168,15 +169,6 @@ impl IdempotencyStore for DieselIdempotencyStore {
     }
 
     async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let removed = self
-            .pool
-            .write(move |conn| {
-                Ok::<_, DbError>(
-                    diesel::delete(keys::table.filter(keys::created_at.lt(SqlTimestamp(before))))
-                        .execute(conn)?,
-                )
-            })
-            .await?;
-        Ok(u64::try_from(removed).unwrap_or(0))
+        Ok(purge::in_batches(&self.pool, Purge::IdempotencyKeys, before).await?)
     }
 }

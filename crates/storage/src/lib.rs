@@ -18,6 +18,7 @@ mod errors;
 mod idempotency;
 mod listing;
 mod pool;
+mod purge;
 mod rows;
 mod schema;
 mod sessions;
@@ -41,7 +42,7 @@ use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRe
 pub use errors::StorageError;
 pub use settings::DatabaseSettings;
 #[cfg(feature = "test-support")]
-pub use test_support::HeldConnection;
+pub use test_support::{HeldConnection, PurgePlan};
 
 use pool::{DbPool, Writers};
 use url::DatabaseUrl;

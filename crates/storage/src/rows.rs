@@ -102,6 +102,7 @@ pub(crate) struct SessionRow {
     pub(crate) created_at: SqlTimestamp,
     pub(crate) expires_at: SqlTimestamp,
     pub(crate) revoked_at: Option<SqlTimestamp>,
+    pub(crate) password_login_at: Option<SqlTimestamp>,
 }
 
 impl SessionRow {
@@ -114,6 +115,7 @@ impl SessionRow {
             created_at: stamp(session.created_at),
             expires_at: stamp(session.expires_at),
             revoked_at: session.revoked_at.map(stamp),
+            password_login_at: session.password_login_at.map(stamp),
         }
     }
 
@@ -126,6 +128,7 @@ impl SessionRow {
             created_at: self.created_at.0,
             expires_at: self.expires_at.0,
             revoked_at: self.revoked_at.map(|t| t.0),
+            password_login_at: self.password_login_at.map(|t| t.0),
         }
     }
 }

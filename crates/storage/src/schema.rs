@@ -45,6 +45,8 @@ diesel::table! {
         expires_at -> DbTimestamp,
         /// When it was ended, if it was.
         revoked_at -> Nullable<DbTimestamp>,
+        /// When its password login happened (none for sessions older than the column).
+        password_login_at -> Nullable<DbTimestamp>,
     }
 }
 

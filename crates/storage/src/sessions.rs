@@ -11,6 +11,7 @@ use taskapi_domain::{
 
 use crate::errors::DbError;
 use crate::pool::DbPool;
+use crate::purge::{self, Purge};
 use crate::rows::{RefreshTokenRow, SessionRow, UserRow, session_key, stamp, user_key};
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
@@ -171,27 +172,16 @@ impl SessionRepository for DieselSessionRepository {
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let now = stamp(now);
-        let purged = self
-            .pool
-            .write(move |conn| {
-                // A used token is kept until it expires, so that replaying it is recognised
-                // as reuse; an ended session is useless at once (its tokens go with it).
-                let tokens = diesel::delete(
-                    refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)),
-                )
-                .execute(conn)?;
-                let sessions = diesel::delete(
-                    sessions::table.filter(
-                        sessions::expires_at
-                            .le(now)
-                            .or(sessions::revoked_at.is_not_null()),
-                    ),
-                )
-                .execute(conn)?;
-                Ok::<_, DbError>(tokens + sessions)
-            })
-            .await?;
-        Ok(u64::try_from(purged).unwrap_or(u64::MAX))
+        // A used token is kept until it expires, so that replaying it is recognised as
+        // reuse; an ended session is useless at once (its tokens go with it).
+        let mut purged = 0;
+        for purge in [
+            Purge::ExpiredRefreshTokens,
+            Purge::ExpiredSessions,
+            Purge::RevokedSessions,
+        ] {
+            purged += purge::in_batches(&self.pool, purge, now).await?;
+        }
+        Ok(purged)
     }
 }

@@ -13,6 +13,8 @@ use crate::backend::end_transaction;
 use crate::errors::DbError;
 use crate::listing::{self, ListParams};
 use crate::pool::Checkout;
+use crate::purge::{BATCH_ROWS, Purge};
+use crate::sql_types::SqlTimestamp;
 
 impl Database {
     /// Checks a connection out and keeps it until the returned value is dropped (to exhaust
@@ -53,6 +55,49 @@ impl Database {
         }
         Ok(lines)
     }
+}
+
+impl Database {
+    /// For each housekeeping purge, the plan of one of its batches at `at`, as
+    /// [`Database::explain_task_listing`] gives plans. Blocking.
+    ///
+    /// # Errors
+    /// When a plan cannot be had.
+    pub fn explain_purges(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PurgePlan>, StoreError> {
+        let mut held = self.hold_connection()?;
+        Purge::ALL
+            .into_iter()
+            .map(|purge| {
+                let plan = held
+                    .conn
+                    .engine()
+                    .explain_purge(purge, SqlTimestamp(at), BATCH_ROWS)
+                    .map_err(|e| StoreError::from(DbError::from(e)))?;
+                Ok(PurgePlan {
+                    purge: format!("{purge:?}"),
+                    index: purge.index(),
+                    plan,
+                })
+            })
+            .collect()
+    }
+
+    /// Rows one batch of a purge deletes.
+    pub const PURGE_BATCH_ROWS: i64 = BATCH_ROWS;
+}
+
+/// The plan of one batch of a housekeeping purge.
+#[derive(Debug, Clone)]
+pub struct PurgePlan {
+    /// Which purge.
+    pub purge: String,
+    /// The index that must find its rows.
+    pub index: &'static str,
+    /// The plan's lines.
+    pub plan: Vec<String>,
 }
 
 /// A pooled connection held by the caller.

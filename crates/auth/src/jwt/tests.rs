@@ -81,7 +81,7 @@ fn claims_expiring_at(exp: i64) -> AccessClaims {
 }
 
 fn remembered(s: &JwtTokenService) -> usize {
-    s.verified.tokens.lock().map(|t| t.len()).unwrap_or(0)
+    s.verified.tokens.len()
 }
 
 #[test]
@@ -110,31 +110,32 @@ fn a_remembered_token_is_refused_once_it_expires_beyond_the_leeway() {
     let now = Utc::now().timestamp();
     let leeway = i64::try_from(JwtTokenService::LEEWAY_SECS).unwrap_or(0);
     s.verified
-        .remember("within-leeway", claims_expiring_at(now - leeway + 2), now);
+        .remember("within-leeway", claims_expiring_at(now - leeway + 2));
     s.verified
-        .remember("past-leeway", claims_expiring_at(now - leeway - 2), now);
+        .remember("past-leeway", claims_expiring_at(now - leeway - 2));
     assert!(s.verify("within-leeway").is_ok());
     assert_eq!(s.verify("past-leeway"), Err(AuthError::Expired));
     assert_eq!(remembered(&s), 1, "the expired token is forgotten");
 }
 
 #[test]
-fn the_memory_of_verified_tokens_is_bounded() {
+fn the_memory_of_verified_tokens_is_bounded_and_never_emptied_at_once() {
     let s = service();
     let now = Utc::now().timestamp();
-    for n in 0..VerifiedTokens::CAPACITY {
+    s.verified.remember("in-use", claims_expiring_at(now + 600));
+    for n in 0..3 * VerifiedTokens::CAPACITY {
         s.verified
-            .remember(&format!("old-{n}"), claims_expiring_at(now - 3_600), now);
+            .remember(&format!("live-{n}"), claims_expiring_at(now + 600));
+        assert!(remembered(&s) <= VerifiedTokens::CAPACITY);
+        assert!(s.verify("in-use").is_ok(), "a token in use stays after {n}");
+        if n >= 2 * VerifiedTokens::CAPACITY {
+            assert!(
+                remembered(&s) >= VerifiedTokens::CAPACITY * 3 / 4,
+                "{} remembered after {n}",
+                remembered(&s)
+            );
+        }
     }
-    assert_eq!(remembered(&s), VerifiedTokens::CAPACITY);
-    s.verified
-        .remember("new", claims_expiring_at(now + 600), now);
-    assert_eq!(remembered(&s), 1, "expired entries make room");
-    for n in 0..VerifiedTokens::CAPACITY {
-        s.verified
-            .remember(&format!("live-{n}"), claims_expiring_at(now + 600), now);
-    }
-    assert!(remembered(&s) <= VerifiedTokens::CAPACITY);
 }
 
 #[test]

@@ -42,6 +42,10 @@ pub enum AccountError {
     /// The change would leave no active administrator.
     #[error("the last active administrator cannot do this to themself")]
     LastAdmin,
+    /// The change needs a session whose password login is recent (within
+    /// `auth.reauth_window`), and this one's is older: log in again first.
+    #[error("this needs a recent login; log in again")]
+    ReauthenticationRequired,
     /// The request's access token was not accepted.
     #[error(transparent)]
     Unauthenticated(#[from] AuthError),

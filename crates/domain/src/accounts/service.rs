@@ -18,6 +18,9 @@ use crate::{
 pub struct SessionSettings {
     /// Lifetime of a refresh token (each rotation starts a new one).
     pub refresh_ttl: Duration,
+    /// How recent a session's password login must be for the changes that need one
+    /// (deleting the account); refreshing does not renew it.
+    pub reauth_window: Duration,
 }
 
 /// The account use cases: register, log in, refresh, log out, authenticate a request, read,
@@ -32,6 +35,7 @@ pub struct AccountService {
     ids: Arc<dyn IdGenerator>,
     cache: Arc<SessionCache>,
     refresh_ttl: chrono::Duration,
+    reauth_window: chrono::Duration,
 }
 
 impl fmt::Debug for AccountService {
@@ -79,6 +83,8 @@ impl AccountService {
             ids: ports.ids,
             cache,
             refresh_ttl: chrono::Duration::from_std(settings.refresh_ttl)
+                .unwrap_or(chrono::Duration::MAX),
+            reauth_window: chrono::Duration::from_std(settings.reauth_window)
                 .unwrap_or(chrono::Duration::MAX),
         }
     }
@@ -167,6 +173,7 @@ impl AccountService {
             created_at: now,
             expires_at,
             revoked_at: None,
+            password_login_at: Some(now),
         };
         let refresh_token = self.tokens.new_refresh_token();
         let first = NewRefreshToken {
@@ -305,11 +312,19 @@ impl AccountService {
         }
     }
 
-    /// Deletes the caller's account with its tasks and sessions.
+    /// Deletes the caller's account with its tasks and sessions. `access_token` is the
+    /// request's (already authenticated as `caller`): its session's password login must be
+    /// at most `reauth_window` old.
     ///
     /// # Errors
-    /// `LastAdmin` when the caller is the last enabled administrator.
-    pub async fn delete_me(&self, caller: &Principal) -> Result<(), AccountError> {
+    /// `ReauthenticationRequired` when the login is older; `LastAdmin` when the caller is
+    /// the last enabled administrator.
+    pub async fn delete_me(
+        &self,
+        caller: &Principal,
+        access_token: &str,
+    ) -> Result<(), AccountError> {
+        self.require_recent_login(caller, access_token).await?;
         match self.users.delete(caller.user_id).await? {
             AccountDeletion::Deleted => {
                 self.cache.invalidate_user(caller.user_id);
@@ -317,6 +332,36 @@ impl AccountService {
             }
             AccountDeletion::NotFound => Err(AuthError::Revoked.into()),
             AccountDeletion::LastAdmin => Err(AccountError::LastAdmin),
+        }
+    }
+
+    /// Checks that the session of `access_token` (a token of `caller`) started with a
+    /// password login at most `reauth_window` ago. Refreshing a session does not renew its
+    /// login, and a session stored before logins were recorded counts as old. Read from
+    /// storage, never from the session cache: the rule is about this very session.
+    ///
+    /// # Errors
+    /// `ReauthenticationRequired` when the login is older; `Unauthenticated` when the token
+    /// or its session is no longer good.
+    async fn require_recent_login(
+        &self,
+        caller: &Principal,
+        access_token: &str,
+    ) -> Result<(), AccountError> {
+        let claims = self.tokens.verify(access_token)?;
+        if claims.user_id != caller.user_id {
+            return Err(AuthError::Invalid.into());
+        }
+        let now = self.clock.now();
+        let found = self.sessions.find_with_user(claims.session_id).await?;
+        let Some((session, _)) = found.filter(|(s, u)| s.is_live_for(caller.user_id, u, now))
+        else {
+            return Err(AuthError::Revoked.into());
+        };
+        // A login "in the future" (clocks of two instances apart) counts as recent.
+        match session.password_login_at {
+            Some(at) if now - at <= self.reauth_window => Ok(()),
+            _ => Err(AccountError::ReauthenticationRequired),
         }
     }
 

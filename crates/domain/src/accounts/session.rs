@@ -28,6 +28,9 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// When it was ended (logout, reuse of a rotated refresh token), if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When its password login happened; refreshing does not change it. `None` for
+    /// sessions stored before it was recorded: they count as logged in long ago.
+    pub password_login_at: Option<DateTime<Utc>>,
 }
 
 impl Session {

@@ -25,6 +25,7 @@ fn user(email: &str, disabled: bool) -> User {
 
 const NOW: i64 = 1_700_000_100;
 const REFRESH_TTL: i64 = 30 * 86_400;
+const REAUTH_WINDOW: i64 = 600;
 
 fn sid(n: u128) -> SessionId {
     SessionId::from_uuid(Uuid::from_u128(n))
@@ -38,6 +39,7 @@ fn session(n: u128) -> Session {
         created_at: at(NOW - 100),
         expires_at: at(NOW + REFRESH_TTL),
         revoked_at: None,
+        password_login_at: Some(at(NOW - 100)),
     }
 }
 
@@ -103,6 +105,7 @@ impl Mocks {
             },
             SessionSettings {
                 refresh_ttl: Duration::from_secs(30 * 86_400),
+                reauth_window: Duration::from_secs(REAUTH_WINDOW as u64),
             },
             self.cache,
         )
@@ -295,6 +298,7 @@ async fn login_normalises_the_email_starts_a_session_and_issues_a_pair_in_it() {
             assert_eq!(session.id, sid(42));
             assert_eq!(session.epoch, 3, "the account's epoch when it logged in");
             assert_eq!(session.revoked_at, None);
+            assert_eq!(session.password_login_at, Some(at(NOW)));
             assert_eq!(session.expires_at, at(NOW + REFRESH_TTL));
             assert_eq!(
                 first.hash.as_str(),
@@ -567,8 +571,22 @@ async fn logout_all_ends_every_session_of_the_caller() {
     let cache = m.cache.clone();
     cache.put(sid(5), caller(), at(NOW), cache.generation());
     cache.put(sid(6), caller(), at(NOW), cache.generation());
+    cache.put(sid(7), someone_else(), at(NOW), cache.generation());
     assert!(m.service().logout_all(&caller()).await.is_ok());
-    assert!(cache.is_empty());
+    assert_eq!(cache.get(sid(5), caller().user_id, at(NOW)), None);
+    assert_eq!(cache.get(sid(6), caller().user_id, at(NOW)), None);
+    assert_eq!(
+        cache.get(sid(7), someone_else().user_id, at(NOW)),
+        Some(someone_else()),
+        "only the caller's sessions are forgotten"
+    );
+}
+
+fn someone_else() -> Principal {
+    Principal {
+        user_id: UserId::from_uuid(Uuid::from_u128(8)),
+        role: Role::User,
+    }
 }
 
 #[tokio::test]
@@ -610,6 +628,8 @@ async fn a_password_change_stores_the_new_hash_and_ends_every_session() {
         .returning(|_, _, _, _| Ok(true));
     let cache = m.cache.clone();
     cache.put(sid(5), caller(), at(NOW), cache.generation());
+    cache.put(sid(6), caller(), at(NOW), cache.generation());
+    cache.put(sid(7), someone_else(), at(NOW), cache.generation());
     let result = m
         .service()
         .change_password(
@@ -619,7 +639,11 @@ async fn a_password_change_stores_the_new_hash_and_ends_every_session() {
         )
         .await;
     assert!(result.is_ok());
-    assert!(cache.is_empty(), "this instance rejects old tokens at once");
+    assert_eq!(cache.len(), 1, "this instance rejects old tokens at once");
+    assert_eq!(
+        cache.get(sid(7), someone_else().user_id, at(NOW)),
+        Some(someone_else())
+    );
 }
 
 #[tokio::test]
@@ -650,23 +674,97 @@ async fn a_password_changed_meanwhile_is_not_overwritten_and_the_session_is_over
     ));
 }
 
+impl Mocks {
+    /// The request's token is of session 5, whose password login was `login_at`.
+    fn logged_in(mut self, login_at: Option<i64>) -> Self {
+        self.tokens.expect_verify().returning(|_| Ok(claims(5)));
+        self.sessions
+            .expect_find_with_user()
+            .with(eq(sid(5)))
+            .returning(move |_| {
+                let session = Session {
+                    password_login_at: login_at.map(at),
+                    ..session(5)
+                };
+                Ok(Some((session, user("bob@example.com", false))))
+            });
+        self
+    }
+}
+
 #[tokio::test]
 async fn the_last_admin_cannot_delete_themself_and_others_can() {
-    let mut m = Mocks::new();
+    let mut m = Mocks::new().logged_in(Some(NOW - 1));
     m.users
         .expect_delete()
         .times(1)
         .returning(|_| Ok(AccountDeletion::LastAdmin));
     assert!(matches!(
-        m.service().delete_me(&caller()).await,
+        m.service().delete_me(&caller(), "t").await,
         Err(AccountError::LastAdmin)
     ));
-    let mut m = Mocks::new();
+    let mut m = Mocks::new().logged_in(Some(NOW - 1));
     m.users
         .expect_delete()
         .times(1)
         .returning(|_| Ok(AccountDeletion::Deleted));
-    assert!(m.service().delete_me(&caller()).await.is_ok());
+    assert!(m.service().delete_me(&caller(), "t").await.is_ok());
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_a_password_login_within_the_reauth_window() {
+    let mut m = Mocks::new().logged_in(Some(NOW - REAUTH_WINDOW));
+    m.users
+        .expect_delete()
+        .times(1)
+        .returning(|_| Ok(AccountDeletion::Deleted));
+    assert!(
+        m.service().delete_me(&caller(), "t").await.is_ok(),
+        "a login exactly reauth_window old is still recent"
+    );
+    for (login_at, why) in [
+        (Some(NOW - REAUTH_WINDOW - 1), "a login one second too old"),
+        (None, "a session stored before logins were recorded"),
+    ] {
+        let mut m = Mocks::new().logged_in(login_at);
+        m.users.expect_delete().never();
+        assert!(
+            matches!(
+                m.service().delete_me(&caller(), "t").await,
+                Err(AccountError::ReauthenticationRequired)
+            ),
+            "{why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_recent_login_is_checked_on_the_requests_own_live_session() {
+    // The token's session ended meanwhile: unauthenticated, not merely "log in again".
+    let mut m = Mocks::new();
+    m.tokens.expect_verify().returning(|_| Ok(claims(5)));
+    m.sessions.expect_find_with_user().returning(|_| {
+        let ended = Session {
+            revoked_at: Some(at(NOW - 1)),
+            password_login_at: Some(at(NOW - 1)),
+            ..session(5)
+        };
+        Ok(Some((ended, user("bob@example.com", false))))
+    });
+    m.users.expect_delete().never();
+    assert!(matches!(
+        m.service().delete_me(&caller(), "t").await,
+        Err(AccountError::Unauthenticated(AuthError::Revoked))
+    ));
+    // A token of another account than the caller's is refused before any lookup.
+    let mut m = Mocks::new();
+    m.tokens.expect_verify().returning(|_| Ok(claims(5)));
+    m.sessions.expect_find_with_user().never();
+    m.users.expect_delete().never();
+    assert!(matches!(
+        m.service().delete_me(&someone_else(), "t").await,
+        Err(AccountError::Unauthenticated(AuthError::Invalid))
+    ));
 }
 
 #[tokio::test]
@@ -728,6 +826,7 @@ mod sessions {
             created_at: at(0),
             expires_at: at(1000),
             revoked_at: None,
+            password_login_at: Some(at(0)),
         }
     }
 
@@ -793,6 +892,61 @@ mod sessions {
             cache.put(sid(n), principal(n), at(0), cache.generation());
             assert!(cache.len() <= 3);
         }
+    }
+
+    #[test]
+    fn a_full_cache_makes_room_one_entry_at_a_time_and_keeps_sessions_in_use() {
+        // A power of two, so that the shards' capacities add up to exactly this.
+        const CAPACITY: u128 = 1024;
+        let cache = SessionCache::new(Duration::from_secs(60), 1024);
+        let in_use = sid(1_000_000);
+        cache.put(in_use, principal(1), at(0), cache.generation());
+        for n in 0..20 * CAPACITY {
+            cache.put(sid(n), principal(n), at(0), cache.generation());
+            assert!(cache.len() <= 1024, "{} entries", cache.len());
+            assert_eq!(
+                cache.get(in_use, uid(1), at(1)),
+                Some(principal(1)),
+                "a session in use survives {n} new ones"
+            );
+            if n >= 2 * CAPACITY {
+                assert!(
+                    cache.len() >= 1024 * 3 / 4,
+                    "a full cache is never emptied: {} entries after {n}",
+                    cache.len()
+                );
+            }
+        }
+        // The newest sessions are among those kept.
+        let last = 20 * CAPACITY - 1;
+        assert_eq!(
+            cache.get(sid(last), uid(last), at(1)),
+            Some(principal(last))
+        );
+    }
+
+    #[test]
+    fn forgetting_an_account_drops_all_its_sessions_and_only_those() {
+        let cache = SessionCache::new(Duration::from_secs(60), 1024);
+        for n in 0..600 {
+            // Every third session is account 1's.
+            let owner = if n % 3 == 0 {
+                principal(1)
+            } else {
+                principal(n + 2)
+            };
+            cache.put(sid(n), owner, at(0), cache.generation());
+        }
+        cache.invalidate_user(uid(1));
+        for n in 0..600 {
+            let found = cache.get(sid(n), if n % 3 == 0 { uid(1) } else { uid(n + 2) }, at(1));
+            assert_eq!(found.is_some(), n % 3 != 0, "session {n}");
+        }
+        assert_eq!(cache.len(), 400);
+    }
+
+    #[test]
+    fn a_disabled_cache_keeps_nothing() {
         let off = SessionCache::disabled();
         off.put(sid(1), principal(1), at(0), off.generation());
         assert_eq!(off.get(sid(1), uid(1), at(0)), None);

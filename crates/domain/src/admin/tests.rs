@@ -171,7 +171,15 @@ async fn a_real_change_is_applied_once_and_forgets_the_accounts_cached_sessions(
         role: Role::User,
     };
     let sid = SessionId::from_uuid(Uuid::from_u128(77));
+    let second = SessionId::from_uuid(Uuid::from_u128(78));
+    let bystander = Principal {
+        user_id: uid(4),
+        role: Role::User,
+    };
+    let theirs = SessionId::from_uuid(Uuid::from_u128(79));
     cache.put(sid, target, at(499), cache.generation());
+    cache.put(second, target, at(499), cache.generation());
+    cache.put(theirs, bystander, at(499), cache.generation());
     let mut users = MockUserRepository::new();
     users
         .expect_find_by_id()
@@ -200,6 +208,12 @@ async fn a_real_change_is_applied_once_and_forgets_the_accounts_cached_sessions(
     let user = s.update_user(&admin(), uid(3), disable).await;
     assert!(matches!(user, Ok(u) if u.disabled));
     assert_eq!(cache.get(sid, uid(3), at(500)), None);
+    assert_eq!(cache.get(second, uid(3), at(500)), None);
+    assert_eq!(
+        cache.get(theirs, uid(4), at(500)),
+        Some(bystander),
+        "only the disabled account's sessions are forgotten"
+    );
 }
 
 #[tokio::test]

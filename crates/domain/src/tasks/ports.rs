@@ -124,6 +124,8 @@ pub trait IdempotencyStore: Send + Sync {
     /// nothing if the reservation is no longer `held` (taken over, or completed).
     async fn release(&self, held: HeldKey) -> Result<(), StoreError>;
 
-    /// Forgets every key used before `before`. Returns how many were removed.
+    /// Forgets every key used before `before`. Returns how many were removed. Adapters MUST
+    /// delete in bounded batches, each in a short transaction of its own, found through an
+    /// index, so that a backlog never holds the database's writers up for long.
     async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

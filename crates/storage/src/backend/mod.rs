@@ -145,6 +145,15 @@ pub(crate) trait Engine {
     #[cfg(feature = "test-support")]
     fn explain_list_tasks(&mut self, params: &ListParams, phase: Phase)
     -> QueryResult<Vec<String>>;
+
+    /// The plan of one batch of a purge (see [`crate::purge`]), as `EXPLAIN` words it.
+    #[cfg(feature = "test-support")]
+    fn explain_purge(
+        &mut self,
+        purge: crate::purge::Purge,
+        at: crate::sql_types::SqlTimestamp,
+        limit: i64,
+    ) -> QueryResult<Vec<String>>;
 }
 
 impl DbConnection {

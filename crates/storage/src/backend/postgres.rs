@@ -134,6 +134,22 @@ impl Engine for PgConnection {
             .load(conn)
         })
     }
+
+    /// `EXPLAIN`'s lines, planned as [`Engine::explain_list_tasks`] plans its.
+    #[cfg(feature = "test-support")]
+    fn explain_purge(
+        &mut self,
+        purge: crate::purge::Purge,
+        at: crate::sql_types::SqlTimestamp,
+        limit: i64,
+    ) -> QueryResult<Vec<String>> {
+        self.transaction(|conn| {
+            conn.batch_execute(PLAN_SETTINGS)?;
+            crate::purge::purge_batch!(purge, at, limit, |statement| {
+                super::Explain::<_, diesel::sql_types::Text>::new("EXPLAIN ", statement).load(conn)
+            })
+        })
+    }
 }
 
 /// Messages that say this connection is over (the server ended it or went away), whatever

@@ -158,6 +158,26 @@ impl Engine for SqliteConnection {
             .load(self)?;
         Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
     }
+
+    /// `EXPLAIN QUERY PLAN`'s details.
+    #[cfg(feature = "test-support")]
+    fn explain_purge(
+        &mut self,
+        purge: crate::purge::Purge,
+        at: crate::sql_types::SqlTimestamp,
+        limit: i64,
+    ) -> QueryResult<Vec<String>> {
+        use diesel::sql_types::{Integer, Text};
+        let plan: Vec<(i32, i32, i32, String)> =
+            crate::purge::purge_batch!(purge, at, limit, |statement| {
+                super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
+                    "EXPLAIN QUERY PLAN ",
+                    statement,
+                )
+                .load(self)
+            })?;
+        Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
+    }
 }
 
 /// "database is locked" / "database is busy": the busy timeout ran out.

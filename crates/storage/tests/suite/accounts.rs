@@ -27,6 +27,7 @@ fn session(n: u128, user: UserId, epoch: i64) -> Result<Session, BoxError> {
         created_at: t(0)?,
         expires_at: t(1_000_000)?,
         revoked_at: None,
+        password_login_at: Some(t(0)?),
     })
 }
 
@@ -160,6 +161,11 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
         return Err(format!("expected a rotation, got {outcome:?}").into());
     };
     assert_eq!((rotated.id, rotated.expires_at), (sid(10), t(2_000_000)?));
+    assert_eq!(
+        rotated.password_login_at,
+        Some(t(0)?),
+        "a refresh does not renew the password login"
+    );
 
     let again = sessions
         .rotate(hash("first"), token("third", 2_000_000)?, t(200)?)

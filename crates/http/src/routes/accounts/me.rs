@@ -5,20 +5,22 @@ use paperclip::actix::{api_v2_operation, web::Json};
 
 use super::UserResponse;
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, BearerToken};
 use crate::error::ApiError;
 use crate::query::NoQuery;
 use crate::reply::NoContent;
 
-/// Deletes the caller's account with all its tasks; its tokens stop working. 409 for the
-/// last active administrator.
+/// Deletes the caller's account with all its tasks; its tokens stop working. Needs a
+/// session whose password login is at most `auth.reauth_window` old (403
+/// reauthentication-required otherwise); 409 for the last active administrator.
 #[api_v2_operation(operation_id = "delete_me", tags(Accounts))]
 pub async fn delete_me(
     caller: AuthUser,
+    token: BearerToken,
     state: Data<AppState>,
     _query: NoQuery,
 ) -> Result<NoContent, ApiError> {
-    state.accounts.delete_me(&caller.0).await?;
+    state.accounts.delete_me(&caller.0, token.as_str()).await?;
     Ok(NoContent)
 }
 

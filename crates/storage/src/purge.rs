@@ -1,0 +1,137 @@
+//! Housekeeping deletes in bounded batches: each batch is one statement of at most about
+//! [`BATCH_ROWS`] rows in a short write transaction of its own, with a pause between
+//! batches, so that no purge holds SQLite's single writer lock for long and requests'
+//! writes get their turns in between. Every purge finds its rows through an index on the
+//! column its condition is on (a storage test checks each plan).
+//!
+//! A new purge (the trash, the change log) is one more [`Purge`] and one more arm of
+//! [`purge_batch!`]: the batching, the pauses and the plan test come with it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::execute_natively;
+use crate::errors::DbError;
+use crate::pool::DbPool;
+use crate::sql_types::SqlTimestamp;
+
+/// Rows one batch deletes (a few more when several share the batch's last instant).
+pub(crate) const BATCH_ROWS: i64 = 500;
+
+/// The pause between two batches of one purge: writers that queued behind a batch go first.
+const PAUSE: Duration = Duration::from_millis(10);
+
+/// One kind of row that can never be used again, by the indexed instant that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purge {
+    /// Refresh tokens expired at the instant (`refresh_tokens_expires_at`).
+    ExpiredRefreshTokens,
+    /// Sessions expired at the instant (`sessions_expires_at`); their refresh tokens go
+    /// with them (`ON DELETE CASCADE`, through `refresh_tokens_session_id`).
+    ExpiredSessions,
+    /// Sessions ended by the instant (`sessions_revoked_at`, over ended sessions only).
+    RevokedSessions,
+    /// Idempotency keys first used before the instant (`idempotency_keys_created_at`).
+    IdempotencyKeys,
+}
+
+impl Purge {
+    /// Every purge, for the plan test.
+    #[cfg(feature = "test-support")]
+    pub(crate) const ALL: [Purge; 4] = [
+        Purge::ExpiredRefreshTokens,
+        Purge::ExpiredSessions,
+        Purge::RevokedSessions,
+        Purge::IdempotencyKeys,
+    ];
+
+    /// The index that finds this purge's rows.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn index(self) -> &'static str {
+        match self {
+            Purge::ExpiredRefreshTokens => "refresh_tokens_expires_at",
+            Purge::ExpiredSessions => "sessions_expires_at",
+            Purge::RevokedSessions => "sessions_revoked_at",
+            Purge::IdempotencyKeys => "idempotency_keys_created_at",
+        }
+    }
+}
+
+/// One batch of `$purge` at instant `$at` (an [`SqlTimestamp`]) of at most `$limit` rows,
+/// as a diesel statement bound to `$statement` for `$body`: `DELETE FROM t WHERE <key> IN
+/// (SELECT <key> FROM t WHERE <instant> <= $at LIMIT $limit)`, by the table's primary key
+/// and the purge's indexed instant, the same text on both engines. (Written as SQL: diesel
+/// cannot select from the table a `DELETE` deletes from, nor compare a two-column key.)
+macro_rules! purge_batch {
+    ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
+        use diesel::QueryDsl;
+        use $crate::schema::{idempotency_keys, refresh_tokens, sessions};
+        let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
+        // `picked` ends with the comparison's operator; the instant and the limit follow.
+        let condition = |picked: &'static str| {
+            diesel::dsl::sql::<diesel::sql_types::Bool>(picked)
+                .bind::<$crate::sql_types::DbTimestamp, _>(at)
+                .sql(" LIMIT ")
+                .bind::<diesel::sql_types::BigInt, _>(limit)
+                .sql(")")
+        };
+        match $purge {
+            $crate::purge::Purge::ExpiredRefreshTokens => {
+                let $statement = diesel::delete(refresh_tokens::table.filter(condition(
+                    "token_hash IN (SELECT token_hash FROM refresh_tokens WHERE expires_at <= ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::ExpiredSessions => {
+                let $statement = diesel::delete(sessions::table.filter(condition(
+                    "id IN (SELECT id FROM sessions WHERE expires_at <= ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::RevokedSessions => {
+                let $statement = diesel::delete(sessions::table.filter(condition(
+                    "id IN (SELECT id FROM sessions WHERE revoked_at <= ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::IdempotencyKeys => {
+                let $statement = diesel::delete(idempotency_keys::table.filter(condition(
+                    "(owner_id, \"key\") IN (SELECT owner_id, \"key\" FROM idempotency_keys \
+                     WHERE created_at < ",
+                )));
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use purge_batch;
+
+/// Deletes every row of `purge` at `at`, batch after batch, and returns how many went.
+/// It ends once a batch comes back short: rows only ever become purgeable as time passes,
+/// and `at` stays put.
+///
+/// # Errors
+/// The first batch that fails (those before it stay deleted).
+pub(crate) async fn in_batches(
+    pool: &DbPool,
+    purge: Purge,
+    at: DateTime<Utc>,
+) -> Result<u64, DbError> {
+    let mut total: u64 = 0;
+    loop {
+        let deleted = pool
+            .write(move |conn| {
+                let deleted = purge_batch!(purge, SqlTimestamp(at), BATCH_ROWS, |batch| {
+                    execute_natively(conn, batch)
+                });
+                Ok::<_, DbError>(deleted?)
+            })
+            .await?;
+        total = total.saturating_add(u64::try_from(deleted).unwrap_or(u64::MAX));
+        if i64::try_from(deleted).unwrap_or(i64::MAX) < BATCH_ROWS {
+            return Ok(total);
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+}
