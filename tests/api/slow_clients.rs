@@ -211,6 +211,37 @@ async fn a_body_that_stops_arriving_answers_408_and_closes(#[case] backend: Back
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
+async fn a_body_left_unread_by_an_early_answer_must_still_arrive_in_time(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn_with(&[
+        ("TASKAPI__SERVER__REQUEST_BODY_TIMEOUT", "1s"),
+        ("TASKAPI__SERVER__KEEP_ALIVE", "60s"),
+    ])
+    .await;
+    let mut socket = connect(&app).await;
+    // Refused for want of a token before its body is read; actix then reads the rest of a
+    // chunked body to keep the connection, which must not let it trickle for ever.
+    socket
+        .write_all(
+            b"POST /tasks HTTP/1.1\r\nHost: taskapi\r\nContent-Type: application/json\r\n\
+              Transfer-Encoding: chunked\r\n\r\n10\r\n{\"title\":",
+        )
+        .await
+        .unwrap();
+    let answer = read_answer(&mut socket, ANSWERED).await.unwrap();
+    assert_eq!(answer.status, 401, "{}", answer.head);
+    assert!(
+        closes_silently(&mut socket, WITHIN).await,
+        "a body left unread kept its connection past server.request_body_timeout"
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
 async fn an_idle_keep_alive_connection_is_closed(#[case] backend: Backend) {
     if !backend.select() {
         return;
