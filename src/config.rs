@@ -73,6 +73,9 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Most `server.max_connections` may ask for.
+const MAX_CONNECTIONS: usize = 1_000_000;
+
 /// A bound written as the config files write it: in its largest whole unit (`365d`, `5m`),
 /// not in humantime's calendar months.
 fn whole_units(d: Duration) -> String {
@@ -245,7 +248,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 8] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 12] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -255,6 +258,30 @@ impl Settings {
                 "server.shutdown_timeout",
                 self.server.shutdown_timeout,
                 Duration::ZERO,
+                HOUR,
+            ),
+            (
+                "server.request_head_timeout",
+                self.server.request_head_timeout,
+                Duration::from_millis(100),
+                5 * MINUTE,
+            ),
+            (
+                "server.request_body_timeout",
+                self.server.request_body_timeout,
+                Duration::from_millis(100),
+                HOUR,
+            ),
+            (
+                "server.keep_alive",
+                self.server.keep_alive,
+                Duration::ZERO,
+                HOUR,
+            ),
+            (
+                "server.request_timeout",
+                self.server.request_timeout,
+                Duration::from_millis(10),
                 HOUR,
             ),
             (
@@ -300,6 +327,12 @@ impl Settings {
                     ),
                 ));
             }
+        }
+        if self.server.max_connections > MAX_CONNECTIONS {
+            return Err(invalid(
+                "server.max_connections",
+                format!("must be between 0 and {MAX_CONNECTIONS} (0: no limit)"),
+            ));
         }
         if self.server.host.trim().is_empty() {
             return Err(invalid("server.host", "must not be empty"));

@@ -2,6 +2,7 @@
 //! domain services, and runs the HTTP server. No business logic lives here.
 
 pub mod config;
+mod open_files;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -299,6 +300,39 @@ fn bind(address: &str) -> Result<(TcpListener, u16), StartupError> {
     Ok((listener, port))
 }
 
+/// Raises the open-file limit to hold `max_connections` (`0`: no limit) besides the pool's
+/// connections and a reserve, and returns the connection limit that fits: when the hard
+/// limit is too low, lower than asked, with a warning saying so.
+fn connection_limit(max_connections: usize, pool_size: usize) -> usize {
+    let others = u64::try_from(pool_size)
+        .unwrap_or(u64::MAX)
+        .saturating_add(open_files::RESERVE);
+    let wanted = (max_connections > 0).then(|| {
+        u64::try_from(max_connections)
+            .unwrap_or(u64::MAX)
+            .saturating_add(others)
+    });
+    let Some(soft) = open_files::raise_soft_limit(wanted) else {
+        return max_connections;
+    };
+    if wanted.is_some_and(|wanted| soft >= wanted) {
+        return max_connections;
+    }
+    let fits = usize::try_from(soft.saturating_sub(others).max(1)).unwrap_or(usize::MAX);
+    if max_connections == 0 {
+        log::info!(
+            "server.max_connections is 0: at most {fits} connections fit the open-file limit ({soft})"
+        );
+        return fits;
+    }
+    log::warn!(
+        "server.max_connections ({max_connections}) needs more open files than the hard limit allows \
+         ({soft}, of which {others} are kept for the database pool and the process): \
+         at most {fits} connections at once (raise the hard limit, e.g. `ulimit -Hn`, to lift this)"
+    );
+    fits
+}
+
 /// The listener of its own for `/metrics` (`metrics.bind`), bound and not yet running.
 struct MetricsServer {
     server: Server,
@@ -396,12 +430,6 @@ impl Application {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let (listener, port) = bind(&address)?;
         let docs = settings.docs;
-        let mut server = actix_web::HttpServer::new(move || {
-            taskapi_http::app(state.clone(), openapi.clone(), api_metrics.clone(), docs)
-        })
-        .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
-        .listen(listener)
-        .map_err(|e| StartupError::Other(e.to_string()))?;
         let workers = if settings.server.workers > 0 {
             settings.server.workers
         } else {
@@ -412,9 +440,17 @@ impl Application {
         // that wait on the pool (see `taskapi_storage`'s pool module for the measurements'
         // reason and how a queued call keeps to the pool timeout).
         let pool_size = usize::try_from(settings.database.effective_pool_size()).unwrap_or(1);
-        server = server
-            .workers(workers)
-            .worker_max_blocking_threads(pool_size.div_ceil(workers).max(1));
+        let options = taskapi_http::ServerOptions {
+            workers,
+            max_blocking_threads: pool_size.div_ceil(workers).max(1),
+            shutdown_timeout: settings.server.shutdown_timeout,
+            max_connections: connection_limit(settings.server.max_connections, pool_size),
+            limits: settings.server.connection_limits(),
+        };
+        let server = taskapi_http::serve(listener, &options, move || {
+            taskapi_http::app(state.clone(), openapi.clone(), api_metrics.clone(), docs)
+        })
+        .map_err(|e| StartupError::Other(e.to_string()))?;
         log::info!(
             "taskapi {} listening on http://{}:{port} ({} environment, database {}){}",
             env!("CARGO_PKG_VERSION"),
@@ -438,7 +474,7 @@ impl Application {
             _ => log::info!("metrics are disabled"),
         }
         Ok(Self {
-            server: server.run(),
+            server,
             port,
             metrics,
             housekeeping,

@@ -415,3 +415,62 @@ fn production_serves_metrics_on_a_local_listener_of_their_own() {
     let s = Settings::load_from(&config_dir, &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.metrics.bind, None);
 }
+
+#[test]
+fn slow_client_keys_have_their_defaults_and_bounds() {
+    let s = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.server.request_head_timeout, Duration::from_secs(5));
+    assert_eq!(s.server.request_body_timeout, Duration::from_secs(10));
+    assert_eq!(s.server.keep_alive, Duration::from_secs(5));
+    assert_eq!(s.server.request_timeout, Duration::from_secs(30));
+    assert_eq!(s.server.max_connections, 10_000);
+    for (var, value, key) in [
+        (
+            "TASKAPI__SERVER__REQUEST_HEAD_TIMEOUT",
+            "10ms",
+            "server.request_head_timeout",
+        ),
+        (
+            "TASKAPI__SERVER__REQUEST_HEAD_TIMEOUT",
+            "1h",
+            "server.request_head_timeout",
+        ),
+        (
+            "TASKAPI__SERVER__REQUEST_BODY_TIMEOUT",
+            "0s",
+            "server.request_body_timeout",
+        ),
+        ("TASKAPI__SERVER__KEEP_ALIVE", "2h", "server.keep_alive"),
+        (
+            "TASKAPI__SERVER__REQUEST_TIMEOUT",
+            "0s",
+            "server.request_timeout",
+        ),
+        (
+            "TASKAPI__SERVER__MAX_CONNECTIONS",
+            "1000001",
+            "server.max_connections",
+        ),
+        (
+            "TASKAPI__SERVER__MAX_CONNECTIONS",
+            "-1",
+            "server.max_connections",
+        ),
+    ] {
+        assert_eq!(key_of(load(&[(var, value)])), key, "{var}={value}");
+    }
+    let message = load(&[("TASKAPI__SERVER__REQUEST_HEAD_TIMEOUT", "10ms")])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        message.contains("must be between 100ms and 5m"),
+        "{message}"
+    );
+    let edges = load(&[
+        ("TASKAPI__SERVER__KEEP_ALIVE", "0s"),
+        ("TASKAPI__SERVER__MAX_CONNECTIONS", "0"),
+        ("TASKAPI__SERVER__REQUEST_TIMEOUT", "10ms"),
+    ]);
+    assert!(edges.is_ok(), "{:?}", edges.err());
+}

@@ -30,6 +30,7 @@ mod metrics;
 mod openapi;
 mod request_ids;
 mod sessions;
+mod slow_clients;
 mod system;
 mod tasks;
 mod throttling;

@@ -60,6 +60,26 @@ impl Taskapi {
     /// Starts `taskapi serve` on a free port against `database_url`, with extra
     /// `TASKAPI__…` variables (which override the ones set here). Does not wait for it.
     pub fn spawn(name: &str, database_url: &str, extra: &[(&str, &str)]) -> Taskapi {
+        Self::spawn_in(name, database_url, extra, None)
+    }
+
+    /// Like [`Taskapi::spawn`], under an open-file limit of `(soft, hard)` (set by the shell
+    /// that starts it; neither may exceed this process's hard limit).
+    pub fn spawn_with_open_files(
+        name: &str,
+        database_url: &str,
+        extra: &[(&str, &str)],
+        open_files: (u64, u64),
+    ) -> Taskapi {
+        Self::spawn_in(name, database_url, extra, Some(open_files))
+    }
+
+    fn spawn_in(
+        name: &str,
+        database_url: &str,
+        extra: &[(&str, &str)],
+        open_files: Option<(u64, u64)>,
+    ) -> Taskapi {
         let dir = tempfile::Builder::new()
             .prefix("taskapi-e2e-")
             .tempdir()
@@ -67,7 +87,18 @@ impl Taskapi {
         let stderr_path = dir.path().join("stderr.log");
         let stderr = File::create(&stderr_path).expect("cannot create the stderr log");
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_taskapi"));
+        let mut command = match open_files {
+            None => Command::new(env!("CARGO_BIN_EXE_taskapi")),
+            Some((soft, hard)) => {
+                let mut shell = Command::new("sh");
+                shell.args([
+                    "-c",
+                    &format!("ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" \"$@\""),
+                    env!("CARGO_BIN_EXE_taskapi"),
+                ]);
+                shell
+            }
+        };
         command
             .arg("serve")
             .current_dir(env!("CARGO_MANIFEST_DIR"))

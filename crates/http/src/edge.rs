@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{Error, HttpMessage, HttpResponse};
@@ -41,7 +42,7 @@ const MAX_LOGGED_PATH: usize = 256;
 
 /// `path` as the access log writes it: whole when short, else its first
 /// [`MAX_LOGGED_PATH`] bytes (cut at a character boundary) and how many bytes were left out.
-fn loggable_path(path: &str) -> String {
+pub(crate) fn loggable_path(path: &str) -> String {
     if path.len() <= MAX_LOGGED_PATH {
         return path.to_owned();
     }
@@ -63,9 +64,23 @@ pub async fn middleware(
     let method = req.method().clone();
     // The path only, and at most its first bytes: query strings are not logged.
     let path = loggable_path(req.path());
-    // Handlers and extractors turn their errors into responses themselves, so an `Err` here
-    // would come from actix's own machinery; it is passed on for actix to render.
-    let response = next.call(req).await?.map_into_boxed_body();
+    // Handlers and extractors turn their errors into responses themselves; an `Err` here
+    // left its request behind (a request that ran out of time, or actix's own machinery),
+    // so it is rendered here, with the request id and an access line, and passed on whole.
+    let response = match next.call(req).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(error) => {
+            let mut response = problem_with_id(error.error_response(), &id);
+            stamp(response.headers_mut(), &id);
+            log::info!(
+                target: "taskapi::access",
+                "{id} {method} {path} {} {:.3}ms",
+                response.status().as_u16(),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+            return Err(InternalError::from_response(error, response).into());
+        }
+    };
     let elapsed = started.elapsed();
     // Recorded here rather than in a middleware of its own: this one already times every
     // request, and one layer fewer is cheaper. Present only when metrics are enabled.
@@ -73,14 +88,7 @@ pub async fn middleware(
         metrics.observe(response.request(), response.status(), elapsed);
     }
     let mut response = finish_problem(response, &id);
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        headers.insert(REQUEST_ID, value);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    stamp(response.headers_mut(), &id);
 
     log::info!(
         target: "taskapi::access",
@@ -91,6 +99,17 @@ pub async fn middleware(
     Ok(response)
 }
 
+/// The headers every answer carries.
+fn stamp(headers: &mut header::HeaderMap, id: &str) {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
 /// Every error leaves as problem+json with the request id in its body: ours carry their
 /// `Problem` in the response extensions; anything else (an error produced by actix itself)
 /// is replaced by a generic problem for its status.
@@ -99,20 +118,28 @@ fn finish_problem(response: ServiceResponse<BoxBody>, id: &str) -> ServiceRespon
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let problem = response.response().extensions().get::<Problem>().cloned();
-    let mut problem = match problem {
+    let (req, res) = response.into_parts();
+    ServiceResponse::new(req, problem_with_id(res, id))
+}
+
+/// An error response as problem+json carrying the request id.
+fn problem_with_id(res: HttpResponse<BoxBody>, id: &str) -> HttpResponse<BoxBody> {
+    let status = res.status();
+    let mut problem = match res.extensions().get::<Problem>().cloned() {
         Some(p) => p,
         None => generic_problem(status),
     };
     problem.request_id = id.to_owned();
-    let (req, res) = response.into_parts();
     let mut rebuilt = HttpResponse::build(status);
+    if res.head().connection_type() == ConnectionType::Close {
+        rebuilt.force_close();
+    }
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             rebuilt.append_header((name.clone(), value.clone()));
         }
     }
-    ServiceResponse::new(req, problem_response(rebuilt, problem))
+    problem_response(rebuilt, problem)
 }
 
 fn generic_problem(status: StatusCode) -> Problem {

@@ -79,6 +79,9 @@ pub enum ApiError {
     InProgress,
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
+    /// 408: the request head or body did not arrive within its time
+    /// (`server.request_head_timeout`, `server.request_body_timeout`); the connection closes.
+    RequestTimeout,
     /// 413: the body is larger than the limit.
     PayloadTooLarge(usize),
     /// 415: a body was sent without `Content-Type: application/json`.
@@ -93,6 +96,9 @@ pub enum ApiError {
     },
     /// 503: the database cannot be reached right now. Carries `Retry-After`.
     Unavailable,
+    /// 503: the request was still running after `server.request_timeout`. Carries
+    /// `Retry-After`.
+    TimedOut,
     /// 500: a bug or an unexpected failure. The details go to the log, never to the client.
     Internal(String),
 }
@@ -142,6 +148,10 @@ impl ApiError {
                  Fetch it again and retry."
                     .into()
             }
+            ApiError::RequestTimeout => {
+                "The request did not arrive in time; the connection is closed.".into()
+            }
+            ApiError::TimedOut => "The request took too long to process; try again shortly.".into(),
             ApiError::PayloadTooLarge(limit) => format!("The request body exceeds {limit} bytes."),
             ApiError::UnsupportedMediaType => {
                 "Send the body as JSON with `Content-Type: application/json`.".into()
@@ -209,11 +219,12 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -249,8 +260,11 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
             }
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::TimedOut => {
                 response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS));
+            }
+            ApiError::RequestTimeout => {
+                response.force_close();
             }
             ApiError::InProgress => {
                 response.insert_header((header::RETRY_AFTER, 1));

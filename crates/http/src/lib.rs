@@ -6,6 +6,7 @@
 pub mod auth;
 mod body;
 mod conditional;
+mod connection;
 mod cors;
 mod docs;
 mod edge;
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
 use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
 
+pub use connection::{ConnectionLimits, ServerOptions, serve};
 pub use cors::{InvalidOrigin, validate_origin};
 pub use docs::OpenApiJson;
 pub use edge::{REQUEST_ID, RequestId};
@@ -122,5 +124,7 @@ pub fn app(
         .default_service(web::to(edge::not_found))
         // Inside the edge middleware, so that preflight answers carry a request id too.
         .wrap(cors)
+        // Times bodies and requests; inside the edge middleware, which renders its answers.
+        .wrap(from_fn(connection::deadlines::middleware))
         .wrap(from_fn(edge::middleware))
 }

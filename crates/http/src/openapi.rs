@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use crate::auth::SECURITY_SCHEME;
 use crate::error::{Problem, ProblemField};
 
-/// Error statuses every operation can answer: a bad query string, and a failure of ours.
-const COMMON_ERRORS: &[u16] = &[422, 500];
+/// Error statuses every operation can answer: a request that arrives too slowly, a bad
+/// query string, a failure of ours, and a request that runs past `server.request_timeout`.
+const COMMON_ERRORS: &[u16] = &[408, 422, 500, 503];
 
 /// The error statuses each operation declares, besides [`COMMON_ERRORS`].
 const OPERATION_ERRORS: &[(&str, &[u16])] = &[
@@ -124,6 +125,7 @@ pub fn document() -> Value {
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => "The body is not well-formed JSON.",
+        408 => "The request head or body did not arrive in time; the connection is closed.",
         401 => "Missing, invalid, expired or revoked credentials.",
         403 => {
             "Not allowed: a disabled account, a wrong current password, not an \
@@ -144,7 +146,10 @@ fn error_description(status: u16) -> &'static str {
                 `Retry-After` seconds."
         }
         500 => "An unexpected failure; the body carries no internals.",
-        503 => "The database is unreachable; retry after `Retry-After` seconds.",
+        503 => {
+            "The database is unreachable, or the request ran past its time limit; retry \
+                after `Retry-After` seconds."
+        }
         _ => "Error.",
     }
 }
@@ -267,6 +272,7 @@ fn finish_operation(operation: &mut Value) {
         .map_or(&[][..], |(_, s)| *s);
     let mut statuses: Vec<u16> = specific.iter().chain(COMMON_ERRORS).copied().collect();
     statuses.sort_unstable();
+    statuses.dedup();
     for status in statuses {
         let mut response = json!({
             "description": error_description(status),

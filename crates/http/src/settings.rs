@@ -23,6 +23,32 @@ pub struct ServerSettings {
     /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
     #[serde(deserialize_with = "list::deserialize")]
     pub trusted_proxies: Vec<String>,
+    /// Longest a request head may take to arrive (every request of a connection).
+    #[serde(with = "duration")]
+    pub request_head_timeout: Duration,
+    /// Longest a request body may take to arrive, counted from its head.
+    #[serde(with = "duration")]
+    pub request_body_timeout: Duration,
+    /// Longest an idle keep-alive connection stays open; 0 closes after each answer.
+    #[serde(with = "duration")]
+    pub keep_alive: Duration,
+    /// Longest a request may run before it answers 503.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// Connections at once; beyond it new connections wait. 0 = no limit.
+    pub max_connections: usize,
+}
+
+impl ServerSettings {
+    /// The slow-client limits of every connection.
+    pub fn connection_limits(&self) -> crate::ConnectionLimits {
+        crate::ConnectionLimits {
+            request_head_timeout: self.request_head_timeout,
+            request_body_timeout: self.request_body_timeout,
+            keep_alive: self.keep_alive,
+            request_timeout: self.request_timeout,
+        }
+    }
 }
 
 /// `[throttle]`.
