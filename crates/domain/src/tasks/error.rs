@@ -83,6 +83,15 @@ pub enum TagProblem {
         /// The most allowed.
         max: usize,
     },
+    /// More entries than could ever fold down to the allowed number: refused before any
+    /// entry is looked at.
+    #[error("must hold at most {max_entries} entries (at most {max} distinct tags)")]
+    TooManyEntries {
+        /// The most entries accepted.
+        max_entries: usize,
+        /// The most distinct tags allowed.
+        max: usize,
+    },
 }
 
 /// Why a list of tags is refused: every invalid tag, in order, then the count if exceeded.
@@ -97,7 +106,9 @@ impl std::fmt::Display for TagsError {
             }
             match problem {
                 TagProblem::Invalid { index, error } => write!(f, "tag {index}: {error}")?,
-                TagProblem::TooMany { .. } => write!(f, "tags: {problem}")?,
+                TagProblem::TooMany { .. } | TagProblem::TooManyEntries { .. } => {
+                    write!(f, "tags: {problem}")?;
+                }
             }
         }
         Ok(())

@@ -128,6 +128,28 @@ fn tags_are_trimmed_lower_cased_and_folded_before_counting() {
 }
 
 #[test]
+fn a_list_longer_than_twice_the_limit_is_refused_before_any_entry_is_read() {
+    // 40 entries are looked at (and here fold to one tag)…
+    let folding = vec!["Same"; Tags::MAX_ENTRIES];
+    let tags = Tags::parse(&folding).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tags.iter().collect::<Vec<_>>(), vec!["same"]);
+    // …41 are not: one problem, however many entries are invalid.
+    let empty = vec![""; Tags::MAX_ENTRIES + 1];
+    let err = Tags::parse(&empty).err().unwrap_or_default();
+    assert_eq!(
+        err.0,
+        vec![TagProblem::TooManyEntries {
+            max_entries: 40,
+            max: 20
+        }]
+    );
+    let distinct: Vec<String> = (0..10_000).map(|i| format!("t{i}")).collect();
+    let err = Tags::parse(&distinct).err().unwrap_or_default();
+    assert_eq!(err.0.len(), 1);
+    assert!(matches!(err.0[0], TagProblem::TooManyEntries { .. }));
+}
+
+#[test]
 fn every_invalid_tag_is_named_by_position() {
     let long = "x".repeat(41);
     let err = Tags::parse(&["ok", " ", long.as_str()])
@@ -138,7 +160,7 @@ fn every_invalid_tag_is_named_by_position() {
         .iter()
         .map(|p| match p {
             TagProblem::Invalid { index, .. } => Some(*index),
-            TagProblem::TooMany { .. } => None,
+            TagProblem::TooMany { .. } | TagProblem::TooManyEntries { .. } => None,
         })
         .collect();
     assert_eq!(positions, vec![Some(1), Some(2)]);

@@ -207,7 +207,9 @@ pub(super) fn tags_of(raw: &[String]) -> Result<Tags, ValidationErrors> {
                 TagProblem::Invalid { index, error } => {
                     errors.push(format!("tags[{index}]"), error.to_string());
                 }
-                TagProblem::TooMany { .. } => errors.push("tags", problem.to_string()),
+                TagProblem::TooMany { .. } | TagProblem::TooManyEntries { .. } => {
+                    errors.push("tags", problem.to_string());
+                }
             }
         }
         errors
