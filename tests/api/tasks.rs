@@ -441,6 +441,39 @@ async fn a_422_lists_every_invalid_field_at_once(#[case] backend: Backend) {
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
+async fn a_title_with_bidi_controls_or_zero_width_characters_is_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    for title in [
+        "pay \u{202e}eciovni",
+        "pay\u{200b}invoice",
+        "\u{2066}pay\u{2069}",
+    ] {
+        let response = app.create_task(&user.token, &json!({"title": title})).await;
+        assert_eq!(response.invalid_fields(), ["title"], "{title:?}");
+        let id = string(&app.task(&user.token, "fine").await["id"]);
+        let response = app
+            .patch_task(&user.token, &id, &json!({"title": title}))
+            .await;
+        assert_eq!(response.invalid_fields(), ["title"], "{title:?}");
+    }
+    // Right-to-left text itself is fine.
+    let response = app
+        .create_task(
+            &user.token,
+            &json!({"title": "\u{5e9}\u{5dc}\u{5d5}\u{5dd}"}),
+        )
+        .await;
+    response.assert_status(201);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
 async fn a_tags_list_over_twice_the_limit_is_one_small_422_naming_tags(#[case] backend: Backend) {
     if !backend.select() {
         return;

@@ -39,6 +39,9 @@ pub enum TextError {
     /// A control character (a line break included).
     #[error("must not contain control characters")]
     ControlCharacters,
+    /// A bidirectional control or a zero-width character.
+    #[error("must not contain bidirectional controls or zero-width characters")]
+    InvisibleCharacters,
 }
 
 /// Why a description is refused.

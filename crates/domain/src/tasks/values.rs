@@ -2,9 +2,11 @@
 
 use std::collections::HashSet;
 
+use crate::validation::is_invisible_control;
 use crate::{DescriptionError, PriorityError, TagProblem, TagsError, TextError};
 
-/// A task title: trimmed, 1–200 Unicode code points.
+/// A task title: trimmed, 1–200 Unicode code points, without control characters,
+/// bidirectional controls or zero-width characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
@@ -20,6 +22,9 @@ impl TaskTitle {
         let title = raw.trim();
         if title.chars().any(char::is_control) {
             return Err(TextError::ControlCharacters);
+        }
+        if title.chars().any(is_invisible_control) {
+            return Err(TextError::InvisibleCharacters);
         }
         match title.chars().count() {
             0 => Err(TextError::Empty),
