@@ -353,6 +353,20 @@ impl Settings {
         if self.auth.issuer.trim().is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
         }
+        if self.auth.audience.trim().is_empty() {
+            return Err(invalid("auth.audience", "must not be empty"));
+        }
+        if self
+            .auth
+            .jwt_previous_secrets
+            .iter()
+            .any(|s| s.expose().len() < MIN_SECRET_BYTES)
+        {
+            return Err(invalid(
+                "auth.jwt_previous_secrets",
+                format!("every secret must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
+        }
         if self.auth.refresh_ttl <= self.auth.access_ttl {
             return Err(invalid(
                 "auth.refresh_ttl",

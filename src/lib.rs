@@ -111,6 +111,10 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
 /// `data/jwt-secret` so tokens survive restarts (production refuses to start without one,
 /// which `Settings` already enforces).
 ///
+/// The file is written whole or not at all (a temporary file renamed over it), readable by
+/// the service's user only (0600, in a folder created 0700). A kept file that other users
+/// could read is not trusted: it is replaced by a new secret, with a warning.
+///
 /// # Errors
 /// When the generated secret cannot be read or written.
 pub fn jwt_secret(settings: &Settings, data_dir: &Path) -> Result<Secret, StartupError> {
@@ -118,15 +122,23 @@ pub fn jwt_secret(settings: &Settings, data_dir: &Path) -> Result<Secret, Startu
         return Ok(secret.clone());
     }
     let path = config::generated_secret_path(data_dir);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(Secret::new(existing));
+    match read_private(&path) {
+        Ok(existing) => {
+            let existing = existing.trim().to_owned();
+            if existing.len() >= MIN_SECRET_BYTES {
+                return Ok(Secret::new(existing));
+            }
         }
+        Err(KeptSecret::Exposed(mode)) => log::warn!(
+            "{} could be read by other users (mode {mode:o}): replacing it with a new secret \
+             (tokens signed with the old one are no longer accepted)",
+            path.display()
+        ),
+        Err(KeptSecret::Unreadable) => {}
     }
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::create_dir_all(data_dir)
+    create_private_dir(data_dir)
         .and_then(|()| write_private(&path, &secret))
         .map_err(|e| {
             StartupError::Other(format!(
@@ -141,16 +153,76 @@ pub fn jwt_secret(settings: &Settings, data_dir: &Path) -> Result<Secret, Startu
     Ok(Secret::new(secret))
 }
 
+/// Why a kept secret is not used.
+enum KeptSecret {
+    /// Missing or unreadable.
+    Unreadable,
+    /// Group or other users may read it (its mode bits).
+    Exposed(u32),
+}
+
+/// The contents of `path`, if only its owner may read it. The mode is read from the opened
+/// file, so it is the mode of what is read.
+fn read_private(path: &Path) -> Result<String, KeptSecret> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|_| KeptSecret::Unreadable)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file
+            .metadata()
+            .map_err(|_| KeptSecret::Unreadable)?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(KeptSecret::Exposed(mode & 0o777));
+        }
+    }
+    let mut contents = String::new();
+    file.read_to_string(&mut contents)
+        .map_err(|_| KeptSecret::Unreadable)?;
+    Ok(contents)
+}
+
+/// Creates `dir` and its missing parents, private to the service's user (0700 on Unix).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Writes `contents` to `path` atomically: into a new temporary file next to it, created
+/// 0600 (on Unix), flushed to disk, then renamed over `path`. A crash leaves either the old
+/// file or the new one, never a half-written or briefly world-readable one.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nonce: u64 = rand::random();
+    let temporary = path.with_file_name(format!(".{name}.{nonce:016x}.tmp"));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(contents.as_bytes())
+    let written = options.open(&temporary).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&temporary, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    renamed
 }
 
 /// Most sessions an instance remembers as valid (see `auth.revocation_cache_ttl`).

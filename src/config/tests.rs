@@ -281,6 +281,44 @@ fn production_refuses_a_secret_of_fewer_than_8_distinct_characters() {
 }
 
 #[test]
+fn previous_jwt_secrets_are_a_list_of_long_secrets_and_the_audience_is_required() {
+    let s = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.auth.jwt_previous_secrets.is_empty());
+    assert_eq!(s.auth.audience, "taskapi");
+    let (a, b) = ("a".repeat(32), "b".repeat(40));
+    let both = format!(" {a} ,{b},");
+    let s =
+        load(&[("TASKAPI__AUTH__JWT_PREVIOUS_SECRETS", &both)]).unwrap_or_else(|e| panic!("{e}"));
+    let kept: Vec<&str> = s
+        .auth
+        .jwt_previous_secrets
+        .iter()
+        .map(Secret::expose)
+        .collect();
+    assert_eq!(kept, [a.as_str(), b.as_str()]);
+    assert!(
+        !s.redacted_toml().contains(&a),
+        "previous secrets are redacted"
+    );
+    for env in ["development", "production"] {
+        let short = format!("{a},{}", "c".repeat(31));
+        assert_eq!(
+            key_of(load(&[
+                ("TASKAPI_ENV", env),
+                ("TASKAPI__AUTH__JWT_SECRET", &b),
+                ("TASKAPI__AUTH__JWT_PREVIOUS_SECRETS", &short),
+            ])),
+            "auth.jwt_previous_secrets",
+            "{env}"
+        );
+    }
+    assert_eq!(
+        key_of(load(&[("TASKAPI__AUTH__AUDIENCE", " ")])),
+        "auth.audience"
+    );
+}
+
+#[test]
 fn secrets_and_urls_from_the_environment_are_kept_verbatim() {
     // Digits only, or a word like "true": environment parsing must not turn them into
     // numbers or booleans and back into a different string.

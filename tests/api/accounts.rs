@@ -70,6 +70,39 @@ async fn register_twice_with_another_case_is_409(#[case] backend: Backend) {
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
+async fn look_alike_spellings_of_one_email_are_one_account(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    // "josé" with é as one code point, then as e + a combining acute accent.
+    let composed = app.register("jos\u{e9}@example.com", PASSWORD).await;
+    assert_eq!(
+        composed.json_with_status(201)["email"],
+        "jos\u{e9}@example.com"
+    );
+    app.register("JOSE\u{301}@example.com", PASSWORD)
+        .await
+        .assert_problem(409);
+    // Either spelling logs in to the one account.
+    app.login("jose\u{301}@example.com", PASSWORD)
+        .await
+        .assert_status(200);
+    // Invisible characters are refused outright, naming the field.
+    for hidden in [
+        "jo\u{200b}se@example.com",
+        "\u{202e}jose@example.com",
+        "jose\u{feff}@example.com",
+    ] {
+        let response = app.register(hidden, PASSWORD).await;
+        assert_eq!(response.invalid_fields(), ["email"], "{hidden:?}");
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
 async fn register_with_invalid_email_and_short_password_names_both(#[case] backend: Backend) {
     if !backend.select() {
         return;

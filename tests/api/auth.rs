@@ -8,7 +8,8 @@ use awc::http::Method;
 use jsonwebtoken::Algorithm;
 
 use crate::support::{
-    JWT_SECRET, TestApp, claims, random_id, send, session_of, sign, unsigned_token,
+    JWT_SECRET, TestApp, claims, random_id, send, session_of, sign, sign_with_header,
+    unsigned_token,
 };
 
 const OTHER_SECRET: &str = "some-other-secret-that-is-also-long-enough-!";
@@ -311,4 +312,79 @@ async fn another_instance_rejects_an_ended_session_within_the_cache_ttl(#[case] 
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_rotated_secret_keeps_its_tokens_valid_while_it_is_listed(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let before = TestApp::spawn().await;
+    let user = before.user().await;
+    // The same database, signing with a new secret and still verifying with the old one.
+    let rotated = before
+        .spawn_sibling(&[
+            ("TASKAPI__AUTH__JWT_SECRET", OTHER_SECRET),
+            ("TASKAPI__AUTH__JWT_PREVIOUS_SECRETS", JWT_SECRET),
+        ])
+        .await;
+    rotated.get_me(&user.token).await.assert_status(200);
+    let renewed = rotated
+        .login(&user.email, crate::support::PASSWORD)
+        .await
+        .json_with_status(200);
+    let new_token = crate::support::string(&renewed["access_token"]);
+    rotated.get_me(&new_token).await.assert_status(200);
+    // An instance that has not heard of the new secret refuses its tokens…
+    before.get_me(&new_token).await.assert_unauthorized();
+    // …and once the old secret is dropped, its tokens are refused.
+    let after = before
+        .spawn_sibling(&[("TASKAPI__AUTH__JWT_SECRET", OTHER_SECRET)])
+        .await;
+    after.get_me(&user.token).await.assert_unauthorized();
+    after.get_me(&new_token).await.assert_status(200);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn tokens_without_the_access_type_key_id_or_audience_are_401(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let mut complete = claims(&user.id, 600);
+    complete["sid"] = session_of(&user.token).into();
+    app.get_me(&sign(Algorithm::HS256, JWT_SECRET, &complete))
+        .await
+        .assert_status(200);
+    // As tokens were issued before key ids: typ JWT, no kid, no aud.
+    let mut legacy = complete.clone();
+    legacy.as_object_mut().map(|o| o.remove("aud"));
+    let legacy = sign_with_header(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        JWT_SECRET,
+        &legacy,
+    );
+    app.get_me(&legacy).await.assert_unauthorized();
+    let mut other_audience = complete.clone();
+    other_audience["aud"] = "another-service".into();
+    let mut from_the_future = complete.clone();
+    from_the_future["iat"] = (crate::support::now() + 120).into();
+    for token in [
+        sign(Algorithm::HS256, JWT_SECRET, &other_audience),
+        sign(Algorithm::HS256, JWT_SECRET, &from_the_future),
+    ] {
+        app.get_me(&token).await.assert_unauthorized();
+    }
+    let mut id_token = jsonwebtoken::Header::new(Algorithm::HS256);
+    id_token.kid = Some(taskapi_auth::key_id(JWT_SECRET.as_bytes()));
+    app.get_me(&sign_with_header(&id_token, JWT_SECRET, &complete))
+        .await
+        .assert_unauthorized();
 }

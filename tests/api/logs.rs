@@ -166,6 +166,15 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged(#[case] b
         )
         .await
         .assert_status(422);
+    // A long query string (too long a `q`, too): never logged, so the log needs no bound on
+    // it.
+    let marker = "query-string-marker-QSM";
+    secrets.push(marker.to_owned());
+    let query = format!("/tasks?q={}{}", marker, "q".repeat(4_000));
+    server
+        .call(Method::GET, &query, Some(&user.token))
+        .await
+        .assert_status(422);
     server.logout_all(&user.token).await.assert_status(204);
     server.delete_me(&user.token).await.assert_unauthorized();
 

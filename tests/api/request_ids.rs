@@ -16,6 +16,10 @@ fn is_sane_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
+/// The test client connects from loopback: trusting it makes it a proxy.
+const LOOPBACK_IS_A_PROXY: [(&str, &str); 1] =
+    [("TASKAPI__SERVER__TRUSTED_PROXIES", "127.0.0.1,::1")];
+
 fn assert_common_headers(what: &str, response: &Response) {
     let id = response.require_header("x-request-id");
     assert!(is_sane_id(id), "{what}: X-Request-Id {id:?}");
@@ -66,11 +70,13 @@ async fn every_response_carries_a_request_id_and_nosniff(#[case] backend: Backen
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
-async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems(#[case] backend: Backend) {
+async fn a_sane_request_id_from_a_trusted_proxy_is_echoed_and_quoted_in_problems(
+    #[case] backend: Backend,
+) {
     if !backend.select() {
         return;
     }
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&LOOPBACK_IS_A_PROXY).await;
     let response = send(
         app.request(Method::GET, "/ping")
             .insert_header(("x-request-id", "abc-123"))
@@ -95,11 +101,11 @@ async fn a_sane_incoming_request_id_is_echoed_and_quoted_in_problems(#[case] bac
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
-async fn an_insane_incoming_request_id_is_replaced(#[case] backend: Backend) {
+async fn an_insane_request_id_is_replaced_even_from_a_trusted_proxy(#[case] backend: Backend) {
     if !backend.select() {
         return;
     }
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&LOOPBACK_IS_A_PROXY).await;
     for bad in ["bad id!", &"a".repeat(129), "semi;colon", ""] {
         let response = send(
             app.request(Method::GET, "/nope")
@@ -112,5 +118,35 @@ async fn an_insane_incoming_request_id_is_replaced(#[case] backend: Backend) {
         assert!(is_sane_id(id), "replaced by a sane id: {id:?}");
         let problem = response.assert_problem(404);
         assert_eq!(problem["request_id"], id);
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_request_id_from_a_peer_that_is_no_trusted_proxy_is_replaced(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    // No trusted proxies (the default), then proxies that do not include the client.
+    for trusted in [None, Some("10.0.0.0/8")] {
+        let app = match trusted {
+            None => TestApp::spawn().await,
+            Some(proxies) => {
+                TestApp::spawn_with(&[("TASKAPI__SERVER__TRUSTED_PROXIES", proxies)]).await
+            }
+        };
+        for path in ["/ping", "/nope"] {
+            let response = send(
+                app.request(Method::GET, path)
+                    .insert_header(("x-request-id", "abc-123"))
+                    .send(),
+            )
+            .await;
+            let id = response.require_header("x-request-id");
+            assert_ne!(id, "abc-123", "{trusted:?} {path}");
+            assert!(is_sane_id(id), "{id:?}");
+        }
     }
 }

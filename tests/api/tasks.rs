@@ -441,6 +441,118 @@ async fn a_422_lists_every_invalid_field_at_once(#[case] backend: Backend) {
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
+async fn a_title_with_bidi_controls_or_zero_width_characters_is_422(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    for title in [
+        "pay \u{202e}eciovni",
+        "pay\u{200b}invoice",
+        "\u{2066}pay\u{2069}",
+    ] {
+        let response = app.create_task(&user.token, &json!({"title": title})).await;
+        assert_eq!(response.invalid_fields(), ["title"], "{title:?}");
+        let id = string(&app.task(&user.token, "fine").await["id"]);
+        let response = app
+            .patch_task(&user.token, &id, &json!({"title": title}))
+            .await;
+        assert_eq!(response.invalid_fields(), ["title"], "{title:?}");
+    }
+    // Right-to-left text itself is fine.
+    let response = app
+        .create_task(
+            &user.token,
+            &json!({"title": "\u{5e9}\u{5dc}\u{5d5}\u{5dd}"}),
+        )
+        .await;
+    response.assert_status(201);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_tags_list_over_twice_the_limit_is_one_small_422_naming_tags(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    // 10 000 distinct three-letter tags (about 60 KB), then 16 000 empty ones (about 48 KB):
+    // each is refused whole, with one error, before any entry is parsed.
+    let distinct: Vec<String> = (0..10_000)
+        .map(|i| {
+            let letter = |n: usize| char::from(b'a' + u8::try_from(n % 26).unwrap_or(0));
+            format!("{}{}{}", letter(i / 676), letter(i / 26), letter(i))
+        })
+        .collect();
+    let empty = vec![""; 16_000];
+    for tags in [json!(distinct), json!(empty)] {
+        let response = app
+            .create_task(&user.token, &json!({"title": "t", "tags": tags}))
+            .await;
+        assert_eq!(response.invalid_fields(), ["tags"]);
+        let body = response.text();
+        assert!(body.len() < 1_000, "a small answer: {} bytes", body.len());
+        assert!(body.contains("at most 40 entries"), "{body}");
+    }
+    // Exactly 40 entries are read, and fold.
+    let response = app
+        .create_task(&user.token, &json!({"title": "t", "tags": vec!["Dup"; 40]}))
+        .await;
+    assert_eq!(response.json_with_status(201)["tags"], json!(["dup"]));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_422_lists_the_first_20_errors_and_counts_the_rest(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    // 40 empty tags: 40 errors, of which 20 are listed.
+    let response = app
+        .create_task(&user.token, &json!({"title": "t", "tags": vec![""; 40]}))
+        .await;
+    let listed: Vec<String> = (0..20).map(|i| format!("tags[{i}]")).collect();
+    assert_eq!(response.invalid_fields(), listed);
+    let body = response.json();
+    assert_eq!(body["errors_not_listed"], 20);
+    assert_eq!(
+        body["detail"],
+        "40 invalid fields; the first 20 are listed."
+    );
+    // Thousands of unknown fields: the answer stays small.
+    let mut unknown = serde_json::Map::new();
+    for i in 0..5_000 {
+        unknown.insert(format!("f{i}"), json!(0));
+    }
+    unknown.insert("title".into(), json!("t"));
+    let response = app.create_task(&user.token, &Value::Object(unknown)).await;
+    assert_eq!(response.invalid_fields().len(), 20);
+    assert_eq!(response.json()["errors_not_listed"], 4_980);
+    assert!(
+        response.text().len() < 4_000,
+        "{} bytes",
+        response.text().len()
+    );
+    // Up to 20 errors, nothing is left out and the count is absent.
+    let response = app
+        .create_task(&user.token, &json!({"title": "t", "tags": vec![""; 20]}))
+        .await;
+    assert_eq!(response.invalid_fields().len(), 20);
+    assert!(response.json().get("errors_not_listed").is_none());
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
 async fn wrong_types_are_422_naming_each_field(#[case] backend: Backend) {
     if !backend.select() {
         return;

@@ -32,6 +32,7 @@ pub fn claims(sub: &str, ttl: i64) -> Value {
         "iat": now - 1,
         "jti": uuid::Uuid::now_v7().to_string(),
         "iss": "taskapi",
+        "aud": "taskapi",
         "role": "user",
     })
 }
@@ -43,14 +44,19 @@ pub fn session_of(token: &str) -> String {
     string(&claims["sid"])
 }
 
-/// Signs `claims` with `alg` and `secret`.
+/// Signs `claims` with `alg` and `secret`, with a header like the service's (`typ: at+jwt`,
+/// the `kid` of `secret`).
 pub fn sign(alg: Algorithm, secret: &str, claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(alg),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap_or_else(|e| panic!("cannot sign a token: {e}"))
+    let mut header = Header::new(alg);
+    header.typ = Some(taskapi_auth::ACCESS_TOKEN_TYPE.into());
+    header.kid = Some(taskapi_auth::key_id(secret.as_bytes()));
+    sign_with_header(&header, secret, claims)
+}
+
+/// Signs `claims` with `secret` under exactly `header`.
+pub fn sign_with_header(header: &Header, secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(secret.as_bytes()))
+        .unwrap_or_else(|e| panic!("cannot sign a token: {e}"))
 }
 
 /// An unsigned token (`alg: none`) carrying `claims`.

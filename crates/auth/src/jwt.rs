@@ -1,6 +1,12 @@
 //! HS256 access tokens and opaque refresh tokens. The access tokens' algorithm is pinned:
 //! `alg: none`, other HMAC sizes and asymmetric algorithms are all rejected, whatever the
 //! token's header claims. Refresh tokens are 256 random bits, stored only as SHA-256 hashes.
+//!
+//! Access tokens follow RFC 8725's advice: their header says `typ: at+jwt` (so no other kind
+//! of JWT signed with the same secret passes for one) and names its key in `kid`; their
+//! claims carry an `aud` that is required, and an `iat` that may not lie in the future. Keys
+//! rotate without logging anyone out: tokens are signed with the current secret and verified
+//! with it or any previous one, the `kid` saying which.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,10 +25,15 @@ use uuid::Uuid;
 
 /// What the token service needs from configuration.
 pub struct JwtSettings {
-    /// The HMAC secret.
+    /// The HMAC secret tokens are signed (and verified) with.
     pub secret: Vec<u8>,
+    /// Earlier secrets, still accepted for verification only (a key rotation's grace
+    /// period).
+    pub previous_secrets: Vec<Vec<u8>>,
     /// The `iss` claim written and required.
     pub issuer: String,
+    /// The `aud` claim written and required.
+    pub audience: String,
     /// Lifetime of an access token.
     pub access_ttl: Duration,
 }
@@ -31,7 +42,9 @@ impl fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtSettings")
             .field("secret", &"<redacted>")
+            .field("previous_secrets", &self.previous_secrets.len())
             .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
             .field("access_ttl", &self.access_ttl)
             .finish()
     }
@@ -45,17 +58,43 @@ struct Claims {
     iat: i64,
     jti: String,
     iss: String,
+    aud: String,
     role: String,
     /// The session (refresh-token family) the token belongs to.
     sid: String,
 }
 
+/// The `typ` header of an access token (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The `kid` of a secret: the first 8 bytes of a SHA-256 of it (with a label of its own, so
+/// the id is no hash that appears anywhere else), hex-encoded. It names a key without
+/// revealing it: anyone holding a token can already test guesses of the secret against its
+/// signature, and the id tells them nothing more.
+pub fn key_id(secret: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"taskapi jwt key id\0")
+        .chain_update(secret)
+        .finalize();
+    hex(&digest[..8])
+}
+
+/// One key a token may be verified with.
+struct VerifyingKey {
+    id: String,
+    key: DecodingKey,
+}
+
 /// Issues and verifies HS256 access tokens. Keys are derived once, at construction.
 pub struct JwtTokenService {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The header of every token issued: HS256, `typ`, the current key's `kid`.
+    header: Header,
+    /// The current key first, then the previous ones.
+    decoding: Vec<VerifyingKey>,
     validation: Validation,
     issuer: String,
+    audience: String,
     ttl_secs: i64,
     verified: VerifiedTokens,
 }
@@ -110,6 +149,11 @@ impl fmt::Debug for JwtTokenService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtTokenService")
             .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field(
+                "key_ids",
+                &self.decoding.iter().map(|k| &k.id).collect::<Vec<_>>(),
+            )
             .field("ttl_secs", &self.ttl_secs)
             .finish_non_exhaustive()
     }
@@ -119,31 +163,72 @@ impl JwtTokenService {
     /// Clock skew tolerated between instances when checking `exp`.
     const LEEWAY_SECS: u64 = 5;
 
-    /// Builds the service; the secret's length is checked by configuration, not here.
+    /// Builds the service; the secrets' lengths are checked by configuration, not here.
     pub fn new(settings: JwtSettings) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.leeway = Self::LEEWAY_SECS;
         validation.set_issuer(&[settings.issuer.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        validation.set_audience(&[settings.audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(ACCESS_TOKEN_TYPE.into());
+        header.kid = Some(key_id(&settings.secret));
+        let decoding = std::iter::once(&settings.secret)
+            .chain(&settings.previous_secrets)
+            .map(|secret| VerifyingKey {
+                id: key_id(secret),
+                key: DecodingKey::from_secret(secret),
+            })
+            .collect();
         Self {
             encoding: EncodingKey::from_secret(&settings.secret),
-            decoding: DecodingKey::from_secret(&settings.secret),
+            header,
+            decoding,
             validation,
             issuer: settings.issuer,
+            audience: settings.audience,
             ttl_secs: i64::try_from(settings.access_ttl.as_secs()).unwrap_or(i64::MAX),
             verified: VerifiedTokens::default(),
         }
     }
 
-    /// The full check: signature, algorithm, issuer, expiry, and every claim's shape.
+    /// The key the token's header names: its `typ` must say it is an access token and its
+    /// `kid` must name a configured key. A token without either (such as one issued before
+    /// key ids existed) names none.
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
+        let typ = header.typ.as_deref().unwrap_or_default();
+        // RFC 9068 allows the media type's full form; the comparison is case-insensitive.
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
+            return Err(AuthError::Invalid);
+        }
+        let kid = header.kid.ok_or(AuthError::Invalid)?;
+        self.decoding
+            .iter()
+            .find(|k| k.id == kid)
+            .map(|k| &k.key)
+            .ok_or(AuthError::Invalid)
+    }
+
+    /// The full check: header, signature, algorithm, issuer, audience, expiry, issue time,
+    /// and every claim's shape.
     fn verify_signed(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                _ => AuthError::Invalid,
+        let key = self.key_for(token)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    _ => AuthError::Invalid,
+                }
             })?;
         let claims = data.claims;
+        // Issued in the future (beyond the clock skew tolerated): not a token we made.
+        let leeway = i64::try_from(Self::LEEWAY_SECS).unwrap_or(0);
+        if claims.iat > Utc::now().timestamp().saturating_add(leeway) {
+            return Err(AuthError::Invalid);
+        }
         let user_id = claims
             .sub
             .parse::<UserId>()
@@ -179,10 +264,11 @@ impl TokenService for JwtTokenService {
             iat,
             jti: Uuid::now_v7().to_string(),
             iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             role: user.role.as_str().to_owned(),
             sid: session.to_string(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&self.header, &claims, &self.encoding)
             .map_err(SigningError::new)?;
         Ok(IssuedToken {
             token,

@@ -7,5 +7,5 @@ mod jwt;
 mod settings;
 
 pub use hasher::{BcryptHasher, HasherStartError};
-pub use jwt::{JwtSettings, JwtTokenService};
+pub use jwt::{ACCESS_TOKEN_TYPE, JwtSettings, JwtTokenService, key_id};
 pub use settings::{AuthSettings, MIN_SECRET_BYTES, Secret};

@@ -47,8 +47,13 @@ impl Serialize for Secret {
 pub struct AuthSettings {
     /// HS256 secret.
     pub jwt_secret: Option<Secret>,
+    /// Earlier HS256 secrets, accepted for verification only (key rotation).
+    #[serde(deserialize_with = "secrets::deserialize")]
+    pub jwt_previous_secrets: Vec<Secret>,
     /// Token issuer.
     pub issuer: String,
+    /// Token audience.
+    pub audience: String,
     /// Access-token lifetime.
     #[serde(with = "duration")]
     pub access_ttl: Duration,
@@ -71,9 +76,41 @@ impl AuthSettings {
     pub fn jwt(&self, secret: &Secret) -> JwtSettings {
         JwtSettings {
             secret: secret.expose().as_bytes().to_vec(),
+            previous_secrets: self
+                .jwt_previous_secrets
+                .iter()
+                .map(|s| s.expose().as_bytes().to_vec())
+                .collect(),
             issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
             access_ttl: self.access_ttl,
         }
+    }
+}
+
+/// A list of secrets: a TOML array, or (from an environment variable) one comma-separated
+/// string; items are trimmed and empty ones dropped.
+mod secrets {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+        let items = match Raw::deserialize(d)? {
+            Raw::List(items) => items,
+            Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+        };
+        Ok(items
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret::new(s.to_owned()))
+            .collect())
     }
 }
 

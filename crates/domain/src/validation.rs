@@ -2,6 +2,25 @@
 
 use std::fmt;
 
+/// Whether `c` is a character that changes how text around it is shown without being seen
+/// itself: a bidirectional control (U+202A–U+202E embeddings and overrides, U+2066–U+2069
+/// isolates, the U+200E/U+200F and U+061C marks), or a zero-width character (U+200B–U+200D,
+/// the U+2060 word joiner, U+FEFF). They let two strings that look identical differ, or
+/// make text read in another order than it is stored.
+pub(crate) fn is_invisible_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+    )
+}
+
 /// One invalid input field and why it is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

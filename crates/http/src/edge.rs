@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{Error, HttpMessage, HttpResponse};
 
+use crate::AppState;
 use crate::error::{ApiError, Problem, problem_response};
 use crate::metrics::Metrics;
 
@@ -22,11 +23,14 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Keeps a client's `X-Request-Id` when it is 1–128 characters of `[A-Za-z0-9._-]`
-/// (safe to log and echo), otherwise makes a new one.
-fn request_id(req: &ServiceRequest) -> String {
+/// Keeps an incoming `X-Request-Id` when the request comes straight from a trusted proxy
+/// (`from_trusted_proxy`) and the id is 1–128 characters of `[A-Za-z0-9._-]` (safe to log
+/// and echo); otherwise makes a new one. Any other client could otherwise pick the id its
+/// requests are logged under, and make its lines pass for someone else's.
+fn request_id(req: &ServiceRequest, from_trusted_proxy: bool) -> String {
     req.headers()
         .get(&REQUEST_ID)
+        .filter(|_| from_trusted_proxy)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=128).contains(&v.len())
@@ -59,10 +63,14 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let id = request_id(&req);
+    let from_trusted_proxy = req
+        .app_data::<Data<AppState>>()
+        .is_some_and(|state| state.throttle.trusts_peer(req.request()));
+    let id = request_id(&req, from_trusted_proxy);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
-    // The path only, and at most its first bytes: query strings are not logged.
+    // The path only, and at most its first bytes: query strings are never logged (so they
+    // need no bound of their own).
     let path = loggable_path(req.path());
     // Handlers and extractors turn their errors into responses themselves; an `Err` here
     // left its request behind (a request that ran out of time, or actix's own machinery),
@@ -168,11 +176,23 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn id_for(header: Option<&str>) -> String {
+        id_from(header, true)
+    }
+
+    fn id_from(header: Option<&str>, trusted: bool) -> String {
         let mut req = TestRequest::default();
         if let Some(h) = header {
             req = req.insert_header((REQUEST_ID, h));
         }
-        request_id(&req.to_srv_request())
+        request_id(&req.to_srv_request(), trusted)
+    }
+
+    #[test]
+    fn an_incoming_request_id_is_kept_only_from_a_trusted_proxy() {
+        assert_eq!(id_from(Some("abc-123"), true), "abc-123");
+        let id = id_from(Some("abc-123"), false);
+        assert_ne!(id, "abc-123");
+        assert_eq!(id.len(), 32, "a fresh id is a simple uuid");
     }
 
     #[test]

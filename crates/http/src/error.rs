@@ -15,6 +15,10 @@ use taskapi_domain::{
 
 /// The problem `type` of a change refused for want of a recent password login.
 pub const REAUTHENTICATION_REQUIRED: &str = "urn:taskapi:problem:reauthentication-required";
+/// Most invalid fields a 422 lists; past them, `errors_not_listed` says how many more there
+/// are, so that a body made of thousands of mistakes cannot make an answer many times its
+/// own size.
+pub const MAX_LISTED_ERRORS: usize = 20;
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
@@ -42,9 +46,12 @@ pub struct Problem {
     pub detail: String,
     /// The request's id (also in the `X-Request-Id` header), to quote when reporting it.
     pub request_id: String,
-    /// For 422: every invalid field.
+    /// For 422: the invalid fields, in the order found (at most the first 20).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<ProblemField>>,
+    /// For a 422 with more than 20 invalid fields: how many are not listed in `errors`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_not_listed: Option<usize>,
 }
 
 /// Every error the API answers with. Each variant says which status it produces and when.
@@ -158,7 +165,12 @@ impl ApiError {
             }
             ApiError::Validation(errors) => {
                 let n = errors.errors().len();
-                format!("{n} invalid field{}.", if n == 1 { "" } else { "s" })
+                let plural = if n == 1 { "" } else { "s" };
+                if n > MAX_LISTED_ERRORS {
+                    format!("{n} invalid field{plural}; the first {MAX_LISTED_ERRORS} are listed.")
+                } else {
+                    format!("{n} invalid field{plural}.")
+                }
             }
             ApiError::TooManyRequests { retry_after } => {
                 format!("Too many attempts; retry in {retry_after} seconds.")
@@ -173,6 +185,7 @@ impl ApiError {
                 errors
                     .errors()
                     .iter()
+                    .take(MAX_LISTED_ERRORS)
                     .map(|FieldError { field, message }| ProblemField {
                         field: field.clone(),
                         message: message.clone(),
@@ -185,6 +198,14 @@ impl ApiError {
             ApiError::ReauthenticationRequired => REAUTHENTICATION_REQUIRED,
             _ => "about:blank",
         };
+        let errors_not_listed = match self {
+            ApiError::Validation(errors) => errors
+                .errors()
+                .len()
+                .checked_sub(MAX_LISTED_ERRORS)
+                .filter(|n| *n > 0),
+            _ => None,
+        };
         Problem {
             type_: type_.into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
@@ -192,6 +213,7 @@ impl ApiError {
             detail,
             request_id: String::new(),
             errors,
+            errors_not_listed,
         }
     }
 }

@@ -311,6 +311,13 @@ impl Throttle {
         Some(client)
     }
 
+    /// Whether the request comes straight from a configured trusted proxy (its TCP peer is
+    /// one), whose headers about the client may be believed.
+    pub fn trusts_peer(&self, req: &HttpRequest) -> bool {
+        req.peer_addr()
+            .is_some_and(|peer| self.is_trusted(peer.ip()))
+    }
+
     fn is_trusted(&self, address: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|p| p.contains(address))
     }

@@ -63,3 +63,31 @@ fn every_connection_of_a_fresh_file_opens_at_the_first_try() -> TestResult {
     assert!(seen.is_empty(), "{seen:#?}");
     Ok(())
 }
+
+/// A new database and the folders made for it are private to the service's user: the
+/// folders 0700, the file and SQLite's `-wal` and `-shm` files 0600.
+#[cfg(unix)]
+#[test]
+fn a_new_database_and_its_folders_are_private_to_the_user() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| -> std::io::Result<u32> {
+        Ok(std::fs::metadata(p)?.permissions().mode() & 0o777)
+    };
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("made/for/it/t.db");
+    let db = Database::connect(
+        &format!("sqlite://{}", file.display()),
+        PoolSettings {
+            size: 2,
+            timeout: Duration::from_secs(10),
+        },
+    )?;
+    db.run_migrations()?;
+    for folder in ["made", "made/for", "made/for/it"] {
+        assert_eq!(mode(&dir.path().join(folder))?, 0o700, "{folder}");
+    }
+    for name in ["t.db", "t.db-wal", "t.db-shm"] {
+        assert_eq!(mode(&file.with_file_name(name))?, 0o600, "{name}");
+    }
+    Ok(())
+}

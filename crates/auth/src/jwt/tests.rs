@@ -4,13 +4,20 @@ use serde_json::json;
 use taskapi_domain::{Email, PasswordHash};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+const OLD_SECRET: &[u8] = b"an-older-secret-an-older-secret-";
+
+fn settings(secret: &[u8], previous: &[&[u8]]) -> JwtSettings {
+    JwtSettings {
+        secret: secret.to_vec(),
+        previous_secrets: previous.iter().map(|s| s.to_vec()).collect(),
+        issuer: "taskapi".into(),
+        audience: "taskapi".into(),
+        access_ttl: Duration::from_secs(900),
+    }
+}
 
 fn service() -> JwtTokenService {
-    JwtTokenService::new(JwtSettings {
-        secret: SECRET.to_vec(),
-        issuer: "taskapi".into(),
-        access_ttl: Duration::from_secs(900),
-    })
+    JwtTokenService::new(settings(SECRET, &[]))
 }
 
 fn user() -> User {
@@ -25,15 +32,27 @@ fn user() -> User {
     }
 }
 
-fn sign(alg: Algorithm, key: &[u8], claims: &serde_json::Value) -> String {
-    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key))
+/// A header like the service's: `typ: at+jwt` and the `kid` of `key`.
+fn header(alg: Algorithm, key: &[u8]) -> Header {
+    let mut header = Header::new(alg);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key_id(key));
+    header
+}
+
+fn sign_with(header: &Header, key: &[u8], claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(key))
         .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sign(alg: Algorithm, key: &[u8], claims: &serde_json::Value) -> String {
+    sign_with(&header(alg, key), key, claims)
 }
 
 fn valid_claims(u: &User) -> serde_json::Value {
     let now = Utc::now().timestamp();
     json!({"sub": u.id.to_string(), "exp": now + 600, "iat": now, "jti": "j",
-           "iss": "taskapi", "role": "user", "sid": Uuid::now_v7().to_string()})
+           "iss": "taskapi", "aud": "taskapi", "role": "user", "sid": Uuid::now_v7().to_string()})
 }
 
 #[test]
@@ -62,12 +81,120 @@ fn the_header_says_hs256_and_the_payload_has_every_claim() {
         .unwrap_or_else(|e| panic!("{e}"));
     let header = jsonwebtoken::decode_header(&issued.token).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(header.alg, Algorithm::HS256);
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.kid, Some(key_id(SECRET)));
     use jsonwebtoken::dangerous::insecure_decode_claims;
     let claims: serde_json::Value = insecure_decode_claims::<serde_json::Value>(&issued.token)
         .unwrap_or_else(|e| panic!("{e}"));
-    for key in ["sub", "exp", "iat", "jti", "iss", "role", "sid"] {
+    for key in ["sub", "exp", "iat", "jti", "iss", "aud", "role", "sid"] {
         assert!(claims.get(key).is_some(), "missing {key}");
     }
+    assert_eq!(claims["aud"], "taskapi");
+}
+
+#[test]
+fn the_key_id_names_a_secret_without_revealing_it() {
+    let id = key_id(SECRET);
+    assert_eq!(id.len(), 16);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(id, key_id(SECRET), "stable");
+    assert_ne!(id, key_id(OLD_SECRET));
+    let secret_hex = hex(SECRET);
+    assert!(!secret_hex.contains(&id) && !id.contains("0123456789"));
+}
+
+#[test]
+fn tokens_of_a_previous_secret_verify_but_new_ones_are_signed_with_the_current_one() {
+    let u = user();
+    let session = SessionId::from_uuid(Uuid::now_v7());
+    let before = JwtTokenService::new(settings(OLD_SECRET, &[]));
+    let old_token = before
+        .issue(&u, session, Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .token;
+    let rotated = JwtTokenService::new(settings(SECRET, &[OLD_SECRET]));
+    assert_eq!(
+        rotated.verify(&old_token).map(|c| c.user_id),
+        Ok(u.id),
+        "an old token keeps working during the rotation"
+    );
+    let new_token = rotated
+        .issue(&u, session, Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .token;
+    let header = jsonwebtoken::decode_header(&new_token).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.kid, Some(key_id(SECRET)));
+    assert_eq!(before.verify(&new_token), Err(AuthError::Invalid));
+    // Once the old secret is dropped, its tokens are refused.
+    let after = JwtTokenService::new(settings(SECRET, &[]));
+    assert_eq!(after.verify(&old_token), Err(AuthError::Invalid));
+    assert!(after.verify(&new_token).is_ok());
+    // The kid selects the key: a token claiming the old key's id but signed with the
+    // current secret is refused.
+    let mismatched = sign_with(
+        &header_with_kid(key_id(OLD_SECRET)),
+        SECRET,
+        &valid_claims(&u),
+    );
+    assert_eq!(rotated.verify(&mismatched), Err(AuthError::Invalid));
+}
+
+fn header_with_kid(kid: String) -> Header {
+    let mut h = header(Algorithm::HS256, SECRET);
+    h.kid = Some(kid);
+    h
+}
+
+#[test]
+fn rfc_8725_checks_type_audience_and_issue_time() {
+    let s = service();
+    let u = user();
+    let good = valid_claims(&u);
+    assert!(s.verify(&sign(Algorithm::HS256, SECRET, &good)).is_ok());
+    // The media-type spelling of the type is accepted too.
+    let mut long_typ = header(Algorithm::HS256, SECRET);
+    long_typ.typ = Some("application/AT+JWT".into());
+    assert!(s.verify(&sign_with(&long_typ, SECRET, &good)).is_ok());
+
+    let mut plain_jwt = header(Algorithm::HS256, SECRET);
+    plain_jwt.typ = Some("JWT".into());
+    let mut no_typ = header(Algorithm::HS256, SECRET);
+    no_typ.typ = None;
+    let mut no_kid = header(Algorithm::HS256, SECRET);
+    no_kid.kid = None;
+    let mut wrong_aud = good.clone();
+    wrong_aud["aud"] = json!("another-service");
+    let mut no_aud = good.clone();
+    if let Some(o) = no_aud.as_object_mut() {
+        o.remove("aud");
+    }
+    let mut future = good.clone();
+    future["iat"] = json!(Utc::now().timestamp() + 60);
+    // Issued the way tokens were before key ids: typ JWT, no kid, no aud.
+    let mut legacy_claims = good.clone();
+    if let Some(o) = legacy_claims.as_object_mut() {
+        o.remove("aud");
+    }
+    let legacy = sign_with(&Header::new(Algorithm::HS256), SECRET, &legacy_claims);
+    for (name, token) in [
+        ("typ JWT", sign_with(&plain_jwt, SECRET, &good)),
+        ("no typ", sign_with(&no_typ, SECRET, &good)),
+        ("no kid", sign_with(&no_kid, SECRET, &good)),
+        (
+            "unknown kid",
+            sign_with(&header_with_kid("0".repeat(16)), SECRET, &good),
+        ),
+        ("wrong aud", sign(Algorithm::HS256, SECRET, &wrong_aud)),
+        ("no aud", sign(Algorithm::HS256, SECRET, &no_aud)),
+        ("iat in the future", sign(Algorithm::HS256, SECRET, &future)),
+        ("legacy", legacy),
+    ] {
+        assert_eq!(s.verify(&token), Err(AuthError::Invalid), "{name}");
+    }
+    // An iat within the leeway is clock skew, not forgery.
+    let mut skewed = good.clone();
+    skewed["iat"] = json!(Utc::now().timestamp() + 2);
+    assert!(s.verify(&sign(Algorithm::HS256, SECRET, &skewed)).is_ok());
 }
 
 fn claims_expiring_at(exp: i64) -> AccessClaims {
@@ -262,10 +389,15 @@ fn refresh_tokens_are_256_random_bits_and_hash_stably_one_way() {
 
 #[test]
 fn debug_output_hides_the_secret() {
-    let settings = JwtSettings {
-        secret: SECRET.to_vec(),
-        issuer: "i".into(),
-        access_ttl: Duration::from_secs(1),
-    };
-    assert!(!format!("{settings:?}").contains("0123456789"));
+    let settings = settings(SECRET, &[OLD_SECRET]);
+    let shown = format!("{settings:?}");
+    assert!(
+        !shown.contains("0123456789") && !shown.contains("older"),
+        "{shown}"
+    );
+    let shown = format!("{:?}", JwtTokenService::new(settings));
+    assert!(
+        !shown.contains("0123456789") && !shown.contains("older"),
+        "{shown}"
+    );
 }

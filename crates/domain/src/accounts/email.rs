@@ -2,9 +2,13 @@
 
 use std::fmt;
 
-use crate::EmailError;
+use unicode_normalization::UnicodeNormalization;
 
-/// A syntactically valid email address, trimmed and lower-cased.
+use crate::EmailError;
+use crate::validation::is_invisible_control;
+
+/// A syntactically valid email address, trimmed, lower-cased and in Unicode Normalization
+/// Form C.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -12,14 +16,24 @@ impl Email {
     /// Longest address SMTP can carry (RFC 5321).
     pub const MAX_LEN: usize = 254;
 
-    /// Trims, lower-cases and validates an address: one `@`, a non-empty local part of at most
-    /// 64 bytes, a dotted domain of letters, digits and hyphens, no spaces or control
-    /// characters.
+    /// Trims, lower-cases, normalises to NFC and validates an address: one `@`, a non-empty
+    /// local part of at most 64 bytes, a dotted domain of letters, digits and hyphens, no
+    /// spaces, control characters, bidirectional controls or zero-width characters.
+    ///
+    /// NFC (canonical composition) makes the spellings of one address that differ only in
+    /// how accented letters are encoded (`é` as one code point or as `e` + U+0301) the same
+    /// address, so they cannot make two accounts. Compatibility forms (NFKC) are not folded:
+    /// a full-width or ligature letter is a different character to a mail server, and
+    /// folding it would deliver to a mailbox the user never typed.
     ///
     /// # Errors
     /// [`EmailError`] saying what is wrong.
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
-        let email = raw.trim().to_lowercase();
+        let trimmed = raw.trim();
+        if trimmed.chars().any(is_invisible_control) {
+            return Err(EmailError::InvisibleCharacters);
+        }
+        let email: String = trimmed.to_lowercase().nfc().collect();
         if email.is_empty() {
             return Err(EmailError::Empty);
         }

@@ -75,6 +75,9 @@ pub enum EmailError {
     /// Not of the form `local@domain.tld`.
     #[error("must be an email address")]
     Malformed,
+    /// A bidirectional control or a zero-width character.
+    #[error("must not contain bidirectional controls or zero-width characters")]
+    InvisibleCharacters,
 }
 
 /// Why a password is refused by the policy.

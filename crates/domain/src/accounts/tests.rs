@@ -125,6 +125,38 @@ fn email_is_trimmed_and_lower_cased() {
 }
 
 #[test]
+fn email_is_normalised_to_nfc_so_equivalent_spellings_are_one_address() {
+    let composed = Email::parse("Jos\u{e9}@example.com").unwrap_or_else(|e| panic!("{e}"));
+    let decomposed = Email::parse("JOSE\u{301}@example.com").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(composed, decomposed);
+    assert_eq!(composed.as_str(), "jos\u{e9}@example.com");
+    // Compatibility forms are not folded: a full-width letter stays a different address.
+    let full_width = Email::parse("\u{ff4a}ose@example.com").unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(full_width.as_str(), "jose@example.com");
+}
+
+#[test]
+fn emails_with_bidi_controls_or_zero_width_characters_are_refused() {
+    for c in [
+        '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}',
+    ] {
+        for raw in [
+            format!("al{c}ice@example.com"),
+            format!("alice@exa{c}mple.com"),
+        ] {
+            assert_eq!(
+                Email::parse(&raw),
+                Err(EmailError::InvisibleCharacters),
+                "{raw:?}"
+            );
+        }
+    }
+    // Their neighbours are not caught by the rule.
+    assert!(Email::parse("al\u{2010}ice@example.com").is_ok());
+}
+
+#[test]
 fn malformed_emails_are_rejected() {
     for bad in [
         "",

@@ -39,6 +39,9 @@ pub enum TextError {
     /// A control character (a line break included).
     #[error("must not contain control characters")]
     ControlCharacters,
+    /// A bidirectional control or a zero-width character.
+    #[error("must not contain bidirectional controls or zero-width characters")]
+    InvisibleCharacters,
 }
 
 /// Why a description is refused.
@@ -83,6 +86,15 @@ pub enum TagProblem {
         /// The most allowed.
         max: usize,
     },
+    /// More entries than could ever fold down to the allowed number: refused before any
+    /// entry is looked at.
+    #[error("must hold at most {max_entries} entries (at most {max} distinct tags)")]
+    TooManyEntries {
+        /// The most entries accepted.
+        max_entries: usize,
+        /// The most distinct tags allowed.
+        max: usize,
+    },
 }
 
 /// Why a list of tags is refused: every invalid tag, in order, then the count if exceeded.
@@ -97,7 +109,9 @@ impl std::fmt::Display for TagsError {
             }
             match problem {
                 TagProblem::Invalid { index, error } => write!(f, "tag {index}: {error}")?,
-                TagProblem::TooMany { .. } => write!(f, "tags: {problem}")?,
+                TagProblem::TooMany { .. } | TagProblem::TooManyEntries { .. } => {
+                    write!(f, "tags: {problem}")?;
+                }
             }
         }
         Ok(())

@@ -77,14 +77,37 @@ fn title_is_trimmed_and_bounded_in_code_points() {
 }
 
 #[test]
+fn titles_with_bidi_controls_or_zero_width_characters_are_refused() {
+    for c in [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}',
+        '\u{200D}', '\u{2060}', '\u{FEFF}',
+    ] {
+        assert_eq!(
+            TaskTitle::parse(&format!("pay {c}invoice")),
+            Err(TextError::InvisibleCharacters),
+            "U+{:04X}",
+            u32::from(c)
+        );
+    }
+    // Visible neighbours and ordinary right-to-left text are fine.
+    assert!(TaskTitle::parse("pay \u{2010}invoice \u{5e9}\u{5dc}\u{5d5}\u{5dd}").is_ok());
+}
+
+#[test]
 fn control_characters_are_refused_where_they_do_not_belong() {
     assert!(TaskTitle::parse("a\u{0}b").is_err());
     assert!(TaskTitle::parse("two\nlines").is_err());
     assert!(Tag::parse("ta\u{7}g").is_err());
     assert!(Description::parse("nul\u{0}".into()).is_err());
     assert!(Description::parse("line one\r\n\tline two".into()).is_ok());
-    // Unicode format characters are not control characters: right-to-left text works.
-    assert!(TaskTitle::parse("\u{202e}abc").is_ok());
+    // Unicode format characters are not control characters (Cc): a bidirectional override
+    // is refused by a rule of its own (see below), and right-to-left text works.
+    assert_eq!(
+        TaskTitle::parse("\u{202e}abc"),
+        Err(TextError::InvisibleCharacters)
+    );
+    assert!(TaskTitle::parse("\u{5e9}\u{5dc}\u{5d5}\u{5dd}").is_ok());
 }
 
 #[test]
@@ -128,6 +151,28 @@ fn tags_are_trimmed_lower_cased_and_folded_before_counting() {
 }
 
 #[test]
+fn a_list_longer_than_twice_the_limit_is_refused_before_any_entry_is_read() {
+    // 40 entries are looked at (and here fold to one tag)…
+    let folding = vec!["Same"; Tags::MAX_ENTRIES];
+    let tags = Tags::parse(&folding).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tags.iter().collect::<Vec<_>>(), vec!["same"]);
+    // …41 are not: one problem, however many entries are invalid.
+    let empty = vec![""; Tags::MAX_ENTRIES + 1];
+    let err = Tags::parse(&empty).err().unwrap_or_default();
+    assert_eq!(
+        err.0,
+        vec![TagProblem::TooManyEntries {
+            max_entries: 40,
+            max: 20
+        }]
+    );
+    let distinct: Vec<String> = (0..10_000).map(|i| format!("t{i}")).collect();
+    let err = Tags::parse(&distinct).err().unwrap_or_default();
+    assert_eq!(err.0.len(), 1);
+    assert!(matches!(err.0[0], TagProblem::TooManyEntries { .. }));
+}
+
+#[test]
 fn every_invalid_tag_is_named_by_position() {
     let long = "x".repeat(41);
     let err = Tags::parse(&["ok", " ", long.as_str()])
@@ -138,7 +183,7 @@ fn every_invalid_tag_is_named_by_position() {
         .iter()
         .map(|p| match p {
             TagProblem::Invalid { index, .. } => Some(*index),
-            TagProblem::TooMany { .. } => None,
+            TagProblem::TooMany { .. } | TagProblem::TooManyEntries { .. } => None,
         })
         .collect();
     assert_eq!(positions, vec![Some(1), Some(2)]);

@@ -1,8 +1,12 @@
 //! The values a task is made of: title, description, priority, tags.
 
+use std::collections::HashSet;
+
+use crate::validation::is_invisible_control;
 use crate::{DescriptionError, PriorityError, TagProblem, TagsError, TextError};
 
-/// A task title: trimmed, 1–200 Unicode code points.
+/// A task title: trimmed, 1–200 Unicode code points, without control characters,
+/// bidirectional controls or zero-width characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
@@ -18,6 +22,9 @@ impl TaskTitle {
         let title = raw.trim();
         if title.chars().any(char::is_control) {
             return Err(TextError::ControlCharacters);
+        }
+        if title.chars().any(is_invisible_control) {
+            return Err(TextError::InvisibleCharacters);
         }
         match title.chars().count() {
             0 => Err(TextError::Empty),
@@ -180,17 +187,34 @@ impl Tags {
     /// Most tags per task, counted after folding duplicates.
     pub const MAX: usize = 20;
 
-    /// Parses every tag, folds duplicates, and checks the count.
+    /// Most entries a list may have before folding: twice [`Tags::MAX`], so that a client
+    /// may send duplicates, but a list that could never fold down to [`Tags::MAX`] costs
+    /// nothing to refuse.
+    pub const MAX_ENTRIES: usize = 2 * Self::MAX;
+
+    /// Checks the number of entries, then parses every tag, folds duplicates (through a set,
+    /// so the work grows linearly with the list), and checks the count.
     ///
     /// # Errors
-    /// Every invalid tag, by position, and the count if it is exceeded.
+    /// Only [`TagProblem::TooManyEntries`] for a list longer than [`Tags::MAX_ENTRIES`];
+    /// otherwise every invalid tag, by position, and the count if it is exceeded.
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, TagsError> {
+        if raw.len() > Self::MAX_ENTRIES {
+            return Err(TagsError(vec![TagProblem::TooManyEntries {
+                max_entries: Self::MAX_ENTRIES,
+                max: Self::MAX,
+            }]));
+        }
         let mut problems = Vec::new();
+        let mut seen: HashSet<Tag> = HashSet::with_capacity(raw.len());
         let mut tags: Vec<Tag> = Vec::with_capacity(raw.len().min(Self::MAX));
         for (index, r) in raw.iter().enumerate() {
             match Tag::parse(r.as_ref()) {
-                Ok(tag) if !tags.contains(&tag) => tags.push(tag),
-                Ok(_) => {}
+                Ok(tag) => {
+                    if seen.insert(tag.clone()) {
+                        tags.push(tag);
+                    }
+                }
                 Err(error) => problems.push(TagProblem::Invalid { index, error }),
             }
         }

@@ -18,7 +18,8 @@ use paperclip::v2::schema::Apiv2Schema;
 use serde_json::Value;
 
 pub(crate) use fields::{
-    Field, Fields, Kind, NO_CONTROL, NOT_BLANK, RequestBody, Slot, TEXT_WITH_BREAKS, Text, schema,
+    Field, Fields, Kind, NO_CONTROL, NOT_BLANK, NOT_BLANK_VISIBLE, RequestBody, Slot,
+    TEXT_WITH_BREAKS, Text, schema,
 };
 
 use crate::auth::AuthGate;

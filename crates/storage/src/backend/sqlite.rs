@@ -49,12 +49,39 @@ impl r2d2::CustomizeConnection<ManagedConnection, diesel::r2d2::Error> for Conne
     }
 }
 
-/// Opens a pool over the database file at `path`, creating its folder if missing.
-/// `shown_url` is the URL for messages.
+/// Creates `folder` and any missing parents private to the service's user (mode 0700 on
+/// Unix); folders that exist are left as they are.
+fn create_private_dir(folder: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(folder)
+}
+
+/// Creates the database file, if missing, private to the service's user (mode 0600 on
+/// Unix) before SQLite opens it: SQLite gives its `-wal` and `-shm` files the database
+/// file's permissions, so they are private too. An existing file is left as it is.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
+}
+
+/// Opens a pool over the database file at `path`, creating it and its folder, private to
+/// the service's user, if missing. `shown_url` is the URL for messages.
 ///
 /// # Errors
-/// [`StorageError::Connect`] when the folder cannot be created or no connection could be
-/// opened within the pool timeout.
+/// [`StorageError::Connect`] when the folder or file cannot be created or no connection
+/// could be opened within the pool timeout.
 pub(crate) fn open_pool(
     path: &str,
     shown_url: &str,
@@ -64,13 +91,16 @@ pub(crate) fn open_pool(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(folder).map_err(|e| {
+        create_private_dir(folder).map_err(|e| {
             StorageError::Connect(format!(
                 "{shown_url}: cannot create the folder {}: {e}",
                 folder.display()
             ))
         })?;
     }
+    create_private_file(Path::new(path)).map_err(|e| {
+        StorageError::Connect(format!("{shown_url}: cannot create the database file: {e}"))
+    })?;
     // The file becomes a WAL database here, on one connection, before r2d2 opens the pool's
     // connections on several threads at once: switching a new file to WAL from several
     // connections together can fail one of them with "database is locked" without the busy

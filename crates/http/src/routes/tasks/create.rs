@@ -17,7 +17,9 @@ use taskapi_domain::{
 use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, etag};
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::body::{Field, Fields, Kind, NOT_BLANK, RequestBody, Slot, TEXT_WITH_BREAKS, Text};
+use crate::body::{
+    Field, Fields, Kind, NOT_BLANK, NOT_BLANK_VISIBLE, RequestBody, Slot, TEXT_WITH_BREAKS, Text,
+};
 use crate::error::ApiError;
 use crate::idempotency::{IdempotencyKeyHeader, IdempotentBody};
 use crate::query::NoQuery;
@@ -96,11 +98,12 @@ impl OperationModifier for CreatedTask {
 #[derive(Debug)]
 pub struct CreateTaskRequest;
 
-/// A title's rule: 1–200 characters once trimmed, no control characters.
+/// A title's rule: 1–200 characters once trimmed, no control characters, bidirectional
+/// controls or zero-width characters.
 pub(crate) const TITLE_RULE: Text = Text {
     min_len: Some(1),
     max_len: Some(TaskTitle::MAX_CHARS as u32),
-    pattern: Some(NOT_BLANK),
+    pattern: Some(NOT_BLANK_VISIBLE),
     format: None,
 };
 
@@ -207,7 +210,9 @@ pub(super) fn tags_of(raw: &[String]) -> Result<Tags, ValidationErrors> {
                 TagProblem::Invalid { index, error } => {
                     errors.push(format!("tags[{index}]"), error.to_string());
                 }
-                TagProblem::TooMany { .. } => errors.push("tags", problem.to_string()),
+                TagProblem::TooMany { .. } | TagProblem::TooManyEntries { .. } => {
+                    errors.push("tags", problem.to_string());
+                }
             }
         }
         errors
