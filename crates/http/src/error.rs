@@ -10,8 +10,13 @@ use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
-    AccountError, AdminError, AuthError, FieldError, StoreError, TaskError, ValidationErrors,
+    AccountError, AdminError, AuthError, FieldError, HashError, StoreError, TaskError,
+    ValidationErrors,
 };
+
+/// The problem `type` of a 409 past an account's quota (a URI reference, relative to the
+/// API's own address).
+pub const QUOTA_EXCEEDED_TYPE: &str = "/problems/quota-exceeded";
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
@@ -71,6 +76,9 @@ pub enum ApiError {
     /// 409: the first request with this idempotency key is still running. Carries
     /// `Retry-After`.
     InProgress,
+    /// 409: the account already has the most tasks it may have (the limit); its problem
+    /// `type` is [`QUOTA_EXCEEDED_TYPE`].
+    QuotaExceeded(u64),
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
     /// 413: the body is larger than the limit.
@@ -128,6 +136,9 @@ impl ApiError {
                 "A request with this Idempotency-Key is still being processed; retry shortly."
                     .into()
             }
+            ApiError::QuotaExceeded(limit) => format!(
+                "This account already has {limit} tasks, the most it may have; delete some first."
+            ),
             ApiError::PreconditionFailed => {
                 "The task has changed since the version in If-Match; nothing was changed. \
                  Fetch it again and retry."
@@ -162,8 +173,12 @@ impl ApiError {
             ),
             _ => None,
         };
+        let type_ = match self {
+            ApiError::QuotaExceeded(_) => QUOTA_EXCEEDED_TYPE,
+            _ => "about:blank",
+        };
         Problem {
-            type_: "about:blank".into(),
+            type_: type_.into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
             status: status.as_u16(),
             detail,
@@ -192,7 +207,9 @@ impl ResponseError for ApiError {
             ApiError::AccountDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InProgress | ApiError::QuotaExceeded(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -302,6 +319,8 @@ impl From<AccountError> for ApiError {
             AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
             AccountError::Store(e) => e.into(),
+            // Every hashing thread is busy and its queue full: refused at once, not queued.
+            AccountError::Hashing(HashError::Busy) => ApiError::Unavailable,
             e @ (AccountError::Hashing(_) | AccountError::Signing(_)) => {
                 ApiError::Internal(with_causes(&e))
             }
@@ -338,6 +357,7 @@ impl From<TaskError> for ApiError {
                 "was already used with a different request body; use a new key for a new request",
             ),
             TaskError::IdempotencyKeyInProgress => ApiError::InProgress,
+            TaskError::QuotaExceeded { limit } => ApiError::QuotaExceeded(limit),
         }
     }
 }

@@ -9,11 +9,13 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::query::NoQuery;
 use crate::reply::NoContent;
+use crate::throttle::AuthThrottle;
 
 /// Deletes the caller's account with all its tasks; its tokens stop working. 409 for the
-/// last active administrator.
+/// last active administrator. Shares the per-address budget of the auth routes.
 #[api_v2_operation(operation_id = "delete_me", tags(Accounts))]
 pub async fn delete_me(
+    _throttle: AuthThrottle,
     caller: AuthUser,
     state: Data<AppState>,
     _query: NoQuery,
