@@ -319,11 +319,7 @@ async fn tasks_past_the_quota_are_409_quota_exceeded(#[case] backend: Backend) {
     };
     keyed("k-1").await.assert_problem(409);
     let listed = app.list_tasks(&user.token).await.json_with_status(200);
-    assert_eq!(
-        listed.as_array().map(Vec::len),
-        Some(3),
-        "{listed}"
-    );
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
     app.create_task(&other.token, &json!({"title": "mine"}))
         .await
         .assert_status(201);
@@ -358,11 +354,7 @@ async fn concurrent_creates_cannot_pass_the_task_quota(#[case] backend: Backend)
     }
     assert_eq!(created, 5);
     let listed = app.list_tasks(&user.token).await.json_with_status(200);
-    assert_eq!(
-        listed.as_array().map(Vec::len),
-        Some(5),
-        "{listed}"
-    );
+    assert_eq!(listed.as_array().map(Vec::len), Some(5), "{listed}");
 }
 
 #[rstest]
