@@ -157,6 +157,8 @@ start_server() {
         TASKAPI__AUTH__BCRYPT_COST="$BENCH_BCRYPT_COST" \
         TASKAPI__AUTH__ACCESS_TTL=3h \
         TASKAPI__THROTTLE__ENABLED=false \
+        TASKAPI__QUOTA__WRITES_PER_MINUTE=0 \
+        TASKAPI__QUOTA__TASKS_PER_USER=0 \
         RUST_LOG="$RUST_LOG_VALUE" \
         "$BIN" serve >>"$logfile" 2>&1) &
     SERVER_PID=$!

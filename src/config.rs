@@ -9,7 +9,7 @@ use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
-    CorsSettings, DocsSettings, MetricsSettings, ServerSettings, ThrottleConfig,
+    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -151,6 +151,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[throttle]`.
     pub throttle: ThrottleConfig,
+    /// `[quota]`.
+    pub quota: QuotaSettings,
     /// `[cors]`.
     pub cors: CorsSettings,
     /// `[metrics]`.
@@ -350,6 +352,9 @@ impl Settings {
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return Err(invalid("auth.bcrypt_cost", "must be between 4 and 31"));
         }
+        if self.auth.hash_queue > 100_000 {
+            return Err(invalid("auth.hash_queue", "must be between 0 and 100000"));
+        }
         if self.auth.issuer.trim().is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
         }
@@ -413,6 +418,12 @@ impl Settings {
             return Err(invalid(
                 "throttle.failed_logins_per_email",
                 "must be at least 1 (set throttle.enabled = false to turn throttling off)",
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.throttle.max_tracked_keys) {
+            return Err(invalid(
+                "throttle.max_tracked_keys",
+                "must be between 1 and 10000000",
             ));
         }
         match (&self.auth.jwt_secret, self.environment) {

@@ -241,8 +241,8 @@ struct Services {
 
 async fn services(settings: &Settings, database: &Database) -> Result<Services, StartupError> {
     let secret = jwt_secret(settings, Path::new("data"))?;
-    let cost = settings.auth.bcrypt_cost;
-    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
+    let (cost, queue) = (settings.auth.bcrypt_cost, settings.auth.hash_queue);
+    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost, queue))
         .await
         .map_err(|e| StartupError::Other(e.to_string()))??;
     let tokens = JwtTokenService::new(settings.auth.jwt(&secret));
@@ -271,7 +271,8 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
     Ok(Services {
         accounts,
         admin,
-        tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids),
+        tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids)
+            .with_task_quota(settings.quota.tasks_per_user),
     })
 }
 
@@ -462,7 +463,7 @@ impl Application {
         let throttle = Arc::new(Throttle::new(
             settings
                 .throttle
-                .throttle_settings(&settings.server.trusted_proxies)?,
+                .throttle_settings(&settings.quota, &settings.server.trusted_proxies)?,
         )?);
         let housekeeping = actix_web::rt::spawn(housekeeping(
             accounts.clone(),

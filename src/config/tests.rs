@@ -35,6 +35,11 @@ fn compiled_in_defaults_match_the_spec() {
     assert_eq!(s.throttle.per_address_per_minute, 20);
     assert_eq!(s.throttle.failed_logins_per_email, 5);
     assert_eq!(s.throttle.failed_login_window, Duration::from_secs(15 * 60));
+    assert_eq!(s.throttle.failed_logins_per_email_total, 50);
+    assert_eq!(s.throttle.max_tracked_keys, 100_000);
+    assert_eq!(s.auth.hash_queue, 32);
+    assert_eq!(s.quota.tasks_per_user, 100_000);
+    assert_eq!(s.quota.writes_per_minute, 600);
     assert!(s.cors.allowed_origins.is_empty());
     assert!(s.server.trusted_proxies.is_empty());
     assert!(s.metrics.enabled);
@@ -130,6 +135,25 @@ fn errors_name_the_key() {
     assert_eq!(
         key_of(load(&[("TASKAPI__THROTTLE__ENABLED", "maybe")])),
         "throttle.enabled"
+    );
+    for catch_all in ["0.0.0.0/0", "::/0", "192.168.0.0/0"] {
+        assert_eq!(
+            key_of(load(&[("TASKAPI__SERVER__TRUSTED_PROXIES", catch_all)])),
+            "server.trusted_proxies",
+            "{catch_all}"
+        );
+    }
+    assert_eq!(
+        key_of(load(&[("TASKAPI__THROTTLE__MAX_TRACKED_KEYS", "0")])),
+        "throttle.max_tracked_keys"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__AUTH__HASH_QUEUE", "100001")])),
+        "auth.hash_queue"
+    );
+    assert_eq!(
+        key_of(load(&[("TASKAPI__QUOTA__WRITES_PER_MINUTE", "-1")])),
+        "quota.writes_per_minute"
     );
     assert_eq!(
         key_of(load(&[("TASKAPI__AUTH__REFRESH_TTL", "1m")])),

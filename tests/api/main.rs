@@ -24,6 +24,7 @@ mod cors;
 mod errors;
 mod idempotency;
 mod isolation;
+mod limits;
 mod listing;
 mod logs;
 mod metrics;

@@ -2,7 +2,7 @@
 //! rest of the service.
 
 use std::fmt;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -24,7 +24,8 @@ const HASHING_NICENESS: i32 = 2;
 /// Hashes run on a fixed pool of threads, one per core, never on an async worker nor on
 /// tokio's blocking pool (where they could take every thread that database calls need). The
 /// pool's threads run at a lower priority ([`HASHING_NICENESS`]); hashes beyond the pool's
-/// size wait in its queue.
+/// size wait in its queue, which holds at most `auth.hash_queue` of them: past that a check
+/// is refused at once with [`HashError::Busy`] instead of waiting behind minutes of work.
 #[derive(Clone)]
 pub struct BcryptHasher {
     cost: u32,
@@ -37,6 +38,7 @@ impl fmt::Debug for BcryptHasher {
         f.debug_struct("BcryptHasher")
             .field("cost", &self.cost)
             .field("threads", &self.pool.threads)
+            .field("queue", &self.pool.queue)
             .finish_non_exhaustive()
     }
 }
@@ -61,13 +63,14 @@ impl BcryptHasher {
     /// Highest cost bcrypt accepts.
     pub const MAX_COST: u32 = 31;
 
-    /// Builds a hasher and starts its threads (one per core). Computes one dummy hash at
-    /// this cost up front (blocking, once at start-up) for constant-time logins with unknown
-    /// emails.
+    /// Builds a hasher and starts its threads (one per core), with room for `queue` checks
+    /// waiting for a thread (`0`: no bound). Computes one dummy hash at this cost up front
+    /// (blocking, once at start-up) for constant-time logins with unknown emails: the dummy
+    /// always has the configured cost, like every hash this hasher writes.
     ///
     /// # Errors
     /// When the cost is outside bcrypt's 4–31, or a thread cannot be started.
-    pub fn new(cost: u32) -> Result<Self, HasherStartError> {
+    pub fn new(cost: u32, queue: usize) -> Result<Self, HasherStartError> {
         if !(Self::MIN_COST..=Self::MAX_COST).contains(&cost) {
             return Err(HasherStartError::CostOutOfRange);
         }
@@ -80,7 +83,7 @@ impl BcryptHasher {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             cost,
-            pool: HashingPool::start(cores)?,
+            pool: HashingPool::start(cores, queue)?,
             dummy: PasswordHash::new(dummy),
         })
     }
@@ -91,16 +94,14 @@ impl BcryptHasher {
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.pool
-            .submit(Box::new(move || {
-                // A caller that has gone (its client disconnected while the job queued) wants
-                // no answer: spend no hash on it.
-                if tx.is_closed() {
-                    return;
-                }
-                let _ = tx.send(job().map_err(HashError::new));
-            }))
-            .map_err(HashError::new)?;
+        self.pool.submit(Box::new(move || {
+            // A caller that has gone (its client disconnected while the job queued) wants
+            // no answer: spend no hash on it.
+            if tx.is_closed() {
+                return;
+            }
+            let _ = tx.send(job().map_err(HashError::new));
+        }))?;
         rx.await
             .map_err(|_| HashError::new("hashing task failed: its thread ended"))?
     }
@@ -111,28 +112,55 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The hashing threads and their queue. The threads end when the last clone is dropped.
 #[derive(Clone)]
 struct HashingPool {
-    jobs: Sender<Job>,
+    jobs: Jobs,
     threads: usize,
+    /// Most jobs waiting for a thread; 0 for no bound.
+    queue: usize,
+}
+
+/// The sending end of the queue: bounded unless configured off.
+#[derive(Clone)]
+enum Jobs {
+    Bounded(SyncSender<Job>),
+    Unbounded(Sender<Job>),
 }
 
 impl HashingPool {
-    fn start(threads: usize) -> Result<Self, HasherStartError> {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+    fn start(threads: usize, queue: usize) -> Result<Self, HasherStartError> {
+        // A job leaves the channel's buffer as soon as a thread takes it: the buffer holds
+        // exactly the jobs waiting for a thread.
+        let (jobs, queue_end) = if queue == 0 {
+            let (tx, rx) = mpsc::channel::<Job>();
+            (Jobs::Unbounded(tx), rx)
+        } else {
+            let (tx, rx) = mpsc::sync_channel::<Job>(queue);
+            (Jobs::Bounded(tx), rx)
+        };
+        let queue_end = Arc::new(Mutex::new(queue_end));
         for n in 0..threads {
-            let queue = Arc::clone(&queue);
+            let queue_end = Arc::clone(&queue_end);
             std::thread::Builder::new()
                 .name(format!("taskapi-bcrypt-{n}"))
-                .spawn(move || hashing_thread(&queue))
+                .spawn(move || hashing_thread(&queue_end))
                 .map_err(HasherStartError::Thread)?;
         }
-        Ok(Self { jobs, threads })
+        Ok(Self {
+            jobs,
+            threads,
+            queue,
+        })
     }
 
-    fn submit(&self, job: Job) -> Result<(), String> {
-        self.jobs
-            .send(job)
-            .map_err(|_| "the hashing threads have stopped".to_owned())
+    /// Queues a job, never waiting: [`HashError::Busy`] when the queue is full.
+    fn submit(&self, job: Job) -> Result<(), HashError> {
+        let stopped = || HashError::new("the hashing threads have stopped");
+        match &self.jobs {
+            Jobs::Unbounded(tx) => tx.send(job).map_err(|_| stopped()),
+            Jobs::Bounded(tx) => tx.try_send(job).map_err(|e| match e {
+                TrySendError::Full(_) => HashError::Busy,
+                TrySendError::Disconnected(_) => stopped(),
+            }),
+        }
     }
 }
 
@@ -184,6 +212,13 @@ impl PasswordHasher for BcryptHasher {
     fn dummy_hash(&self) -> PasswordHash {
         self.dummy.clone()
     }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        // A hash bcrypt cannot read is left alone: it matches nothing anyway.
+        hash.as_str()
+            .parse::<bcrypt::HashParts>()
+            .is_ok_and(|parts| parts.get_cost() != self.cost)
+    }
 }
 
 #[cfg(test)]
@@ -196,7 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_use_the_configured_cost() {
-        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let h = BcryptHasher::new(4, 32).unwrap_or_else(|e| panic!("{e}"));
         let hash = h
             .hash(pw("correct horse"))
             .await
@@ -211,7 +246,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_hash_is_no_match() {
-        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let h = BcryptHasher::new(4, 32).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             h.verify(pw("whatever1"), PasswordHash::new("garbage".into()))
                 .await
@@ -222,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn dummy_hash_is_a_real_hash_at_the_same_cost() {
-        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let h = BcryptHasher::new(4, 32).unwrap_or_else(|e| panic!("{e}"));
         assert!(h.dummy_hash().as_str().starts_with("$2b$04$"));
         assert_eq!(
             h.verify(pw("anything1"), h.dummy_hash()).await.ok(),
@@ -232,7 +267,7 @@ mod tests {
 
     #[tokio::test]
     async fn many_hashes_at_once_all_finish_on_the_bounded_pool() {
-        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let h = BcryptHasher::new(4, 32).unwrap_or_else(|e| panic!("{e}"));
         let hash = h
             .hash(pw("correct horse"))
             .await
@@ -256,7 +291,7 @@ mod tests {
     #[test]
     fn hashing_threads_run_at_a_lower_priority() {
         let (tx, rx) = mpsc::channel();
-        let h = BcryptHasher::new(4).unwrap_or_else(|e| panic!("{e}"));
+        let h = BcryptHasher::new(4, 32).unwrap_or_else(|e| panic!("{e}"));
         let ours = rustix::process::getpriority_process(None).unwrap_or_else(|e| panic!("{e}"));
         h.pool
             .submit(Box::new(move || {
@@ -271,9 +306,72 @@ mod tests {
         assert_eq!(theirs, (ours + HASHING_NICENESS).min(19));
     }
 
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_frees_up_when_threads_do() {
+        let h = BcryptHasher::new(4, 2).unwrap_or_else(|e| panic!("{e}"));
+        // Hold every thread on a job that waits for the test's word.
+        let (release, held) = mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let (started_tx, started) = mpsc::channel::<()>();
+        for _ in 0..h.pool.threads {
+            let (held, started_tx) = (Arc::clone(&held), started_tx.clone());
+            h.pool
+                .submit(Box::new(move || {
+                    let _ = started_tx.send(());
+                    if let Ok(held) = held.lock() {
+                        let _ = held.recv();
+                    }
+                }))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        for _ in 0..h.pool.threads {
+            started.recv().unwrap_or_else(|e| panic!("{e}"));
+        }
+        // Two jobs may wait; the third check is refused without waiting.
+        let (ran_tx, ran) = mpsc::channel::<()>();
+        for _ in 0..2 {
+            let ran_tx = ran_tx.clone();
+            h.pool
+                .submit(Box::new(move || {
+                    let _ = ran_tx.send(());
+                }))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert!(matches!(
+            h.verify(pw("whatever1"), h.dummy_hash()).await,
+            Err(HashError::Busy)
+        ));
+        assert!(matches!(
+            h.hash(pw("whatever1")).await,
+            Err(HashError::Busy)
+        ));
+        // Released, the threads take the waiting jobs, and there is room again.
+        for _ in 0..h.pool.threads {
+            let _ = release.send(());
+        }
+        for _ in 0..2 {
+            ran.recv().unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(
+            h.verify(pw("whatever1"), h.dummy_hash()).await.ok(),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn hashes_of_another_cost_need_rehashing() {
+        let h4 = BcryptHasher::new(4, 32).unwrap_or_else(|e| panic!("{e}"));
+        let h5 = BcryptHasher::new(5, 32).unwrap_or_else(|e| panic!("{e}"));
+        assert!(h5.dummy_hash().as_str().starts_with("$2b$05$"));
+        assert!(!h4.needs_rehash(&h4.dummy_hash()));
+        assert!(h4.needs_rehash(&h5.dummy_hash()));
+        assert!(h5.needs_rehash(&h4.dummy_hash()));
+        assert!(!h4.needs_rehash(&PasswordHash::new("garbage".into())));
+    }
+
     #[test]
     fn cost_out_of_range_is_refused() {
-        assert!(BcryptHasher::new(3).is_err());
-        assert!(BcryptHasher::new(32).is_err());
+        assert!(BcryptHasher::new(3, 32).is_err());
+        assert!(BcryptHasher::new(32, 32).is_err());
     }
 }

@@ -59,6 +59,8 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     /// bcrypt cost.
     pub bcrypt_cost: u32,
+    /// Most password checks waiting for a hashing thread; 0 for no bound.
+    pub hash_queue: usize,
     /// Refresh-token lifetime.
     #[serde(with = "duration")]
     pub refresh_ttl: Duration,

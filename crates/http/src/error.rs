@@ -10,7 +10,8 @@ use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
-    AccountError, AdminError, AuthError, FieldError, StoreError, TaskError, ValidationErrors,
+    AccountError, AdminError, AuthError, FieldError, HashError, StoreError, TaskError,
+    ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
@@ -19,6 +20,8 @@ pub const REAUTHENTICATION_REQUIRED: &str = "urn:taskapi:problem:reauthenticatio
 /// are, so that a body made of thousands of mistakes cannot make an answer many times its
 /// own size.
 pub const MAX_LISTED_ERRORS: usize = 20;
+/// The problem `type` of a 409 past an account's quota.
+pub const QUOTA_EXCEEDED_TYPE: &str = "urn:taskapi:problem:quota-exceeded";
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
@@ -84,6 +87,9 @@ pub enum ApiError {
     /// 409: the first request with this idempotency key is still running. Carries
     /// `Retry-After`.
     InProgress,
+    /// 409: the account already has the most tasks it may have (the limit); its problem
+    /// `type` is [`QUOTA_EXCEEDED_TYPE`].
+    QuotaExceeded(u64),
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
     /// 408: the request head or body did not arrive within its time
@@ -150,6 +156,9 @@ impl ApiError {
                 "A request with this Idempotency-Key is still being processed; retry shortly."
                     .into()
             }
+            ApiError::QuotaExceeded(limit) => format!(
+                "This account already has {limit} tasks, the most it may have; delete some first."
+            ),
             ApiError::PreconditionFailed => {
                 "The task has changed since the version in If-Match; nothing was changed. \
                  Fetch it again and retry."
@@ -196,6 +205,7 @@ impl ApiError {
         };
         let type_ = match self {
             ApiError::ReauthenticationRequired => REAUTHENTICATION_REQUIRED,
+            ApiError::QuotaExceeded(_) => QUOTA_EXCEEDED_TYPE,
             _ => "about:blank",
         };
         let errors_not_listed = match self {
@@ -239,7 +249,9 @@ impl ResponseError for ApiError {
             | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InProgress | ApiError::QuotaExceeded(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -354,6 +366,8 @@ impl From<AccountError> for ApiError {
             AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
             AccountError::Store(e) => e.into(),
+            // Every hashing thread is busy and its queue full: refused at once, not queued.
+            AccountError::Hashing(HashError::Busy) => ApiError::Unavailable,
             e @ (AccountError::Hashing(_) | AccountError::Signing(_)) => {
                 ApiError::Internal(with_causes(&e))
             }
@@ -390,6 +404,7 @@ impl From<TaskError> for ApiError {
                 "was already used with a different request body; use a new key for a new request",
             ),
             TaskError::IdempotencyKeyInProgress => ApiError::InProgress,
+            TaskError::QuotaExceeded { limit } => ApiError::QuotaExceeded(limit),
         }
     }
 }

@@ -42,7 +42,9 @@ pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
-pub use settings::{CorsSettings, DocsSettings, MetricsSettings, ServerSettings, ThrottleConfig};
+pub use settings::{
+    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
+};
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 
 /// Whether the service can do its work (the database answers), for `/health/ready`.

@@ -1,5 +1,5 @@
 //! The configuration sections of the HTTP server, as the binary reads them from its files
-//! and environment: `[server]`, `[throttle]`, `[cors]`, `[metrics]` and `[docs]`.
+//! and environment: `[server]`, `[throttle]`, `[quota]`, `[cors]`, `[metrics]` and `[docs]`.
 
 use std::time::Duration;
 
@@ -59,28 +59,47 @@ pub struct ThrottleConfig {
     pub enabled: bool,
     /// Requests to /login, /register and /token/refresh per client address per minute.
     pub per_address_per_minute: u32,
-    /// Failed logins per email per `failed_login_window`.
+    /// Failed logins per email and client address per `failed_login_window`.
     pub failed_logins_per_email: u32,
-    /// The window of `failed_logins_per_email`.
+    /// Failed logins per email from all addresses per `failed_login_window`; 0 for none.
+    pub failed_logins_per_email_total: u32,
+    /// The window of both failed-login budgets.
     #[serde(with = "duration")]
     pub failed_login_window: Duration,
+    /// Most keys each limiter remembers.
+    pub max_tracked_keys: usize,
+}
+
+/// `[quota]`: what one account may store and do.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    /// Most tasks per account; 0 for no limit.
+    pub tasks_per_user: u64,
+    /// Task writes (create, update, delete) per account per minute, per instance; 0 for no
+    /// limit.
+    pub writes_per_minute: u32,
 }
 
 impl ThrottleConfig {
-    /// The throttle's settings: these limits, believing `X-Forwarded-For` from the
-    /// `server.trusted_proxies` given.
+    /// The throttle's settings: these limits and `quota`'s write rate, believing
+    /// `X-Forwarded-For` from the `server.trusted_proxies` given.
     ///
     /// # Errors
     /// A message naming the first trusted proxy that is neither an address nor a network.
     pub fn throttle_settings(
         &self,
+        quota: &QuotaSettings,
         trusted_proxies: &[String],
     ) -> Result<ThrottleSettings, InvalidProxy> {
         Ok(ThrottleSettings {
             enabled: self.enabled,
             per_address_per_minute: self.per_address_per_minute,
             failed_logins_per_email: self.failed_logins_per_email,
+            failed_logins_per_email_total: self.failed_logins_per_email_total,
             failed_login_window: self.failed_login_window,
+            max_tracked_keys: self.max_tracked_keys,
+            writes_per_minute: quota.writes_per_minute,
             trusted_proxies: trusted_proxies
                 .iter()
                 .map(|p| p.parse::<TrustedProxy>())

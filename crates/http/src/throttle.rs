@@ -1,7 +1,10 @@
 //! Throttling of the auth routes: one budget per client address shared by `POST /login`,
-//! `/register` and `/token/refresh`, and a budget of failed logins per email. Both are GCRA
-//! limiters from `governor`, kept in this process's memory: with several instances each
-//! enforces its own limits.
+//! `/register`, `/token/refresh`, `POST /me/password` and `DELETE /me`; a budget of failed
+//! logins per email and client address, and one per email across all addresses; and the
+//! task writes per account per minute. All are GCRA limiters from `governor`, kept in this
+//! process's memory (with several instances each enforces its own limits), each in a store
+//! of at most `throttle.max_tracked_keys` keys that forgets the least recently seen first,
+//! so that no number of distinct clients grows memory without bound.
 //!
 //! The client address is the TCP peer, unless the peer is a configured trusted proxy: then
 //! it is the rightmost address of `X-Forwarded-For` that is not a trusted proxy itself.
@@ -9,9 +12,9 @@
 use std::fmt;
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use actix_web::dev::Payload;
@@ -20,8 +23,9 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::StateStore;
-use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
+use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use lru::LruCache;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::schema::Apiv2Schema;
 
@@ -60,6 +64,13 @@ impl FromStr for TrustedProxy {
                 InvalidProxy(format!("`{raw}`: the prefix length must be 0–{max}"))
             })?,
         };
+        // Trusting every address would let any client write its own address into
+        // `X-Forwarded-For` and spend everyone else's budget (or escape its own).
+        if prefix == 0 {
+            return Err(InvalidProxy(format!(
+                "`{raw}` trusts every address: list the proxies' own addresses or networks"
+            )));
+        }
         Ok(Self { network, prefix })
     }
 }
@@ -96,57 +107,105 @@ pub struct ThrottleSettings {
     pub enabled: bool,
     /// Requests to the auth routes per client address per minute.
     pub per_address_per_minute: u32,
-    /// Failed logins per email per `failed_login_window`.
+    /// Failed logins per email and client address per `failed_login_window`.
     pub failed_logins_per_email: u32,
-    /// The window of `failed_logins_per_email`.
+    /// Failed logins per email from all addresses per `failed_login_window`; 0 for no such
+    /// budget.
+    pub failed_logins_per_email_total: u32,
+    /// The window of both failed-login budgets.
     pub failed_login_window: Duration,
+    /// Most keys each limiter remembers (addresses, email and address pairs, emails,
+    /// accounts); the least recently seen are forgotten first.
+    pub max_tracked_keys: usize,
+    /// Task writes per account per minute; 0 for no such budget. Applies even when
+    /// `enabled` is off (it is a quota, not throttling of the auth routes).
+    pub writes_per_minute: u32,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<TrustedProxy>,
 }
 
-/// A keyed state store whose keys can also be forgotten one by one (governor's own stores
-/// cannot), so that a successful login clears its email's failures.
+/// A keyed state store of bounded size: a least-recently-used map of at most `capacity`
+/// keys (each check of a key makes it the most recently seen; a new key past the capacity
+/// pushes out the least recently seen, in O(1)), whose keys can also be forgotten one by
+/// one, so that a successful login clears its failures. governor's own keyed store grows
+/// with every key it is shown.
 #[derive(Clone)]
-struct ForgettingStore<K: Hash + Eq + Clone>(Arc<DashMapStateStore<K>>);
+struct BoundedStore<K: Hash + Eq + Clone>(Arc<Mutex<LruCache<K, Nanos>>>);
 
-impl<K: Hash + Eq + Clone> StateStore for ForgettingStore<K> {
+impl<K: Hash + Eq + Clone> BoundedStore<K> {
+    fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self(Arc::new(Mutex::new(LruCache::new(capacity))))
+    }
+
+    /// The map; held only for one lookup and update, never across an await. A panic while
+    /// it was held leaves at worst one key's state stale: carry on with it.
+    fn map(&self) -> MutexGuard<'_, LruCache<K, Nanos>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn forget(&self, key: &K) {
+        self.map().pop(key);
+    }
+}
+
+impl<K: Hash + Eq + Clone> StateStore for BoundedStore<K> {
     type Key = K;
 
     fn measure_and_replace<T, F, E>(&self, key: &K, f: F) -> Result<T, E>
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        self.0.measure_and_replace(key, f)
+        // Decided under the lock, so that concurrent checks of one key are counted one
+        // after the other.
+        let mut map = self.map();
+        if let Some(state) = map.get_mut(key) {
+            let (decision, next) = f(Some(*state))?;
+            *state = next;
+            return Ok(decision);
+        }
+        let (decision, next) = f(None)?;
+        map.push(key.clone(), next);
+        Ok(decision)
     }
 }
 
-impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<K> for ForgettingStore<K> {
+impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<K> for BoundedStore<K> {
     fn retain_recent(&self, drop_below: Nanos) {
-        self.0.retain_recent(drop_below);
-    }
-
-    fn shrink_to_fit(&self) {
-        ShrinkableKeyedStateStore::shrink_to_fit(&*self.0);
+        let mut map = self.map();
+        let idle: Vec<K> = map
+            .iter()
+            .filter(|(_, state)| u64::from(**state) <= u64::from(drop_below))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in idle {
+            map.pop(&key);
+        }
     }
 
     fn len(&self) -> usize {
-        ShrinkableKeyedStateStore::len(&*self.0)
+        self.map().len()
     }
 
     fn is_empty(&self) -> bool {
-        ShrinkableKeyedStateStore::is_empty(&*self.0)
+        self.map().is_empty()
     }
 }
 
-type Limiter<K> = RateLimiter<K, ForgettingStore<K>, DefaultClock, NoOpMiddleware>;
+type Limiter<K> = RateLimiter<K, BoundedStore<K>, DefaultClock, NoOpMiddleware>;
+
+/// A failed-login budget's key: the email, and the client's address network.
+type EmailAtAddress = (String, IpAddr);
 
 /// The limiters and the client-address rule.
 pub struct Throttle {
     enabled: bool,
     clock: DefaultClock,
     per_address: Limiter<IpAddr>,
-    failed_logins: Limiter<String>,
-    failed_login_store: ForgettingStore<String>,
+    failed_logins: Limiter<EmailAtAddress>,
+    failed_login_store: BoundedStore<EmailAtAddress>,
+    failed_logins_total: Option<(Limiter<String>, BoundedStore<String>)>,
+    writes: Option<Limiter<uuid::Uuid>>,
     trusted_proxies: Vec<TrustedProxy>,
 }
 
@@ -180,9 +239,10 @@ pub struct InvalidLimit {
 
 fn limiter<K: Hash + Eq + Clone>(
     quota: Quota,
+    capacity: usize,
     clock: &DefaultClock,
-) -> (Limiter<K>, ForgettingStore<K>) {
-    let store = ForgettingStore(Arc::new(DashMapStateStore::default()));
+) -> (Limiter<K>, BoundedStore<K>) {
+    let store = BoundedStore::new(capacity);
     (RateLimiter::new(quota, store.clone(), clock.clone()), store)
 }
 
@@ -211,15 +271,36 @@ impl Throttle {
             key: "throttle.failed_logins_per_email",
             problem,
         })?;
+        let total = match settings.failed_logins_per_email_total {
+            0 => None,
+            n => Some(
+                quota(n, settings.failed_login_window).map_err(|problem| InvalidLimit {
+                    key: "throttle.failed_logins_per_email_total",
+                    problem,
+                })?,
+            ),
+        };
+        let writes = match settings.writes_per_minute {
+            0 => None,
+            n => Some(
+                quota(n, Duration::from_secs(60)).map_err(|problem| InvalidLimit {
+                    key: "quota.writes_per_minute",
+                    problem,
+                })?,
+            ),
+        };
+        let capacity = settings.max_tracked_keys;
         let clock = DefaultClock::default();
-        let (per_address, _) = limiter(per_address, &clock);
-        let (failed_logins, failed_login_store) = limiter(failed_logins, &clock);
+        let (per_address, _) = limiter(per_address, capacity, &clock);
+        let (failed_logins, failed_login_store) = limiter(failed_logins, capacity, &clock);
         Ok(Self {
             enabled: settings.enabled,
-            clock,
             per_address,
             failed_logins,
             failed_login_store,
+            failed_logins_total: total.map(|q| limiter(q, capacity, &clock)),
+            writes: writes.map(|q| limiter(q, capacity, &clock).0),
+            clock,
             trusted_proxies: settings.trusted_proxies,
         })
     }
@@ -256,34 +337,79 @@ impl Throttle {
         key
     }
 
-    /// Counts a login attempt for `email` before its password is checked; a successful
-    /// login then gives it back with [`Throttle::forgive_email`], so only failures count.
+    /// Counts a password check for `email` from `address` (a login, or the current
+    /// password of an account route) before the password is checked; a success then gives
+    /// it back with [`Throttle::forgive_login`], so only failures count. The email has a
+    /// budget per client address (IPv6 by /64) and one across all addresses.
     ///
     /// # Errors
-    /// `TooManyRequests` while the email is locked (even with the right password).
-    pub fn check_email(&self, email: &str) -> Result<(), ApiError> {
+    /// `TooManyRequests` while the email is locked at this address or everywhere (even with
+    /// the right password).
+    pub fn check_login(&self, email: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
         if !self.enabled {
             return Ok(());
         }
+        let email = Self::email_key(email);
+        let refused = |n: governor::NotUntil<_>| ApiError::TooManyRequests {
+            retry_after: self.retry_after(&n),
+        };
         self.failed_logins
-            .check_key(&Self::email_key(email))
+            .check_key(&(email.clone(), address_key(address)))
+            .map_err(refused)?;
+        if let Some((total, _)) = &self.failed_logins_total {
+            total.check_key(&email).map_err(refused)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the failures of `email` (its password was right): at `address`, and its
+    /// count across all addresses.
+    pub fn forgive_login(&self, email: &str, address: Option<IpAddr>) {
+        let email = Self::email_key(email);
+        if let Some((_, store)) = &self.failed_logins_total {
+            store.forget(&email);
+        }
+        self.failed_login_store
+            .forget(&(email, address_key(address)));
+    }
+
+    /// Counts one task write (create, update, delete) of `account`.
+    ///
+    /// # Errors
+    /// `TooManyRequests` past `quota.writes_per_minute`.
+    pub fn check_write(&self, account: uuid::Uuid) -> Result<(), ApiError> {
+        let Some(writes) = &self.writes else {
+            return Ok(());
+        };
+        writes
+            .check_key(&account)
             .map_err(|n| ApiError::TooManyRequests {
                 retry_after: self.retry_after(&n),
             })
     }
 
-    /// Forgets the failures of `email` (its login succeeded).
-    pub fn forgive_email(&self, email: &str) {
-        self.failed_login_store.0.remove(&Self::email_key(email));
-    }
-
-    /// Drops the state of addresses and emails that are back to a full budget, so that
-    /// memory stays bounded; call it now and then.
+    /// Drops the state of keys that are back to a full budget, so that memory stays small
+    /// between floods; call it now and then (the stores are bounded regardless).
     pub fn forget_idle(&self) {
         self.per_address.retain_recent();
-        self.per_address.shrink_to_fit();
         self.failed_logins.retain_recent();
-        self.failed_logins.shrink_to_fit();
+        if let Some((total, _)) = &self.failed_logins_total {
+            total.retain_recent();
+        }
+        if let Some(writes) = &self.writes {
+            writes.retain_recent();
+        }
+    }
+
+    /// How many keys the limiters remember now, all together.
+    pub fn tracked_keys(&self) -> usize {
+        self.per_address.len()
+            + self.failed_logins.len()
+            + self
+                .failed_logins_total
+                .as_ref()
+                .map_or(0, |(l, _)| l.len())
+            + self.writes.as_ref().map_or(0, |l| l.len())
     }
 
     /// The client's address: see the module docs.
@@ -337,9 +463,13 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 }
 
 /// Counts the request against its client address's auth budget: a 429 past it. Put it
-/// first among a handler's arguments so that it answers before any body error.
+/// first among a handler's arguments so that it answers before any body error. Carries the
+/// client address, for the failed-login budgets.
 #[derive(Debug, Clone, Copy)]
-pub struct AuthThrottle;
+pub struct AuthThrottle {
+    /// The client's address (see the module docs), when the connection has a peer.
+    pub address: Option<IpAddr>,
+}
 
 impl FromRequest for AuthThrottle {
     type Error = ApiError;
@@ -347,18 +477,28 @@ impl FromRequest for AuthThrottle {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let checked = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => match state.throttle.client_address(req) {
-                Some(address) => state.throttle.check_address(address),
-                None => Ok(()),
-            },
+            Some(state) => {
+                let address = state.throttle.client_address(req);
+                match address {
+                    Some(a) => state.throttle.check_address(a),
+                    None => Ok(()),
+                }
+                .map(|()| AuthThrottle { address })
+            }
             None => Err(ApiError::Internal("application state missing".into())),
         };
-        std::future::ready(checked.map(|()| AuthThrottle))
+        std::future::ready(checked)
     }
 }
 
 impl Apiv2Schema for AuthThrottle {}
 impl OperationModifier for AuthThrottle {}
+
+/// The address part of a failed-login key: the budget key, or one shared key for requests
+/// without a peer address (which a real connection always has).
+fn address_key(address: Option<IpAddr>) -> IpAddr {
+    address.map_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), budget_key)
+}
 
 /// What an address's budget is keyed by: an IPv4 address (also one mapped into IPv6) as is; an IPv6 address by its
 /// /64 network, the block one subscriber usually holds whole, so that rotating through its

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome};
-use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskListQuery, UserId};
+use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskInsert, TaskListQuery, UserId};
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
@@ -29,6 +29,21 @@ impl DieselTaskRepository {
     pub(crate) fn new(pool: DbPool) -> Self {
         Self { pool }
     }
+}
+
+/// Whether `owner` already has `max_tasks` tasks (never, for `None`). Inside a write
+/// transaction: the owner's row is locked first (PostgreSQL; SQLite has one writer at a
+/// time), so the count stays true until the insert that follows commits.
+fn at_quota(conn: &mut DbConnection, owner: SqlUuid, max_tasks: Option<u64>) -> QueryResult<bool> {
+    let Some(max_tasks) = max_tasks else {
+        return Ok(false);
+    };
+    conn.engine().lock_owner(owner)?;
+    let count: i64 = tasks::table
+        .filter(tasks::owner_id.eq(owner))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or(0) >= max_tasks)
 }
 
 /// The task's tags, in order.
@@ -70,22 +85,30 @@ fn task_with_tags(owner: SqlUuid, id: SqlUuid) -> _ {
 
 #[async_trait]
 impl TaskRepository for DieselTaskRepository {
-    async fn insert(&self, task: Task) -> Result<(), StoreError> {
+    async fn insert(&self, task: Task, max_tasks: Option<u64>) -> Result<TaskInsert, StoreError> {
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
         self.pool
             .write(move |conn| {
+                if at_quota(conn, row.owner_id, max_tasks)? {
+                    return Ok(TaskInsert::QuotaExceeded);
+                }
                 diesel::insert_into(tasks::table)
                     .values(&row)
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
-                Ok(())
+                Ok(TaskInsert::Inserted)
             })
             .await
             .map_err(StoreError::from)
     }
 
-    async fn insert_for_key(&self, task: Task, held: HeldKey) -> Result<bool, StoreError> {
+    async fn insert_for_key(
+        &self,
+        task: Task,
+        held: HeldKey,
+        max_tasks: Option<u64>,
+    ) -> Result<TaskInsert, StoreError> {
         if task.owner_id != held.owner {
             return Err(StoreError::internal(format!(
                 "task {} would be stored under another user's idempotency key",
@@ -97,6 +120,10 @@ impl TaskRepository for DieselTaskRepository {
         let snapshot = task_snapshot::encode(&task)?;
         self.pool
             .write(move |conn| {
+                // The quota before the key, which this would otherwise have completed.
+                if at_quota(conn, row.owner_id, max_tasks)? {
+                    return Ok::<_, DbError>(TaskInsert::QuotaExceeded);
+                }
                 // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
                 // transaction excludes every other writer), so no takeover can slip in
                 // between this check and the insert.
@@ -104,13 +131,13 @@ impl TaskRepository for DieselTaskRepository {
                     .set(idempotency_keys::task.eq(Some(&snapshot)))
                     .execute(conn)?;
                 if completed != 1 {
-                    return Ok::<_, DbError>(false);
+                    return Ok(TaskInsert::ReservationLost);
                 }
                 diesel::insert_into(tasks::table)
                     .values(&row)
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
-                Ok(true)
+                Ok(TaskInsert::Inserted)
             })
             .await
             .map_err(StoreError::from)

@@ -159,6 +159,33 @@ impl UserRepository for DieselUserRepository {
         Ok(updated > 0)
     }
 
+    async fn rehash_password(
+        &self,
+        id: UserId,
+        replacing: PasswordHash,
+        hash: PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let (id, hash) = (user_key(id), hash.as_str().to_owned());
+        let replacing = replacing.as_str().to_owned();
+        // The same password, so no session ends and `updated_at` stays: only the hash's
+        // form changes, and only if no password change got there first.
+        let updated = self
+            .pool
+            .write(move |conn| {
+                Ok::<_, DbError>(
+                    diesel::update(
+                        users::table
+                            .find(id)
+                            .filter(users::password_hash.eq(&replacing)),
+                    )
+                    .set(users::password_hash.eq(&hash))
+                    .execute(conn)?,
+                )
+            })
+            .await?;
+        Ok(updated > 0)
+    }
+
     async fn end_all_sessions(&self, id: UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let id = user_key(id);
         let updated = self

@@ -102,16 +102,22 @@ pub enum PasswordError {
 #[error("must be one of: user, admin")]
 pub struct RoleError;
 
-/// Hashing or verifying a password failed (never the client's fault); the hasher's error is
-/// the source.
+/// Hashing or verifying a password could not be done.
 #[derive(Debug, Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(#[source] pub BoxError);
+pub enum HashError {
+    /// Every hashing thread is busy and the bounded queue in front of them is full: the
+    /// check was not attempted (retry shortly).
+    #[error("password hashing is at capacity")]
+    Busy,
+    /// Hashing failed (never the client's fault); the hasher's error is the source.
+    #[error("password hashing failed: {0}")]
+    Failed(#[source] BoxError),
+}
 
 impl HashError {
     /// A hashing failure caused by `cause` (an error, or a message saying what happened).
     pub fn new(cause: impl Into<BoxError>) -> Self {
-        Self(cause.into())
+        Self::Failed(cause.into())
     }
 }
 

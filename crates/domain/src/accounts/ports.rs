@@ -53,6 +53,17 @@ pub trait UserRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Replaces the password hash by a new hash of the same password (made at another cost),
+    /// provided it is still `replacing`, in one conditional statement, without ending any
+    /// session. Returns whether it was replaced: `false` when the account is gone or its
+    /// password changed meanwhile (a newer hash is never overwritten).
+    async fn rehash_password(
+        &self,
+        id: UserId,
+        replacing: PasswordHash,
+        hash: PasswordHash,
+    ) -> Result<bool, StoreError>;
+
     /// Bumps `session_epoch`: every session of the account ends. Returns whether the account
     /// exists.
     async fn end_all_sessions(&self, id: UserId, now: DateTime<Utc>) -> Result<bool, StoreError>;
@@ -182,6 +193,11 @@ pub trait PasswordHasher: Send + Sync {
     /// A valid hash of a random password at the configured cost, used to make logins with an
     /// unknown email take as long as logins with a known one.
     fn dummy_hash(&self) -> PasswordHash;
+
+    /// Whether `hash` was made with other parameters (a cost) than this hasher's, so that a
+    /// login that verified it should store a new hash of the password. A malformed hash is
+    /// `false`.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
 }
 
 /// Access-token issuing and verification, and refresh-token generation and hashing.

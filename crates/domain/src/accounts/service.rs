@@ -154,13 +154,16 @@ impl AccountService {
         };
         let matches = self
             .hasher
-            .verify(candidate, user.password_hash.clone())
+            .verify(candidate.clone(), user.password_hash.clone())
             .await?;
         if !matches {
             return Err(AccountError::InvalidCredentials);
         }
         if user.disabled {
             return Err(AccountError::AccountDisabled);
+        }
+        if self.hasher.needs_rehash(&user.password_hash) {
+            self.rehash(&user, candidate).await;
         }
         let now = self.clock.now();
         let expires_at = now + self.refresh_ttl;
@@ -188,6 +191,19 @@ impl AccountService {
             access,
             refresh_token,
         })
+    }
+
+    /// Stores a new hash of the password just verified, at the hasher's cost (after
+    /// `auth.bcrypt_cost` changed), only over the hash it was verified against. Best effort:
+    /// the login goes on whatever happens, and a later login tries again.
+    async fn rehash(&self, user: &User, password: Password) {
+        let Ok(hash) = self.hasher.hash(password).await else {
+            return;
+        };
+        let _ = self
+            .users
+            .rehash_password(user.id, user.password_hash.clone(), hash)
+            .await;
     }
 
     /// Rotates a refresh token: the presented one stops working and a new pair is issued in

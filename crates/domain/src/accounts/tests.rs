@@ -83,7 +83,7 @@ impl Mocks {
         Self {
             users: MockUserRepository::new(),
             sessions: MockSessionRepository::new(),
-            hasher: MockPasswordHasher::new(),
+            hasher: current_cost_hasher(),
             tokens,
             cache: Arc::new(SessionCache::new(Duration::from_secs(2), 100)),
         }
@@ -110,6 +110,14 @@ impl Mocks {
             self.cache,
         )
     }
+}
+
+/// A hasher mock whose stored hashes are all at its cost (no rehashing at login); tests that
+/// want another start from a new one.
+fn current_cost_hasher() -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_needs_rehash().returning(|_| false);
+    hasher
 }
 
 fn password(s: &str) -> Password {
@@ -996,4 +1004,147 @@ mod sessions {
             "{shown}"
         );
     }
+}
+
+/// A hasher mock whose stored hash "old-cost" was made at another cost than its own.
+fn rehashing_hasher(verifies: bool) -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_needs_rehash()
+        .returning(|h| h.as_str() == "stored-hash");
+    hasher.expect_verify().returning(move |_, _| Ok(verifies));
+    hasher
+}
+
+fn logging_in(m: &mut Mocks) {
+    m.users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e, false))));
+    m.sessions.expect_create().returning(|_, _| Ok(()));
+    m.tokens
+        .expect_issue()
+        .returning(|_, _, _| Ok(issued("access")));
+}
+
+#[tokio::test]
+async fn a_login_rehashes_a_password_of_another_cost_over_the_old_hash_only() {
+    let mut m = Mocks::new();
+    m.hasher = rehashing_hasher(true);
+    m.hasher
+        .expect_hash()
+        .times(1)
+        .withf(|p| p.expose() == "correct horse")
+        .returning(|_| Ok(PasswordHash::new("new-cost".into())));
+    logging_in(&mut m);
+    m.users
+        .expect_rehash_password()
+        .times(1)
+        .withf(|id, replacing, hash| {
+            *id == UserId::from_uuid(Uuid::from_u128(7))
+                && replacing.as_str() == "stored-hash"
+                && hash.as_str() == "new-cost"
+        })
+        .returning(|_, _, _| Ok(true));
+    m.users.expect_set_password().never();
+    let pair = m
+        .service()
+        .login("bob@example.com", "correct horse".into())
+        .await;
+    assert!(pair.is_ok());
+}
+
+#[tokio::test]
+async fn a_login_succeeds_when_rehashing_cannot_be_done_or_lost_a_race() {
+    for outcome in [Ok(false), Err(StoreError::unavailable("down"))] {
+        let mut m = Mocks::new();
+        m.hasher = rehashing_hasher(true);
+        m.hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("new-cost".into())));
+        logging_in(&mut m);
+        let outcome = std::sync::Mutex::new(Some(outcome));
+        m.users
+            .expect_rehash_password()
+            .times(1)
+            .returning(move |_, _, _| {
+                outcome
+                    .lock()
+                    .ok()
+                    .and_then(|mut o| o.take())
+                    .unwrap_or(Ok(false))
+            });
+        assert!(
+            m.service()
+                .login("bob@example.com", "correct horse".into())
+                .await
+                .is_ok()
+        );
+    }
+    let mut m = Mocks::new();
+    m.hasher = rehashing_hasher(true);
+    m.hasher.expect_hash().returning(|_| Err(HashError::Busy));
+    logging_in(&mut m);
+    m.users.expect_rehash_password().never();
+    assert!(
+        m.service()
+            .login("bob@example.com", "correct horse".into())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_failed_login_never_rehashes() {
+    let mut m = Mocks::new();
+    m.hasher = rehashing_hasher(false);
+    m.hasher.expect_hash().never();
+    m.users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e, false))));
+    m.users.expect_rehash_password().never();
+    let result = m
+        .service()
+        .login("bob@example.com", "wrong horse".into())
+        .await;
+    assert!(matches!(result, Err(AccountError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn a_busy_hasher_is_its_own_error_for_login_register_and_password_change() {
+    let mut m = Mocks::new();
+    m.hasher
+        .expect_verify()
+        .returning(|_, _| Err(HashError::Busy));
+    m.hasher.expect_hash().returning(|_| Err(HashError::Busy));
+    m.hasher
+        .expect_dummy_hash()
+        .returning(|| PasswordHash::new("dummy".into()));
+    m.users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e, false))));
+    m.users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user("bob@example.com", false))));
+    m.users.expect_insert().never();
+    m.users.expect_set_password().never();
+    let accounts = m.service();
+    assert!(matches!(
+        accounts.login("bob@example.com", "whatever1".into()).await,
+        Err(AccountError::Hashing(HashError::Busy))
+    ));
+    let email = Email::parse("new@example.com").unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        accounts.register(email, password("whatever1")).await,
+        Err(AccountError::Hashing(HashError::Busy))
+    ));
+    let caller = Principal {
+        user_id: UserId::from_uuid(Uuid::from_u128(7)),
+        role: Role::User,
+    };
+    assert!(matches!(
+        accounts
+            .change_password(&caller, "whatever1".into(), password("whatever2"))
+            .await,
+        Err(AccountError::Hashing(HashError::Busy))
+    ));
 }

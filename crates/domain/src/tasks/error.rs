@@ -22,6 +22,12 @@ pub enum TaskError {
     /// The first request with this idempotency key is still running.
     #[error("a request with this idempotency key is still in progress")]
     IdempotencyKeyInProgress,
+    /// The owner already has as many tasks as an account may have; nothing was stored.
+    #[error("an account may have at most {limit} tasks")]
+    QuotaExceeded {
+        /// The most tasks an account may have.
+        limit: u64,
+    },
 }
 
 /// Why a text (a title, a tag, a search text) is refused.

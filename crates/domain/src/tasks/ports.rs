@@ -40,20 +40,43 @@ pub enum UpdateOutcome {
     NotFound,
 }
 
+/// Outcome of storing a new task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskInsert {
+    /// Stored.
+    Inserted,
+    /// The owner already has the most tasks allowed; nothing was written.
+    QuotaExceeded,
+    /// (Under an idempotency key only.) The reservation is no longer the caller's; nothing
+    /// was written.
+    ReservationLost,
+}
+
 /// Persistence of tasks. Every method is scoped by owner: an adapter MUST NOT return, change
 /// or delete a task whose owner differs from the one given.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
-    /// Stores a new task with its tags, atomically.
-    async fn insert(&self, task: Task) -> Result<(), StoreError>;
+    /// Stores a new task with its tags, atomically, provided its owner has fewer than
+    /// `max_tasks` tasks (`None`: no limit). Adapters MUST count the owner's tasks in the
+    /// same transaction as the insert, serialised with the owner's other inserts (a lock
+    /// on the owner, or the database's single writer), so that concurrent inserts cannot
+    /// pass the limit together; past it [`TaskInsert::QuotaExceeded`], nothing written.
+    async fn insert(&self, task: Task, max_tasks: Option<u64>) -> Result<TaskInsert, StoreError>;
 
     /// Inserts a new task created under an idempotency key and, in the same transaction,
     /// records it, as it is now, as what the key yields (later reservations of the key MUST
     /// get this very task back, unchanged by what happens to the task since), provided the
-    /// reservation is still `held` (uncompleted, and not taken over since). Returns `false`,
-    /// having written nothing, when it is not.
-    async fn insert_for_key(&self, task: Task, held: HeldKey) -> Result<bool, StoreError>;
+    /// reservation is still `held` (uncompleted, and not taken over since; else
+    /// [`TaskInsert::ReservationLost`]) and the owner is within `max_tasks` as for
+    /// [`TaskRepository::insert`] (else [`TaskInsert::QuotaExceeded`]). Nothing is written
+    /// unless it returns [`TaskInsert::Inserted`].
+    async fn insert_for_key(
+        &self,
+        task: Task,
+        held: HeldKey,
+        max_tasks: Option<u64>,
+    ) -> Result<TaskInsert, StoreError>;
 
     /// The owner's task with this id, if any.
     async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::{
     Clock, Created, DecideUpdate, DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey,
     IdempotencyStore, IdempotentRequest, Page, Principal, Reservation, StoreError, Task,
-    TaskCursor, TaskDraft, TaskError, TaskId, TaskListQuery, TaskPage, TaskPatch, TaskRepository,
-    UpdateDecision, UpdateOutcome, UserId, VersionCondition,
+    TaskCursor, TaskDraft, TaskError, TaskId, TaskInsert, TaskListQuery, TaskPage, TaskPatch,
+    TaskRepository, UpdateDecision, UpdateOutcome, UserId, VersionCondition,
 };
 
 /// The task use cases. Every method is scoped to the caller: another user's task behaves
@@ -18,6 +18,7 @@ pub struct TaskService {
     idempotency: Arc<dyn IdempotencyStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    max_tasks: Option<u64>,
 }
 
 impl fmt::Debug for TaskService {
@@ -58,6 +59,20 @@ impl TaskService {
             idempotency,
             clock,
             ids,
+            max_tasks: None,
+        }
+    }
+
+    /// The same service, allowing each account at most `max_tasks` tasks (`0`: no limit).
+    #[must_use]
+    pub fn with_task_quota(mut self, max_tasks: u64) -> Self {
+        self.max_tasks = (max_tasks > 0).then_some(max_tasks);
+        self
+    }
+
+    fn quota_exceeded(&self) -> TaskError {
+        TaskError::QuotaExceeded {
+            limit: self.max_tasks.unwrap_or(u64::MAX),
         }
     }
 
@@ -76,11 +91,17 @@ impl TaskService {
             return self.create_once(caller, draft, request).await;
         }
         let task = self.new_task(caller, draft);
-        self.tasks.insert(task.clone()).await?;
-        Ok(Created {
-            task,
-            replayed: false,
-        })
+        match self.tasks.insert(task.clone(), self.max_tasks).await? {
+            TaskInsert::Inserted => Ok(Created {
+                task,
+                replayed: false,
+            }),
+            TaskInsert::QuotaExceeded => Err(self.quota_exceeded()),
+            TaskInsert::ReservationLost => Err(StoreError::internal(
+                "a task without an idempotency key lost a reservation",
+            )
+            .into()),
+        }
     }
 
     /// The task a draft makes for the caller, now, at version 1 (not stored yet).
@@ -156,13 +177,23 @@ impl TaskService {
                     reserved_at: now,
                 };
                 let task = self.new_task(caller, draft);
-                match self.tasks.insert_for_key(task.clone(), held.clone()).await {
-                    Ok(true) => Ok(Created {
+                let stored = self
+                    .tasks
+                    .insert_for_key(task.clone(), held.clone(), self.max_tasks)
+                    .await;
+                match stored {
+                    Ok(TaskInsert::Inserted) => Ok(Created {
                         task,
                         replayed: false,
                     }),
                     // A retry took the reservation over: it decides what the key yields.
-                    Ok(false) => Err(TaskError::IdempotencyKeyInProgress),
+                    Ok(TaskInsert::ReservationLost) => Err(TaskError::IdempotencyKeyInProgress),
+                    // Nothing was stored: the key is free again for a retry once there is
+                    // room.
+                    Ok(TaskInsert::QuotaExceeded) => {
+                        self.idempotency.release(held).await?;
+                        Err(self.quota_exceeded())
+                    }
                     Err(e) => {
                         // Let a retry proceed; if even this fails, the reservation is taken
                         // over once it counts as abandoned.

@@ -254,10 +254,11 @@ fn clearing_due_at_and_description() {
 #[tokio::test]
 async fn create_sets_owner_version_and_timestamps() {
     let mut repo = MockTaskRepository::new();
-    repo.expect_insert().times(1).returning(|t| {
+    repo.expect_insert().times(1).returning(|t, max_tasks| {
         assert_eq!(t.version, 1);
         assert_eq!(t.owner_id, caller().user_id);
-        Ok(())
+        assert_eq!(max_tasks, None, "no quota configured");
+        Ok(TaskInsert::Inserted)
     });
     let draft = TaskDraft {
         is_done: true,
@@ -532,13 +533,13 @@ async fn the_first_request_with_a_key_creates_and_records_its_task() {
     repo.expect_insert().never();
     repo.expect_insert_for_key()
         .times(1)
-        .withf(|task, held| {
+        .withf(|task, held, _| {
             task.title.as_str() == "Ship it"
                 && held.key == key()
                 && held.owner == task.owner_id
                 && held.reserved_at == task.created_at
         })
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(TaskInsert::Inserted));
     let mut keys = MockIdempotencyStore::new();
     keys.expect_reserve()
         .withf(|_, _, fp, now, expired, abandoned| {
@@ -615,7 +616,7 @@ async fn a_repeated_key_replays_rejects_or_waits_and_never_creates() {
 async fn a_failed_creation_releases_its_key() {
     let mut repo = MockTaskRepository::new();
     repo.expect_insert_for_key()
-        .returning(|_, _| Err(StoreError::unavailable("down")));
+        .returning(|_, _, _| Err(StoreError::unavailable("down")));
     let mut keys = MockIdempotencyStore::new();
     keys.expect_reserve()
         .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
@@ -642,7 +643,7 @@ async fn a_request_whose_reservation_was_taken_over_stores_nothing_and_says_in_p
     repo.expect_insert().never();
     repo.expect_insert_for_key()
         .times(1)
-        .returning(|_, _| Ok(false));
+        .returning(|_, _, _| Ok(TaskInsert::ReservationLost));
     let mut keys = MockIdempotencyStore::new();
     keys.expect_reserve()
         .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
@@ -677,4 +678,67 @@ fn keys_are_1_to_255_visible_ascii_characters() {
     for bad in ["", " ", "has space", "tab\t", "é", &"k".repeat(256)] {
         assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
     }
+}
+
+#[tokio::test]
+async fn a_create_past_the_task_quota_is_refused_and_the_limit_goes_to_storage() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert()
+        .times(1)
+        .withf(|_, max_tasks| *max_tasks == Some(3))
+        .returning(|_, _| Ok(TaskInsert::QuotaExceeded));
+    let result = service(repo, 100)
+        .with_task_quota(3)
+        .create(&caller(), TaskDraft::titled(title("One more")), None)
+        .await;
+    assert!(
+        matches!(result, Err(TaskError::QuotaExceeded { limit: 3 })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_zero_task_quota_is_no_limit() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert()
+        .times(1)
+        .withf(|_, max_tasks| max_tasks.is_none())
+        .returning(|_, _| Ok(TaskInsert::Inserted));
+    let created = service(repo, 100)
+        .with_task_quota(0)
+        .create(&caller(), TaskDraft::titled(title("Fine")), None)
+        .await;
+    assert!(created.is_ok());
+}
+
+#[tokio::test]
+async fn a_keyed_create_past_the_quota_releases_its_key_for_a_later_retry() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert().never();
+    repo.expect_insert_for_key()
+        .times(1)
+        .withf(|_, _, max_tasks| *max_tasks == Some(1))
+        .returning(|_, _, _| Ok(TaskInsert::QuotaExceeded));
+    let mut keys = MockIdempotencyStore::new();
+    keys.expect_reserve()
+        .returning(|_, _, _, _, _, _| Ok(Reservation::Reserved));
+    keys.expect_release()
+        .times(1)
+        .withf(|held| held.key == key())
+        .returning(|_| Ok(()));
+    let result = service_with(repo, keys, 500)
+        .with_task_quota(1)
+        .create(
+            &caller(),
+            TaskDraft::titled(title("Ship it")),
+            Some(IdempotentRequest {
+                key: key(),
+                fingerprint: "fp".into(),
+            }),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(TaskError::QuotaExceeded { limit: 1 })),
+        "{result:?}"
+    );
 }

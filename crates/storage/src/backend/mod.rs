@@ -133,6 +133,10 @@ pub(crate) trait Engine {
     fn lock_task_for_update(&mut self, owner: SqlUuid, id: SqlUuid)
     -> QueryResult<Option<TaskRow>>;
 
+    /// Locks the account's row until the write transaction ends, so that two inserts that
+    /// each count the account's tasks against its quota take turns.
+    fn lock_owner(&mut self, owner: SqlUuid) -> QueryResult<()>;
+
     /// Locks every enabled administrator's row until the write transaction ends, so that
     /// two changes that each take an administrator away cannot both see the other one
     /// still there.

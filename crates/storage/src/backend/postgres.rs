@@ -103,6 +103,16 @@ impl Engine for PgConnection {
             .optional()
     }
 
+    /// `SELECT … FOR UPDATE` of the account: its concurrent task inserts queue here.
+    fn lock_owner(&mut self, owner: SqlUuid) -> QueryResult<()> {
+        users::table
+            .filter(users::id.eq(owner))
+            .select(users::id)
+            .for_update()
+            .load::<SqlUuid>(self)?;
+        Ok(())
+    }
+
     fn lock_active_admins(&mut self) -> QueryResult<()> {
         users::table
             .filter(users::role.eq(Role::Admin.as_str()))

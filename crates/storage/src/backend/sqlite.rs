@@ -163,6 +163,11 @@ impl Engine for SqliteConnection {
     }
 
     /// Nothing to do: the write transaction already serialises every writer.
+    fn lock_owner(&mut self, _owner: SqlUuid) -> QueryResult<()> {
+        Ok(())
+    }
+
+    /// Nothing to do: the write transaction already serialises every writer.
     fn lock_active_admins(&mut self) -> QueryResult<()> {
         Ok(())
     }

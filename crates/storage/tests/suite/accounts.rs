@@ -128,6 +128,55 @@ async fn password_changes_and_ending_all_sessions_bump_the_epoch(
     Ok(())
 }
 
+/// A rehash replaces only the hash it was computed over, and ends no session.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rehash_replaces_only_the_hash_it_read_and_keeps_sessions(
+    #[case] backend: Backend,
+) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let users = db.users();
+    let id = registered(&db, 1).await?;
+    let before = users.find_by_id(id).await?.ok_or("gone")?;
+    let rehashed = PasswordHash::new("$2b$05$rehashed".into());
+    assert!(
+        users
+            .rehash_password(id, before.password_hash.clone(), rehashed.clone())
+            .await?
+    );
+    let after = users.find_by_id(id).await?.ok_or("gone")?;
+    assert_eq!(after.password_hash.as_str(), "$2b$05$rehashed");
+    assert_eq!(after.session_epoch, before.session_epoch, "no session ends");
+    // A password change got there first: the rehash of the old password must not undo it.
+    assert!(
+        users
+            .set_password(
+                id,
+                rehashed,
+                PasswordHash::new("$2b$05$changed".into()),
+                t(5)?
+            )
+            .await?
+    );
+    assert!(
+        !users
+            .rehash_password(
+                id,
+                before.password_hash,
+                PasswordHash::new("$2b$05$stale".into())
+            )
+            .await?
+    );
+    let last = users.find_by_id(id).await?.ok_or("gone")?;
+    assert_eq!(last.password_hash.as_str(), "$2b$05$changed");
+    Ok(())
+}
+
 /// A session reads back with its account; rotation marks the token used, stores the next one
 /// and extends the session; presenting the used token again is reuse; unknown and expired
 /// tokens are invalid.
@@ -454,7 +503,7 @@ async fn deleting_an_account_deletes_everything_it_owned(#[case] backend: Backen
     let db = migrated(&backend, settings()).await?;
     let user = registered(&db, 1).await?;
     db.tasks()
-        .insert(new_task(user, 10, t(0)?, &["x"])?)
+        .insert(new_task(user, 10, t(0)?, &["x"])?, None)
         .await?;
     db.sessions()
         .create(session(10, user, 0)?, token("t", 500_000)?)

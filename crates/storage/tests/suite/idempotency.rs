@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use taskapi_domain::IdempotencyStore;
 
-use taskapi_domain::{HeldKey, IdempotencyKey, Reservation};
+use taskapi_domain::{HeldKey, IdempotencyKey, Reservation, TaskInsert};
 
 use super::*;
 
@@ -64,9 +64,9 @@ async fn try_complete(
     let task = fresh_task(owner, reserved_at, &["keyed", "ärger über 100% _x_ \\"])?;
     let stored = db
         .tasks()
-        .insert_for_key(task.clone(), held(owner, key, reserved_at))
+        .insert_for_key(task.clone(), held(owner, key, reserved_at), None)
         .await?;
-    Ok(stored.then_some(task))
+    Ok((stored == TaskInsert::Inserted).then_some(task))
 }
 
 /// [`try_complete`] of a reservation the test knows is held.
@@ -156,8 +156,9 @@ async fn idempotency_keys_are_reserved_once_then_replayed(#[case] backend: Backe
     let bare = fresh_task(owner, now, &[])?;
     assert!(
         db.tasks()
-            .insert_for_key(bare.clone(), held(owner, &other, now))
+            .insert_for_key(bare.clone(), held(owner, &other, now), None)
             .await?
+            == TaskInsert::Inserted
     );
     assert_eq!(
         reserve(&*keys, owner, &other, "fp-9", t(SECOND)?).await?,

@@ -120,7 +120,7 @@ fn day(s: i64) -> Result<DateTime<Utc>, BoxError> {
 
 async fn insert_all(tasks: &dyn TaskRepository, all: &[Task]) -> TestResult {
     for task in all {
-        tasks.insert(task.clone()).await?;
+        tasks.insert(task.clone(), None).await?;
     }
     Ok(())
 }
@@ -561,18 +561,21 @@ async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
             tags: Tags::parse(&[format!("t{n}")])?,
             ..task(owner, n, title)?
         };
-        tasks.insert(task.clone()).await?;
+        tasks.insert(task.clone(), None).await?;
         all.push(task);
     }
     // Another owner's task that would sort first in every order.
     tasks
-        .insert(Task {
-            created_at: at(-1)?,
-            updated_at: at(-1)?,
-            due_at: Some(day(-1)?),
-            priority: Priority::Low,
-            ..task(other, 0x01, "a")?
-        })
+        .insert(
+            Task {
+                created_at: at(-1)?,
+                updated_at: at(-1)?,
+                due_at: Some(day(-1)?),
+                priority: Priority::Low,
+                ..task(other, 0x01, "a")?
+            },
+            None,
+        )
         .await?;
 
     for sort in every_sort() {
@@ -642,7 +645,7 @@ async fn titles_sort_by_unicode_lower_case_as_code_points(#[case] backend: Backe
     for (n, title) in (1u128..).zip(titles) {
         // Ids descending against the titles, so that ties cannot pass by insertion order.
         let task = task(owner, 100 - n, title)?;
-        tasks.insert(task.clone()).await?;
+        tasks.insert(task.clone(), None).await?;
         all.push(task);
     }
     let asc = TaskSort {
@@ -784,11 +787,13 @@ async fn keyset_pages_visit_every_task_once_in_order_for_every_sort(
     let mut all = Vec::new();
     for serial in 0..25 {
         let task = varied_task(owner, serial, &mut rng)?;
-        tasks.insert(task.clone()).await?;
+        tasks.insert(task.clone(), None).await?;
         all.push(task);
     }
     for serial in 25..30 {
-        tasks.insert(varied_task(other, serial, &mut rng)?).await?;
+        tasks
+            .insert(varied_task(other, serial, &mut rng)?, None)
+            .await?;
     }
     let undated = all.iter().filter(|t| t.due_at.is_none()).count();
     assert!((3..22).contains(&undated), "bad fixture: {undated} undated");
@@ -833,7 +838,7 @@ async fn keyset_pages_with_filters_visit_every_match_once(#[case] backend: Backe
     let mut all = Vec::new();
     for serial in 0..30 {
         let task = varied_task(owner, serial, &mut rng)?;
-        tasks.insert(task.clone()).await?;
+        tasks.insert(task.clone(), None).await?;
         all.push(task);
     }
     let filters = [
@@ -938,7 +943,7 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
         for k in 0..24 {
             serial += 1;
             let task = varied_task(owner, serial, &mut rng)?;
-            tasks.insert(task.clone()).await?;
+            tasks.insert(task.clone(), None).await?;
             if k % 3 == 0 {
                 doomed.push(task.id);
             }
@@ -997,7 +1002,7 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
                         ..last.clone()
                     };
                 }
-                tasks.insert(task.clone()).await?;
+                tasks.insert(task.clone(), None).await?;
                 if compare(&task, &last, sort) == Order::Greater {
                     must.insert(task.id);
                 } else {
@@ -1043,7 +1048,7 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
         let known: Arc<Mutex<HashSet<TaskId>>> = Arc::new(Mutex::new(HashSet::new()));
         for k in 0..30 {
             let task = varied_task(owner, 1_000 * u64::try_from(i)? + k, &mut rng)?;
-            tasks.insert(task.clone()).await?;
+            tasks.insert(task.clone(), None).await?;
             known.lock().map_err(|_| "poisoned")?.insert(task.id);
             if k % 3 == 0 {
                 doomed.push(task.id);
@@ -1065,7 +1070,7 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
                     }
                     let task = varied_task(owner, 1_000 * 1_000 + 100 * n, &mut rng)?;
                     known.lock().map_err(|_| "poisoned")?.insert(task.id);
-                    tasks.insert(task.clone()).await?;
+                    tasks.insert(task.clone(), None).await?;
                     inserted.push(task.id);
                     operations += 1;
                     // Delete a doomed task, or one of those just inserted.
@@ -1243,7 +1248,9 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
     let other = registered(&db, 2).await?;
     let mut rng = Rng(0x5eed_0004);
     for serial in 10..40 {
-        tasks.insert(varied_task(other, serial, &mut rng)?).await?;
+        tasks
+            .insert(varied_task(other, serial, &mut rng)?, None)
+            .await?;
     }
 
     let everything = TaskFilter {

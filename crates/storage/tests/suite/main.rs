@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rstest::rstest;
 use taskapi_domain::{
-    DeleteOutcome, InsertUserError, TaskRepository, UpdateDecision, UpdateOutcome,
+    DeleteOutcome, InsertUserError, TaskInsert, TaskRepository, UpdateDecision, UpdateOutcome,
 };
 use taskapi_domain::{
     Description, Email, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task, TaskChanges,
@@ -395,8 +395,8 @@ async fn tasks_read_back_equal_with_tags_in_order(#[case] backend: Backend) -> T
         due_at: None,
         ..new_task(owner, 11, t(2)?, &[])?
     };
-    tasks.insert(tagged.clone()).await?;
-    tasks.insert(bare.clone()).await?;
+    tasks.insert(tagged.clone(), None).await?;
+    tasks.insert(bare.clone(), None).await?;
     assert_eq!(
         tasks.find_for_owner(owner, tagged.id).await?,
         Some(tagged.clone())
@@ -427,7 +427,7 @@ async fn a_corrupt_stored_priority_is_an_error_not_a_default(
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 20, t(1)?, &["x"])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
     // Both schemas refuse such a rank (CHECK); go around them as corruption would.
     let around_the_check = match db.backend_name() {
         "sqlite" => "PRAGMA ignore_check_constraints = ON;",
@@ -470,7 +470,7 @@ async fn another_owner_can_neither_see_nor_change_a_task(#[case] backend: Backen
     let (alice, mallory) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(alice, 10, t(0)?, &["secret"])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
 
     assert_eq!(tasks.find_for_owner(mallory, task.id).await?, None);
     assert_eq!(all_of(&*tasks, mallory).await?, vec![]);
@@ -544,7 +544,7 @@ async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
         &just_after,
         &others,
     ] {
-        tasks.insert(task.clone()).await?;
+        tasks.insert(task.clone(), None).await?;
     }
     let listed = all_of(&*tasks, owner).await?;
     assert_eq!(
@@ -571,7 +571,7 @@ async fn update_bumps_version_sets_updated_at_and_replaces_tags(
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["old", "stale"])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
 
     let now = t(60_000_001)?;
     let changes = TaskChanges {
@@ -642,7 +642,7 @@ async fn update_with_a_stale_version_is_refused_and_changes_nothing(
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["keep"])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
     let first = TaskChanges {
         title: TaskTitle::parse("First writer")?,
         ..changes_of(&task)
@@ -699,7 +699,7 @@ async fn update_of_a_missing_task_is_not_found(#[case] backend: Backend) -> Test
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &[])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
     let missing = TaskId::from_uuid(Uuid::from_u128(11));
     let outcome = update_if_version(&*tasks, owner, missing, 1, changes_of(&task), t(1)?).await?;
     assert_eq!(outcome, UpdateOutcome::NotFound);
@@ -731,7 +731,7 @@ async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["start"])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
 
     let mut handles = Vec::new();
     for n in 0..16 {
@@ -782,7 +782,7 @@ async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
         description: Description::empty(),
         ..new_task(owner, 10, t(0)?, &["start"])?
     };
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
 
     let mut handles = Vec::new();
     for n in 0..WRITERS {
@@ -869,7 +869,7 @@ async fn a_kept_update_returns_the_task_unchanged(#[case] backend: Backend) -> T
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["b", "a"])?;
-    tasks.insert(task.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
     let renamed = TaskChanges {
         title: TaskTitle::parse("Renamed")?,
         ..changes_of(&task)
@@ -926,8 +926,8 @@ async fn delete_removes_the_task_and_its_tags(#[case] backend: Backend) -> TestR
     let tasks = db.tasks();
     let doomed = new_task(owner, 10, t(0)?, &["a", "b"])?;
     let kept = new_task(owner, 11, t(1)?, &["a"])?;
-    tasks.insert(doomed.clone()).await?;
-    tasks.insert(kept.clone()).await?;
+    tasks.insert(doomed.clone(), None).await?;
+    tasks.insert(kept.clone(), None).await?;
 
     assert_eq!(
         tasks.delete_for_owner(owner, doomed.id, None).await?,
@@ -963,8 +963,8 @@ async fn delete_with_an_expected_version_checks_it(#[case] backend: Backend) -> 
     let tasks = db.tasks();
     let task = new_task(owner, 10, t(0)?, &["a", "b"])?;
     let kept = new_task(owner, 11, t(1)?, &["c"])?;
-    tasks.insert(task.clone()).await?;
-    tasks.insert(kept.clone()).await?;
+    tasks.insert(task.clone(), None).await?;
+    tasks.insert(kept.clone(), None).await?;
     let changes = TaskChanges {
         title: TaskTitle::parse("Second version")?,
         ..changes_of(&task)
@@ -1027,11 +1027,11 @@ async fn deleting_a_user_deletes_their_tasks_and_tags(#[case] backend: Backend) 
     let tasks = db.tasks();
     for n in 0..3 {
         tasks
-            .insert(new_task(leaving, 10 + n, t(0)?, &["x", "y"])?)
+            .insert(new_task(leaving, 10 + n, t(0)?, &["x", "y"])?, None)
             .await?;
     }
     let kept = new_task(staying, 20, t(0)?, &["x"])?;
-    tasks.insert(kept.clone()).await?;
+    tasks.insert(kept.clone(), None).await?;
 
     {
         let mut conn = db.hold_connection()?;
@@ -1045,6 +1045,61 @@ async fn deleting_a_user_deletes_their_tasks_and_tags(#[case] backend: Backend) 
     assert_eq!(db.users().find_by_id(leaving).await?, None);
     assert_eq!(all_of(&*tasks, leaving).await?, vec![]);
     assert_eq!(all_of(&*tasks, staying).await?, vec![kept]);
+    Ok(())
+}
+
+/// A task quota is counted in the insert's transaction: concurrent inserts of one owner never
+/// pass it together, other owners are not affected, and no limit means none.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_quota_holds_under_concurrent_inserts(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
+    let tasks = db.tasks();
+    let mut inserts = Vec::new();
+    for n in 0..16u128 {
+        let tasks = Arc::clone(&tasks);
+        let task = new_task(owner, 100 + n, t(0)?, &["x"])?;
+        inserts.push(tokio::spawn(
+            async move { tasks.insert(task, Some(5)).await },
+        ));
+    }
+    let mut outcomes = Vec::new();
+    for insert in inserts {
+        outcomes.push(insert.await??);
+    }
+    let inserted = outcomes
+        .iter()
+        .filter(|o| **o == TaskInsert::Inserted)
+        .count();
+    assert_eq!(inserted, 5, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, TaskInsert::Inserted | TaskInsert::QuotaExceeded))
+    );
+    assert_eq!(
+        all_of(&*tasks, owner).await?.len(),
+        5,
+        "nothing more stored"
+    );
+    assert_eq!(
+        tasks
+            .insert(new_task(other, 200, t(0)?, &[])?, Some(5))
+            .await?,
+        TaskInsert::Inserted
+    );
+    assert_eq!(
+        tasks
+            .insert(new_task(owner, 201, t(0)?, &[])?, None)
+            .await?,
+        TaskInsert::Inserted
+    );
     Ok(())
 }
 
@@ -1062,7 +1117,9 @@ async fn tasks_of_an_unknown_owner_are_refused(#[case] backend: Backend) -> Test
     let tasks = db.tasks();
     // Several attempts, so that more than one pooled connection is likely exercised.
     for n in 0..4 {
-        let result = tasks.insert(new_task(ghost, 10 + n, t(0)?, &["t"])?).await;
+        let result = tasks
+            .insert(new_task(ghost, 10 + n, t(0)?, &["t"])?, None)
+            .await;
         assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
     }
     assert_eq!(all_of(&*tasks, ghost).await?, vec![]);
@@ -1088,7 +1145,7 @@ async fn many_concurrent_writers_all_succeed(#[case] backend: Backend) -> TestRe
         let created = t(i64::try_from(n)?)?;
         let task = new_task(owner, 100 + n, created, &["bulk", "concurrent"])?;
         handles.push(tokio::spawn(async move {
-            tasks.insert(task.clone()).await?;
+            tasks.insert(task.clone(), None).await?;
             // A write right after, to mix inserts with updates.
             let changes = TaskChanges {
                 is_done: true,

@@ -141,7 +141,7 @@ async fn writers_of_one_process_queue_in_it_not_in_sqlite() -> TestResult {
     for n in 0..200u128 {
         let tasks = std::sync::Arc::clone(&tasks);
         let task = super::new_task(owner, 100 + n, super::t(i64::try_from(n)?)?, &["x"])?;
-        writes.push(tokio::spawn(async move { tasks.insert(task).await }));
+        writes.push(tokio::spawn(async move { tasks.insert(task, None).await }));
     }
     for write in writes {
         write.await??;

@@ -14,10 +14,11 @@ use crate::throttle::AuthThrottle;
 
 /// Exchanges email and password for an access token and a refresh token, starting a
 /// session. 401 for an unknown email or a wrong password alike; 429 while the email is
-/// locked after too many failures.
+/// locked after too many failures (from this address, or from all); 503 while password
+/// checks are at capacity.
 #[api_v2_operation(operation_id = "login_user", tags(Accounts))]
 pub async fn login(
-    _throttle: AuthThrottle,
+    throttle: AuthThrottle,
     state: Data<AppState>,
     _query: NoQuery,
     body: JsonBody<LoginRequest>,
@@ -25,19 +26,25 @@ pub async fn login(
     let JsonBody(credentials) = body;
     // Every attempt is counted before the password is checked, and a success gives it back:
     // only failures add up, and a locked email is refused even with the right password.
-    state.throttle.check_email(&credentials.email)?;
+    state
+        .throttle
+        .check_login(&credentials.email, throttle.address)?;
     let outcome = state
         .accounts
         .login(&credentials.email, credentials.password)
         .await;
     match outcome {
         Ok(pair) => {
-            state.throttle.forgive_email(&credentials.email);
+            state
+                .throttle
+                .forgive_login(&credentials.email, throttle.address);
             Ok(tokens(pair))
         }
         // The right password: not a failure, even though the account may not log in.
         Err(AccountError::AccountDisabled) => {
-            state.throttle.forgive_email(&credentials.email);
+            state
+                .throttle
+                .forgive_login(&credentials.email, throttle.address);
             Err(ApiError::AccountDisabled)
         }
         Err(e) => Err(e.into()),

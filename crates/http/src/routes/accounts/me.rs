@@ -9,12 +9,15 @@ use crate::auth::{AuthUser, BearerToken};
 use crate::error::ApiError;
 use crate::query::NoQuery;
 use crate::reply::NoContent;
+use crate::throttle::AuthThrottle;
 
 /// Deletes the caller's account with all its tasks; its tokens stop working. Needs a
 /// session whose password login is at most `auth.reauth_window` old (403
-/// reauthentication-required otherwise); 409 for the last active administrator.
+/// reauthentication-required otherwise); 409 for the last active administrator. Shares the
+/// per-address budget of the auth routes.
 #[api_v2_operation(operation_id = "delete_me", tags(Accounts))]
 pub async fn delete_me(
+    _throttle: AuthThrottle,
     caller: AuthUser,
     token: BearerToken,
     state: Data<AppState>,

@@ -11,21 +11,36 @@ use crate::body::{Field, Fields, JsonBody, Kind, RequestBody, Text};
 use crate::error::ApiError;
 use crate::query::NoQuery;
 use crate::reply::NoContent;
+use crate::throttle::AuthThrottle;
 
-/// Changes the caller's password. 403 when `current_password` is wrong. Every session of
-/// the account ends, this one included: log in again with the new password.
+/// Changes the caller's password. 403 when `current_password` is wrong, which counts as a
+/// failed login of the account (429 once it is locked, as for `POST /login`). Every session
+/// of the account ends, this one included: log in again with the new password.
 #[api_v2_operation(operation_id = "change_password", tags(Accounts))]
 pub async fn change_password(
+    throttle: AuthThrottle,
     caller: AuthUser,
     state: Data<AppState>,
     _query: NoQuery,
     body: JsonBody<ChangePasswordRequest>,
 ) -> Result<NoContent, ApiError> {
     let JsonBody(change) = body;
+    // A wrong current password is a failed login of this account: guessing it through a
+    // stolen access token gets no more tries than guessing it at /login.
+    let email = state.accounts.me(&caller.0).await?.email;
     state
+        .throttle
+        .check_login(email.as_str(), throttle.address)?;
+    let changed = state
         .accounts
         .change_password(&caller.0, change.current.0, change.new)
-        .await?;
+        .await;
+    if changed.is_ok() {
+        state
+            .throttle
+            .forgive_login(email.as_str(), throttle.address);
+    }
+    changed?;
     Ok(NoContent)
 }
 

@@ -24,7 +24,8 @@ use crate::error::ApiError;
 use crate::idempotency::{IdempotencyKeyHeader, IdempotentBody};
 use crate::query::NoQuery;
 
-/// Creates a task owned by the caller; with `Idempotency-Key`, at most once.
+/// Creates a task owned by the caller; with `Idempotency-Key`, at most once. 409 past the
+/// account's task quota; 429 past its writes per minute.
 #[api_v2_operation(operation_id = "create_task", tags(Tasks))]
 pub async fn create(
     state: Data<AppState>,
@@ -34,6 +35,7 @@ pub async fn create(
     body: IdempotentBody<CreateTaskRequest>,
 ) -> Result<CreatedTask, ApiError> {
     let IdempotentBody(draft, fingerprint) = body;
+    state.throttle.check_write(caller.0.user_id.as_uuid())?;
     let repeatable = key.0.map(|key| IdempotentRequest {
         key,
         fingerprint: fingerprint.0,

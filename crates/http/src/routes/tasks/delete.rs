@@ -20,6 +20,8 @@ pub async fn delete(
     id: TaskIdParam,
     if_match: IfMatchHeader,
 ) -> Result<NoContent, ApiError> {
-    state.tasks.delete(&caller.0, id.get()?, if_match.0).await?;
+    let id = id.get()?;
+    state.throttle.check_write(caller.0.user_id.as_uuid())?;
+    state.tasks.delete(&caller.0, id, if_match.0).await?;
     Ok(NoContent)
 }

@@ -38,9 +38,11 @@ async fn apply_update(
     if_match: IfMatchHeader,
     body: JsonBody<UpdateTaskRequest>,
 ) -> Result<JsonOk<TaskResponse>, ApiError> {
+    let id = id.get()?;
+    state.throttle.check_write(caller.0.user_id.as_uuid())?;
     let task = state
         .tasks
-        .update(&caller.0, id.get()?, body.0, if_match.0)
+        .update(&caller.0, id, body.0, if_match.0)
         .await?;
     Ok(with_etag(task))
 }
