@@ -1,0 +1,2 @@
+-- The extension stays: other objects may use it.
+DROP INDEX tasks_search_key_trgm;
