@@ -1524,3 +1524,59 @@ async fn the_search_index_follows_updates_and_deletes(#[case] backend: Backend) 
     assert_eq!(found("omega").await?, Vec::<u128>::new());
     Ok(())
 }
+
+/// The search bomb: an owner's few hundred tasks whose long texts compress to almost
+/// nothing (so that reading them all looks cheap to PostgreSQL's planner, which prices
+/// `LIKE` as one cheap operator per row whatever the text) and a long pattern that takes
+/// seconds to match against all of them. The listing still asks the search index, which
+/// finds nothing to match at all.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_search_bomb_is_looked_up_in_the_index(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let bomber = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    insert_all(&*tasks, &[task(bomber, 1, "Only a title")?]).await?;
+    if db.backend_name() == "postgres" {
+        let other = registered(&db, 2).await?;
+        let mut conn = db.hold_connection()?;
+        conn.execute_sql(&format!(
+            "INSERT INTO tasks (id, owner_id, title, description, priority, created_at, \
+             updated_at, title_key, search_key) \
+             SELECT gen_random_uuid(), '{bomber}', 'bomb ' || n, repeat('a', 10000), 1, \
+             now(), now(), 'bomb ' || n, 'bomb ' || n || chr(1) || repeat('a', 10000) \
+             FROM generate_series(1, 500) AS n; \
+             INSERT INTO tasks (id, owner_id, title, priority, created_at, updated_at, \
+             title_key, search_key) \
+             SELECT gen_random_uuid(), '{other}', 'other ' || n, 1, now(), now(), \
+             'other ' || n, 'other ' || n || chr(1) \
+             FROM generate_series(1, 2000) AS n; ANALYZE tasks",
+            bomber = bomber.as_uuid(),
+            other = other.as_uuid()
+        ))?;
+    }
+    let pattern = format!("{}b", "a".repeat(199));
+    let query = TaskListQuery {
+        filter: q(&pattern)?,
+        ..TaskListQuery::default()
+    };
+    let explained = query.clone();
+    let plan =
+        tokio::task::block_in_place(|| db.explain_task_listing_as_planned(bomber, explained, 51))?;
+    let index = match db.backend_name() {
+        "sqlite" => "task_search VIRTUAL TABLE",
+        _ => "tasks_search_key_trgm",
+    };
+    assert!(
+        plan.iter().any(|line| line.contains(index)),
+        "the search bomb does not use the search index:\n    {}",
+        plan.join("\n    ")
+    );
+    assert!(tasks.list_for_owner(bomber, query, 51).await?.is_empty());
+    Ok(())
+}
