@@ -260,3 +260,26 @@ pub(crate) fn is_transient(message: &str) -> bool {
     ];
     SIGNS.iter().any(|sign| message.contains(sign))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_timeouts_follow_the_statement_timeout_unless_the_url_sets_them() {
+        assert_eq!(
+            conninfo("postgres://app@db/tasks", Duration::from_millis(4_500)),
+            "postgres://app@db/tasks?connect_timeout=5&keepalives=1&keepalives_idle=1\
+             &keepalives_interval=1&keepalives_count=4&tcp_user_timeout=4500"
+        );
+        // What the operator wrote stays; the rest is added after it.
+        assert_eq!(
+            conninfo(
+                "postgres://app@db/tasks?sslmode=require&Connect_Timeout=30&keepalives=0",
+                Duration::from_secs(1),
+            ),
+            "postgres://app@db/tasks?sslmode=require&Connect_Timeout=30&keepalives=0\
+             &keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1000"
+        );
+    }
+}
