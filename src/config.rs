@@ -250,7 +250,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 12] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 13] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -296,6 +296,12 @@ impl Settings {
                 "database.startup_timeout",
                 self.database.startup_timeout,
                 Duration::ZERO,
+                HOUR,
+            ),
+            (
+                "database.statement_timeout",
+                self.database.statement_timeout,
+                Duration::from_millis(100),
                 HOUR,
             ),
             ("auth.access_ttl", self.auth.access_ttl, SECOND, DAY),

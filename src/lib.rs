@@ -64,7 +64,8 @@ pub enum StartupError {
 }
 
 /// Connects to the database, retrying with backoff for up to `database.startup_timeout`,
-/// and applies pending migrations.
+/// and applies pending migrations, waiting for other instances' turns at most until the
+/// same deadline.
 ///
 /// # Errors
 /// [`StartupError::Database`] naming the URL (password redacted) once time runs out.
@@ -75,9 +76,12 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
     let mut backoff = Duration::from_millis(100);
     loop {
         let attempt_url = url.clone();
+        let statement_timeout = settings.database.statement_timeout;
         let attempt = tokio::task::spawn_blocking(move || {
-            let db = Database::connect(&attempt_url, pool)?;
-            let applied = db.run_migrations()?;
+            let db = Database::connect_with(&attempt_url, pool, statement_timeout)?;
+            // Waiting for other instances' migrations counts against the same deadline.
+            let applied =
+                db.run_migrations_within(deadline.saturating_duration_since(Instant::now()))?;
             Ok::<_, taskapi_storage::StorageError>((db, applied))
         })
         .await

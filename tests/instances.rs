@@ -265,3 +265,94 @@ fn two_instances_share_one_postgres_database() {
     }
     eprintln!("took {:.1?}", started.elapsed());
 }
+
+/// Three instances started at once on a fresh database all come up: their migrations take
+/// turns (one migrates, the others wait for the lock and then find nothing pending).
+#[test]
+fn three_instances_started_together_on_a_fresh_database_all_come_up() {
+    let Some(database) = postgres_database() else {
+        return; // the harness said why
+    };
+    let settings = [
+        ("TASKAPI__DATABASE__POOL_TIMEOUT", "5s"),
+        ("TASKAPI__DATABASE__STARTUP_TIMEOUT", "30s"),
+    ];
+    let mut instances: Vec<Taskapi> = ["A", "B", "C"]
+        .iter()
+        .map(|name| Taskapi::spawn(name, database.url(), &settings))
+        .collect();
+    for instance in &mut instances {
+        instance.wait_ready(STARTUP);
+    }
+    // Each serves requests against the one schema.
+    let user = instances[0].api().signed_up("three@example.com");
+    for instance in &instances {
+        instance
+            .api()
+            .call("GET", "/me", Some(&user.token), None)
+            .json_with_status(200);
+    }
+    for instance in &mut instances {
+        assert!(instance.is_running(), "{}", instance.stderr());
+        assert!(
+            !instance.stderr().contains("panicked"),
+            "{}",
+            instance.stderr()
+        );
+    }
+}
+
+/// An instance that cannot take the migration lock (another session holds it, as a stuck
+/// migration would) gives up within `database.startup_timeout`, exits non-zero, and says
+/// why; once the lock is free an instance comes up.
+#[test]
+fn an_instance_blocked_by_the_migration_lock_exits_within_the_startup_timeout_naming_it() {
+    let Some(database) = postgres_database() else {
+        return; // the harness said why
+    };
+    let holder = taskapi_storage::Database::connect(
+        database.url(),
+        taskapi_storage::PoolSettings {
+            size: 1,
+            timeout: Duration::from_secs(10),
+        },
+    )
+    .unwrap();
+    let mut session = holder.hold_connection().unwrap();
+    // The migrations' advisory lock, 0x0074_6173_6b61_7069 ("taskapi" in ASCII).
+    session
+        .execute_sql("SELECT pg_advisory_lock(32758245649117289)")
+        .unwrap();
+    let startup_timeout = Duration::from_secs(3);
+    let started = Instant::now();
+    let mut blocked = Taskapi::spawn(
+        "blocked",
+        database.url(),
+        &[("TASKAPI__DATABASE__STARTUP_TIMEOUT", "3s")],
+    );
+    let status = blocked
+        .wait_exit(startup_timeout + Duration::from_secs(10))
+        .unwrap_or_else(|| {
+            panic!(
+                "still running 10 s past its startup_timeout; stderr:\n{}",
+                blocked.stderr()
+            )
+        });
+    let elapsed = started.elapsed();
+    let stderr = blocked.stderr();
+    assert!(!status.success(), "exits non-zero ({status}):\n{stderr}");
+    assert!(
+        stderr.contains("migration lock"),
+        "the message names the cause:\n{stderr}"
+    );
+    // Start-up of the process itself (a debug build on a loaded machine) comes on top.
+    assert!(
+        elapsed < startup_timeout + Duration::from_secs(2),
+        "gave up after {elapsed:?}, past startup_timeout {startup_timeout:?}:\n{stderr}"
+    );
+    session
+        .execute_sql("SELECT pg_advisory_unlock(32758245649117289)")
+        .unwrap();
+    let mut freed = Taskapi::spawn("freed", database.url(), &[]);
+    freed.wait_ready(STARTUP);
+}

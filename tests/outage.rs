@@ -8,6 +8,12 @@
 //!
 //! Giving up at start-up (exit non-zero naming the URL, password redacted) needs no server
 //! at all and always runs.
+//!
+//! A partition — a database that stops answering without closing its connections — is
+//! played by a TCP proxy of this test between taskapi and the PostgreSQL server
+//! `TASKAPI_TEST_DATABASE_URL` names, which stops forwarding and keeps every socket open.
+//! And a `kill -9` of a serving process under write load loses no acknowledged write, on
+//! both backends.
 
 // Tests report failures by panicking; unwrapping is how a test says "this must work".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,8 +28,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+
+use rstest::rstest;
 use serde_json::json;
-use support::{Api, Response, Taskapi, free_port, notice, poll};
+use support::{Api, Backend, Response, Taskapi, free_port, notice, poll, postgres_database};
 use tempfile::TempDir;
 
 /// `database.pool_timeout` for the instance under test.
@@ -587,4 +597,303 @@ fn start_up_gives_up_on_an_unreachable_database_naming_it_without_its_password()
         "the password never shows:\n{stderr}"
     );
     eprintln!("gave up after {elapsed:.1?}");
+}
+
+// --- a partition ----------------------------------------------------------------------------
+
+/// A TCP proxy to one address that forwards both ways while `forwarding` is set; cleared,
+/// it stops reading and writing, as a partition would, but keeps every socket open.
+struct BlackholeProxy {
+    port: u16,
+    forwarding: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl BlackholeProxy {
+    fn start(target: SocketAddr) -> BlackholeProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let forwarding = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (on, off) = (forwarding.clone(), stop.clone());
+        thread::spawn(move || {
+            while !off.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let Ok(server) = TcpStream::connect(target) else {
+                            continue;
+                        };
+                        client.set_nonblocking(false).unwrap();
+                        for (from, to) in [
+                            (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                            (server, client),
+                        ] {
+                            let (on, off) = (on.clone(), off.clone());
+                            thread::spawn(move || pump(from, to, &on, &off));
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        BlackholeProxy {
+            port,
+            forwarding,
+            stop,
+        }
+    }
+
+    fn set_forwarding(&self, on: bool) {
+        self.forwarding.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Drop for BlackholeProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to` while `on`; holds still (reads nothing, closes nothing) while not.
+fn pump(mut from: TcpStream, mut to: TcpStream, on: &AtomicBool, off: &AtomicBool) {
+    from.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut buffer = [0u8; 16 * 1024];
+    while !off.load(Ordering::SeqCst) {
+        if !on.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        match from.read(&mut buffer) {
+            Ok(0) => {
+                let _ = to.shutdown(Shutdown::Write);
+                return;
+            }
+            Ok(n) => {
+                if to.write_all(&buffer[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// `url`'s `host:port`, and `url` with it replaced by 127.0.0.1:`port`.
+fn through_port(url: &str, port: u16) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (format!("{userinfo}@"), host_port),
+        None => (String::new(), authority),
+    };
+    (
+        host_port.to_owned(),
+        format!("{scheme}://{userinfo}127.0.0.1:{port}{tail}"),
+    )
+}
+
+/// A PostgreSQL server that stops answering without closing the connections (a partition):
+/// every request answers 503 (problem+json, `Retry-After`) within `statement_timeout` +
+/// `pool_timeout` + 1 s, `/health/ready` is 503, and once forwarding resumes the service
+/// is back by itself within 5 s, without a restart.
+#[test]
+fn a_database_that_stops_answering_is_down_within_the_bound_and_back_by_itself() {
+    let Some(database) = postgres_database() else {
+        return; // the harness said why
+    };
+    let (server, _) = through_port(database.url(), 0);
+    let target: SocketAddr = server
+        .parse()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&server)
+                .map(|mut addresses| addresses.next().unwrap())
+        })
+        .unwrap();
+    let proxy = BlackholeProxy::start(target);
+    let (_, url) = through_port(database.url(), proxy.port);
+    // statement_timeout + pool_timeout + 1 s.
+    let bound = Duration::from_secs(1 + 1 + 1);
+    let mut app = Taskapi::spawn(
+        "partitioned",
+        &url,
+        &[
+            ("TASKAPI__DATABASE__STATEMENT_TIMEOUT", "1s"),
+            ("TASKAPI__DATABASE__POOL_TIMEOUT", "1s"),
+            ("TASKAPI__AUTH__REVOCATION_CACHE_TTL", "0s"),
+        ],
+    );
+    app.wait_ready(Duration::from_secs(30));
+    let api = app.api();
+    let token = api.signed_up("partition@example.com").token;
+    let task = api
+        .call(
+            "POST",
+            "/tasks",
+            Some(&token),
+            Some(&json!({"title": "before"})),
+        )
+        .json_with_status(201);
+    let path = format!("/tasks/{}", task["id"].as_str().unwrap());
+
+    proxy.set_forwarding(false);
+    let cut = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut answer_503 = |method: &str, path: &str, token: Option<&str>| {
+        let body = (method == "POST").then(|| json!({"title": "during"}));
+        let r = api
+            .request(method, path, token, body.as_ref(), CLIENT_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{method} {path} during the partition: {e}"));
+        if let Err(e) = r.check_unavailable() {
+            panic!("{method} {path} during the partition: {e}");
+        }
+        assert!(
+            r.elapsed <= bound,
+            "{method} {path} took {:?} to answer 503, over statement_timeout + \
+             pool_timeout + 1 s",
+            r.elapsed
+        );
+        slowest = slowest.max(r.elapsed);
+    };
+    for _ in 0..2 {
+        answer_503("GET", &path, Some(&token));
+        answer_503("POST", "/tasks", Some(&token));
+        answer_503("GET", "/tasks", Some(&token));
+    }
+    // Readiness comes from a probe at most a second old: it turns 503 at the latest with
+    // the first probe after the cut.
+    let not_ready = poll(Duration::from_secs(10), || {
+        let r = api.get("/health/ready", None, CLIENT_TIMEOUT).ok()?;
+        assert!(
+            r.elapsed <= bound,
+            "/health/ready took {:?} during the partition",
+            r.elapsed
+        );
+        (r.status == 503).then_some(())
+    });
+    assert!(not_ready.is_some(), "/health/ready never said 503");
+    let partition = cut.elapsed();
+
+    proxy.set_forwarding(true);
+    let healed = Instant::now();
+    let back = poll(Duration::from_secs(5), || {
+        let ready = api
+            .get("/health/ready", None, Duration::from_secs(5))
+            .ok()?;
+        let read = api.get(&path, Some(&token), Duration::from_secs(5)).ok()?;
+        (ready.status == 200 && read.status == 200).then_some(())
+    });
+    assert!(
+        back.is_some(),
+        "not back within 5 s of the network healing; stderr:\n{}",
+        app.stderr()
+    );
+    let recovery = healed.elapsed();
+    api.call(
+        "POST",
+        "/tasks",
+        Some(&token),
+        Some(&json!({"title": "after"})),
+    )
+    .json_with_status(201);
+    assert!(app.is_running(), "{}", app.stderr());
+    assert!(!app.stderr().contains("panicked"), "{}", app.stderr());
+    eprintln!(
+        "partition of {partition:.1?}: slowest 503 {slowest:.2?}; back {recovery:.1?} after it healed"
+    );
+}
+
+// --- kill -9 ----------------------------------------------------------------------------
+
+/// A serving process killed with SIGKILL in the middle of concurrent writes loses none it
+/// acknowledged (201): after a restart on the same database each is there as written.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[test]
+fn every_acknowledged_write_survives_a_kill_9_under_write_load(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(postgres_database().unwrap()),
+    };
+    let url = match &postgres {
+        Some(database) => database.url().to_owned(),
+        None => format!("sqlite://{}/taskapi.db", folder.path().display()),
+    };
+    let mut app = Taskapi::spawn("killed", &url, &[]);
+    app.wait_ready(Duration::from_secs(30));
+    let api = app.api();
+    let token = api.signed_up("durable@example.com").token;
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (acknowledged, stop, token) = (acknowledged.clone(), stop.clone(), token.clone());
+            thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let title = format!("writer {w} #{n}");
+                    let body = json!({"title": title, "tags": ["durable"]});
+                    // After the kill, requests fail: they were never acknowledged.
+                    if let Ok(r) =
+                        api.request("POST", "/tasks", Some(&token), Some(&body), CLIENT_TIMEOUT)
+                        && r.status == 201
+                        && let Some(id) = r.json()["id"].as_str()
+                    {
+                        acknowledged.lock().unwrap().push((id.to_owned(), title));
+                    }
+                }
+            })
+        })
+        .collect();
+    let enough = poll(Duration::from_secs(30), || {
+        (acknowledged.lock().unwrap().len() >= 40).then_some(())
+    });
+    let killed = Command::new("kill")
+        .args(["-KILL", &app.pid().to_string()])
+        .status()
+        .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert!(killed.success(), "could not send SIGKILL");
+    assert!(
+        enough.is_some(),
+        "the writes did not get going; stderr:\n{}",
+        app.stderr()
+    );
+    assert!(
+        app.wait_exit(Duration::from_secs(10)).is_some(),
+        "the killed process still runs"
+    );
+
+    let mut again = Taskapi::spawn("restarted", &url, &[]);
+    again.wait_ready(Duration::from_secs(30));
+    let api = again.api();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    for (id, title) in &acknowledged {
+        let read = api
+            .call("GET", &format!("/tasks/{id}"), Some(&token), None)
+            .json_with_status(200);
+        assert_eq!(read["title"], json!(title), "task {id} as acknowledged");
+        assert_eq!(read["tags"], json!(["durable"]), "task {id}'s tags");
+    }
+    eprintln!(
+        "{}: {} acknowledged writes, all there after kill -9",
+        url.split("://").next().unwrap_or_default(),
+        acknowledged.len()
+    );
 }

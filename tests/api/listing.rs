@@ -1241,3 +1241,60 @@ async fn deleting_the_task_a_cursor_points_at_skips_nothing(#[case] backend: Bac
         );
     }
 }
+
+/// The search bomb: one account's 400 tasks with 10 000-character descriptions, searched by
+/// 8 concurrent `q` of 199 `a`s and a `b` (without an index, each search compares the
+/// pattern at every position of every text: about a second each). Every search answers
+/// (an empty page, since no text has that substring), and another user's reads meanwhile
+/// stay 200, each well within a generous second.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_search_bomb_neither_blocks_nor_slows_another_users_reads(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let bomber = app.signed_up("bomber@example.com").await;
+    let description = "a".repeat(10_000);
+    let (app_ref, token) = (&app, bomber.token.as_str());
+    for batch in 0..40 {
+        let creations = (0..10).map(|i| {
+            let body = json!({"title": format!("bomb {batch}-{i}"), "description": description});
+            async move { app_ref.create_task(token, &body).await }
+        });
+        for created in futures_util::future::join_all(creations).await {
+            created.json_with_status(201);
+        }
+    }
+    let victim = app.signed_up("victim@example.com").await;
+    let task = create(&app, &victim.token, json!({"title": "mine"})).await;
+    let id = string(&task["id"]);
+
+    let bomb = format!("/tasks?q={}b", "a".repeat(199));
+    let searches = futures_util::future::join_all(
+        (0..8).map(|_| app.call(Method::GET, &bomb, Some(&bomber.token))),
+    );
+    let reads = async {
+        let mut slowest = Duration::ZERO;
+        for _ in 0..20 {
+            let read = app.get_task(&victim.token, &id).await;
+            read.json_with_status(200);
+            slowest = slowest.max(read.elapsed);
+        }
+        slowest
+    };
+    let (searched, slowest) = futures_util::future::join(searches, reads).await;
+    for found in searched {
+        assert_eq!(
+            found.json_with_status(200),
+            json!([]),
+            "no text has the bomb"
+        );
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "another user's read took {slowest:?} during the search bomb"
+    );
+}

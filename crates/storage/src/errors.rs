@@ -169,6 +169,12 @@ mod tests {
                 "server closed the connection",
             ),
             db_error(DatabaseErrorKind::Unknown, "database is locked"),
+            // Statements that ran out of database.statement_timeout.
+            db_error(DatabaseErrorKind::Unknown, "interrupted"),
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to statement timeout",
+            ),
         ] {
             assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)));
         }

@@ -44,6 +44,7 @@ pub use settings::DatabaseSettings;
 #[cfg(feature = "test-support")]
 pub use test_support::{HeldConnection, PurgePlan};
 
+use backend::{EngineKind, Manager};
 use pool::{DbPool, Writers};
 use url::DatabaseUrl;
 
@@ -93,6 +94,9 @@ pub struct Database {
 
 struct Inner {
     pool: DbPool,
+    /// Opens the connection migrations run on: outside the pool, without a statement
+    /// timeout.
+    migrator: Manager,
     backend: &'static str,
     /// The URL with any password redacted, for messages.
     shown_url: String,
@@ -108,17 +112,38 @@ impl fmt::Debug for Database {
     }
 }
 
+/// `database.statement_timeout`'s default.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long [`Database::run_migrations`] waits for other instances' migrations.
+const DEFAULT_MIGRATION_LOCK_WAIT: Duration = Duration::from_secs(30);
+
 impl Database {
+    /// [`Database::connect_with`] with [`DEFAULT_STATEMENT_TIMEOUT`].
+    ///
+    /// # Errors
+    /// As [`Database::connect_with`].
+    pub fn connect(url: &str, settings: PoolSettings) -> Result<Database, StorageError> {
+        Database::connect_with(url, settings, DEFAULT_STATEMENT_TIMEOUT)
+    }
+
     /// Opens the database `url` names (`sqlite://PATH`; a relative path is relative to the
     /// working directory, and the file's folder is created if missing) with a pool of
-    /// `settings.size` connections. Blocking: waits until a first connection is open, at
-    /// most `settings.timeout`.
+    /// `settings.size` connections, on which every statement that runs for longer than
+    /// `statement_timeout` is cancelled (PostgreSQL) or interrupted (SQLite) and its call
+    /// answers `Unavailable`. A PostgreSQL URL gains the client timeouts it does not set
+    /// (see `backend::postgres::conninfo`). Blocking: waits until a first connection is
+    /// open, at most `settings.timeout`.
     ///
     /// # Errors
     /// [`StorageError::UnsupportedUrl`] for a URL of another kind;
     /// [`StorageError::Connect`] when the database cannot be opened. Messages name the URL,
     /// its password redacted.
-    pub fn connect(url: &str, settings: PoolSettings) -> Result<Database, StorageError> {
+    pub fn connect_with(
+        url: &str,
+        settings: PoolSettings,
+        statement_timeout: Duration,
+    ) -> Result<Database, StorageError> {
         let shown_url = url::redact(url);
         // r2d2 panics on a zero size or timeout; configuration should prevent them, but a
         // panic is never the answer.
@@ -126,24 +151,37 @@ impl Database {
             size: settings.size.max(1),
             timeout: settings.timeout.max(Duration::from_millis(1)),
         };
-        let (pool, backend) = match url::parse(url)? {
+        let statement_timeout = statement_timeout.max(Duration::from_millis(1));
+        let (pool, backend, migrator) = match url::parse(url)? {
             // A file cannot go stale between uses: never tested.
             DatabaseUrl::Sqlite { path } => (
                 DbPool::new(
-                    backend::sqlite::open_pool(&path, &shown_url, &settings)?,
+                    backend::sqlite::open_pool(&path, &shown_url, &settings, statement_timeout)?,
                     None,
                     Writers::OneAtATime,
+                    statement_timeout,
                 ),
                 "sqlite",
+                Manager::new(EngineKind::Sqlite, path, statement_timeout).unlimited(),
             ),
-            DatabaseUrl::Postgres { url } => (
-                DbPool::new(
-                    backend::postgres::open_pool(&url, &shown_url, &settings)?,
-                    Some(backend::postgres::VALIDATE_AFTER_IDLE),
-                    Writers::Concurrent,
-                ),
-                "postgres",
-            ),
+            DatabaseUrl::Postgres { url } => {
+                let conninfo = backend::postgres::conninfo(&url, statement_timeout);
+                (
+                    DbPool::new(
+                        backend::postgres::open_pool(
+                            &conninfo,
+                            &shown_url,
+                            &settings,
+                            statement_timeout,
+                        )?,
+                        Some(backend::postgres::VALIDATE_AFTER_IDLE),
+                        Writers::Concurrent,
+                        statement_timeout,
+                    ),
+                    "postgres",
+                    Manager::new(EngineKind::Postgres, conninfo, statement_timeout).unlimited(),
+                )
+            }
         };
         log::debug!(
             "opened {shown_url} with a pool of {} connections",
@@ -152,28 +190,42 @@ impl Database {
         Ok(Database {
             inner: Arc::new(Inner {
                 pool,
+                migrator,
                 backend,
                 shown_url,
             }),
         })
     }
 
-    /// Applies the pending embedded migrations and returns the versions it applied (none
-    /// when the schema is up to date). Blocking: call it from sync code or `spawn_blocking`.
+    /// [`Database::run_migrations_within`] waiting up to 30 s for other instances.
     ///
     /// # Errors
-    /// [`StorageError::Connect`] when no connection could be had within the pool timeout;
-    /// [`StorageError::Migration`] when a migration failed (nothing of it is kept).
+    /// As [`Database::run_migrations_within`].
     pub fn run_migrations(&self) -> Result<Vec<String>, StorageError> {
+        self.run_migrations_within(DEFAULT_MIGRATION_LOCK_WAIT)
+    }
+
+    /// Applies the pending embedded migrations and returns the versions it applied (none
+    /// when the schema is up to date), on a connection of their own without a statement
+    /// timeout. Instances that start together take turns (a PostgreSQL advisory lock, the
+    /// SQLite write lock); one that waits longer than `lock_wait` for its turn gives up.
+    /// Blocking: call it from sync code or `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`StorageError::Connect`] when no connection could be opened;
+    /// [`StorageError::Migration`] when a migration failed (nothing of it is kept) or the
+    /// turn did not come within `lock_wait` (the message says so).
+    pub fn run_migrations_within(&self, lock_wait: Duration) -> Result<Vec<String>, StorageError> {
         let shown_url = &self.inner.shown_url;
         let mut conn = self
             .inner
-            .pool
-            .checkout()
+            .migrator
+            .open()
             .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))?;
         let applied = conn
+            .conn
             .engine()
-            .run_migrations()
+            .run_migrations(lock_wait)
             .map_err(|e| StorageError::Migration(format!("{shown_url}: {e}")))?;
         if !applied.is_empty() {
             log::info!("applied migrations {applied:?} to {shown_url}");

@@ -49,12 +49,22 @@ pub(crate) fn like_pattern(text: &str) -> String {
     pattern
 }
 
+/// The FTS5 query that finds `text` as a substring with the trigram tokenizer (a phrase,
+/// its double quotes doubled), for texts of at least three characters; `None` for shorter
+/// ones, which a trigram index cannot serve (they are matched by `LIKE` alone, over the
+/// owner's tasks only, under the statement timeout).
+pub(crate) fn trigram_phrase(text: &str) -> Option<String> {
+    (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
 /// Everything a listing query binds, converted once.
 pub(crate) struct ListParams {
     /// The owner whose tasks are listed.
     pub(crate) owner: SqlUuid,
     pub(crate) filter: TaskFilter,
     pub(crate) q: Option<String>,
+    /// `q` as an FTS5 trigram phrase, when it is long enough (SQLite's search index).
+    pub(crate) q_phrase: Option<String>,
     pub(crate) field: TaskSortField,
     pub(crate) descending: bool,
     pub(crate) after: Option<TaskCursor>,
@@ -66,6 +76,11 @@ impl ListParams {
         Self {
             owner: SqlUuid(owner.as_uuid()),
             q: query.filter.q.as_ref().map(|q| like_pattern(q.as_str())),
+            q_phrase: query
+                .filter
+                .q
+                .as_ref()
+                .and_then(|q| trigram_phrase(q.as_str())),
             filter: query.filter,
             field: query.sort.field,
             descending: query.sort.descending,
@@ -75,7 +90,20 @@ impl ListParams {
     }
 }
 
-/// Builds the boxed query of one phase for backend `$db` (`Sqlite` or `Pg`).
+/// Builds the boxed query of one phase for backend `$db` (`Sqlite` or `Pg`); `$fts5` says
+/// which search index `q` uses: SQLite's FTS5 table (`true`) or PostgreSQL's pg_trgm index
+/// (`false`).
+///
+/// On SQLite a `q` of three or more characters is first looked up in the FTS5 trigram table
+/// `task_search`: only the rows it finds are then matched with `LIKE`.
+/// The lookup is written `+tasks.rowid IN (…)` and comes before the `LIKE`: the unary `+`
+/// keeps SQLite reading the owner's index in the listing's order (the lookup runs once, as a
+/// list the rows are checked against), and SQLite checks the conditions in the order they
+/// are written, so the `LIKE` only reads the texts the index found. On PostgreSQL the
+/// planner chooses the pg_trgm index for `LIKE` by itself; the `LIKE` is repeated through
+/// `task_search_matches` (the same test, in a function whose declared cost is what matching
+/// a long text costs; see its migration), so that the planner does not take reading every
+/// row of the owner for cheap.
 ///
 /// A macro, not a function generic over the backend: diesel implements `QueryFragment` for
 /// columns and operators only for backends of its sealed `DieselReserveSpecialization`
@@ -83,7 +111,7 @@ impl ListParams {
 /// per expression type below (several dozen). The macro instantiates one builder for each
 /// concrete backend's boxed query type instead.
 macro_rules! list_query {
-    ($db:ty, $params:expr, $phase:expr) => {{
+    ($db:ty, $params:expr, $phase:expr, $fts5:expr) => {{
         use diesel::prelude::*;
         use taskapi_domain::{SortKey, TaskSortField};
         use $crate::listing::Phase;
@@ -110,8 +138,27 @@ macro_rules! list_query {
                     .filter(task_tags::tag.eq(tag.as_str().to_owned())),
             ));
         }
+        let fts5: bool = $fts5;
+        if let (true, Some(phrase)) = (fts5, &p.q_phrase) {
+            q = q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "+tasks.rowid IN (SELECT rowid FROM task_search WHERE task_search MATCH ",
+                )
+                .bind::<diesel::sql_types::Text, _>(phrase.clone())
+                .sql(")"),
+            );
+        }
         if let Some(pattern) = &p.q {
             q = q.filter(tasks::search_key.like(pattern.clone()).escape('\\'));
+            if !fts5 {
+                q = q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "task_search_matches(tasks.search_key, ",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(pattern.clone())
+                    .sql(")"),
+                );
+            }
         }
         if let Some(before) = p.filter.due_before {
             q = q.filter(tasks::due_at.lt(SqlTimestamp(before)));

@@ -22,9 +22,13 @@ pub struct DatabaseSettings {
     /// Longest wait for a pooled connection.
     #[serde(with = "duration")]
     pub pool_timeout: Duration,
-    /// How long start-up retries an unreachable database.
+    /// How long start-up retries an unreachable database (and waits for other instances'
+    /// migrations).
     #[serde(with = "duration")]
     pub startup_timeout: Duration,
+    /// Longest a statement runs before the database cancels it (503).
+    #[serde(with = "duration")]
+    pub statement_timeout: Duration,
 }
 
 impl DatabaseSettings {
@@ -58,6 +62,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("pool_size", &self.pool_size)
             .field("pool_timeout", &self.pool_timeout)
             .field("startup_timeout", &self.startup_timeout)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -94,6 +99,7 @@ mod tests {
             pool_size: 3,
             pool_timeout: Duration::from_secs(2),
             startup_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(5),
         }
     }
 

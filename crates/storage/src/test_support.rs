@@ -41,6 +41,31 @@ impl Database {
         query: TaskListQuery,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
+        self.explain(owner, query, limit, false)
+    }
+
+    /// [`Database::explain_task_listing`] with the planner's own choices on PostgreSQL (no
+    /// access method disabled), as the service runs it: whether an index is *chosen*, given
+    /// the tables' statistics. Blocking.
+    ///
+    /// # Errors
+    /// When the plan cannot be had.
+    pub fn explain_task_listing_as_planned(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.explain(owner, query, limit, true)
+    }
+
+    fn explain(
+        &self,
+        owner: UserId,
+        query: TaskListQuery,
+        limit: u32,
+        as_planned: bool,
+    ) -> Result<Vec<String>, StoreError> {
         let phases = listing::phases(&query);
         let params = ListParams::new(owner, query, limit);
         let mut held = self.hold_connection()?;
@@ -49,7 +74,7 @@ impl Database {
             let plan = held
                 .conn
                 .engine()
-                .explain_list_tasks(&params, phase)
+                .explain_list_tasks(&params, phase, as_planned)
                 .map_err(|e| StoreError::from(DbError::from(e)))?;
             lines.extend(plan);
         }

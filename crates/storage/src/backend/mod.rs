@@ -11,11 +11,12 @@
 mod explain;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+mod sqlite_budget;
 
 #[cfg(feature = "test-support")]
 use explain::Explain;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{Connection, TransactionManager};
 use diesel::query_dsl::methods::{ExecuteDsl, LoadQuery};
@@ -45,17 +46,53 @@ pub(crate) enum EngineKind {
 }
 
 /// Opens connections of one engine for r2d2 (the derived `establish` would guess the engine
-/// from whichever connection type accepts the URL first).
+/// from whichever connection type accepts the URL first), each with the engine's settings
+/// and its statement time budget.
 #[derive(Debug, Clone)]
 pub(crate) struct Manager {
     engine: EngineKind,
     target: String,
+    /// `database.statement_timeout`; `None` for connections that run migrations.
+    statement_timeout: Option<Duration>,
 }
 
 impl Manager {
-    /// A manager opening `target` (a file path for SQLite, a URL for PostgreSQL).
-    pub(crate) fn new(engine: EngineKind, target: String) -> Self {
-        Self { engine, target }
+    /// A manager opening `target` (a file path for SQLite, a libpq URL for PostgreSQL) with
+    /// every statement limited to `statement_timeout`.
+    pub(crate) fn new(engine: EngineKind, target: String, statement_timeout: Duration) -> Self {
+        Self {
+            engine,
+            target,
+            statement_timeout: Some(statement_timeout),
+        }
+    }
+
+    /// The same manager, opening connections whose statements have no time limit (for
+    /// migrations, which may rebuild an index of every row).
+    pub(crate) fn unlimited(&self) -> Self {
+        Self {
+            statement_timeout: None,
+            ..self.clone()
+        }
+    }
+
+    /// Opens one connection, with the engine's settings applied.
+    pub(crate) fn open(&self) -> Result<ManagedConnection, diesel::r2d2::Error> {
+        let (conn, budget) = match self.engine {
+            EngineKind::Sqlite => sqlite::establish(&self.target, self.statement_timeout)
+                .map_err(diesel::r2d2::Error::ConnectionError)
+                .map(|(conn, budget)| (DbConnection::Sqlite(conn), budget))?,
+            EngineKind::Postgres => (
+                DbConnection::Postgres(postgres::establish(&self.target, self.statement_timeout)?),
+                None,
+            ),
+        };
+        Ok(ManagedConnection {
+            conn,
+            returned_at: Instant::now(),
+            lost: false,
+            _budget: budget,
+        })
     }
 }
 
@@ -70,6 +107,9 @@ pub(crate) struct ManagedConnection {
     /// A call on it found the server gone: the pool closes it instead of handing it out
     /// again.
     pub(crate) lost: bool,
+    /// SQLite's statement budget, which its callbacks point to: declared after `conn` so
+    /// that it is dropped after the connection is closed.
+    _budget: Option<Box<sqlite_budget::Budget>>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -77,20 +117,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<ManagedConnection, Self::Error> {
-        match self.engine {
-            EngineKind::Sqlite => {
-                SqliteConnection::establish(&self.target).map(DbConnection::Sqlite)
-            }
-            EngineKind::Postgres => {
-                PgConnection::establish(&self.target).map(DbConnection::Postgres)
-            }
-        }
-        .map(|conn| ManagedConnection {
-            conn,
-            returned_at: Instant::now(),
-            lost: false,
-        })
-        .map_err(diesel::r2d2::Error::ConnectionError)
+        self.open()
     }
 
     fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), Self::Error> {
@@ -126,8 +153,10 @@ pub(crate) trait Engine {
     /// [`read_transaction`]).
     fn begin_read(&mut self) -> QueryResult<()>;
 
-    /// Applies the pending embedded migrations, returning their versions.
-    fn run_migrations(&mut self) -> Result<Vec<String>, String>;
+    /// Applies the pending embedded migrations, returning their versions. Instances that
+    /// start together take turns; one that waits for its turn longer than `lock_wait` gives
+    /// up with a message that says so.
+    fn run_migrations(&mut self, lock_wait: Duration) -> Result<Vec<String>, String>;
 
     /// The owner's task, locked against other writers until the write transaction ends.
     fn lock_task_for_update(&mut self, owner: SqlUuid, id: SqlUuid)
@@ -145,10 +174,15 @@ pub(crate) trait Engine {
     /// One phase of a task listing (see [`crate::listing`]).
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>>;
 
-    /// The plan of one phase of a task listing, as the engine's `EXPLAIN` words it.
+    /// The plan of one phase of a task listing, as the engine's `EXPLAIN` words it; with
+    /// `as_planned`, with the planner's own choices (no plan settings forced).
     #[cfg(feature = "test-support")]
-    fn explain_list_tasks(&mut self, params: &ListParams, phase: Phase)
-    -> QueryResult<Vec<String>>;
+    fn explain_list_tasks(
+        &mut self,
+        params: &ListParams,
+        phase: Phase,
+        as_planned: bool,
+    ) -> QueryResult<Vec<String>>;
 
     /// The plan of one batch of a purge (see [`crate::purge`]), as `EXPLAIN` words it.
     #[cfg(feature = "test-support")]

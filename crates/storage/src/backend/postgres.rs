@@ -1,6 +1,8 @@
 //! PostgreSQL: the pool, embedded migrations, its [`Engine`] statements, and which errors
 //! mean "the server is away".
 
+use std::time::{Duration, Instant};
+
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -26,9 +28,63 @@ const MIGRATION_LOCK: i64 = 0x0074_6173_6b61_7069; // "taskapi" in ASCII
 /// one idle across a server restart, a failover or a proxy's idle timeout is found dead
 /// before a request is given it. A connection that fails mid-request is closed at once
 /// (see [`crate::pool`]).
-pub(crate) const VALIDATE_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const VALIDATE_AFTER_IDLE: Duration = Duration::from_secs(1);
 
-/// Opens a pool of connections to the server at `url`. `shown_url` is the URL for messages.
+/// The libpq URL taskapi connects with: `url` plus the client timeouts the operator did not
+/// set, each derived from `statement_timeout` (whole seconds, rounded up, where libpq wants
+/// seconds), so that a server that stops answering without closing the connection (a
+/// partition, a dropped route) is noticed within about that time:
+///
+/// - `connect_timeout` — opening a connection (libpq's minimum is 2 s);
+/// - `keepalives=1`, `keepalives_idle=1`, `keepalives_interval=1`, `keepalives_count` — an
+///   idle connection whose peer stops answering probes is closed after that many seconds;
+/// - `tcp_user_timeout` — sent data that stays unacknowledged that long closes the
+///   connection (milliseconds).
+pub(crate) fn conninfo(url: &str, statement_timeout: Duration) -> String {
+    let seconds = statement_timeout.as_secs() + u64::from(statement_timeout.subsec_nanos() > 0);
+    let millis = u64::try_from(statement_timeout.as_millis()).unwrap_or(u64::MAX);
+    let defaults = [
+        ("connect_timeout", seconds.max(2)),
+        ("keepalives", 1),
+        ("keepalives_idle", 1),
+        ("keepalives_interval", 1),
+        ("keepalives_count", seconds.saturating_sub(1).max(1)),
+        ("tcp_user_timeout", millis.max(1)),
+    ];
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let given: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .collect();
+    let mut conninfo = url.to_owned();
+    for (key, value) in defaults {
+        if given.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            continue;
+        }
+        conninfo.push(if conninfo.contains('?') { '&' } else { '?' });
+        conninfo.push_str(&format!("{key}={value}"));
+    }
+    conninfo
+}
+
+/// Opens a connection to `url` (a [`conninfo`]) whose statements the server cancels after
+/// `statement_timeout` (`None`: no limit, for migrations).
+///
+/// # Errors
+/// libpq's when the connection cannot be opened; the server's when the setting is refused.
+pub(crate) fn establish(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> Result<PgConnection, diesel::r2d2::Error> {
+    let mut conn = PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+    let millis = statement_timeout.map_or(0, |limit| limit.as_millis().max(1));
+    conn.batch_execute(&format!("SET statement_timeout = {millis}"))
+        .map_err(diesel::r2d2::Error::QueryError)?;
+    Ok(conn)
+}
+
+/// Opens a pool of connections to the server at `url` (a [`conninfo`]). `shown_url` is the
+/// URL for messages.
 ///
 /// Unlike SQLite's, these connections are sockets that a server restart breaks. r2d2 does
 /// not test them on checkout (that would cost a round trip per request); the pool's own
@@ -41,12 +97,17 @@ pub(crate) fn open_pool(
     url: &str,
     shown_url: &str,
     settings: &PoolSettings,
+    statement_timeout: Duration,
 ) -> Result<ConnectionPool, StorageError> {
     r2d2::Pool::builder()
         .max_size(settings.size)
         .connection_timeout(settings.timeout)
         .test_on_check_out(false)
-        .build(Manager::new(EngineKind::Postgres, url.to_owned()))
+        .build(Manager::new(
+            EngineKind::Postgres,
+            url.to_owned(),
+            statement_timeout,
+        ))
         .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
 }
 
@@ -72,10 +133,38 @@ impl Engine for PgConnection {
     }
 
     /// An advisory lock makes instances that start together take turns: the first
-    /// migrates, the others find nothing pending.
-    fn run_migrations(&mut self) -> Result<Vec<String>, String> {
-        self.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+    /// migrates, the others find nothing pending. The lock is tried (`pg_try_advisory_lock`)
+    /// again and again until `lock_wait` has passed, so that an instance never waits
+    /// unboundedly behind one that is stuck holding it.
+    fn run_migrations(&mut self, lock_wait: Duration) -> Result<Vec<String>, String> {
+        #[derive(diesel::QueryableByName)]
+        struct Locked {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            locked: bool,
+        }
+        let deadline = Instant::now() + lock_wait;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let attempt = diesel::sql_query(format!(
+                "SELECT pg_try_advisory_lock({MIGRATION_LOCK}) AS locked"
+            ))
+            .get_result::<Locked>(self)
             .map_err(|e| e.to_string())?;
+            if attempt.locked {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(format!(
+                    "another session has held the migration lock (PostgreSQL advisory lock \
+                     {MIGRATION_LOCK}) for longer than {}: another instance is migrating or \
+                     stuck doing so",
+                    humantime::format_duration(lock_wait)
+                ));
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
         let applied = self
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
@@ -124,22 +213,25 @@ impl Engine for PgConnection {
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
-        list_query!(Pg, params, phase).load(self)
+        list_query!(Pg, params, phase, false).load(self)
     }
 
     /// `EXPLAIN`'s lines, with sequential scans, sorts and bitmap scans disabled for the
-    /// statement's transaction (see [`PLAN_SETTINGS`]).
+    /// statement's transaction (see [`PLAN_SETTINGS`]) unless `as_planned`.
     #[cfg(feature = "test-support")]
     fn explain_list_tasks(
         &mut self,
         params: &ListParams,
         phase: Phase,
+        as_planned: bool,
     ) -> QueryResult<Vec<String>> {
         self.transaction(|conn| {
-            conn.batch_execute(PLAN_SETTINGS)?;
+            if !as_planned {
+                conn.batch_execute(PLAN_SETTINGS)?;
+            }
             super::Explain::<_, diesel::sql_types::Text>::new(
                 "EXPLAIN ",
-                list_query!(Pg, params, phase),
+                list_query!(Pg, params, phase, false),
             )
             .load(conn)
         })
@@ -188,8 +280,32 @@ pub(crate) fn is_transient(message: &str) -> bool {
         "the database system is starting up",
         "the database system is in recovery mode",
         "canceling statement due to lock timeout",
+        "canceling statement due to statement timeout",
         "could not serialize access",
         "deadlock detected",
     ];
     SIGNS.iter().any(|sign| message.contains(sign))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_timeouts_follow_the_statement_timeout_unless_the_url_sets_them() {
+        assert_eq!(
+            conninfo("postgres://app@db/tasks", Duration::from_millis(4_500)),
+            "postgres://app@db/tasks?connect_timeout=5&keepalives=1&keepalives_idle=1\
+             &keepalives_interval=1&keepalives_count=4&tcp_user_timeout=4500"
+        );
+        // What the operator wrote stays; the rest is added after it.
+        assert_eq!(
+            conninfo(
+                "postgres://app@db/tasks?sslmode=require&Connect_Timeout=30&keepalives=0",
+                Duration::from_secs(1),
+            ),
+            "postgres://app@db/tasks?sslmode=require&Connect_Timeout=30&keepalives=0\
+             &keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1000"
+        );
+    }
 }

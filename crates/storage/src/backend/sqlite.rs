@@ -2,13 +2,16 @@
 //! [`Engine`] statements.
 
 use std::path::Path;
+use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
+use diesel::{ConnectionError, ConnectionResult};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{ConnectionPool, Engine, EngineKind, ManagedConnection, Manager};
+use super::sqlite_budget::{self, Budget};
+use super::{ConnectionPool, Engine, EngineKind, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
@@ -25,7 +28,9 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// Settings applied to every new connection. `busy_timeout` comes first so that switching
-/// to WAL waits for other connections instead of failing.
+/// to WAL waits for other connections instead of failing. `synchronous = FULL`: in WAL mode
+/// every commit syncs the log, so a write is acknowledged only once it survives a crash of
+/// the machine, not only of the process (`NORMAL` may lose the last commits on power loss).
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSettings;
 
@@ -35,18 +40,23 @@ impl ConnectionSettings {
         format!(
             "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
              PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
+             PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;"
         )
     }
 }
 
-impl r2d2::CustomizeConnection<ManagedConnection, diesel::r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut ManagedConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.conn
-            .batch_execute(&ConnectionSettings::sql())
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
+/// Opens the database file at `path` with the connection settings applied and every
+/// statement limited to `statement_timeout` (`None`: unlimited, for migrations; see
+/// [`super::sqlite_budget`]). The budget must be kept until the connection is closed.
+pub(crate) fn establish(
+    path: &str,
+    statement_timeout: Option<Duration>,
+) -> ConnectionResult<(SqliteConnection, Option<Box<Budget>>)> {
+    let (mut conn, budget) = sqlite_budget::establish(path, statement_timeout)?;
+    conn.batch_execute(&ConnectionSettings::sql())
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    Ok((conn, budget))
 }
 
 /// Creates `folder` and any missing parents private to the service's user (mode 0700 on
@@ -86,6 +96,7 @@ pub(crate) fn open_pool(
     path: &str,
     shown_url: &str,
     settings: &PoolSettings,
+    statement_timeout: Duration,
 ) -> Result<ConnectionPool, StorageError> {
     if let Some(folder) = Path::new(path)
         .parent()
@@ -120,8 +131,11 @@ pub(crate) fn open_pool(
         // A SQLite connection is an open file, not a socket: nothing can go stale between
         // uses, so skip the validation query r2d2 would run on every checkout.
         .test_on_check_out(false)
-        .connection_customizer(Box::new(ConnectionSettings))
-        .build(Manager::new(EngineKind::Sqlite, path.to_owned()))
+        .build(Manager::new(
+            EngineKind::Sqlite,
+            path.to_owned(),
+            statement_timeout,
+        ))
         .map_err(|e| StorageError::Connect(format!("{shown_url}: {e}")))
 }
 
@@ -138,13 +152,28 @@ impl Engine for SqliteConnection {
     }
 
     /// They run in one write transaction, so two processes starting together on the same
-    /// file apply them once: the second waits for the first, then finds nothing pending.
-    fn run_migrations(&mut self) -> Result<Vec<String>, String> {
+    /// file apply them once: the second waits for the first (its busy timeout set to
+    /// `lock_wait` for the migrations), then finds nothing pending.
+    fn run_migrations(&mut self, lock_wait: Duration) -> Result<Vec<String>, String> {
+        let wait_ms = u32::try_from(lock_wait.as_millis()).unwrap_or(u32::MAX);
+        self.batch_execute(&format!("PRAGMA busy_timeout = {wait_ms}"))
+            .map_err(|e| e.to_string())?;
         self.immediate_transaction(|conn| {
             conn.run_pending_migrations(MIGRATIONS)
                 .map(|versions| versions.iter().map(ToString::to_string).collect())
         })
-        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string())
+        .map_err(|e: Box<dyn std::error::Error + Send + Sync>| {
+            let message = e.to_string();
+            if is_transient(&message) {
+                format!(
+                    "another connection held the database's write lock for longer than {} \
+                     (another instance migrating, or a long write): {message}",
+                    humantime::format_duration(lock_wait)
+                )
+            } else {
+                message
+            }
+        })
     }
 
     /// A plain read: the write transaction (`BEGIN IMMEDIATE`) already excludes every other
@@ -173,22 +202,23 @@ impl Engine for SqliteConnection {
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
-        list_query!(Sqlite, params, phase).load(self)
+        list_query!(Sqlite, params, phase, true).load(self)
     }
 
-    /// `EXPLAIN QUERY PLAN`'s details.
+    /// `EXPLAIN QUERY PLAN`'s details (SQLite's planner has no settings to force).
     #[cfg(feature = "test-support")]
     fn explain_list_tasks(
         &mut self,
         params: &ListParams,
         phase: Phase,
+        _as_planned: bool,
     ) -> QueryResult<Vec<String>> {
         use diesel::sql_types::{Integer, Text};
         // id, parent, notused, detail.
         let plan: Vec<(i32, i32, i32, String)> =
             super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
                 "EXPLAIN QUERY PLAN ",
-                list_query!(Sqlite, params, phase),
+                list_query!(Sqlite, params, phase, true),
             )
             .load(self)?;
         Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
@@ -216,8 +246,11 @@ impl Engine for SqliteConnection {
 }
 
 /// "database is locked" / "database is busy": the busy timeout ran out.
+///
+/// "interrupted": a statement ran out of `database.statement_timeout`.
 pub(crate) fn is_transient(message: &str) -> bool {
-    message.contains("database is locked")
+    message.contains("interrupted")
+        || message.contains("database is locked")
         || message.contains("database is busy")
         || message.contains("database table is locked")
 }

@@ -47,7 +47,14 @@ pub(crate) struct DbPool {
     /// Taken around every write transaction when the database has one writer at a time
     /// (SQLite): see [`DbPool::write`]. `None`: writers do not queue here.
     writer_turn: Option<Arc<WriterTurn>>,
+    /// `database.statement_timeout`: how long, past the pool timeout, a call that started
+    /// is awaited before its caller is answered `Unavailable` (see [`DbPool::run`]).
+    statement_timeout: Duration,
 }
+
+/// How long past the pool and statement timeouts a started call is still awaited: the
+/// database's own cancellation (or SQLite's interrupt) normally ends it first.
+const ANSWER_GRACE: Duration = Duration::from_millis(500);
 
 /// Whether the database lets one writer in at a time, so that writers should queue in the
 /// process rather than in the database.
@@ -75,12 +82,14 @@ impl DbPool {
         connections: ConnectionPool,
         validate_after_idle: Option<Duration>,
         writers: Writers,
+        statement_timeout: Duration,
     ) -> Self {
         Self {
             connections,
             counters: Arc::default(),
             validate_after_idle,
             writer_turn: (writers == Writers::OneAtATime).then(Arc::default),
+            statement_timeout,
         }
     }
 
@@ -111,8 +120,13 @@ impl DbPool {
     /// few threads, though, a queued call could wait behind slow ones far longer than the pool
     /// timeout, so the timeout counts from when the call is made: a call that has not started by
     /// then answers `Unavailable` at once and never runs, and one that starts checks a
-    /// connection out by the same deadline. A call that started is always awaited to its end
-    /// (its writes may have happened).
+    /// connection out by the same deadline. A call that started is awaited until the
+    /// statement timeout (and half a second) past that deadline: its statements are
+    /// cancelled by the database (or interrupted, on SQLite) by then. Only a database that
+    /// stopped answering without closing the connection (a network partition) keeps a call
+    /// longer; its caller is then answered `Unavailable` while the call goes on in the
+    /// background until the connection's TCP timeouts end it, and its outcome (its writes
+    /// may have happened) is dropped.
     ///
     /// # Errors
     /// What `work` returns; `Unavailable` when no thread and connection could be had in time;
@@ -156,7 +170,18 @@ impl DbPool {
                     "no database thread became free within the pool timeout",
                 )));
             }
-            Err(_) => task.await,
+            Err(_) => {
+                let patience = self.statement_timeout + ANSWER_GRACE;
+                match tokio::time::timeout(patience, &mut task).await {
+                    Ok(finished) => finished,
+                    Err(_) => {
+                        self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                        return Err(DbError::Store(StoreError::unavailable(
+                            "the database did not answer within the statement timeout",
+                        )));
+                    }
+                }
+            }
         };
         finished.unwrap_or_else(|e| {
             Err(DbError::Store(StoreError::internal(format!(

@@ -1384,3 +1384,206 @@ fn label(sort: TaskSort) -> String {
     };
     format!("{}{field}", if sort.descending { "-" } else { "" })
 }
+
+/// `q` of three or more characters is looked up in the engine's search index: SQLite's
+/// FTS5 trigram table (once, as a list the owner's rows are checked against, the owner's
+/// index still giving the order) and PostgreSQL's pg_trgm GIN index, which its planner
+/// chooses by itself once the owner has many long tasks of which few match (reading them
+/// all would cost more pages). Shorter texts, which
+/// no trigram index serves, are matched without it.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn q_is_looked_up_in_the_search_index(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    insert_all(&*tasks, &[task(owner, 1, "Find the needle")?]).await?;
+    let backend_name = db.backend_name();
+    if backend_name == "postgres" {
+        // Many long tasks, one of which matches, and fresh statistics: the planner's own
+        // choice.
+        let mut conn = db.hold_connection()?;
+        conn.execute_sql(&format!(
+            "INSERT INTO tasks (id, owner_id, title, description, priority, created_at, \
+             updated_at, title_key, search_key) \
+             SELECT gen_random_uuid(), '{owner}', 'hay ' || n, repeat('stack of hay ', 100), \
+             1, now(), now(), 'hay ' || n, 'hay ' || n || chr(1) || repeat('stack of hay ', 100) \
+             FROM generate_series(1, 3000) AS n; ANALYZE tasks",
+            owner = owner.as_uuid()
+        ))?;
+    }
+    let plan_of = |text: &str| -> Result<Vec<String>, BoxError> {
+        let query = TaskListQuery {
+            filter: q(text)?,
+            ..TaskListQuery::default()
+        };
+        let plan = db.explain_task_listing_as_planned(owner, query, 51)?;
+        Ok(plan)
+    };
+    let uses_index = |plan: &[String]| match backend_name {
+        "sqlite" => plan
+            .iter()
+            .any(|line| line.contains("task_search VIRTUAL TABLE")),
+        _ => plan
+            .iter()
+            .any(|line| line.contains("tasks_search_key_trgm")),
+    };
+    // SQLite always takes the index for three or more characters; PostgreSQL's planner
+    // weighs its estimate of the matches, which for a short text like "nee" it guesses high.
+    let texts: &[&str] = match backend_name {
+        "sqlite" => &["needle", "NEE", "\"quoted\" text", "äpfel"],
+        _ => &["needle", "the NEEDLE"],
+    };
+    for &text in texts {
+        let plan = tokio::task::block_in_place(|| plan_of(text))?;
+        assert!(
+            uses_index(&plan),
+            "q={text} on {backend_name} does not use the search index:\n    {}",
+            plan.join("\n    ")
+        );
+        if backend_name == "sqlite" {
+            let problems = sqlite_plan_problems(&plan, false);
+            assert!(
+                problems.is_empty(),
+                "q={text}: {problems:?}\n    {}",
+                plan.join("\n    ")
+            );
+        }
+    }
+    if backend_name == "sqlite" {
+        let plan = tokio::task::block_in_place(|| plan_of("ne"))?;
+        assert!(
+            !uses_index(&plan),
+            "a two-character q cannot use a trigram index:\n    {}",
+            plan.join("\n    ")
+        );
+    }
+    let found = list(&*tasks, owner, &q("NEEDLE")?, TaskSort::default()).await?;
+    assert_eq!(ids(&found), vec![1]);
+    Ok(())
+}
+
+/// The search index follows every change: a task is found by its new text after an update
+/// and not by its old one, by neither after it is deleted, and not after its owner is
+/// deleted (the cascade), on keyset pages as in one.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_search_index_follows_updates_and_deletes(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    let all: Vec<Task> = (1..=5)
+        .map(|n| task(owner, n, &format!("Alpha task {n}")))
+        .collect::<Result<_, _>>()?;
+    insert_all(&*tasks, &all).await?;
+    let found = |text: &'static str| {
+        let tasks = tasks.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let query = TaskListQuery {
+                    filter: q(text)?,
+                    after,
+                    ..TaskListQuery::default()
+                };
+                let page = tasks.list_for_owner(owner, query, 2).await?;
+                let Some(last) = page.last() else { break };
+                after = Some(TaskCursor::after(last, TaskSort::default()));
+                seen.extend(ids(&page));
+            }
+            Ok::<_, BoxError>(seen)
+        }
+    };
+    assert_eq!(found("alpha").await?, vec![1, 2, 3, 4, 5]);
+
+    let mut renamed = changes_of(&all[1]);
+    renamed.title = TaskTitle::parse("Omega")?;
+    renamed.description = Description::parse("now about öl".to_owned())?;
+    let outcome = tasks
+        .update_with(
+            owner,
+            all[1].id,
+            Box::new(move |_: &Task| UpdateDecision::Write(renamed, Utc::now())),
+        )
+        .await?;
+    assert!(matches!(outcome, UpdateOutcome::Updated(_)), "{outcome:?}");
+    assert_eq!(found("alpha").await?, vec![1, 3, 4, 5]);
+    assert_eq!(found("omega").await?, vec![2]);
+    assert_eq!(found("ÖL").await?, vec![2]);
+
+    let deleted = tasks.delete_for_owner(owner, all[2].id, None).await?;
+    assert_eq!(deleted, DeleteOutcome::Deleted);
+    assert_eq!(found("alpha").await?, vec![1, 4, 5]);
+
+    db.users().delete(owner).await?;
+    assert_eq!(found("alpha").await?, Vec::<u128>::new());
+    assert_eq!(found("omega").await?, Vec::<u128>::new());
+    Ok(())
+}
+
+/// The search bomb: an owner's few hundred tasks whose long texts compress to almost
+/// nothing (so that reading them all looks cheap to PostgreSQL's planner, which prices
+/// `LIKE` as one cheap operator per row whatever the text) and a long pattern that takes
+/// seconds to match against all of them. The listing still asks the search index, which
+/// finds nothing to match at all.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_search_bomb_is_looked_up_in_the_index(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let bomber = registered(&db, 1).await?;
+    let tasks = db.tasks();
+    insert_all(&*tasks, &[task(bomber, 1, "Only a title")?]).await?;
+    if db.backend_name() == "postgres" {
+        let other = registered(&db, 2).await?;
+        let mut conn = db.hold_connection()?;
+        conn.execute_sql(&format!(
+            "INSERT INTO tasks (id, owner_id, title, description, priority, created_at, \
+             updated_at, title_key, search_key) \
+             SELECT gen_random_uuid(), '{bomber}', 'bomb ' || n, repeat('a', 10000), 1, \
+             now(), now(), 'bomb ' || n, 'bomb ' || n || chr(1) || repeat('a', 10000) \
+             FROM generate_series(1, 500) AS n; \
+             INSERT INTO tasks (id, owner_id, title, priority, created_at, updated_at, \
+             title_key, search_key) \
+             SELECT gen_random_uuid(), '{other}', 'other ' || n, 1, now(), now(), \
+             'other ' || n, 'other ' || n || chr(1) \
+             FROM generate_series(1, 2000) AS n; ANALYZE tasks",
+            bomber = bomber.as_uuid(),
+            other = other.as_uuid()
+        ))?;
+    }
+    let pattern = format!("{}b", "a".repeat(199));
+    let query = TaskListQuery {
+        filter: q(&pattern)?,
+        ..TaskListQuery::default()
+    };
+    let explained = query.clone();
+    let plan =
+        tokio::task::block_in_place(|| db.explain_task_listing_as_planned(bomber, explained, 51))?;
+    let index = match db.backend_name() {
+        "sqlite" => "task_search VIRTUAL TABLE",
+        _ => "tasks_search_key_trgm",
+    };
+    assert!(
+        plan.iter().any(|line| line.contains(index)),
+        "the search bomb does not use the search index:\n    {}",
+        plan.join("\n    ")
+    );
+    assert!(tasks.list_for_owner(bomber, query, 51).await?.is_empty());
+    Ok(())
+}

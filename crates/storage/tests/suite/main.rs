@@ -89,15 +89,24 @@ enum Source {
 impl Databases {
     /// A new, empty database (no migrations applied), never shared with another test.
     pub fn fresh(&self, settings: PoolSettings) -> Result<Database, BoxError> {
+        self.fresh_with(settings, taskapi_storage::DEFAULT_STATEMENT_TIMEOUT)
+    }
+
+    /// [`Databases::fresh`] with every statement limited to `statement_timeout`.
+    pub fn fresh_with(
+        &self,
+        settings: PoolSettings,
+        statement_timeout: Duration,
+    ) -> Result<Database, BoxError> {
         match &self.source {
             Source::Sqlite { .. } => {
                 let url = format!("sqlite://{}", self.next_path()?.display());
-                Ok(Database::connect(&url, settings)?)
+                Ok(Database::connect_with(&url, settings, statement_timeout)?)
             }
             Source::Postgres { databases } => {
                 let database =
                     PostgresTestDatabase::create()?.ok_or("TASKAPI_TEST_DATABASE_URL vanished")?;
-                let db = Database::connect(database.url(), settings)?;
+                let db = Database::connect_with(database.url(), settings, statement_timeout)?;
                 databases
                     .lock()
                     .map_err(|_| "test database list poisoned")?
@@ -1320,5 +1329,107 @@ async fn reads_of_a_read_transaction_share_one_snapshot(#[case] backend: Backend
         2,
         "the commit is seen after the transaction"
     );
+    Ok(())
+}
+
+/// A statement that runs past `database.statement_timeout` is cancelled (PostgreSQL) or
+/// interrupted (SQLite): it fails as `Unavailable` (a 503 for a request) instead of running
+/// to its end, and its connection serves the next statement at once. Each slow statement
+/// would run for far longer than the test allows if nothing stopped it.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_over_the_statement_timeout_is_stopped_and_frees_its_connection(
+    #[case] backend: Backend,
+) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let limit = Duration::from_millis(300);
+    let db = backend.fresh_with(
+        PoolSettings {
+            size: 1,
+            timeout: Duration::from_secs(5),
+        },
+        limit,
+    )?;
+    db.run_migrations()?;
+    let slow = match db.backend_name() {
+        // Counting to 10^10 takes SQLite many minutes.
+        "sqlite" => {
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 10000000000) \
+             SELECT COUNT(*) AS value FROM n"
+        }
+        _ => "SELECT 1::bigint AS value FROM pg_sleep(600)",
+    };
+    let worker = db.clone();
+    let (outcome, elapsed, after) = tokio::task::spawn_blocking(move || {
+        let mut conn = worker.hold_connection()?;
+        let started = Instant::now();
+        let outcome = conn.query_i64(slow);
+        let elapsed = started.elapsed();
+        // The same (only) connection answers the next statement.
+        let after = conn.query_i64("SELECT CAST(7 AS BIGINT) AS value");
+        Ok::<_, BoxError>((outcome, elapsed, after))
+    })
+    .await??;
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "the slow statement must fail as unavailable, got {outcome:?} after {elapsed:?}"
+    );
+    assert!(
+        elapsed < limit + Duration::from_secs(5),
+        "it was stopped only after {elapsed:?}"
+    );
+    assert_eq!(after?, 7);
+    // And the pool's one connection serves repository calls again.
+    db.ping().await?;
+    Ok(())
+}
+
+/// Migrations wait for the instance that holds the turn at most as long as they are told,
+/// then give up with a message naming the lock; once it is free they run.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrations_give_up_on_a_held_lock_after_the_wait_they_are_given(
+    #[case] backend: Backend,
+) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = backend.fresh(settings())?;
+    let mut holder = db.hold_connection()?;
+    let (take, release) = match db.backend_name() {
+        // The write lock SQLite migrations take.
+        "sqlite" => ("BEGIN IMMEDIATE", "COMMIT"),
+        // The advisory lock of PostgreSQL migrations (0x0074_6173_6b61_7069).
+        _ => (
+            "SELECT pg_advisory_lock(32758245649117289)",
+            "SELECT pg_advisory_unlock(32758245649117289)",
+        ),
+    };
+    holder.execute_sql(take)?;
+    let wait = Duration::from_millis(500);
+    let started = Instant::now();
+    let refused = db.run_migrations_within(wait);
+    let elapsed = started.elapsed();
+    let message = match refused {
+        Err(e) => e.to_string(),
+        Ok(applied) => return Err(format!("migrated past a held lock: {applied:?}").into()),
+    };
+    assert!(
+        message.contains("lock") && message.contains("500ms"),
+        "the message names the lock and the wait: {message}"
+    );
+    assert!(elapsed >= wait, "gave up after {elapsed:?}");
+    assert!(
+        elapsed < wait + Duration::from_secs(5),
+        "waited {elapsed:?}"
+    );
+    holder.execute_sql(release)?;
+    assert!(!db.run_migrations_within(wait)?.is_empty());
     Ok(())
 }

@@ -89,10 +89,10 @@ fn every_pooled_connection_has_the_settings() -> TestResult {
             conn.query_i64("SELECT timeout AS value FROM pragma_busy_timeout")?,
             5_000
         );
-        // 1 = NORMAL
+        // 2 = FULL: every commit is synced before it is acknowledged.
         assert_eq!(
             conn.query_i64("SELECT synchronous AS value FROM pragma_synchronous")?,
-            1
+            2
         );
     }
     Ok(())
