@@ -56,6 +56,9 @@ impl DbError {
     /// restarted), so that the connection must not be used again.
     pub(crate) fn lost_connection(&self) -> bool {
         match self {
+            // The connection died in a transaction and could not roll it back: diesel refuses
+            // every further use of it.
+            DbError::Query(DieselError::BrokenTransactionManager) => true,
             DbError::Query(DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
@@ -88,6 +91,8 @@ impl DbError {
 /// work, and the client gets a 503); anything else is `Internal`.
 fn classify(e: DieselError) -> StoreError {
     let unavailable = match &e {
+        // A connection lost in the middle of a transaction (see `lost_connection`).
+        DieselError::BrokenTransactionManager => true,
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             _,
@@ -178,6 +183,16 @@ mod tests {
         ] {
             assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)));
         }
+    }
+
+    #[test]
+    fn a_connection_that_broke_inside_a_transaction_is_lost_and_unavailable() {
+        let broken = || DbError::Query(DieselError::BrokenTransactionManager);
+        assert!(broken().lost_connection());
+        assert!(matches!(
+            StoreError::from(broken()),
+            StoreError::Unavailable(_)
+        ));
     }
 
     #[test]
