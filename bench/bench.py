@@ -432,6 +432,13 @@ def attack_summary(runs, meta, names):
                          f"{reads['p99_ms'] / base['p99_ms']:.2f} |")
         else:
             lines.append(f"| {names.get(name, name)} | {what} | ? | ? | ? | ? |")
+    control = runs.get("get_task_restarted")
+    if control and base and base["rps"]:
+        lines.append("")
+        lines.append(f"Control: the same reads unloaded on the restarted server "
+                     f"(`get_task_restarted`): {control['rps']:.1f} req/s "
+                     f"({control['rps'] / base['rps']:.2f} × `get_task`), p99 "
+                     f"{control['p99_ms']:.2f} ms.")
     slow = json.loads(meta["slow_stats"]) if meta.get("slow_stats") else None
     if slow:
         lines.append("")

@@ -427,6 +427,9 @@ attacks() {
     local attack_token q
     register "$ATTACK_EMAIL" >/dev/null
     attack_token=$(login "$ATTACK_EMAIL")
+    # A control: the same reads unloaded on the restarted server (the ratios use get_task).
+    measure get_task_restarted "GET /tasks/{id} (throttling on)" "$BENCH_CONNECTIONS" \
+        "/tasks/$READ_ID" "$AUTH"
     for attack in $BENCH_ATTACKS; do
         case $attack in
             search)
