@@ -33,6 +33,16 @@
 #   BENCH_WORKDIR            where databases and logs go [a new folder under $TMPDIR]
 #   BENCH_KEEP               1 to keep the work folder afterwards [0]
 #   BENCH_RESULTS            where the Markdown reports are written [bench/results]
+#   BENCH_ATTACKS            attacks during which another user's reads are measured, on a
+#                            server restarted with throttling on; "" for none
+#                            ["search slow flood flood_spread"]
+#   BENCH_SEARCH_TASKS       tasks of the search attacker [500] ...
+#   BENCH_SEARCH_LENGTH      ... each with a description of this many 'a' [10000]
+#   BENCH_SEARCH_CONNECTIONS concurrent crafted searches [8]
+#   BENCH_SLOW_CONNECTIONS   slow connections held open [1000]
+#   BENCH_FLOOD_CONNECTIONS  connections of the wrong-password floods [64]
+#   BENCH_SYNC_COST          1 to time single-row SQLite commits with synchronous=NORMAL and
+#                            FULL on the work folder's disk (SQLite only) [1]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,17 +69,28 @@ BENCH_ACCESS_LOG=${BENCH_ACCESS_LOG:-0}
 BENCH_BUILD=${BENCH_BUILD:-1}
 BENCH_KEEP=${BENCH_KEEP:-0}
 BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
+BENCH_ATTACKS=${BENCH_ATTACKS-search slow flood flood_spread}
+BENCH_SEARCH_TASKS=${BENCH_SEARCH_TASKS:-500}
+BENCH_SEARCH_LENGTH=${BENCH_SEARCH_LENGTH:-10000}
+BENCH_SEARCH_CONNECTIONS=${BENCH_SEARCH_CONNECTIONS:-8}
+BENCH_SLOW_CONNECTIONS=${BENCH_SLOW_CONNECTIONS:-1000}
+BENCH_FLOOD_CONNECTIONS=${BENCH_FLOOD_CONNECTIONS:-64}
+BENCH_SYNC_COST=${BENCH_SYNC_COST:-1}
 
 PAGE_SIZE=100
 BENCH_EMAIL=bench@bench.invalid
 DEEP_EMAIL=deep@bench.invalid
+ATTACK_EMAIL=attacker@bench.invalid
+ATTACK_RAMP=2
 PASSWORD=bench-password-123
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 
 # State the cleanup needs.
 SERVER_PID=""
 SAMPLER_PID=""
+ATTACKER_PID=""
 WRK_PIDS=()
+SERVER_ENV=()
 PG_DB=""
 WORK=""
 
@@ -82,6 +103,7 @@ cleanup() {
     set +e
     trap - EXIT INT TERM
     if [[ -n $SAMPLER_PID ]]; then kill "$SAMPLER_PID" 2>/dev/null; fi
+    if [[ -n $ATTACKER_PID ]]; then kill "$ATTACKER_PID" 2>/dev/null; fi
     for pid in "${WRK_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     stop_server
     drop_pg_database
@@ -119,11 +141,18 @@ fi
 for backend in $BACKENDS; do
     [[ $backend == sqlite || $backend == postgres ]] || die "unknown backend '$backend'"
 done
+for attack in $BENCH_ATTACKS; do
+    case $attack in
+        search | slow | flood | flood_spread) ;;
+        *) die "unknown attack '$attack' in BENCH_ATTACKS (search, slow, flood, flood_spread)" ;;
+    esac
+done
 
-# 256 connections for wrk and as many for the server, plus the database's.
+# 256 connections (or the slow ones) for wrk and as many for the server, plus the database's.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-(( $(ulimit -n) >= 2 * BENCH_HIGH_CONNECTIONS + 256 )) \
-    || die "ulimit -n is $(ulimit -n), too low for $BENCH_HIGH_CONNECTIONS connections"
+MOST_CONNECTIONS=$((BENCH_HIGH_CONNECTIONS > BENCH_SLOW_CONNECTIONS ? BENCH_HIGH_CONNECTIONS : BENCH_SLOW_CONNECTIONS))
+(( $(ulimit -n) >= MOST_CONNECTIONS + BENCH_CONNECTIONS + 256 )) \
+    || die "ulimit -n is $(ulimit -n), too low for $MOST_CONNECTIONS connections"
 
 if [[ $BENCH_BUILD == 1 ]]; then
     log "building: cargo build --release --locked"
@@ -160,6 +189,7 @@ start_server() {
         TASKAPI__QUOTA__WRITES_PER_MINUTE=0 \
         TASKAPI__QUOTA__TASKS_PER_USER=0 \
         RUST_LOG="$RUST_LOG_VALUE" \
+        "${SERVER_ENV[@]}" \
         "$BIN" serve >>"$logfile" 2>&1) &
     SERVER_PID=$!
     local deadline=$((SECONDS + 120))
@@ -315,6 +345,111 @@ measure() {
 
 meta() { printf '%s=%s\n' "$1" "$2" >>"$OUT/meta.txt"; }
 
+# seconds DURATION: a wrk duration (10s, 2m, 1h or a plain number of seconds) in seconds.
+seconds() {
+    case $1 in
+        *s) echo "${1%s}" ;;
+        *m) echo $((${1%m} * 60)) ;;
+        *h) echo $((${1%h} * 3600)) ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# under_attack NAME: the victim's measurement during an attack: another user's (the
+# benchmark user's) GET /tasks/{id}, exactly as the unloaded get_task.
+under_attack() {
+    measure "${1}_reads" "GET /tasks/{id} ($1)" "$BENCH_CONNECTIONS" "/tasks/$READ_ID" "$AUTH"
+}
+
+# attack_wrk NAME ENDPOINT CONNECTIONS PATH [VAR=value...]: a wrk attacker (label
+# NAME_attack) runs through a ramp, the victim's warm-up and its measurement.
+attack_wrk() {
+    local name=$1 endpoint=$2 conns=$3 path=$4
+    shift 4
+    local warmup=0
+    [[ $BENCH_WARMUP == 0 ]] || warmup=$(seconds "$BENCH_WARMUP")
+    local length=$((ATTACK_RAMP + warmup + $(seconds "$BENCH_DURATION") + 2))
+    log "attack $name: $endpoint, $conns connections"
+    server_alive
+    run_wrk "${name}_attack" "$endpoint" "$conns" "${length}s" "$path" WRK_ATTACK=1 "$@" &
+    ATTACKER_PID=$!
+    sleep "$ATTACK_RAMP"
+    under_attack "$name"
+    wait "$ATTACKER_PID" || die "the $name attacker failed"
+    ATTACKER_PID=""
+    record "${name}_attack"
+    server_alive
+    sleep 2
+}
+
+# attack_slow: BENCH_SLOW_CONNECTIONS slow connections (bench/attack.py) held open while the
+# victim is measured, sampling the server's resident memory meanwhile.
+attack_slow() {
+    local ready=$OUT/slow.ready stats=$OUT/slow.json
+    rm -f "$ready" "$stats"
+    log "attack slow: $BENCH_SLOW_CONNECTIONS slow connections"
+    server_alive
+    python3 "$BENCH_DIR/attack.py" slow "$BASE" "$BENCH_SLOW_CONNECTIONS" 600 "$ready" "$stats" &
+    ATTACKER_PID=$!
+    local deadline=$((SECONDS + 60))
+    until [[ -e $ready ]]; do
+        kill -0 "$ATTACKER_PID" 2>/dev/null || die "the slow-connection attacker exited early"
+        (( SECONDS < deadline )) || { log "warning: not all slow connections open after 60 s"; break; }
+        sleep 0.2
+    done
+    sleep "$ATTACK_RAMP"
+    : >"$OUT/peak_rss_slow"
+    sample_peak_rss "$SERVER_PID" "$OUT/peak_rss_slow" &
+    SAMPLER_PID=$!
+    under_attack slow
+    kill "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+    meta rss_peak_slow_kb "$(cat "$OUT/peak_rss_slow")"
+    kill -TERM "$ATTACKER_PID" 2>/dev/null || true
+    wait "$ATTACKER_PID" || die "the slow-connection attacker failed"
+    ATTACKER_PID=""
+    [[ -s $stats ]] || die "the slow-connection attacker wrote no statistics"
+    meta slow_stats "$(tr -d '\n' <"$stats")"
+    server_alive
+    sleep 2
+}
+
+# attacks: restarts the server as deployed (throttling on, 127.0.0.1 a trusted proxy so that
+# the distributed flood can name its addresses) and runs the attacks of BENCH_ATTACKS.
+attacks() {
+    [[ -n ${BENCH_ATTACKS// /} ]] || return 0
+    stop_server
+    SERVER_ENV=(TASKAPI__THROTTLE__ENABLED=true TASKAPI__SERVER__TRUSTED_PROXIES=127.0.0.1)
+    start_server "$DB_URL" "$SERVER_LOG"
+    SERVER_ENV=()
+    meta attacks "$BENCH_ATTACKS"
+    local attack_token q
+    register "$ATTACK_EMAIL" >/dev/null
+    attack_token=$(login "$ATTACK_EMAIL")
+    # A control: the same reads unloaded on the restarted server (the ratios use get_task).
+    measure get_task_restarted "GET /tasks/{id} (throttling on)" "$BENCH_CONNECTIONS" \
+        "/tasks/$READ_ID" "$AUTH"
+    for attack in $BENCH_ATTACKS; do
+        case $attack in
+            search)
+                log "search attacker: $BENCH_SEARCH_TASKS tasks of $BENCH_SEARCH_LENGTH characters"
+                python3 "$BENCH_DIR/attack.py" seed-search "$BASE" "$attack_token" \
+                    "$BENCH_SEARCH_TASKS" "$BENCH_SEARCH_LENGTH"
+                q=$(printf 'a%.0s' $(seq 199))b
+                attack_wrk search "GET /tasks?q=a…ab (attacker)" "$BENCH_SEARCH_CONNECTIONS" \
+                    "/tasks?q=$q" WRK_TOKEN="$attack_token" ;;
+            slow) attack_slow ;;
+            flood)
+                attack_wrk flood "POST /login wrong (attacker)" "$BENCH_FLOOD_CONNECTIONS" /login \
+                    WRK_METHOD=POST WRK_BODY="{\"email\":\"$ATTACK_EMAIL\",\"password\":\"wrong-password\"}" ;;
+            flood_spread)
+                attack_wrk flood_spread "POST /login wrong, spread (attacker)" \
+                    "$BENCH_FLOOD_CONNECTIONS" /login WRK_FLOOD=1 ;;
+        esac
+    done
+}
+
 bench_backend() {
     BACKEND=$1
     OUT=$WORK/$BACKEND
@@ -389,6 +524,8 @@ bench_backend() {
     last_page=$(helper walk "$BASE" "$deep_token" "/tasks?limit=$PAGE_SIZE" "$pages")
 
     local auth=WRK_TOKEN=$token
+    AUTH=$auth
+    READ_ID=$read_id
     local login_body="{\"email\":\"$BENCH_EMAIL\",\"password\":\"$PASSWORD\"}"
     local c=$BENCH_CONNECTIONS
     measure ping "GET /ping" "$c" /ping
@@ -439,8 +576,15 @@ bench_backend() {
     sleep 3
     meta rss_after_load_kb "$(rss_kb "$SERVER_PID")"
     meta rss_hwm_kb "$(rss_kb "$SERVER_PID" VmHWM)"
+
+    attacks
     stop_server
     drop_pg_database
+
+    if [[ $BACKEND == sqlite && $BENCH_SYNC_COST == 1 ]]; then
+        log "SQLite commits with synchronous=NORMAL and FULL"
+        meta sync_cost "$(helper sqlite-sync-cost "$OUT/sync.db")"
+    fi
 
     local report=$BENCH_RESULTS/$STAMP-$BACKEND.md
     helper report "$OUT" --out "$report" >"$OUT/report.txt"
@@ -467,6 +611,9 @@ MACHINE_META=$(
     printf 'deep_tasks=%s\n' "$BENCH_DEEP_TASKS"
     printf 'connections=%s\n' "$BENCH_CONNECTIONS"
     printf 'high_connections=%s\n' "$BENCH_HIGH_CONNECTIONS"
+    printf 'search_tasks=%s\n' "$BENCH_SEARCH_TASKS"
+    printf 'search_length=%s\n' "$BENCH_SEARCH_LENGTH"
+    printf 'slow_connections=%s\n' "$BENCH_SLOW_CONNECTIONS"
 )
 
 REPORTS=()
