@@ -105,6 +105,8 @@ macro_rules! purge_batch {
         }
     }};
 }
+// The engines use it only for the plan test.
+#[cfg(feature = "test-support")]
 pub(crate) use purge_batch;
 
 /// Deletes every row of `purge` at `at`, batch after batch, and returns how many went.

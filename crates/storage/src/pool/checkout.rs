@@ -67,6 +67,7 @@ impl DbPool {
     ///
     /// # Errors
     /// `Unavailable` when no live connection became free (or could be opened) in time.
+    #[cfg(feature = "test-support")]
     pub(crate) fn checkout(&self) -> Result<Checkout, StoreError> {
         self.checkout_by(Instant::now() + self.connections.connection_timeout())
     }
