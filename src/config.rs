@@ -432,6 +432,12 @@ impl Settings {
                 "must be between 1 and 10000000",
             ));
         }
+        if self.quota.concurrent_searches_per_user > 1_000 {
+            return Err(invalid(
+                "quota.concurrent_searches_per_user",
+                "must be between 0 and 1000",
+            ));
+        }
         match (&self.auth.jwt_secret, self.environment) {
             (Some(secret), _) if secret.expose().len() < MIN_SECRET_BYTES => Err(invalid(
                 "auth.jwt_secret",

@@ -20,7 +20,7 @@ use taskapi_domain::{
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
     ApiMetrics, AppState, CachedReadiness, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource,
-    ReadinessCheck, Throttle,
+    ReadinessCheck, SearchGate, Throttle,
 };
 use taskapi_storage::{Database, redact_url};
 
@@ -484,6 +484,12 @@ impl Application {
             )),
             throttle,
             cors_origins: Arc::new(settings.cors.allowed_origins.clone()),
+            // A search waits at most as long as the one ahead of it may run: the statement
+            // time budget, plus the wait for a connection.
+            search_gate: Arc::new(SearchGate::new(
+                settings.quota.concurrent_searches_per_user,
+                settings.database.statement_timeout + settings.database.pool_timeout,
+            )),
         });
         let openapi = serde_json::to_vec(&taskapi_http::openapi_document())
             .map_err(|e| StartupError::Other(format!("cannot render the OpenAPI document: {e}")))?;

@@ -39,6 +39,7 @@ fn compiled_in_defaults_match_the_spec() {
     assert_eq!(s.throttle.max_tracked_keys, 100_000);
     assert_eq!(s.auth.hash_queue, 32);
     assert_eq!(s.quota.tasks_per_user, 100_000);
+    assert_eq!(s.quota.concurrent_searches_per_user, 1);
     assert_eq!(s.quota.writes_per_minute, 600);
     assert!(s.cors.allowed_origins.is_empty());
     assert!(s.server.trusted_proxies.is_empty());
@@ -154,6 +155,13 @@ fn errors_name_the_key() {
     assert_eq!(
         key_of(load(&[("TASKAPI__QUOTA__WRITES_PER_MINUTE", "-1")])),
         "quota.writes_per_minute"
+    );
+    assert_eq!(
+        key_of(load(&[(
+            "TASKAPI__QUOTA__CONCURRENT_SEARCHES_PER_USER",
+            "1001"
+        )])),
+        "quota.concurrent_searches_per_user"
     );
     assert_eq!(
         key_of(load(&[("TASKAPI__AUTH__REFRESH_TTL", "1m")])),

@@ -1244,9 +1244,10 @@ async fn deleting_the_task_a_cursor_points_at_skips_nothing(#[case] backend: Bac
 
 /// The search bomb: one account's 400 tasks with 10 000-character descriptions, searched by
 /// 8 concurrent `q` of 199 `a`s and a `b` (without an index, each search compares the
-/// pattern at every position of every text: about a second each). Every search answers
-/// (an empty page, since no text has that substring), and another user's reads meanwhile
-/// stay 200, each well within a generous second.
+/// pattern at every position of every text: about a second each). The searches take turns
+/// (`quota.concurrent_searches_per_user`), and every one answers (an empty page, since no
+/// text has that substring) rather than being refused; another user's reads meanwhile stay
+/// 200, each well within a generous second.
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]

@@ -21,6 +21,7 @@ mod query;
 mod readiness;
 pub mod reply;
 mod routes;
+mod search_gate;
 mod settings;
 pub mod throttle;
 
@@ -42,6 +43,7 @@ pub use error::{ApiError, Problem};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
+pub use search_gate::SearchGate;
 pub use settings::{
     CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
 };
@@ -69,6 +71,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Origins allowed to call the API from a browser (validated with [`validate_origin`]).
     pub cors_origins: Arc<Vec<String>>,
+    /// The turns of each account's substring searches (`quota.concurrent_searches_per_user`).
+    pub search_gate: Arc<SearchGate>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -79,6 +79,9 @@ pub struct QuotaSettings {
     /// Task writes (create, update, delete) per account per minute, per instance; 0 for no
     /// limit.
     pub writes_per_minute: u32,
+    /// Substring searches (`GET /tasks?q=`) of one account running at once, per instance;
+    /// more wait for a turn. 0 for no limit.
+    pub concurrent_searches_per_user: usize,
 }
 
 impl ThrottleConfig {

@@ -19,6 +19,7 @@ pub async fn list_user_tasks(
     id: UserIdParam,
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
+    let _turn = params.search_turn(&state, &caller.0).await?;
     let page = state
         .admin
         .list_user_tasks(&caller.0, id.get()?, params.query.clone())

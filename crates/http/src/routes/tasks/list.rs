@@ -12,8 +12,8 @@ use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId, TaskListQuery,
-    TaskPage, TaskSort, TaskSortField,
+    PageSize, Principal, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId,
+    TaskListQuery, TaskPage, TaskSort, TaskSortField,
 };
 
 use super::TaskResponse;
@@ -27,6 +27,7 @@ use crate::pagination::{
 };
 use crate::query::{QueryParams, parse_bool, query_parameter};
 use crate::reply::JsonOk;
+use crate::search_gate::SearchTurn;
 
 /// The fields tasks can be sorted by: each API name with its domain field.
 const SORTS: [(&str, TaskSortField); 5] = [
@@ -77,6 +78,7 @@ pub async fn list(
     caller: AuthUser,
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
+    let _turn = params.search_turn(&state, &caller.0).await?;
     let page = state.tasks.list(&caller.0, params.query.clone()).await?;
     Ok(params.reply(page))
 }
@@ -91,6 +93,22 @@ pub struct TaskListParams {
 }
 
 impl TaskListParams {
+    /// Waits for a turn of the caller's substring searches when this query is one
+    /// (`quota.concurrent_searches_per_user`); held until the page is read.
+    ///
+    /// # Errors
+    /// 429 when the caller's other searches kept every turn for too long.
+    pub async fn search_turn<'a>(
+        &self,
+        state: &'a AppState,
+        caller: &Principal,
+    ) -> Result<Option<SearchTurn<'a>>, ApiError> {
+        match self.query.filter.q {
+            Some(_) => state.search_gate.enter(caller.user_id).await,
+            None => Ok(None),
+        }
+    }
+
     fn parse(query: &str) -> Result<TaskListQuery, ApiError> {
         let mut params = QueryParams::parse(query)?;
         let mut filter = TaskFilter::default();
