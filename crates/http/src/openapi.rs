@@ -26,19 +26,19 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("logout_session", &[400, 401, 413, 415, 503]),
     ("logout_all_sessions", &[401, 503]),
     ("get_me", &[401, 503]),
-    ("change_password", &[400, 401, 403, 413, 415, 503]),
-    ("delete_me", &[401, 403, 409, 503]),
+    ("change_password", &[400, 401, 403, 413, 415, 429, 503]),
+    ("delete_me", &[401, 403, 409, 429, 503]),
     ("list_users", &[401, 403, 503]),
     ("get_user", &[401, 403, 404, 503]),
     ("update_user", &[400, 401, 403, 404, 409, 413, 415, 503]),
     ("delete_user", &[401, 403, 404, 409, 503]),
-    ("list_user_tasks", &[401, 403, 404, 503]),
-    ("list_tasks", &[401, 503]),
-    ("create_task", &[400, 401, 409, 413, 415, 503]),
+    ("list_user_tasks", &[401, 403, 404, 429, 503]),
+    ("list_tasks", &[401, 429, 503]),
+    ("create_task", &[400, 401, 409, 413, 415, 429, 503]),
     ("get_task", &[401, 404, 503]),
-    ("update_task", &[400, 401, 404, 412, 413, 415, 503]),
-    ("put_task", &[400, 401, 404, 412, 413, 415, 503]),
-    ("delete_task", &[401, 404, 412, 503]),
+    ("update_task", &[400, 401, 404, 412, 413, 415, 429, 503]),
+    ("put_task", &[400, 401, 404, 412, 413, 415, 429, 503]),
+    ("delete_task", &[401, 404, 412, 429, 503]),
 ];
 
 /// Response headers worth documenting: (operation, status, header, description).
@@ -142,8 +142,9 @@ fn error_description(status: u16) -> &'static str {
         415 => "The body is not sent as `application/json`.",
         422 => "Invalid fields or query parameters; `errors` lists each one.",
         429 => {
-            "Too many attempts from this address or for this email; retry after \
-                `Retry-After` seconds."
+            "Too many requests: auth attempts from this address or failed logins for this \
+                email, the account's task writes per minute, or a search that waited too \
+                long for its account's turn; retry after `Retry-After` seconds."
         }
         500 => "An unexpected failure; the body carries no internals.",
         503 => {
