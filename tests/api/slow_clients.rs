@@ -9,12 +9,13 @@
 use std::time::Duration;
 
 use rstest::rstest;
-use serde_json::Value;
+use actix_web::http::Method;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, send};
 
 /// How long a limit of a second may take to act, at most: generous, and still shorter than
 /// the defaults (5 s and more), so that a key the server ignored would fail the test.
@@ -175,14 +176,16 @@ async fn a_body_that_stops_arriving_answers_408_and_closes(#[case] backend: Back
     let app = TestApp::spawn_with(&[
         ("TASKAPI__SERVER__REQUEST_BODY_TIMEOUT", "1s"),
         ("TASKAPI__SERVER__KEEP_ALIVE", "60s"),
+        ("TASKAPI__CORS__ALLOWED_ORIGINS", "https://app.example.com"),
     ])
     .await;
     let mut socket = connect(&app).await;
-    // One byte of a 60-byte body, then nothing.
+    // One byte of a 60-byte body, then nothing; from a page of an allowed origin, which
+    // must be able to read the answer.
     socket
         .write_all(
             b"POST /login HTTP/1.1\r\nHost: taskapi\r\nContent-Type: application/json\r\n\
-              Content-Length: 60\r\n\r\n{",
+              Origin: https://app.example.com\r\nContent-Length: 60\r\n\r\n{",
         )
         .await
         .unwrap();
@@ -191,6 +194,12 @@ async fn a_body_that_stops_arriving_answers_408_and_closes(#[case] backend: Back
         .unwrap_or_else(|| panic!("a slow body was held"));
     assert_eq!(answer.status, 408, "{}", answer.head);
     answer.problem();
+    assert_eq!(
+        answer.header("access-control-allow-origin").as_deref(),
+        Some("https://app.example.com"),
+        "{}",
+        answer.head
+    );
     assert!(closes_silently(&mut socket, WITHIN).await);
 
     // A body that arrives in time is read as ever (an unknown account: 401).
@@ -271,6 +280,7 @@ async fn a_request_running_past_the_request_timeout_answers_503(#[case] backend:
     let app = TestApp::spawn_with(&[
         ("TASKAPI__SERVER__REQUEST_TIMEOUT", "20ms"),
         ("TASKAPI__AUTH__BCRYPT_COST", "10"),
+        ("TASKAPI__CORS__ALLOWED_ORIGINS", "https://app.example.com"),
     ])
     .await;
     let response = app
@@ -278,6 +288,33 @@ async fn a_request_running_past_the_request_timeout_answers_503(#[case] backend:
         .await;
     response.assert_problem(503);
     response.check_unavailable().unwrap();
+    // From a page of an allowed origin, the page can read it (and its Retry-After).
+    let from_page = send(
+        app.request(Method::POST, "/register")
+            .insert_header(("origin", "https://app.example.com"))
+            .send_json(&json!({"email": "page@example.com", "password": "a long enough password"})),
+    )
+    .await;
+    from_page.assert_problem(503);
+    assert_eq!(
+        from_page.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert!(
+        from_page
+            .header("access-control-expose-headers")
+            .is_some_and(|h| h.to_ascii_lowercase().contains("retry-after")),
+        "{:?}",
+        from_page.header("access-control-expose-headers")
+    );
+    // Counted in the metrics, under a route label of their own.
+    let metrics = app.get("/metrics").await.text();
+    assert!(
+        metrics.contains(
+            r#"taskapi_http_requests_total{method="POST",route="timed_out",status="503"} 2"#
+        ),
+        "{metrics}"
+    );
     // Quick requests are still answered.
     app.get("/ping").await.assert_status(200);
 }

@@ -59,6 +59,30 @@ pub fn validate_origin(origin: &str) -> Result<(), InvalidOrigin> {
     }
 }
 
+/// Gives an answer made outside the CORS middleware (a request that ran out of time, a body
+/// that did not arrive) the headers the middleware gives every other answer to an allowed
+/// `origin`, so that the page can read it (and its `Retry-After`) rather than see a network
+/// error. Answers that already carry them, and other origins, are left as they are.
+pub(crate) fn allow_answer(
+    headers: &mut header::HeaderMap,
+    origins: &[String],
+    origin: &header::HeaderValue,
+) {
+    if headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        || !origins
+            .iter()
+            .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+    {
+        return;
+    }
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    headers.append(header::VARY, header::HeaderValue::from_static("Origin"));
+    let exposed = EXPOSED_HEADERS.each_ref().map(|h| h.as_str()).join(", ");
+    if let Ok(exposed) = header::HeaderValue::from_str(&exposed) {
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed);
+    }
+}
+
 /// The CORS middleware for `origins` (already validated).
 pub(crate) fn middleware(origins: &[String]) -> Cors {
     origins

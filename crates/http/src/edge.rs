@@ -68,6 +68,16 @@ pub async fn middleware(
         .is_some_and(|state| state.throttle.trusts_peer(req.request()));
     let id = request_id(&req, from_trusted_proxy);
     req.extensions_mut().insert(RequestId(id.clone()));
+    // What an answer made outside the CORS middleware needs for its headers: see below.
+    let cors = req
+        .headers()
+        .get(header::ORIGIN)
+        .cloned()
+        .and_then(|origin| {
+            let state = req.app_data::<Data<AppState>>()?;
+            Some((origin, state.cors_origins.clone()))
+        });
+    let metrics = req.app_data::<Data<Metrics>>().cloned();
     let method = req.method().clone();
     // The path only, and at most its first bytes: query strings are never logged (so they
     // need no bound of their own).
@@ -80,6 +90,12 @@ pub async fn middleware(
         Err(error) => {
             let mut response = problem_with_id(error.error_response(), &id);
             stamp(response.headers_mut(), &id);
+            if let Some((origin, origins)) = &cors {
+                crate::cors::allow_answer(response.headers_mut(), origins, origin);
+            }
+            if let Some(metrics) = &metrics {
+                metrics.observe_unrouted(&method, response.status(), started.elapsed());
+            }
             log::info!(
                 target: "taskapi::access",
                 "{id} {method} {path} {} {:.3}ms",
@@ -92,11 +108,15 @@ pub async fn middleware(
     let elapsed = started.elapsed();
     // Recorded here rather than in a middleware of its own: this one already times every
     // request, and one layer fewer is cheaper. Present only when metrics are enabled.
-    if let Some(metrics) = response.request().app_data::<Data<Metrics>>() {
+    if let Some(metrics) = &metrics {
         metrics.observe(response.request(), response.status(), elapsed);
     }
     let mut response = finish_problem(response, &id);
     stamp(response.headers_mut(), &id);
+    // The CORS middleware sits inside the deadlines, which answer 408 themselves.
+    if let Some((origin, origins)) = &cors {
+        crate::cors::allow_answer(response.headers_mut(), origins, origin);
+    }
 
     log::info!(
         target: "taskapi::access",

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{HttpServiceFactory, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -36,6 +36,10 @@ pub(crate) struct RoutePattern(pub(crate) &'static str);
 
 /// The route label of requests whose path matches no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The `route` label of requests that ran past `server.request_timeout`: their handler went
+/// down before the request's route could be read.
+pub const TIMED_OUT_ROUTE: &str = "timed_out";
 
 /// Latency buckets, in seconds: most answers take a millisecond or a few; the top buckets
 /// catch requests that waited for a pool connection (`database.pool_timeout`, 2 s by
@@ -124,12 +128,6 @@ impl Metrics {
 
     /// Counts and times one answered request.
     pub(crate) fn observe(&self, req: &HttpRequest, status: StatusCode, elapsed: Duration) {
-        let method = req.method().as_str();
-        let method = METHODS
-            .iter()
-            .find(|known| **known == method)
-            .copied()
-            .unwrap_or("other");
         // The API's resources carry their pattern; other routes (documentation, /metrics)
         // are matched again, which costs a regular-expression search.
         let pattern = match req.app_data::<RoutePattern>() {
@@ -138,7 +136,22 @@ impl Metrics {
                 .match_pattern()
                 .map_or(Cow::Borrowed(UNMATCHED_ROUTE), Cow::Owned),
         };
-        let labels = [method, &*pattern, status.as_str()];
+        self.record(req.method(), &pattern, status, elapsed);
+    }
+
+    /// Records a request that left without its route (see [`TIMED_OUT_ROUTE`]).
+    pub(crate) fn observe_unrouted(&self, method: &Method, status: StatusCode, elapsed: Duration) {
+        self.record(method, TIMED_OUT_ROUTE, status, elapsed);
+    }
+
+    fn record(&self, method: &Method, pattern: &str, status: StatusCode, elapsed: Duration) {
+        let method = method.as_str();
+        let method = METHODS
+            .iter()
+            .find(|known| **known == method)
+            .copied()
+            .unwrap_or("other");
+        let labels = [method, pattern, status.as_str()];
         // Errors only when the number of labels is wrong, which the line above rules out.
         if let Ok(counter) = self.requests.get_metric_with_label_values(&labels) {
             counter.inc();
@@ -356,7 +369,7 @@ mod tests {
         let metrics = Metrics::new(Arc::new(FixedPool))?;
         for method in ["BREW", "WHEN"] {
             let req = TestRequest::default()
-                .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap_or_default())
+                .method(Method::from_bytes(method.as_bytes()).unwrap_or_default())
                 .uri(&format!("/scan/{method}"))
                 .to_http_request();
             metrics.observe(&req, StatusCode::NOT_FOUND, Duration::from_millis(2));
