@@ -25,6 +25,14 @@ impl Checkout {
     }
 }
 
+impl Checkout {
+    /// Makes the pool close this connection when it comes back (its transaction state is
+    /// no longer known).
+    pub(crate) fn discard(&mut self) {
+        self.0.lost = true;
+    }
+}
+
 impl Deref for Checkout {
     type Target = DbConnection;
 
@@ -75,8 +83,14 @@ impl DbPool {
     /// [`DbPool::checkout`] with a deadline of the caller's: the pool timeout counted from when the
     /// work was asked for, not from when a thread took it up.
     pub(super) fn checkout_by(&self, deadline: Instant) -> Result<Checkout, StoreError> {
+        self.counters.checkouts.fetch_add(1, Ordering::Relaxed);
+        self.checkout_uncounted(deadline)
+    }
+
+    /// [`DbPool::checkout_by`] without counting a database call: for a batch of writes,
+    /// each of which was counted as it queued.
+    pub(super) fn checkout_uncounted(&self, deadline: Instant) -> Result<Checkout, StoreError> {
         let counters = &self.counters;
-        counters.checkouts.fetch_add(1, Ordering::Relaxed);
         loop {
             let mut conn = match self.connections.try_get() {
                 Some(conn) => conn,

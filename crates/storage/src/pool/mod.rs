@@ -20,6 +20,7 @@
 //! knows nothing of the exporter.
 
 mod checkout;
+mod group_commit;
 #[cfg(test)]
 mod tests;
 mod waits;
@@ -32,7 +33,11 @@ use taskapi_domain::StoreError;
 
 #[cfg(feature = "test-support")]
 pub(crate) use checkout::Checkout;
-use waits::{CheckoutCounters, WriterTurn};
+use diesel::Connection;
+use diesel::connection::TransactionManager;
+use group_commit::{GroupCommit, QueuedWrite};
+use tokio::sync::oneshot;
+use waits::CheckoutCounters;
 
 use crate::backend::{ConnectionPool, DbConnection, read_transaction, write_transaction};
 use crate::errors::DbError;
@@ -44,9 +49,9 @@ pub(crate) struct DbPool {
     counters: Arc<CheckoutCounters>,
     /// Connections idle longer than this are tested before use; `None`: never.
     validate_after_idle: Option<Duration>,
-    /// Taken around every write transaction when the database has one writer at a time
-    /// (SQLite): see [`DbPool::write`]. `None`: writers do not queue here.
-    writer_turn: Option<Arc<WriterTurn>>,
+    /// Where writes queue to share transactions when the database has one writer at a time
+    /// (SQLite): see [`DbPool::write`]. `None`: each write has a transaction of its own.
+    group_commit: Option<Arc<GroupCommit>>,
     /// `database.statement_timeout`: how long, past the pool timeout, a call that started
     /// is awaited before its caller is answered `Unavailable` (see [`DbPool::run`]).
     statement_timeout: Duration,
@@ -88,7 +93,7 @@ impl DbPool {
             connections,
             counters: Arc::default(),
             validate_after_idle,
-            writer_turn: (writers == Writers::OneAtATime).then(Arc::default),
+            group_commit: (writers == Writers::OneAtATime).then(Arc::default),
             statement_timeout,
         }
     }
@@ -207,44 +212,127 @@ impl DbPool {
     /// Runs `work` in a write transaction ([`write_transaction`]) with a pooled connection on
     /// the blocking pool, like [`DbPool::run`].
     ///
-    /// Where the database has one writer at a time (SQLite), writers of this process first
-    /// take their turn, and only then ask the database for its write lock. Without
-    /// it they would all ask the database, and a writer that finds the lock taken sleeps in
-    /// SQLite's busy handler for 1, 2, 5, 10 … 100 ms before looking again, however soon the
-    /// lock came free: under a steady stream of writes a few unlucky writers lost again and
-    /// again, for a p99 of 300–600 ms on `POST /tasks`. The next writer is woken as the turn is
-    /// given back. A writer waits for its turn at most until the call's pool timeout is over
-    /// (then `Unavailable`, counted as a pool timeout), as it waited at most the busy timeout
-    /// before; the busy timeout still guards against writers of other processes (the admin
-    /// command, a second server on the same file).
+    /// Where the database has one writer at a time (SQLite), writes of this process queue
+    /// and share transactions instead ([`group_commit`]): a leader runs what has queued in
+    /// one transaction, each write in a savepoint of its own, and commits once, so that the
+    /// writes waiting together share one sync to disk. Queueing in the process also keeps
+    /// writers from asking SQLite for its write lock all at once: a writer that finds it
+    /// taken sleeps in SQLite's busy handler for 1, 2, 5, 10 … 100 ms before looking again,
+    /// however soon the lock came free (a p99 of 300–600 ms on `POST /tasks` under a
+    /// steady stream of writes, when they did). A write waits to be taken into a batch at
+    /// most until its pool timeout is over (then `Unavailable`, counted as a pool timeout,
+    /// and it never runs); the busy timeout still guards against writers of other
+    /// processes (the admin command, a second server on the same file).
     ///
     /// # Errors
-    /// As [`DbPool::run`]; `Unavailable` when the turn did not come in time; the
-    /// transaction's own.
+    /// As [`DbPool::run`]; `Unavailable` when no batch took the write in time, or when the
+    /// transaction holding it could not be committed; the write's own.
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let deadline = Instant::now() + self.connections.connection_timeout();
-        let turns = self.writer_turn.clone();
-        let counters = Arc::clone(&self.counters);
-        self.run(move |conn| {
-            let _turn = match turns
-                .as_deref()
-                .map(|turns| turns.take_by(deadline, &counters))
-            {
-                Some(None) => {
-                    return Err(DbError::Store(StoreError::unavailable(
-                        "other writes held the database for longer than the pool timeout",
-                    )));
+        let Some(group) = &self.group_commit else {
+            return self.run(move |conn| write_transaction(conn, work)).await;
+        };
+        let asked = Instant::now();
+        let deadline = asked + self.connections.connection_timeout();
+        let claim = Arc::new(AtomicU8::new(QUEUED));
+        let (reply, answer) = oneshot::channel();
+        // A database call like any other, though it may share its connection.
+        self.counters.checkouts.fetch_add(1, Ordering::Relaxed);
+        let joined = group.join(
+            QueuedWrite::new(work, reply, Arc::clone(&claim), deadline),
+            &self.counters,
+        );
+        if joined.lead {
+            let (pool, group) = (self.clone(), Arc::clone(group));
+            // Detached: it answers every write it takes through their own channels.
+            drop(tokio::task::spawn_blocking(move || {
+                pool.lead_writes(&group)
+            }));
+        }
+        tokio::pin!(answer);
+        let answered = match tokio::time::timeout_at(deadline.into(), &mut answer).await {
+            Ok(answered) => answered,
+            Err(_) if abandon(&claim) => {
+                let counters = &self.counters;
+                let since = joined.waiting_since.unwrap_or_else(|| {
+                    // It waited for a thread to lead, from the start.
+                    counters.waits.fetch_add(1, Ordering::Relaxed);
+                    asked
+                });
+                counters.wait_ends(since, true);
+                return Err(DbError::Store(StoreError::unavailable(
+                    "other writes held the database for longer than the pool timeout",
+                )));
+            }
+            Err(_) => {
+                let patience = self.statement_timeout + ANSWER_GRACE;
+                match tokio::time::timeout(patience, &mut answer).await {
+                    Ok(answered) => answered,
+                    Err(_) => {
+                        self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                        return Err(DbError::Store(StoreError::unavailable(
+                            "the database did not answer within the statement timeout",
+                        )));
+                    }
                 }
-                Some(Some(turn)) => Some(turn),
-                None => None,
-            };
-            write_transaction(conn, work)
+            }
+        };
+        answered.unwrap_or_else(|_| {
+            Err(DbError::Store(StoreError::internal(
+                "the batch holding this write ended without answering it",
+            )))
         })
-        .await
+    }
+
+    /// The leader of the queued writes (see [`DbPool::write`]): runs batches on this
+    /// (blocking) thread until no write is queued.
+    fn lead_writes(&self, group: &GroupCommit) {
+        /// Hands the lead back should the leader itself panic (each write's own panics
+        /// are caught), so that the next write starts a new leader.
+        struct Abdication<'a>(&'a GroupCommit);
+        impl Drop for Abdication<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.abdicate();
+                }
+            }
+        }
+        let _abdication = Abdication(group);
+        while let Some(deadline) = group.next_deadline() {
+            let mut conn = match self.checkout_uncounted(deadline) {
+                Ok(conn) => conn,
+                Err(failure) => {
+                    group.refuse_queued(&failure, &self.counters);
+                    continue;
+                }
+            };
+            let mut batch = group.take_batch(&self.counters);
+            if batch.is_empty() {
+                continue;
+            }
+            if let Err(e) = conn.engine().begin_write() {
+                let e = DbError::from(e);
+                if e.lost_connection() {
+                    conn.discard();
+                }
+                batch.refuse(&StoreError::from(e));
+                continue;
+            }
+            if batch.run(&mut conn) {
+                conn.discard();
+            }
+            let committed =
+                <DbConnection as Connection>::TransactionManager::commit_transaction(&mut conn)
+                    .map_err(|e| StoreError::from(DbError::from(e)));
+            if committed.is_err() {
+                // Whether the transaction is still open is not known: the connection goes.
+                conn.discard();
+            }
+            batch.answer(committed.as_ref().map(|_| ()));
+        }
     }
 }
 

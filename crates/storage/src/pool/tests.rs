@@ -6,6 +6,9 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
+use diesel::RunQueryDsl;
+
+use super::group_commit::MAX_BATCH;
 use super::*;
 use crate::{Database, PoolSettings};
 
@@ -122,5 +125,188 @@ fn a_writer_whose_turn_does_not_come_in_time_is_unavailable_and_never_runs() -> 
     // Three calls; the second waited for its turn and timed out.
     let totals = pool.checkout_totals();
     assert_eq!((totals.checkouts, totals.waits, totals.timeouts), (3, 1, 1));
+    Ok(())
+}
+
+/// A runtime with threads enough for writers to queue while others run.
+fn threaded_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+}
+
+/// A table `t (n INTEGER PRIMARY KEY)` in the pool's database.
+fn with_table(runtime: &tokio::runtime::Runtime, pool: &DbPool) -> TestResult {
+    runtime
+        .block_on(pool.run(|conn| {
+            diesel::sql_query("CREATE TABLE t (n INTEGER PRIMARY KEY)").execute(conn)?;
+            Ok(())
+        }))
+        .map_err(|e| StoreError::from(e).to_string())?;
+    Ok(())
+}
+
+/// The numbers in `t`, in order.
+fn numbers(runtime: &tokio::runtime::Runtime, pool: &DbPool) -> Result<Vec<i64>, String> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    runtime
+        .block_on(pool.run(|conn| {
+            let rows: Vec<N> = diesel::sql_query("SELECT n FROM t ORDER BY n").load(conn)?;
+            Ok(rows.into_iter().map(|r| r.n).collect())
+        }))
+        .map_err(|e| StoreError::from(e).to_string())
+}
+
+/// Work inserting `n` into `t`.
+fn insert(n: i64) -> impl FnOnce(&mut DbConnection) -> Result<i64, DbError> + Send + 'static {
+    move |conn: &mut DbConnection| {
+        diesel::sql_query(format!("INSERT INTO t (n) VALUES ({n})")).execute(conn)?;
+        Ok(n)
+    }
+}
+
+/// Writes that queue while another runs share transactions: 199 writers waiting behind one
+/// are committed in batches of at most `MAX_BATCH`, each answered its own result, and
+/// every acknowledged row is there.
+#[test]
+fn writes_that_wait_together_share_a_transaction() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pool = {
+        let db = Database::connect(
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+            PoolSettings {
+                size: 2,
+                timeout: Duration::from_secs(30),
+            },
+        )?;
+        db.inner.pool.clone()
+    };
+    let runtime = threaded_runtime()?;
+    with_table(&runtime, &pool)?;
+    let group = pool.group_commit.clone().ok_or("SQLite has group commit")?;
+    let before = group.batches.load(Ordering::Relaxed);
+    let (hold, started, release) = holding();
+    let answers = runtime.block_on(async {
+        let holder = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.write(hold).await }
+        });
+        let _ = started.await;
+        let waits_before = pool.checkout_totals().waits;
+        let writers: Vec<_> = (1..200)
+            .map(|n| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.write(insert(n)).await })
+            })
+            .collect();
+        // Every writer has queued once the counters show it waiting.
+        while pool.checkout_totals().waits < waits_before + 199 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = release.send(());
+        let mut answers = Vec::new();
+        for writer in writers {
+            answers.push(writer.await.map_err(|e| e.to_string()));
+        }
+        (holder.await.map_err(|e| e.to_string()), answers)
+    });
+    assert!(matches!(answers.0, Ok(Ok(true))), "{:?}", answers.0);
+    let got: Vec<i64> = answers
+        .1
+        .into_iter()
+        .map(|a| match a {
+            Ok(Ok(n)) => n,
+            other => panic!("a write failed: {other:?}"),
+        })
+        .collect();
+    assert_eq!(got, (1..200).collect::<Vec<_>>());
+    assert_eq!(numbers(&runtime, &pool)?, (1..200).collect::<Vec<_>>());
+    // The holder's batch, then 199 writes in batches of at most 64: 4 more.
+    let batches = group.batches.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        batches,
+        1 + 199_u64.div_ceil(MAX_BATCH as u64),
+        "{batches} batches"
+    );
+    Ok(())
+}
+
+/// A write's work, boxed so that different closures can queue alike.
+type BoxedWrite = Box<dyn FnOnce(&mut DbConnection) -> Result<i64, DbError> + Send>;
+
+/// In one batch, a write that fails or panics is rolled back alone and answered its own
+/// error; the writes before and after it are committed, and each sees those before it.
+#[test]
+fn a_failing_write_in_a_batch_is_rolled_back_alone() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pool = short_timeout_pool(&dir)?;
+    let runtime = threaded_runtime()?;
+    with_table(&runtime, &pool)?;
+    let (hold, started, release) = holding();
+    let (first, failing, panicking, last) = runtime.block_on(async {
+        let holder = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.write(hold).await }
+        });
+        let _ = started.await;
+        let queued = |work: BoxedWrite| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.write(work).await })
+        };
+        let waits = pool.checkout_totals().waits;
+        let first = queued(Box::new(insert(1)));
+        while pool.checkout_totals().waits < waits + 1 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Writes 2 then fails: its row must go.
+        let failing = queued(Box::new(|conn: &mut DbConnection| {
+            insert(2)(conn)?;
+            Err(DbError::Store(StoreError::internal(
+                "refused after writing",
+            )))
+        }));
+        while pool.checkout_totals().waits < waits + 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let panicking = queued(Box::new(|conn: &mut DbConnection| {
+            insert(3)(conn)?;
+            panic!("a bug in a write");
+        }));
+        while pool.checkout_totals().waits < waits + 3 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Sees the first write (1) and neither of the rolled-back ones.
+        let last = queued(Box::new(|conn: &mut DbConnection| {
+            #[derive(diesel::QueryableByName)]
+            struct C {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                c: i64,
+            }
+            let seen: C = diesel::sql_query("SELECT count(*) AS c FROM t").get_result(conn)?;
+            insert(10 + seen.c)(conn)
+        }));
+        while pool.checkout_totals().waits < waits + 4 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = release.send(());
+        let _ = holder.await;
+        (first.await, failing.await, panicking.await, last.await)
+    });
+    assert!(matches!(first, Ok(Ok(1))), "{first:?}");
+    assert!(
+        matches!(&failing, Ok(Err(DbError::Store(StoreError::Internal(e)))) if e.to_string() == "refused after writing"),
+        "{failing:?}"
+    );
+    assert!(
+        matches!(&panicking, Ok(Err(DbError::Store(StoreError::Internal(e)))) if e.to_string().contains("a bug in a write")),
+        "{panicking:?}"
+    );
+    assert!(matches!(last, Ok(Ok(11))), "{last:?}");
+    assert_eq!(numbers(&runtime, &pool)?, vec![1, 11]);
     Ok(())
 }

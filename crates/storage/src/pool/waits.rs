@@ -1,61 +1,8 @@
-//! What a database call can wait for besides a connection — on SQLite, a writer's turn —
-//! and the counters of every wait.
+//! The counters of every wait of a database call: for a connection, a thread, or on SQLite
+//! a batch of writes to join.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
-
-/// One writer of this process at a time, each waiting for its turn at most until a deadline.
-#[derive(Debug, Default)]
-pub(super) struct WriterTurn {
-    /// Whether a writer has the turn.
-    taken: Mutex<bool>,
-    /// Signalled when the turn is given back.
-    given_back: Condvar,
-}
-
-impl WriterTurn {
-    /// Waits for the turn until `deadline`, counting the wait if there is one; `None` if
-    /// the turn did not come by then.
-    pub(super) fn take_by(
-        &self,
-        deadline: Instant,
-        counters: &CheckoutCounters,
-    ) -> Option<Turn<'_>> {
-        let mut taken = self.lock();
-        if *taken {
-            let began = counters.wait_begins();
-            taken = self
-                .given_back
-                .wait_timeout_while(taken, deadline.saturating_duration_since(began), |taken| {
-                    *taken
-                })
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            counters.wait_ends(began, *taken);
-            if *taken {
-                return None;
-            }
-        }
-        *taken = true;
-        Some(Turn(self))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, bool> {
-        // The flag is all the mutex guards, and a panic cannot leave it half-written.
-        self.taken.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A writer's turn, given back (and the next writer woken) when dropped.
-pub(super) struct Turn<'a>(&'a WriterTurn);
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        *self.0.lock() = false;
-        self.0.given_back.notify_one();
-    }
-}
 
 /// Counters of checkouts since the pool opened. Relaxed ordering: each counter is read on
 /// its own, and a scrape that sees one a moment ahead of another is harmless.
