@@ -18,7 +18,7 @@ use taskapi_domain::{
 
 use super::TaskResponse;
 use crate::AppState;
-use crate::auth::{AuthGate, AuthUser};
+use crate::auth::{AuthGate, ScopedUser, TasksRead};
 use crate::body::{NO_CONTROL, NOT_BLANK};
 use crate::error::ApiError;
 use crate::instant::{parse_instant_exact, truncate_to_micros, within_storable_years};
@@ -74,7 +74,7 @@ fn sort_param(sort: TaskSort) -> String {
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
 pub async fn list(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksRead>,
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
     let page = state.tasks.list(&caller.0, params.query.clone()).await?;
