@@ -316,7 +316,7 @@ impl Settings {
             (
                 "auth.session_max_age",
                 self.auth.session_max_age,
-                MINUTE,
+                SECOND,
                 3650 * DAY,
             ),
             (
