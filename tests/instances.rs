@@ -275,7 +275,11 @@ fn two_instances_share_one_postgres_database() {
         let (id, token) = (string(&created["id"]), string(&created["token"]));
         let all = listed_ids(api_a, &token_a);
         for api in [api_a, api_b] {
-            assert_eq!(listed_ids(api, &token), all, "the token reads the same tasks");
+            assert_eq!(
+                listed_ids(api, &token),
+                all,
+                "the token reads the same tasks"
+            );
         }
         revoker
             .call("DELETE", &format!("/me/tokens/{id}"), Some(&token_a), None)

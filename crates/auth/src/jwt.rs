@@ -376,7 +376,7 @@ fn grace_key(presented: &str) -> [u8; 32] {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

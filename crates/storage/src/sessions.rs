@@ -271,6 +271,8 @@ impl SessionRepository for DieselSessionRepository {
             Purge::ExpiredRefreshTokens,
             Purge::ExpiredSessions,
             Purge::RevokedSessions,
+            // Not sessions, but as dead once expired; the same housekeeping sweeps them.
+            Purge::ExpiredApiTokens,
         ] {
             purged += purge::in_batches(&self.pool, purge, now).await?;
         }
@@ -284,12 +286,8 @@ fn earlier(at: DateTime<Utc>, by: chrono::Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// The ids of the sessions still running at `now`: not ended, not expired, started after
-/// `born_after` (the absolute lifetime).
-fn running_sessions(
-    now: SqlTimestamp,
-    born_after: SqlTimestamp,
-) -> diesel::dsl::Select<
+/// The query of [`running_sessions`].
+type RunningSessions = diesel::dsl::Select<
     diesel::dsl::Filter<
         diesel::dsl::Filter<
             diesel::dsl::Filter<sessions::table, diesel::dsl::IsNull<sessions::revoked_at>>,
@@ -298,7 +296,11 @@ fn running_sessions(
         diesel::dsl::Gt<sessions::created_at, SqlTimestamp>,
     >,
     sessions::id,
-> {
+>;
+
+/// The ids of the sessions still running at `now`: not ended, not expired, started after
+/// `born_after` (the absolute lifetime).
+fn running_sessions(now: SqlTimestamp, born_after: SqlTimestamp) -> RunningSessions {
     sessions::table
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))

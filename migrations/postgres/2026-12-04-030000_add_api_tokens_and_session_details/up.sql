@@ -19,6 +19,8 @@ CREATE TABLE api_tokens (
 );
 CREATE UNIQUE INDEX api_tokens_prefix ON api_tokens (prefix);
 CREATE INDEX api_tokens_user_id_created_at ON api_tokens (user_id, created_at);
+-- Housekeeping deletes expired tokens in batches by their expiry.
+CREATE INDEX api_tokens_expires_at ON api_tokens (expires_at);
 
 -- The session's last login or refresh, and the client it was started from (its
 -- User-Agent, bounded, and its address as the throttle saw it).

@@ -206,7 +206,7 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<Option<SessionId>, StoreError>;
 
     /// Deletes what can never be used again: sessions that expired or were revoked before
-    /// `now`, and refresh tokens that expired. Returns how many rows went. Adapters MUST
+    /// `now`, refresh tokens that expired, and personal API tokens that expired. Returns how many rows went. Adapters MUST
     /// delete in bounded batches, each in a short transaction of its own, found through an
     /// index, so that a backlog never holds the database's writers up for long.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -595,3 +595,37 @@ async fn within_the_grace_period_a_rotated_token_gets_its_successor_again(
     assert_eq!(stale, RotateOutcome::Reused(sid(10)));
     Ok(())
 }
+
+/// Housekeeping deletes expired API tokens and keeps the others.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn housekeeping_deletes_expired_api_tokens_only(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let tokens = db.api_tokens();
+    let alice = registered(&db, 1).await?;
+    for (n, expires_at) in [(10, Some(100)), (11, Some(200)), (12, None)] {
+        tokens
+            .insert(api_token(n, alice, expires_at)?, token_hash(n), None, t(0)?)
+            .await?;
+    }
+    assert!(db.sessions().purge_expired(t(100)?).await? >= 1);
+    let left: Vec<_> = tokens
+        .list_for_user(alice, 10)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        left,
+        [
+            api_token(12, alice, None)?.id,
+            api_token(11, alice, None)?.id
+        ]
+    );
+    Ok(())
+}
