@@ -72,6 +72,30 @@ impl ScopeKind for TasksWrite {
     const SCOPE: Scope = Scope::TasksWrite;
 }
 
+/// `lists:read` (for the list routes).
+#[derive(Debug, Clone, Copy)]
+pub struct ListsRead;
+
+impl ScopeKind for ListsRead {
+    const SCOPE: Scope = Scope::ListsRead;
+}
+
+/// `lists:write` (for the list routes).
+#[derive(Debug, Clone, Copy)]
+pub struct ListsWrite;
+
+impl ScopeKind for ListsWrite {
+    const SCOPE: Scope = Scope::ListsWrite;
+}
+
+/// `changes:read` (for `/changes` and `/events`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChangesRead;
+
+impl ScopeKind for ChangesRead {
+    const SCOPE: Scope = Scope::ChangesRead;
+}
+
 /// What a route asks of the caller's credential, checked at the gate.
 #[derive(Debug, Clone, Copy)]
 enum Requirement {

@@ -405,4 +405,47 @@ mod tests {
         }
         assert!(bodies >= 8, "found {bodies} request bodies");
     }
+
+    #[test]
+    fn api_tokens_are_documented_beside_the_bearer_jwt_on_the_operations_that_take_them() {
+        let doc = document();
+        let scheme = &doc["components"]["securitySchemes"][API_TOKEN_SCHEME];
+        assert_eq!(scheme["type"], "http", "{scheme}");
+        assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+        let mut seen = 0;
+        for item in doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+        {
+            for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                let schemes: Vec<&str> = operation["security"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_object)
+                    .flat_map(|r| r.keys().map(String::as_str))
+                    .collect();
+                let takes_tokens = API_TOKEN_OPERATIONS.iter().any(|(op, _)| *op == id);
+                assert_eq!(
+                    schemes.contains(&API_TOKEN_SCHEME),
+                    takes_tokens,
+                    "{id}: {schemes:?}"
+                );
+                if takes_tokens {
+                    seen += 1;
+                    assert!(schemes.contains(&SECURITY_SCHEME), "{id}: {schemes:?}");
+                    assert!(operation.pointer("/responses/403").is_some(), "{id}");
+                }
+                if schemes.contains(&SECURITY_SCHEME) {
+                    assert!(
+                        operation.pointer("/responses/403").is_some(),
+                        "{id}: an API token gets 403 on every authenticated operation"
+                    );
+                }
+            }
+        }
+        assert_eq!(seen, API_TOKEN_OPERATIONS.len());
+    }
 }
