@@ -605,3 +605,52 @@ async fn within_the_refresh_grace_a_rotated_token_gets_the_same_new_refresh_toke
         .await
         .assert_unauthorized();
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn the_token_and_session_routes_need_a_token_and_answer_other_methods_with_405(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let id = crate::support::random_id();
+    for (method, path) in [
+        (Method::GET, "/me/tokens".to_owned()),
+        (Method::POST, "/me/tokens".to_owned()),
+        (Method::DELETE, format!("/me/tokens/{id}")),
+        (Method::GET, "/me/sessions".to_owned()),
+        (Method::DELETE, format!("/me/sessions/{id}")),
+    ] {
+        app.call(method.clone(), &path, None)
+            .await
+            .assert_unauthorized();
+        app.call(method, &path, Some("not-a-token"))
+            .await
+            .assert_unauthorized();
+    }
+    for (method, path, allow) in [
+        (Method::PUT, "/me/tokens".to_owned(), "GET, POST"),
+        (Method::GET, format!("/me/tokens/{id}"), "DELETE"),
+        (Method::POST, "/me/sessions".to_owned(), "GET"),
+        (Method::PATCH, format!("/me/sessions/{id}"), "DELETE"),
+    ] {
+        let response = app.call(method, &path, None).await;
+        response.assert_problem(405);
+        assert_eq!(response.header("allow"), Some(allow), "{path}");
+    }
+    let user = app.user().await;
+    let huge = json!({"name": "x".repeat(70_000), "scopes": ["tasks:read"]});
+    app.create_api_token(&user.token, &huge)
+        .await
+        .assert_problem(413);
+    app.call(Method::GET, "/me/tokens?limit=5", Some(&user.token))
+        .await
+        .assert_problem(422);
+    app.call(Method::GET, "/me/sessions?x=1", Some(&user.token))
+        .await
+        .assert_problem(422);
+}
