@@ -250,7 +250,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 13] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 15] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -314,6 +314,18 @@ impl Settings {
             ),
             ("auth.reauth_window", self.auth.reauth_window, SECOND, DAY),
             (
+                "auth.session_max_age",
+                self.auth.session_max_age,
+                SECOND,
+                3650 * DAY,
+            ),
+            (
+                "auth.refresh_grace",
+                self.auth.refresh_grace,
+                Duration::ZERO,
+                5 * MINUTE,
+            ),
+            (
                 "throttle.failed_login_window",
                 self.throttle.failed_login_window,
                 SECOND,
@@ -376,6 +388,15 @@ impl Settings {
             return Err(invalid(
                 "auth.jwt_previous_secrets",
                 format!("every secret must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
+        }
+        if self.auth.max_sessions > 100_000 {
+            return Err(invalid("auth.max_sessions", "must be between 0 and 100000"));
+        }
+        if self.auth.max_api_tokens > 10_000 {
+            return Err(invalid(
+                "auth.max_api_tokens",
+                "must be between 0 and 10000",
             ));
         }
         if self.auth.refresh_ttl <= self.auth.access_ttl {

@@ -260,6 +260,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         AccountPorts {
             users: database.users(),
             sessions: database.sessions(),
+            api_tokens: database.api_tokens(),
             hasher: Arc::new(hasher),
             tokens: Arc::new(tokens),
             clock: clock.clone(),
@@ -268,6 +269,10 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         SessionSettings {
             refresh_ttl: settings.auth.refresh_ttl,
             reauth_window: settings.auth.reauth_window,
+            session_max_age: settings.auth.session_max_age,
+            max_sessions: settings.auth.max_sessions,
+            refresh_grace: settings.auth.refresh_grace,
+            max_api_tokens: settings.auth.max_api_tokens,
         },
         cache.clone(),
     );

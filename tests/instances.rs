@@ -260,6 +260,36 @@ fn two_instances_share_one_postgres_database() {
         assert_eq!(task["title"], json!("patched title"), "{task}");
     }
 
+    // A personal API token made through one instance works through both, and once revoked
+    // through either it is refused by both at once: it is read from the database on every
+    // request, never cached.
+    for (maker, revoker) in [(api_a, api_b), (api_b, api_a)] {
+        let created = maker
+            .call(
+                "POST",
+                "/me/tokens",
+                Some(&token_a),
+                Some(&json!({"name": "shared script", "scopes": ["tasks:read"]})),
+            )
+            .json_with_status(201);
+        let (id, token) = (string(&created["id"]), string(&created["token"]));
+        let all = listed_ids(api_a, &token_a);
+        for api in [api_a, api_b] {
+            assert_eq!(
+                listed_ids(api, &token),
+                all,
+                "the token reads the same tasks"
+            );
+        }
+        revoker
+            .call("DELETE", &format!("/me/tokens/{id}"), Some(&token_a), None)
+            .assert_status(204);
+        for api in [api_a, api_b] {
+            api.call("GET", "/tasks", Some(&token), None)
+                .assert_unauthorized();
+        }
+    }
+
     for instance in [&mut a, &mut b] {
         assert!(instance.is_running(), "{}", instance.stderr());
     }

@@ -21,6 +21,7 @@ mod auth;
 mod concurrency;
 mod conditional;
 mod cors;
+mod credentials;
 mod errors;
 mod idempotency;
 mod isolation;

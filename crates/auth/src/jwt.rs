@@ -16,10 +16,11 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use taskapi_domain::TokenService;
 use taskapi_domain::{
-    AccessClaims, AuthError, IssuedToken, RefreshSecret, RefreshTokenHash, Role, SessionId,
-    SigningError, User, UserId,
+    AccessClaims, ApiTokenHash, ApiTokenSecret, AuthError, IssuedToken, RefreshSecret,
+    RefreshTokenHash, Role, SealedRefreshToken, SessionId, SigningError, User, UserId,
 };
 use uuid::Uuid;
 
@@ -302,6 +303,86 @@ impl TokenService for JwtTokenService {
         // guess from a leaked hash.
         RefreshTokenHash::new(hex(&Sha256::digest(token.as_bytes())))
     }
+
+    fn seal_successor(&self, presented: &str, successor: &RefreshSecret) -> SealedRefreshToken {
+        // A one-time pad: the successor's bytes XOR a 256-bit key derived from the token it
+        // replaces. Each presented token seals exactly one successor, and the key is as
+        // unguessable as the presented token itself, so what is stored reveals nothing to
+        // anyone who does not hold that token.
+        let key = grace_key(presented);
+        let sealed: Vec<u8> = successor
+            .expose()
+            .as_bytes()
+            .iter()
+            .zip(key.iter().cycle())
+            .map(|(b, k)| b ^ k)
+            .collect();
+        SealedRefreshToken::new(hex(&sealed))
+    }
+
+    fn unseal_successor(
+        &self,
+        presented: &str,
+        sealed: &SealedRefreshToken,
+    ) -> Option<RefreshSecret> {
+        let key = grace_key(presented);
+        let bytes = unhex(sealed.as_str())?;
+        let plain: Vec<u8> = bytes
+            .iter()
+            .zip(key.iter().cycle())
+            .map(|(b, k)| b ^ k)
+            .collect();
+        let token = String::from_utf8(plain).ok()?;
+        // Our refresh tokens are lower-case hex: anything else was sealed with another key.
+        token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            .then(|| RefreshSecret::new(token))
+    }
+
+    fn new_api_token(&self) -> ApiTokenSecret {
+        let prefix: [u8; 8] = rand::random();
+        let secret: [u8; 32] = rand::random();
+        ApiTokenSecret::new(format!(
+            "{}{}_{}",
+            ApiTokenSecret::MARKER,
+            hex(&prefix),
+            hex(&secret)
+        ))
+    }
+
+    fn hash_api_token(&self, token: &str) -> ApiTokenHash {
+        // As for refresh tokens: 256 random bits leave nothing to guess from a leaked hash.
+        ApiTokenHash::new(hex(&Sha256::digest(token.as_bytes())))
+    }
+
+    fn api_token_matches(&self, token: &str, stored: &ApiTokenHash) -> bool {
+        let presented = self.hash_api_token(token);
+        presented
+            .as_str()
+            .as_bytes()
+            .ct_eq(stored.as_str().as_bytes())
+            .into()
+    }
+}
+
+/// The key a rotated refresh token seals its successor with (32 bytes; refresh tokens are
+/// 64 hex digits, so the pad never repeats).
+fn grace_key(presented: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"taskapi refresh grace v1\0");
+    hasher.update(presented.as_bytes());
+    hasher.finalize().into()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

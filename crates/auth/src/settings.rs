@@ -67,9 +67,22 @@ pub struct AuthSettings {
     /// How long another instance may keep accepting a token after its session ended.
     #[serde(with = "duration")]
     pub revocation_cache_ttl: Duration,
-    /// How recent a session's password login must be to delete the account.
+    /// How recent a session's password login must be to delete the account or create an
+    /// API token.
     #[serde(with = "duration")]
     pub reauth_window: Duration,
+    /// A session ends this long after its login, whatever its refreshes.
+    #[serde(with = "duration")]
+    pub session_max_age: Duration,
+    /// Most running sessions per account (0: no limit); beyond it a login ends the least
+    /// recently used.
+    pub max_sessions: u64,
+    /// How long after its rotation a refresh token presented again gets the same new pair
+    /// (0s: never).
+    #[serde(with = "duration")]
+    pub refresh_grace: Duration,
+    /// Most personal API tokens per account (0: no limit).
+    pub max_api_tokens: u64,
 }
 
 impl AuthSettings {

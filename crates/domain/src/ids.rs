@@ -53,3 +53,7 @@ id_type!(
     /// The id of a session: one login and the refresh-token family it started.
     SessionId
 );
+id_type!(
+    /// The id of a personal API token.
+    ApiTokenId
+);

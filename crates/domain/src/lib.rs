@@ -21,7 +21,7 @@ mod tests;
 pub use accounts::*;
 pub use admin::*;
 pub use error::{BoxError, StoreError};
-pub use ids::{SessionId, TaskId, UserId};
+pub use ids::{ApiTokenId, SessionId, TaskId, UserId};
 pub use paging::{Page, PageSize, PageSizeError};
 pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 #[cfg(any(test, feature = "mocks"))]

@@ -1,5 +1,7 @@
 //! The bearer-token extractor: turns `Authorization: Bearer <token>` into the caller.
 
+use std::marker::PhantomData;
+
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use actix_web_httpauth::extractors::bearer::BearerAuth;
@@ -8,13 +10,15 @@ use futures_util::future::{LocalBoxFuture, Shared};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::SecurityScheme;
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{AuthError, Principal, Role};
+use taskapi_domain::{AuthError, CredentialError, Principal, Role, Scope};
 
 use crate::AppState;
 use crate::error::{ADMINS_ONLY, ApiError};
 
 /// Name of the security scheme in the OpenAPI document.
 pub const SECURITY_SCHEME: &str = "bearerAuth";
+/// Name of the personal API tokens' security scheme in the OpenAPI document.
+pub const API_TOKEN_SCHEME: &str = "apiToken";
 
 /// The authenticated caller of a request. Extracting it answers 401 (with
 /// `WWW-Authenticate: Bearer`) for a missing, malformed, badly signed, expired or revoked
@@ -27,17 +31,86 @@ pub const SECURITY_SCHEME: &str = "bearerAuth";
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub Principal);
 
-/// An authenticated administrator: like [`AuthUser`] (and, like it, a handler's first
-/// argument), and a 403 for anyone else, decided at the same gate so that it also comes
-/// before any body or query error.
+/// An authenticated administrator with a session: like [`AuthUser`] (and, like it, a
+/// handler's first argument), and a 403 for anyone else (an administrator's API token
+/// included), decided at the same gate so that it also comes before any body or query
+/// error.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUser(pub Principal);
+
+/// A caller who came with a session (a password login): the account, session and token
+/// routes. An API token gets 403 session-required at the gate, before any body or query
+/// error. (The services refuse API tokens too: this only orders the answers.)
+#[derive(Debug, Clone, Copy)]
+pub struct SessionUser(pub Principal);
+
+/// A caller whose credential allows the scope `S` names (a session allows all): the task
+/// routes. An API token without it gets 403 naming the scope at the gate, before any body
+/// or query error. (The services check the scope themselves: this only orders the answers.)
+#[derive(Debug, Clone, Copy)]
+pub struct ScopedUser<S: ScopeKind>(pub Principal, PhantomData<S>);
+
+/// A scope a route needs, as a type.
+pub trait ScopeKind {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+/// `tasks:read`.
+#[derive(Debug, Clone, Copy)]
+pub struct TasksRead;
+
+impl ScopeKind for TasksRead {
+    const SCOPE: Scope = Scope::TasksRead;
+}
+
+/// `tasks:write`.
+#[derive(Debug, Clone, Copy)]
+pub struct TasksWrite;
+
+impl ScopeKind for TasksWrite {
+    const SCOPE: Scope = Scope::TasksWrite;
+}
+
+/// `lists:read` (for the list routes).
+#[derive(Debug, Clone, Copy)]
+pub struct ListsRead;
+
+impl ScopeKind for ListsRead {
+    const SCOPE: Scope = Scope::ListsRead;
+}
+
+/// `lists:write` (for the list routes).
+#[derive(Debug, Clone, Copy)]
+pub struct ListsWrite;
+
+impl ScopeKind for ListsWrite {
+    const SCOPE: Scope = Scope::ListsWrite;
+}
+
+/// `changes:read` (for `/changes` and `/events`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChangesRead;
+
+impl ScopeKind for ChangesRead {
+    const SCOPE: Scope = Scope::ChangesRead;
+}
+
+/// What a route asks of the caller's credential, checked at the gate.
+#[derive(Debug, Clone, Copy)]
+enum Requirement {
+    Any,
+    Scope(Scope),
+    Session,
+    Admin,
+}
 
 /// Why authentication failed, in a form every waiter at the gate can get a copy of.
 #[derive(Debug, Clone)]
 enum AuthFailure {
     Unauthorized(AuthError),
-    Forbidden,
+    AdminsOnly,
+    Credential(CredentialError),
     Unavailable,
     Internal(String),
 }
@@ -46,7 +119,7 @@ impl From<ApiError> for AuthFailure {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::Unauthorized(reason) => AuthFailure::Unauthorized(reason),
-            ApiError::Forbidden(_) => AuthFailure::Forbidden,
+            ApiError::Forbidden(_) => AuthFailure::AdminsOnly,
             ApiError::Unavailable => AuthFailure::Unavailable,
             other => AuthFailure::Internal(other.to_string()),
         }
@@ -57,7 +130,8 @@ impl From<AuthFailure> for ApiError {
     fn from(e: AuthFailure) -> Self {
         match e {
             AuthFailure::Unauthorized(reason) => ApiError::Unauthorized(reason),
-            AuthFailure::Forbidden => ApiError::Forbidden(ADMINS_ONLY),
+            AuthFailure::AdminsOnly => ApiError::Forbidden(ADMINS_ONLY),
+            AuthFailure::Credential(e) => e.into(),
             AuthFailure::Unavailable => ApiError::Unavailable,
             AuthFailure::Internal(why) => ApiError::Internal(why),
         }
@@ -86,9 +160,9 @@ impl AuthGate {
     }
 }
 
-/// Starts authenticating the request (and, with `admin`, checking the role), and leaves the
-/// pending outcome at the request's gate.
-fn open_gate(req: &HttpRequest, payload: &mut Payload, admin: bool) -> Outcome {
+/// Starts authenticating the request (and checking what `requirement` asks of the caller),
+/// and leaves the pending outcome at the request's gate.
+fn open_gate(req: &HttpRequest, payload: &mut Payload, requirement: Requirement) -> Outcome {
     let bearer = BearerAuth::from_request(req, payload).into_inner();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let outcome: Outcome = async move {
@@ -102,8 +176,24 @@ fn open_gate(req: &HttpRequest, payload: &mut Payload, admin: bool) -> Outcome {
             .authenticate(bearer.token())
             .await
             .map_err(|e| AuthFailure::from(ApiError::from(e)))?;
-        if admin && principal.role != Role::Admin {
-            return Err(AuthFailure::Forbidden);
+        match requirement {
+            Requirement::Any => {}
+            Requirement::Scope(scope) => {
+                principal.require(scope).map_err(AuthFailure::Credential)?;
+            }
+            Requirement::Session => {
+                principal
+                    .require_session()
+                    .map_err(AuthFailure::Credential)?;
+            }
+            Requirement::Admin => {
+                principal
+                    .require_session()
+                    .map_err(AuthFailure::Credential)?;
+                if principal.role != Role::Admin {
+                    return Err(AuthFailure::AdminsOnly);
+                }
+            }
         }
         Ok(principal)
     }
@@ -118,7 +208,7 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let outcome = open_gate(req, payload, false);
+        let outcome = open_gate(req, payload, Requirement::Any);
         async move { outcome.await.map(AuthUser).map_err(ApiError::from) }.boxed_local()
     }
 }
@@ -128,8 +218,34 @@ impl FromRequest for AdminUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let outcome = open_gate(req, payload, true);
+        let outcome = open_gate(req, payload, Requirement::Admin);
         async move { outcome.await.map(AdminUser).map_err(ApiError::from) }.boxed_local()
+    }
+}
+
+impl FromRequest for SessionUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let outcome = open_gate(req, payload, Requirement::Session);
+        async move { outcome.await.map(SessionUser).map_err(ApiError::from) }.boxed_local()
+    }
+}
+
+impl<S: ScopeKind + 'static> FromRequest for ScopedUser<S> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let outcome = open_gate(req, payload, Requirement::Scope(S::SCOPE));
+        async move {
+            outcome
+                .await
+                .map(|p| ScopedUser(p, PhantomData))
+                .map_err(ApiError::from)
+        }
+        .boxed_local()
     }
 }
 
@@ -164,6 +280,32 @@ impl Apiv2Schema for AdminUser {
 }
 
 impl OperationModifier for AdminUser {}
+
+impl Apiv2Schema for SessionUser {
+    fn name() -> Option<String> {
+        AuthUser::name()
+    }
+
+    fn security_scheme() -> Option<SecurityScheme> {
+        AuthUser::security_scheme()
+    }
+}
+
+impl OperationModifier for SessionUser {}
+
+// The task routes also accept API tokens: the finished document adds that scheme to their
+// operations (see openapi.rs).
+impl<S: ScopeKind> Apiv2Schema for ScopedUser<S> {
+    fn name() -> Option<String> {
+        AuthUser::name()
+    }
+
+    fn security_scheme() -> Option<SecurityScheme> {
+        AuthUser::security_scheme()
+    }
+}
+
+impl<S: ScopeKind> OperationModifier for ScopedUser<S> {}
 
 /// The request's bearer token as sent, for the few use cases that look at the token's own
 /// session (a recent login). Always after [`AuthUser`], which has already answered 401 for

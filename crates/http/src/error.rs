@@ -10,12 +10,17 @@ use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
-    AccountError, AdminError, AuthError, FieldError, HashError, StoreError, TaskError,
-    ValidationErrors,
+    AccountError, AdminError, AuthError, CredentialError, FieldError, HashError, Scope, StoreError,
+    TaskError, ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
 pub const REAUTHENTICATION_REQUIRED: &str = "urn:taskapi:problem:reauthentication-required";
+/// The problem `type` of a request whose API token lacks the scope it needs.
+pub const MISSING_SCOPE: &str = "urn:taskapi:problem:missing-scope";
+/// The problem `type` of an API token on a route only a session may use (account, session,
+/// token and admin routes).
+pub const SESSION_REQUIRED: &str = "urn:taskapi:problem:session-required";
 /// Most invalid fields a 422 lists; past them, `errors_not_listed` says how many more there
 /// are, so that a body made of thousands of mistakes cannot make an answer many times its
 /// own size.
@@ -77,6 +82,12 @@ pub enum ApiError {
     /// 403: this change needs a recent password login and the session's is older; its
     /// problem `type` is [`REAUTHENTICATION_REQUIRED`].
     ReauthenticationRequired,
+    /// 403: the request's API token lacks this scope; its problem `type` is
+    /// [`MISSING_SCOPE`] and its detail names the scope.
+    MissingScope(Scope),
+    /// 403: an API token on a route only a session may use; its problem `type` is
+    /// [`SESSION_REQUIRED`].
+    SessionRequired,
     /// 404: no such resource for this caller (missing, someone else's, or an invalid id),
     /// or no such route.
     NotFound(&'static str),
@@ -90,6 +101,9 @@ pub enum ApiError {
     /// 409: the account already has the most tasks it may have (the limit); its problem
     /// `type` is [`QUOTA_EXCEEDED_TYPE`].
     QuotaExceeded(u64),
+    /// 409: the account already has the most API tokens it may have (the limit); its
+    /// problem `type` is [`QUOTA_EXCEEDED_TYPE`].
+    TooManyApiTokens(u64),
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
     /// 408: the request head or body did not arrive within its time
@@ -149,6 +163,15 @@ impl ApiError {
             ApiError::ReauthenticationRequired => {
                 "This needs a recent login: log in again with your password, then retry.".into()
             }
+            ApiError::MissingScope(scope) => format!(
+                "This API token lacks the scope `{scope}`, which this request needs; create a \
+                 token with it."
+            ),
+            ApiError::SessionRequired => {
+                "API tokens cannot be used here: account, session, token and administration \
+                 routes need the access token of a login."
+                    .into()
+            }
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(allow) => format!("This route only answers {allow}."),
             ApiError::Conflict(why) => why.clone(),
@@ -158,6 +181,10 @@ impl ApiError {
             }
             ApiError::QuotaExceeded(limit) => format!(
                 "This account already has {limit} tasks, the most it may have; delete some first."
+            ),
+            ApiError::TooManyApiTokens(limit) => format!(
+                "This account already has {limit} API tokens, the most it may have; delete \
+                 some first."
             ),
             ApiError::PreconditionFailed => {
                 "The task has changed since the version in If-Match; nothing was changed. \
@@ -205,7 +232,9 @@ impl ApiError {
         };
         let type_ = match self {
             ApiError::ReauthenticationRequired => REAUTHENTICATION_REQUIRED,
-            ApiError::QuotaExceeded(_) => QUOTA_EXCEEDED_TYPE,
+            ApiError::QuotaExceeded(_) | ApiError::TooManyApiTokens(_) => QUOTA_EXCEEDED_TYPE,
+            ApiError::MissingScope(_) => MISSING_SCOPE,
+            ApiError::SessionRequired => SESSION_REQUIRED,
             _ => "about:blank",
         };
         let errors_not_listed = match self {
@@ -246,12 +275,15 @@ impl ResponseError for ApiError {
             | ApiError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
             ApiError::AccountDisabled
             | ApiError::Forbidden(_)
-            | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            | ApiError::ReauthenticationRequired
+            | ApiError::MissingScope(_)
+            | ApiError::SessionRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::InProgress | ApiError::QuotaExceeded(_) => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict(_)
+            | ApiError::InProgress
+            | ApiError::QuotaExceeded(_)
+            | ApiError::TooManyApiTokens(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -365,12 +397,26 @@ impl From<AccountError> for ApiError {
             AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
             AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
             AccountError::Unauthenticated(reason) => ApiError::Unauthorized(reason),
+            AccountError::Credential(e) => e.into(),
+            AccountError::TooManyApiTokens { limit } => ApiError::TooManyApiTokens(limit),
+            AccountError::ExpiryInPast => ApiError::invalid("expires_at", "must be in the future"),
+            AccountError::ApiTokenNotFound => ApiError::NotFound("API token"),
+            AccountError::SessionNotFound => ApiError::NotFound("Session"),
             AccountError::Store(e) => e.into(),
             // Every hashing thread is busy and its queue full: refused at once, not queued.
             AccountError::Hashing(HashError::Busy) => ApiError::Unavailable,
             e @ (AccountError::Hashing(_) | AccountError::Signing(_)) => {
                 ApiError::Internal(with_causes(&e))
             }
+        }
+    }
+}
+
+impl From<CredentialError> for ApiError {
+    fn from(e: CredentialError) -> Self {
+        match e {
+            CredentialError::MissingScope(scope) => ApiError::MissingScope(scope),
+            CredentialError::SessionRequired => ApiError::SessionRequired,
         }
     }
 }
@@ -385,6 +431,7 @@ impl From<AdminError> for ApiError {
             AdminError::Forbidden => ApiError::Forbidden(ADMINS_ONLY),
             AdminError::NotFound => ApiError::NotFound("User"),
             AdminError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
+            AdminError::Credential(e) => e.into(),
             AdminError::Store(e) => e.into(),
         }
     }
@@ -398,6 +445,7 @@ impl From<TaskError> for ApiError {
         match e {
             TaskError::NotFound => ApiError::NotFound("Task"),
             TaskError::Store(e) => e.into(),
+            TaskError::Credential(e) => e.into(),
             TaskError::VersionMismatch => ApiError::PreconditionFailed,
             TaskError::IdempotencyKeyReused => ApiError::invalid(
                 "Idempotency-Key",

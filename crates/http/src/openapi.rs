@@ -8,7 +8,7 @@ use paperclip::actix::OpenApiExt;
 use paperclip::v2::schema::Apiv2Schema;
 use serde_json::{Map, Value, json};
 
-use crate::auth::SECURITY_SCHEME;
+use crate::auth::{API_TOKEN_SCHEME, SECURITY_SCHEME};
 use crate::error::{Problem, ProblemField};
 
 /// Error statuses every operation can answer: a request that arrives too slowly, a bad
@@ -23,23 +23,44 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("register_user", &[400, 409, 413, 415, 429, 503]),
     ("login_user", &[400, 401, 403, 413, 415, 429, 503]),
     ("refresh_token", &[400, 401, 413, 415, 429, 503]),
-    ("logout_session", &[400, 401, 413, 415, 503]),
-    ("logout_all_sessions", &[401, 503]),
-    ("get_me", &[401, 503]),
+    ("logout_session", &[400, 401, 403, 413, 415, 503]),
+    ("logout_all_sessions", &[401, 403, 503]),
+    ("get_me", &[401, 403, 503]),
     ("change_password", &[400, 401, 403, 413, 415, 429, 503]),
     ("delete_me", &[401, 403, 409, 429, 503]),
+    ("create_api_token", &[400, 401, 403, 409, 413, 415, 503]),
+    ("list_api_tokens", &[401, 403, 503]),
+    ("delete_api_token", &[401, 403, 404, 503]),
+    ("list_sessions", &[401, 403, 503]),
+    ("delete_session", &[401, 403, 404, 503]),
     ("list_users", &[401, 403, 503]),
     ("get_user", &[401, 403, 404, 503]),
     ("update_user", &[400, 401, 403, 404, 409, 413, 415, 503]),
     ("delete_user", &[401, 403, 404, 409, 503]),
     ("list_user_tasks", &[401, 403, 404, 429, 503]),
-    ("list_tasks", &[401, 429, 503]),
-    ("create_task", &[400, 401, 409, 413, 415, 429, 503]),
-    ("get_task", &[401, 404, 503]),
-    ("update_task", &[400, 401, 404, 412, 413, 415, 429, 503]),
-    ("put_task", &[400, 401, 404, 412, 413, 415, 429, 503]),
-    ("delete_task", &[401, 404, 412, 429, 503]),
+    ("list_tasks", &[401, 403, 429, 503]),
+    ("create_task", &[400, 401, 403, 409, 413, 415, 429, 503]),
+    ("get_task", &[401, 403, 404, 503]),
+    ("update_task", &[400, 401, 403, 404, 412, 413, 415, 429, 503]),
+    ("put_task", &[400, 401, 403, 404, 412, 413, 415, 429, 503]),
+    ("delete_task", &[401, 403, 404, 412, 429, 503]),
 ];
+
+/// The operations personal API tokens may call (with the scope named), besides access
+/// tokens: every other authenticated operation refuses them (403 session-required).
+const API_TOKEN_OPERATIONS: &[(&str, &str)] = &[
+    ("list_tasks", "tasks:read"),
+    ("get_task", "tasks:read"),
+    ("create_task", "tasks:write"),
+    ("update_task", "tasks:write"),
+    ("put_task", "tasks:write"),
+    ("delete_task", "tasks:write"),
+];
+
+/// Listings that are not paginated: each is bounded by a per-account cap
+/// (`auth.max_api_tokens`, `auth.max_sessions`).
+#[cfg(test)]
+const UNPAGINATED_LISTS: &[&str] = &["list_api_tokens", "list_sessions"];
 
 /// Response headers worth documenting: (operation, status, header, description).
 const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
@@ -86,6 +107,12 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "`no-store`: tokens must not be cached.",
     ),
     (
+        "create_api_token",
+        "201",
+        "Cache-Control",
+        "`no-store`: tokens must not be cached.",
+    ),
+    (
         "list_users",
         "200",
         "Link",
@@ -107,7 +134,16 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
 
 /// Response properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
 /// Request bodies state theirs in their field lists.
-const NULLABLE: &[(&str, &str)] = &[("TaskResponse", "completed_at"), ("TaskResponse", "due_at")];
+const NULLABLE: &[(&str, &str)] = &[
+    ("TaskResponse", "completed_at"),
+    ("TaskResponse", "due_at"),
+    ("ApiTokenResponse", "expires_at"),
+    ("ApiTokenResponse", "last_used_at"),
+    ("CreatedApiTokenResponse", "expires_at"),
+    ("CreatedApiTokenResponse", "last_used_at"),
+    ("SessionResponse", "user_agent"),
+    ("SessionResponse", "address"),
+];
 
 /// Builds the finished document for the API's routes.
 pub fn document() -> Value {
@@ -129,13 +165,17 @@ fn error_description(status: u16) -> &'static str {
         401 => "Missing, invalid, expired or revoked credentials.",
         403 => {
             "Not allowed: a disabled account, a wrong current password, not an \
-                administrator, or a change that needs a recent login (problem type \
-                `urn:taskapi:problem:reauthentication-required`: log in again)."
+                administrator, a change that needs a recent login (problem type \
+                `urn:taskapi:problem:reauthentication-required`: log in again), an API token \
+                without the scope needed (`urn:taskapi:problem:missing-scope`, the detail names \
+                it), or an API token on a route only a login's access token may use \
+                (`urn:taskapi:problem:session-required`)."
         }
         404 => "No such resource for the caller (missing, someone else's, or not a valid id).",
         409 => {
-            "Conflicts with the current state (a taken email, the last active administrator, or \
-                an `Idempotency-Key` whose first request is still running: see `Retry-After`)."
+            "Conflicts with the current state (a taken email, the last active administrator, \
+                an `Idempotency-Key` whose first request is still running: see `Retry-After`, or \
+                an account quota: problem type `urn:taskapi:problem:quota-exceeded`)."
         }
         412 => "`If-Match` names a version the task no longer has; nothing was changed.",
         413 => "The body exceeds 65 536 bytes.",
@@ -203,10 +243,21 @@ pub fn finish(mut doc: Value) -> Value {
     let components = object(root.entry("components").or_insert(Value::Null));
     components.insert(
         "securitySchemes".into(),
-        json!({SECURITY_SCHEME: {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "The `access_token` from POST /login or POST /token/refresh."
-        }}),
+        json!({
+            SECURITY_SCHEME: {
+                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "The `access_token` from POST /login or POST /token/refresh."
+            },
+            API_TOKEN_SCHEME: {
+                "type": "http", "scheme": "bearer", "bearerFormat": "tka_…",
+                "description": "A personal API token from POST /me/tokens, sent as \
+                    `Authorization: Bearer tka_…`. It opens only the operations that list this \
+                    scheme, and of them only those its scopes allow (`tasks:read`, \
+                    `tasks:write`, `lists:read`, `lists:write`, `changes:read`); others answer \
+                    403 naming the missing scope. Account, session, token and admin operations \
+                    never accept it (403)."
+            }
+        }),
     );
     let schemas = object(components.entry("schemas").or_insert(Value::Null));
     schemas.insert("Problem".into(), schema_json::<Problem>());
@@ -266,6 +317,19 @@ fn finish_operation(operation: &mut Value) {
     object(operation)
         .entry("security")
         .or_insert_with(|| json!([]));
+    if let Some((_, scope)) = API_TOKEN_OPERATIONS.iter().find(|(op, _)| *op == id) {
+        if let Some(security) = operation["security"].as_array_mut() {
+            security.push(json!({API_TOKEN_SCHEME: []}));
+        }
+        let note = format!(" Personal API tokens need the scope `{scope}`.");
+        if let Some(description) = operation.get_mut("description") {
+            if let Some(text) = description.as_str() {
+                *description = json!(format!("{text}{note}"));
+            }
+        } else {
+            object(operation).insert("description".into(), json!(note.trim_start()));
+        }
+    }
     let responses = object(object(operation).entry("responses").or_insert(Value::Null));
     let specific = OPERATION_ERRORS
         .iter()
@@ -333,7 +397,7 @@ mod tests {
                 assert!(schema["properties"].is_object(), "{name}");
             }
             let id = operation["operationId"].as_str().unwrap_or_default();
-            if id.starts_with("list_") {
+            if id.starts_with("list_") && !UNPAGINATED_LISTS.contains(&id) {
                 assert!(
                     operation.pointer("/responses/200/headers/Link").is_some(),
                     "{id} documents its Link header"
@@ -341,5 +405,48 @@ mod tests {
             }
         }
         assert!(bodies >= 8, "found {bodies} request bodies");
+    }
+
+    #[test]
+    fn api_tokens_are_documented_beside_the_bearer_jwt_on_the_operations_that_take_them() {
+        let doc = document();
+        let scheme = &doc["components"]["securitySchemes"][API_TOKEN_SCHEME];
+        assert_eq!(scheme["type"], "http", "{scheme}");
+        assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+        let mut seen = 0;
+        for item in doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+        {
+            for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                let schemes: Vec<&str> = operation["security"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_object)
+                    .flat_map(|r| r.keys().map(String::as_str))
+                    .collect();
+                let takes_tokens = API_TOKEN_OPERATIONS.iter().any(|(op, _)| *op == id);
+                assert_eq!(
+                    schemes.contains(&API_TOKEN_SCHEME),
+                    takes_tokens,
+                    "{id}: {schemes:?}"
+                );
+                if takes_tokens {
+                    seen += 1;
+                    assert!(schemes.contains(&SECURITY_SCHEME), "{id}: {schemes:?}");
+                    assert!(operation.pointer("/responses/403").is_some(), "{id}");
+                }
+                if schemes.contains(&SECURITY_SCHEME) {
+                    assert!(
+                        operation.pointer("/responses/403").is_some(),
+                        "{id}: an API token gets 403 on every authenticated operation"
+                    );
+                }
+            }
+        }
+        assert_eq!(seen, API_TOKEN_OPERATIONS.len());
     }
 }

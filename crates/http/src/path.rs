@@ -14,7 +14,7 @@ use paperclip::v2::models::{
     DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
 };
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{TaskId, UserId};
+use taskapi_domain::{ApiTokenId, SessionId, TaskId, UserId};
 
 use crate::error::ApiError;
 
@@ -48,6 +48,26 @@ impl IdKind for UserKind {
     const DESCRIPTION: &'static str = "The account's id.";
 }
 
+/// Personal API tokens' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiTokenKind;
+
+impl IdKind for ApiTokenKind {
+    type Id = ApiTokenId;
+    const RESOURCE: &'static str = "API token";
+    const DESCRIPTION: &'static str = "The API token's id.";
+}
+
+/// Sessions' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionKind;
+
+impl IdKind for SessionKind {
+    type Id = SessionId;
+    const RESOURCE: &'static str = "Session";
+    const DESCRIPTION: &'static str = "The session's id.";
+}
+
 /// The `{id}` of a `K` resource, if it parsed.
 #[derive(Debug, Clone, Copy)]
 pub struct PathId<K: IdKind>(Option<K::Id>, PhantomData<K>);
@@ -56,6 +76,10 @@ pub struct PathId<K: IdKind>(Option<K::Id>, PhantomData<K>);
 pub type TaskIdParam = PathId<TaskKind>;
 /// `/admin/users/{id}`.
 pub type UserIdParam = PathId<UserKind>;
+/// `/me/tokens/{id}`.
+pub type ApiTokenIdParam = PathId<ApiTokenKind>;
+/// `/me/sessions/{id}`.
+pub type SessionIdParam = PathId<SessionKind>;
 
 impl<K: IdKind> PathId<K> {
     /// The id; 404 when the segment was not a valid id.

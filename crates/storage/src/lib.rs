@@ -12,6 +12,7 @@
 //! `codec` describe the tables and convert rows to and from domain types; `users`,
 //! `sessions` and `tasks` are the repositories, written once for every backend.
 
+mod api_tokens;
 mod backend;
 mod codec;
 mod errors;
@@ -37,7 +38,9 @@ use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
-use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
+use taskapi_domain::{
+    ApiTokenRepository, IdempotencyStore, SessionRepository, TaskRepository, UserRepository,
+};
 
 pub use errors::StorageError;
 pub use settings::DatabaseSettings;
@@ -252,6 +255,13 @@ impl Database {
     /// The account repository.
     pub fn users(&self) -> Arc<dyn UserRepository> {
         Arc::new(users::DieselUserRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The personal API token repository.
+    pub fn api_tokens(&self) -> Arc<dyn ApiTokenRepository> {
+        Arc::new(api_tokens::DieselApiTokenRepository::new(
+            self.inner.pool.clone(),
+        ))
     }
 
     /// The session (and refresh-token) repository.

@@ -34,16 +34,19 @@ pub(crate) enum Purge {
     RevokedSessions,
     /// Idempotency keys first used before the instant (`idempotency_keys_created_at`).
     IdempotencyKeys,
+    /// Personal API tokens expired at the instant (`api_tokens_expires_at`).
+    ExpiredApiTokens,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 4] = [
+    pub(crate) const ALL: [Purge; 5] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
         Purge::IdempotencyKeys,
+        Purge::ExpiredApiTokens,
     ];
 
     /// The index that finds this purge's rows.
@@ -54,6 +57,7 @@ impl Purge {
             Purge::ExpiredSessions => "sessions_expires_at",
             Purge::RevokedSessions => "sessions_revoked_at",
             Purge::IdempotencyKeys => "idempotency_keys_created_at",
+            Purge::ExpiredApiTokens => "api_tokens_expires_at",
         }
     }
 }
@@ -66,7 +70,7 @@ impl Purge {
 macro_rules! purge_batch {
     ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
         use diesel::QueryDsl;
-        use $crate::schema::{idempotency_keys, refresh_tokens, sessions};
+        use $crate::schema::{api_tokens, idempotency_keys, refresh_tokens, sessions};
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
         let condition = |picked: &'static str| {
@@ -99,6 +103,12 @@ macro_rules! purge_batch {
                 let $statement = diesel::delete(idempotency_keys::table.filter(condition(
                     "(owner_id, \"key\") IN (SELECT owner_id, \"key\" FROM idempotency_keys \
                      WHERE created_at < ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::ExpiredApiTokens => {
+                let $statement = diesel::delete(api_tokens::table.filter(condition(
+                    "id IN (SELECT id FROM api_tokens WHERE expires_at <= ",
                 )));
                 $body
             }

@@ -7,11 +7,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use taskapi_domain::{
-    Description, Email, NewRefreshToken, NewUser, PasswordHash, Priority, Role, Session, SessionId,
-    StoreError, Tags, Task, TaskChanges, TaskId, TaskTitle, User, UserId,
+    ApiToken, ApiTokenHash, ApiTokenId, ApiTokenName, Description, Email, NewRefreshToken, NewUser,
+    PasswordHash, Priority, Role, Scopes, Session, SessionId, StoreError, Tags, Task, TaskChanges,
+    TaskId, TaskTitle, User, UserId,
 };
 
-use crate::schema::{refresh_tokens, sessions, task_tags, tasks, users};
+use crate::schema::{api_tokens, refresh_tokens, sessions, task_tags, tasks, users};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
 /// Column value of a user id.
@@ -103,6 +104,9 @@ pub(crate) struct SessionRow {
     pub(crate) expires_at: SqlTimestamp,
     pub(crate) revoked_at: Option<SqlTimestamp>,
     pub(crate) password_login_at: Option<SqlTimestamp>,
+    pub(crate) last_used_at: Option<SqlTimestamp>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) address: Option<String>,
 }
 
 impl SessionRow {
@@ -116,6 +120,9 @@ impl SessionRow {
             expires_at: stamp(session.expires_at),
             revoked_at: session.revoked_at.map(stamp),
             password_login_at: session.password_login_at.map(stamp),
+            last_used_at: session.last_used_at.map(stamp),
+            user_agent: session.user_agent.clone(),
+            address: session.address.clone(),
         }
     }
 
@@ -129,6 +136,9 @@ impl SessionRow {
             expires_at: self.expires_at.0,
             revoked_at: self.revoked_at.map(|t| t.0),
             password_login_at: self.password_login_at.map(|t| t.0),
+            last_used_at: self.last_used_at.map(|t| t.0),
+            user_agent: self.user_agent,
+            address: self.address,
         }
     }
 }
@@ -142,6 +152,8 @@ pub(crate) struct RefreshTokenRow {
     pub(crate) issued_at: SqlTimestamp,
     pub(crate) expires_at: SqlTimestamp,
     pub(crate) used_at: Option<SqlTimestamp>,
+    pub(crate) successor_hash: Option<String>,
+    pub(crate) successor_sealed: Option<String>,
 }
 
 impl RefreshTokenRow {
@@ -153,7 +165,64 @@ impl RefreshTokenRow {
             issued_at: stamp(token.issued_at),
             expires_at: stamp(token.expires_at),
             used_at: None,
+            successor_hash: None,
+            successor_sealed: None,
         }
+    }
+}
+
+/// An `api_tokens` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub(crate) struct ApiTokenRow {
+    pub(crate) id: SqlUuid,
+    pub(crate) user_id: SqlUuid,
+    pub(crate) name: String,
+    pub(crate) scopes: String,
+    pub(crate) prefix: String,
+    pub(crate) token_hash: String,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) expires_at: Option<SqlTimestamp>,
+    pub(crate) last_used_at: Option<SqlTimestamp>,
+}
+
+impl ApiTokenRow {
+    /// The row of a new token with the hash of its secret.
+    pub(crate) fn new(token: &ApiToken, hash: &ApiTokenHash) -> Self {
+        Self {
+            id: SqlUuid(token.id.as_uuid()),
+            user_id: user_key(token.user_id),
+            name: token.name.as_str().to_owned(),
+            scopes: token.scopes.to_stored(),
+            prefix: token.prefix.clone(),
+            token_hash: hash.as_str().to_owned(),
+            created_at: stamp(token.created_at),
+            expires_at: token.expires_at.map(stamp),
+            last_used_at: token.last_used_at.map(stamp),
+        }
+    }
+
+    /// The token this row stores, and the hash of its secret.
+    pub(crate) fn into_domain(self) -> Result<(ApiToken, ApiTokenHash), StoreError> {
+        let scopes = Scopes::from_stored(&self.scopes).map_err(|e| {
+            StoreError::internal(format!(
+                "API token {}: stored scopes {:?}: {e}",
+                self.id.0, self.scopes
+            ))
+        })?;
+        Ok((
+            ApiToken {
+                id: ApiTokenId::from_uuid(self.id.0),
+                user_id: UserId::from_uuid(self.user_id.0),
+                name: ApiTokenName::from_trusted(self.name),
+                scopes,
+                prefix: self.prefix,
+                created_at: self.created_at.0,
+                expires_at: self.expires_at.map(|t| t.0),
+                last_used_at: self.last_used_at.map(|t| t.0),
+            },
+            ApiTokenHash::new(self.token_hash),
+        ))
     }
 }
 

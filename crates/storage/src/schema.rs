@@ -47,6 +47,12 @@ diesel::table! {
         revoked_at -> Nullable<DbTimestamp>,
         /// When its password login happened (none for sessions older than the column).
         password_login_at -> Nullable<DbTimestamp>,
+        /// Its login or latest refresh.
+        last_used_at -> Nullable<DbTimestamp>,
+        /// The `User-Agent` of its login, bounded.
+        user_agent -> Nullable<Text>,
+        /// The client address of its login, as the throttle saw it.
+        address -> Nullable<Text>,
     }
 }
 
@@ -66,6 +72,37 @@ diesel::table! {
         expires_at -> DbTimestamp,
         /// When it was rotated; null while unused.
         used_at -> Nullable<DbTimestamp>,
+        /// With a refresh grace period: the hash of the token it was rotated into.
+        successor_hash -> Nullable<Text>,
+        /// With a refresh grace period: that token, sealed with this one.
+        successor_sealed -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Personal API tokens, as hashes, found by their non-secret prefix.
+    api_tokens (id) {
+        /// UUID v7.
+        id -> DbUuid,
+        /// The owner's id.
+        user_id -> DbUuid,
+        /// The owner's name for it.
+        name -> Text,
+        /// Scope names separated by spaces.
+        scopes -> Text,
+        /// `tka_` and 16 hex digits; unique.
+        prefix -> Text,
+        /// SHA-256 of the whole token, hex.
+        token_hash -> Text,
+        /// When it was created.
+        created_at -> DbTimestamp,
+        /// When it stops working, if ever.
+        expires_at -> Nullable<DbTimestamp>,
+        /// When it was last used (written at most once a minute).
+        last_used_at -> Nullable<DbTimestamp>,
     }
 }
 
@@ -144,8 +181,10 @@ diesel::joinable!(idempotency_keys -> users (owner_id));
 diesel::joinable!(task_tags -> tasks (task_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    api_tokens,
     tasks,
     task_tags,
     sessions,

@@ -18,7 +18,7 @@ use crate::errors::DbError;
 use crate::listing::like_pattern;
 use crate::pool::DbPool;
 use crate::rows::{UserRow, stamp, user_key};
-use crate::schema::users;
+use crate::schema::{api_tokens, users};
 use crate::sql_types::SqlUuid;
 
 diesel::alias!(users as other_users: OtherUsers);
@@ -242,6 +242,11 @@ impl UserRepository for DieselUserRepository {
                         .get_result(conn)
                         .optional()?
                 };
+                if updated.is_some() && change.disabled == Some(true) {
+                    // Disabling ends the account's API tokens for good, with its sessions.
+                    diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(id)))
+                        .execute(conn)?;
+                }
                 Ok::<_, DbError>(
                     match updated {
                         Some(row) => Some(row),
@@ -263,7 +268,8 @@ impl UserRepository for DieselUserRepository {
         self.pool
             .write(move |conn| {
                 conn.engine().lock_active_admins()?;
-                // Tasks, tags, sessions and refresh tokens go with it (ON DELETE CASCADE).
+                // Tasks, tags, sessions, refresh tokens and API tokens go with it (ON DELETE
+                // CASCADE).
                 let deleted = diesel::delete(
                     users::table
                         .filter(users::id.eq(id))

@@ -401,3 +401,41 @@ fn debug_output_hides_the_secret() {
         "{shown}"
     );
 }
+
+#[test]
+fn api_tokens_are_well_formed_distinct_and_match_only_their_own_hash() {
+    let s = service();
+    let a = s.new_api_token();
+    let b = s.new_api_token();
+    assert_ne!(a.expose(), b.expose());
+    assert_eq!(a.expose().len(), ApiTokenSecret::LEN);
+    assert!(ApiTokenSecret::lookup_prefix(a.expose()).is_some());
+    assert_ne!(
+        ApiTokenSecret::lookup_prefix(a.expose()),
+        ApiTokenSecret::lookup_prefix(b.expose())
+    );
+    let hash = s.hash_api_token(a.expose());
+    assert!(!hash.as_str().contains(&a.expose()[4..]));
+    assert!(s.api_token_matches(a.expose(), &hash));
+    assert!(!s.api_token_matches(b.expose(), &hash));
+    assert!(!s.api_token_matches(a.expose(), &ApiTokenHash::new(String::new())));
+}
+
+#[test]
+fn a_sealed_successor_opens_only_with_the_token_it_replaces() {
+    let s = service();
+    let presented = s.new_refresh_token();
+    let successor = s.new_refresh_token();
+    let sealed = s.seal_successor(presented.expose(), &successor);
+    assert!(!sealed.as_str().contains(successor.expose()));
+    assert_eq!(
+        s.unseal_successor(presented.expose(), &sealed),
+        Some(successor)
+    );
+    let other = s.new_refresh_token();
+    assert_eq!(s.unseal_successor(other.expose(), &sealed), None);
+    assert_eq!(
+        s.unseal_successor(presented.expose(), &SealedRefreshToken::new("zz".into())),
+        None
+    );
+}

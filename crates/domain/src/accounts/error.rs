@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::{BoxError, StoreError};
+use crate::{BoxError, CredentialError, StoreError};
 
 /// Why a presented access token was not accepted.
 #[derive(Debug, Clone, Copy, Error, PartialEq, Eq)]
@@ -49,6 +49,24 @@ pub enum AccountError {
     /// The request's access token was not accepted.
     #[error(transparent)]
     Unauthenticated(#[from] AuthError),
+    /// The request's credential does not allow this (an API token on an account route).
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// The account already has the most API tokens it may have (the limit).
+    #[error("an account may have at most {limit} API tokens")]
+    TooManyApiTokens {
+        /// The most API tokens an account may have.
+        limit: u64,
+    },
+    /// A new API token's expiry is not in the future.
+    #[error("must be in the future")]
+    ExpiryInPast,
+    /// No API token with this id among the caller's.
+    #[error("API token not found")]
+    ApiTokenNotFound,
+    /// No running session with this id among the caller's.
+    #[error("session not found")]
+    SessionNotFound,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

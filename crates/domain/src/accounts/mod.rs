@@ -2,6 +2,8 @@
 //! `AccountService` use cases (register, log in, refresh, log out, authenticate, change the
 //! password, delete one's account).
 
+mod api_token;
+mod credential;
 mod email;
 mod error;
 mod password;
@@ -15,19 +17,30 @@ mod user;
 #[cfg(test)]
 mod tests;
 
+pub use api_token::{
+    ApiToken, ApiTokenDraft, ApiTokenHash, ApiTokenInsert, ApiTokenName, ApiTokenSecret,
+    CreatedApiToken, SessionClient, SessionView,
+};
+pub use credential::{Credential, CredentialError, Scope, ScopeError, Scopes};
 pub use email::Email;
 pub use error::{
     AccountError, AuthError, EmailError, HashError, PasswordError, RoleError, SigningError,
 };
 pub use password::{Password, PasswordHash};
 pub use ports::{
-    AccountChange, AccountDeletion, AccountUpdate, InsertUserError, PasswordHasher,
-    SessionRepository, TokenService, UserRepository,
+    AccountChange, AccountDeletion, AccountUpdate, ApiTokenRepository, InsertUserError,
+    PasswordHasher, SessionRepository, TokenService, UserRepository,
 };
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository};
+pub use ports::{
+    MockApiTokenRepository, MockPasswordHasher, MockSessionRepository, MockTokenService,
+    MockUserRepository,
+};
 pub use service::{AccountPorts, AccountService, SessionSettings};
-pub use session::{NewRefreshToken, RefreshSecret, RefreshTokenHash, RotateOutcome, Session};
+pub use session::{
+    NewRefreshToken, RefreshSecret, RefreshTokenHash, RotateOutcome, Rotation, SealedRefreshToken,
+    Session,
+};
 pub use session_cache::SessionCache;
 pub use tokens::{AccessClaims, IssuedToken, TokenPair};
 pub use user::{NewUser, Principal, Role, User};

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccessClaims, AuthError, HashError, IssuedToken, NewRefreshToken, NewUser, Password,
-    PasswordHash, RefreshSecret, RefreshTokenHash, Role, RotateOutcome, Session, SessionId,
+    AccessClaims, ApiToken, ApiTokenHash, ApiTokenId, ApiTokenInsert, ApiTokenSecret, AuthError,
+    HashError, IssuedToken, NewRefreshToken, NewUser, Password, PasswordHash, RefreshSecret,
+    RefreshTokenHash, Role, RotateOutcome, Rotation, SealedRefreshToken, Session, SessionId,
     SigningError, StoreError, User, UserId, UserListQuery,
 };
 
@@ -68,7 +69,8 @@ pub trait UserRepository: Send + Sync {
     /// exists.
     async fn end_all_sessions(&self, id: UserId, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
-    /// Applies an administrator's change and bumps `session_epoch`, atomically.
+    /// Applies an administrator's change and bumps `session_epoch`, atomically; disabling
+    /// also deletes the account's API tokens in the same transaction.
     ///
     /// # Errors
     /// None of its own: when the change would take away the last enabled admin (demote or
@@ -82,7 +84,7 @@ pub trait UserRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<AccountUpdate, StoreError>;
 
-    /// Deletes the account with its tasks and sessions, under the same last-admin guard as
+    /// Deletes the account with its tasks, sessions and API tokens, under the same last-admin guard as
     /// [`UserRepository::update_account`].
     async fn delete(&self, id: UserId) -> Result<AccountDeletion, StoreError>;
 
@@ -135,24 +137,57 @@ pub enum AccountDeletion {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
-    /// Stores a new session with its first refresh token, atomically.
-    async fn create(&self, session: Session, first: NewRefreshToken) -> Result<(), StoreError>;
+    /// Stores a new session with its first refresh token, atomically. With `max_sessions`,
+    /// in the same transaction and under a lock of the account (so that concurrent logins
+    /// cannot both find room), first ends the account's least recently used running
+    /// sessions until, with the new one, it has at most that many; returns the ids of the
+    /// sessions it ended.
+    async fn create(
+        &self,
+        session: Session,
+        first: NewRefreshToken,
+        max_sessions: Option<u64>,
+    ) -> Result<Vec<SessionId>, StoreError>;
 
     /// Rotates a refresh token. In one transaction: marks the token with hash `presented`
     /// used if, and only if, it is unused, unexpired at `now` and its session is neither
     /// revoked nor expired (a single conditional `UPDATE`, so that of concurrent rotations
-    /// of one token exactly one wins); stores `next` in the same session; and extends the
-    /// session to `next.expires_at`.
+    /// of one token exactly one wins) and its session started less than `rules.max_age`
+    /// before `now`; stores `next` in the same session, expiring at `next.expires_at` or at
+    /// the session's `created_at + max_age`, whichever comes first; extends the session to
+    /// that instant and sets its `last_used_at` to `now`; and keeps `rules.sealed_successor`
+    /// and the successor's hash beside the presented token.
     ///
-    /// A token that exists but was already used is [`RotateOutcome::Reused`] (the adapter
-    /// does not end the session itself); anything else that fails is
-    /// [`RotateOutcome::Invalid`].
+    /// A token that exists but was already used is [`RotateOutcome::Replayed`] when it was
+    /// rotated less than `rules.grace` before `now`, a sealed successor was kept, that
+    /// successor is still unused and the session still runs; otherwise it is
+    /// [`RotateOutcome::Reused`] (the adapter does not end the session itself). Anything
+    /// else that fails is [`RotateOutcome::Invalid`].
     async fn rotate(
         &self,
         presented: RefreshTokenHash,
         next: NewRefreshToken,
         now: DateTime<Utc>,
+        rules: Rotation,
     ) -> Result<RotateOutcome, StoreError>;
+
+    /// `owner`'s running sessions at `now` (not ended, not expired, of the account's current
+    /// epoch), the most recently used first, at most `limit` of them.
+    async fn list_running(
+        &self,
+        owner: UserId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    /// Ends session `id` if it is `owner`'s and still running, in one conditional statement;
+    /// returns whether it did.
+    async fn revoke_for_owner(
+        &self,
+        id: SessionId,
+        owner: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The session with this id and its account, if both exist (whatever their state).
     async fn find_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, StoreError>;
@@ -171,10 +206,58 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<Option<SessionId>, StoreError>;
 
     /// Deletes what can never be used again: sessions that expired or were revoked before
-    /// `now`, and refresh tokens that expired. Returns how many rows went. Adapters MUST
+    /// `now`, refresh tokens that expired, and personal API tokens that expired. Returns how many rows went. Adapters MUST
     /// delete in bounded batches, each in a short transaction of its own, found through an
     /// index, so that a backlog never holds the database's writers up for long.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Persistence of personal API tokens (stored only as hashes, found by their non-secret
+/// prefix).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApiTokenRepository: Send + Sync {
+    /// Stores a new token with the hash of its secret. With `max_tokens`, in one transaction
+    /// under a lock of the account: deletes the account's tokens expired at `now`, then
+    /// stores the new one only if fewer than `max_tokens` remain, so that concurrent
+    /// creations never exceed the cap.
+    ///
+    /// # Errors
+    /// `Store` when storage fails (a prefix collision included: 64 random bits make it
+    /// practically impossible).
+    async fn insert(
+        &self,
+        token: ApiToken,
+        hash: ApiTokenHash,
+        max_tokens: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<ApiTokenInsert, StoreError>;
+
+    /// The token with this prefix, the stored hash of its secret, and its account, read
+    /// from storage on every call (never cached: a deleted token must stop working at once,
+    /// on every instance).
+    async fn find_by_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<(ApiToken, ApiTokenHash, User)>, StoreError>;
+
+    /// Sets `last_used_at` to `now` if it is unset or before `before`, in one conditional
+    /// statement (so that a busy token is written at most once per interval).
+    async fn touch(
+        &self,
+        id: ApiTokenId,
+        now: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// `owner`'s tokens, newest first, at most `limit` of them.
+    async fn list_for_user(&self, owner: UserId, limit: u32) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Deletes token `id` if it is `owner`'s; returns whether it did.
+    async fn delete(&self, owner: UserId, id: ApiTokenId) -> Result<bool, StoreError>;
+
+    /// Deletes every token of `owner` (a password reset ends them); returns how many went.
+    async fn revoke_all_for_user(&self, owner: UserId) -> Result<u64, StoreError>;
 }
 
 /// Password hashing. Implementations MUST NOT run the hash on an async worker thread.
@@ -226,4 +309,26 @@ pub trait TokenService: Send + Sync {
 
     /// The stored form of a refresh token: a one-way hash, the same for the same token.
     fn hash_refresh_token(&self, token: &str) -> RefreshTokenHash;
+
+    /// Seals `successor` with a key derived from `presented` (the refresh token it
+    /// replaces), so that only whoever presents that token again can unseal it.
+    fn seal_successor(&self, presented: &str, successor: &RefreshSecret) -> SealedRefreshToken;
+
+    /// Unseals what [`TokenService::seal_successor`] sealed with `presented`; `None` when it
+    /// was sealed with another token or is malformed.
+    fn unseal_successor(
+        &self,
+        presented: &str,
+        sealed: &SealedRefreshToken,
+    ) -> Option<RefreshSecret>;
+
+    /// A new personal API token (`tka_`, a 64-bit random lookup prefix, `_`, 256 random
+    /// bits), from a cryptographically secure source.
+    fn new_api_token(&self) -> ApiTokenSecret;
+
+    /// The stored form of an API token: a one-way hash of the whole token.
+    fn hash_api_token(&self, token: &str) -> ApiTokenHash;
+
+    /// Whether `token` hashes to `stored`, compared in constant time.
+    fn api_token_matches(&self, token: &str, stored: &ApiTokenHash) -> bool;
 }

@@ -7,20 +7,55 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountDeletion, AccountError, AuthError, Clock, Email, IdGenerator, InsertUserError,
-    NewRefreshToken, NewUser, Password, PasswordHasher, Principal, Role, RotateOutcome, Session,
-    SessionCache, SessionId, SessionRepository, StoreError, TokenPair, TokenService, User, UserId,
+    AccountDeletion, AccountError, ApiToken, ApiTokenDraft, ApiTokenId, ApiTokenInsert,
+    ApiTokenRepository, ApiTokenSecret, AuthError, Clock, CreatedApiToken, Credential, Email,
+    IdGenerator, InsertUserError, NewRefreshToken, NewUser, Password, PasswordHasher, Principal,
+    Role, RotateOutcome, Rotation, Session, SessionCache, SessionClient, SessionId,
+    SessionRepository, SessionView, StoreError, TokenPair, TokenService, User, UserId,
     UserRepository,
 };
 
-/// How long sessions last.
+/// How long sessions last, and how many credentials an account may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionSettings {
     /// Lifetime of a refresh token (each rotation starts a new one).
     pub refresh_ttl: Duration,
     /// How recent a session's password login must be for the changes that need one
-    /// (deleting the account); refreshing does not renew it.
+    /// (deleting the account, creating an API token); refreshing does not renew it.
     pub reauth_window: Duration,
+    /// A session ends this long after its login, whatever its refreshes.
+    pub session_max_age: Duration,
+    /// Most running sessions per account (`0`: no limit); a login beyond it ends the least
+    /// recently used.
+    pub max_sessions: u64,
+    /// How long after its rotation a refresh token presented again gets the same successor
+    /// back instead of ending the session (zero: never).
+    pub refresh_grace: Duration,
+    /// Most personal API tokens per account (`0`: no limit).
+    pub max_api_tokens: u64,
+}
+
+impl SessionSettings {
+    /// The defaults of `config/default.toml`.
+    pub const DEFAULT: SessionSettings = SessionSettings {
+        refresh_ttl: Duration::from_secs(30 * 86_400),
+        reauth_window: Duration::from_secs(600),
+        session_max_age: Duration::from_secs(90 * 86_400),
+        max_sessions: 100,
+        refresh_grace: Duration::ZERO,
+        max_api_tokens: 50,
+    };
+}
+
+/// An API token's `last_used_at` is written at most this often.
+const TOKEN_USE_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Most sessions `GET /me/sessions` shows, and most API tokens `GET /me/tokens` shows, when
+/// their cap is off.
+const MAX_LISTED: u32 = 1_000;
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 /// The account use cases: register, log in, refresh, log out, authenticate a request, read,
@@ -29,6 +64,7 @@ pub struct SessionSettings {
 pub struct AccountService {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
+    api_tokens: Arc<dyn ApiTokenRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
     clock: Arc<dyn Clock>,
@@ -36,6 +72,10 @@ pub struct AccountService {
     cache: Arc<SessionCache>,
     refresh_ttl: chrono::Duration,
     reauth_window: chrono::Duration,
+    session_max_age: chrono::Duration,
+    max_sessions: Option<u64>,
+    refresh_grace: chrono::Duration,
+    max_api_tokens: Option<u64>,
 }
 
 impl fmt::Debug for AccountService {
@@ -51,6 +91,8 @@ pub struct AccountPorts {
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh tokens.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Personal API tokens.
+    pub api_tokens: Arc<dyn ApiTokenRepository>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
     /// Tokens.
@@ -77,15 +119,18 @@ impl AccountService {
         Self {
             users: ports.users,
             sessions: ports.sessions,
+            api_tokens: ports.api_tokens,
             hasher: ports.hasher,
             tokens: ports.tokens,
             clock: ports.clock,
             ids: ports.ids,
             cache,
-            refresh_ttl: chrono::Duration::from_std(settings.refresh_ttl)
-                .unwrap_or(chrono::Duration::MAX),
-            reauth_window: chrono::Duration::from_std(settings.reauth_window)
-                .unwrap_or(chrono::Duration::MAX),
+            refresh_ttl: to_chrono(settings.refresh_ttl),
+            reauth_window: to_chrono(settings.reauth_window),
+            session_max_age: to_chrono(settings.session_max_age),
+            max_sessions: (settings.max_sessions > 0).then_some(settings.max_sessions),
+            refresh_grace: to_chrono(settings.refresh_grace),
+            max_api_tokens: (settings.max_api_tokens > 0).then_some(settings.max_api_tokens),
         }
     }
 
@@ -139,6 +184,22 @@ impl AccountService {
     /// # Errors
     /// `InvalidCredentials`; `AccountDisabled` for the right password of a disabled account.
     pub async fn login(&self, email: &str, password: String) -> Result<TokenPair, AccountError> {
+        self.login_from(email, password, SessionClient::default())
+            .await
+    }
+
+    /// [`AccountService::login`], recording the client the session starts from. Beyond
+    /// `auth.max_sessions`, the account's least recently used sessions end in the same
+    /// transaction as the new one starts.
+    ///
+    /// # Errors
+    /// Those of [`AccountService::login`].
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: String,
+        client: SessionClient,
+    ) -> Result<TokenPair, AccountError> {
         let user = match Email::parse(email) {
             Ok(email) => self.users.find_by_email(email.as_str()).await?,
             Err(_) => None,
@@ -166,7 +227,7 @@ impl AccountService {
             self.rehash(&user, candidate).await;
         }
         let now = self.clock.now();
-        let expires_at = now + self.refresh_ttl;
+        let expires_at = now + self.refresh_ttl.min(self.session_max_age);
         // The session records the account's epoch as read before the password was checked:
         // if the password changes meanwhile, the session is born ended.
         let session = Session {
@@ -177,6 +238,9 @@ impl AccountService {
             expires_at,
             revoked_at: None,
             password_login_at: Some(now),
+            last_used_at: Some(now),
+            user_agent: client.user_agent,
+            address: client.address,
         };
         let refresh_token = self.tokens.new_refresh_token();
         let first = NewRefreshToken {
@@ -185,7 +249,13 @@ impl AccountService {
             expires_at,
         };
         let session_id = session.id;
-        self.sessions.create(session, first).await?;
+        let ended = self
+            .sessions
+            .create(session, first, self.max_sessions)
+            .await?;
+        for old in ended {
+            self.cache.invalidate_session(old);
+        }
         let access = self.tokens.issue(&user, session_id, now)?;
         Ok(TokenPair {
             access,
@@ -224,9 +294,30 @@ impl AccountService {
             issued_at: now,
             expires_at: now + self.refresh_ttl,
         };
-        let presented = self.tokens.hash_refresh_token(presented);
-        let session = match self.sessions.rotate(presented, next, now).await? {
-            RotateOutcome::Rotated(session) => session,
+        let grace = self.refresh_grace > chrono::Duration::zero();
+        let rules = Rotation {
+            max_age: self.session_max_age,
+            grace: self.refresh_grace,
+            sealed_successor: grace.then(|| self.tokens.seal_successor(presented, &refresh_token)),
+        };
+        let presented_hash = self.tokens.hash_refresh_token(presented);
+        let (session, refresh_token) = match self
+            .sessions
+            .rotate(presented_hash, next, now, rules)
+            .await?
+        {
+            RotateOutcome::Rotated(session) => (session, refresh_token),
+            RotateOutcome::Replayed { session, sealed } => {
+                // Within the grace period: the same successor again (a lost answer, a
+                // second tab). Only the presented token unseals it.
+                match self.tokens.unseal_successor(presented, &sealed) {
+                    Some(successor) => (session, successor),
+                    None => {
+                        self.end_session(session.id, now).await?;
+                        return Err(AccountError::InvalidRefreshToken);
+                    }
+                }
+            }
             RotateOutcome::Reused(session) => {
                 self.end_session(session, now).await?;
                 return Err(AccountError::InvalidRefreshToken);
@@ -258,6 +349,7 @@ impl AccountService {
     /// `InvalidRefreshToken` when the token is unknown, expired, of an ended session or of
     /// someone else's.
     pub async fn logout(&self, caller: &Principal, presented: &str) -> Result<(), AccountError> {
+        caller.require_session()?;
         if presented.is_empty() || presented.len() > Self::MAX_REFRESH_TOKEN_LEN {
             return Err(AccountError::InvalidRefreshToken);
         }
@@ -280,6 +372,7 @@ impl AccountService {
     /// # Errors
     /// `Unauthenticated(Revoked)` if the account vanished meanwhile.
     pub async fn logout_all(&self, caller: &Principal) -> Result<(), AccountError> {
+        caller.require_session()?;
         let found = self
             .users
             .end_all_sessions(caller.user_id, self.clock.now())
@@ -328,19 +421,14 @@ impl AccountService {
         }
     }
 
-    /// Deletes the caller's account with its tasks and sessions. `access_token` is the
-    /// request's (already authenticated as `caller`): its session's password login must be
-    /// at most `reauth_window` old.
+    /// Deletes the caller's account with its tasks, sessions and API tokens. The caller's
+    /// session's password login must be at most `reauth_window` old.
     ///
     /// # Errors
     /// `ReauthenticationRequired` when the login is older; `LastAdmin` when the caller is
-    /// the last enabled administrator.
-    pub async fn delete_me(
-        &self,
-        caller: &Principal,
-        access_token: &str,
-    ) -> Result<(), AccountError> {
-        self.require_recent_login(caller, access_token).await?;
+    /// the last enabled administrator; `Credential` for an API token.
+    pub async fn delete_me(&self, caller: &Principal) -> Result<(), AccountError> {
+        self.require_recent_login(caller).await?;
         match self.users.delete(caller.user_id).await? {
             AccountDeletion::Deleted => {
                 self.cache.invalidate_user(caller.user_id);
@@ -351,25 +439,18 @@ impl AccountService {
         }
     }
 
-    /// Checks that the session of `access_token` (a token of `caller`) started with a
-    /// password login at most `reauth_window` ago. Refreshing a session does not renew its
-    /// login, and a session stored before logins were recorded counts as old. Read from
-    /// storage, never from the session cache: the rule is about this very session.
+    /// Checks that the caller came with a session that started with a password login at
+    /// most `reauth_window` ago. Refreshing a session does not renew its login, and a
+    /// session stored before logins were recorded counts as old. Read from storage, never
+    /// from the session cache: the rule is about this very session.
     ///
     /// # Errors
-    /// `ReauthenticationRequired` when the login is older; `Unauthenticated` when the token
-    /// or its session is no longer good.
-    async fn require_recent_login(
-        &self,
-        caller: &Principal,
-        access_token: &str,
-    ) -> Result<(), AccountError> {
-        let claims = self.tokens.verify(access_token)?;
-        if claims.user_id != caller.user_id {
-            return Err(AuthError::Invalid.into());
-        }
+    /// `Credential` for an API token; `ReauthenticationRequired` when the login is older;
+    /// `Unauthenticated` when the session is no longer good.
+    pub async fn require_recent_login(&self, caller: &Principal) -> Result<(), AccountError> {
+        let session_id = caller.require_session()?;
         let now = self.clock.now();
-        let found = self.sessions.find_with_user(claims.session_id).await?;
+        let found = self.sessions.find_with_user(session_id).await?;
         let Some((session, _)) = found.filter(|(s, u)| s.is_live_for(caller.user_id, u, now))
         else {
             return Err(AuthError::Revoked.into());
@@ -381,13 +462,18 @@ impl AccountService {
         }
     }
 
-    /// Turns a presented access token into the caller: the token must verify, and its
-    /// session must still be live (not ended, its account enabled and unchanged since).
-    /// Sessions found live are remembered for `auth.revocation_cache_ttl`.
+    /// Turns a presented bearer token into the caller. An access token must verify, and its
+    /// session must still be live (not ended, not past `auth.session_max_age`, its account
+    /// enabled and unchanged since); sessions found live are remembered for
+    /// `auth.revocation_cache_ttl`. A personal API token (`tka_…`) is looked up in storage on
+    /// every request, so that deleting it takes effect at once everywhere.
     ///
     /// # Errors
     /// [`AccountError::Unauthenticated`] with the reason; `Store` if the lookup failed.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AccountError> {
+        if ApiTokenSecret::is_api_token(token) {
+            return self.authenticate_api_token(token).await;
+        }
         let claims = self.tokens.verify(token)?;
         let now = self.clock.now();
         if let Some(principal) = self.cache.get(claims.session_id, claims.user_id, now) {
@@ -396,10 +482,14 @@ impl AccountService {
         let generation = self.cache.generation();
         let found = self.sessions.find_with_user(claims.session_id).await?;
         match found {
-            Some((session, user)) if session.is_live_for(claims.user_id, &user, now) => {
+            Some((session, user))
+                if session.is_live_for(claims.user_id, &user, now)
+                    && now - session.created_at < self.session_max_age =>
+            {
                 let principal = Principal {
                     user_id: user.id,
                     role: user.role,
+                    credential: Credential::Session(session.id),
                 };
                 self.cache.put(session.id, principal, now, generation);
                 Ok(principal)
@@ -408,11 +498,173 @@ impl AccountService {
         }
     }
 
+    /// Authenticates a personal API token: found by its non-secret prefix, its hash
+    /// compared in constant time, its account enabled, not expired. Its `last_used_at` is
+    /// written at most once a minute.
+    async fn authenticate_api_token(&self, token: &str) -> Result<Principal, AccountError> {
+        let Some(prefix) = ApiTokenSecret::lookup_prefix(token) else {
+            return Err(AuthError::Invalid.into());
+        };
+        let Some((stored, hash, user)) = self.api_tokens.find_by_prefix(prefix).await? else {
+            return Err(AuthError::Invalid.into());
+        };
+        if !self.tokens.api_token_matches(token, &hash) {
+            return Err(AuthError::Invalid.into());
+        }
+        if user.disabled || user.id != stored.user_id {
+            return Err(AuthError::Revoked.into());
+        }
+        let now = self.clock.now();
+        if stored.expires_at.is_some_and(|at| at <= now) {
+            return Err(AuthError::Expired.into());
+        }
+        let stale = now - TOKEN_USE_RESOLUTION;
+        if stored.last_used_at.is_none_or(|at| at <= stale) {
+            // Best effort: a failed write must not fail the request it only records; the
+            // next use tries again.
+            let _ = self.api_tokens.touch(stored.id, now, stale).await;
+        }
+        Ok(Principal {
+            user_id: user.id,
+            role: user.role,
+            credential: Credential::ApiToken {
+                id: stored.id,
+                scopes: stored.scopes,
+            },
+        })
+    }
+
+    /// Creates a personal API token for the caller. Needs a session with a recent password
+    /// login (as deleting the account does); at most `auth.max_api_tokens` per account. The
+    /// secret is in the answer only: it is stored hashed.
+    ///
+    /// # Errors
+    /// `Credential` for an API token; `ReauthenticationRequired`; `ExpiryInPast`;
+    /// `TooManyApiTokens`; `Store`.
+    pub async fn create_api_token(
+        &self,
+        caller: &Principal,
+        draft: ApiTokenDraft,
+    ) -> Result<CreatedApiToken, AccountError> {
+        self.require_recent_login(caller).await?;
+        let now = self.clock.now();
+        if draft.expires_at.is_some_and(|at| at <= now) {
+            return Err(AccountError::ExpiryInPast);
+        }
+        let secret = self.tokens.new_api_token();
+        let hash = self.tokens.hash_api_token(secret.expose());
+        let prefix = ApiTokenSecret::lookup_prefix(secret.expose())
+            .ok_or_else(|| StoreError::internal("a new API token is malformed"))?
+            .to_owned();
+        let token = ApiToken {
+            id: ApiTokenId::from_uuid(self.ids.new_id()),
+            user_id: caller.user_id,
+            name: draft.name,
+            scopes: draft.scopes,
+            prefix,
+            created_at: now,
+            expires_at: draft.expires_at,
+            last_used_at: None,
+        };
+        match self
+            .api_tokens
+            .insert(token.clone(), hash, self.max_api_tokens, now)
+            .await?
+        {
+            ApiTokenInsert::Inserted => Ok(CreatedApiToken { token, secret }),
+            ApiTokenInsert::CapReached => Err(AccountError::TooManyApiTokens {
+                limit: self.max_api_tokens.unwrap_or(u64::MAX),
+            }),
+        }
+    }
+
+    /// The caller's API tokens, newest first (never their secrets).
+    ///
+    /// # Errors
+    /// `Credential` for an API token; `Store`.
+    pub async fn list_api_tokens(&self, caller: &Principal) -> Result<Vec<ApiToken>, AccountError> {
+        caller.require_session()?;
+        let limit = self.listing_limit(self.max_api_tokens);
+        Ok(self.api_tokens.list_for_user(caller.user_id, limit).await?)
+    }
+
+    /// Deletes one of the caller's API tokens: it stops working at once, on every instance.
+    ///
+    /// # Errors
+    /// `Credential` for an API token; `ApiTokenNotFound`; `Store`.
+    pub async fn revoke_api_token(
+        &self,
+        caller: &Principal,
+        id: ApiTokenId,
+    ) -> Result<(), AccountError> {
+        caller.require_session()?;
+        if self.api_tokens.delete(caller.user_id, id).await? {
+            Ok(())
+        } else {
+            Err(AccountError::ApiTokenNotFound)
+        }
+    }
+
+    /// The caller's running sessions, the most recently used first, the caller's own marked.
+    ///
+    /// # Errors
+    /// `Credential` for an API token; `Store`.
+    pub async fn list_sessions(
+        &self,
+        caller: &Principal,
+    ) -> Result<Vec<SessionView>, AccountError> {
+        let current = caller.require_session()?;
+        let now = self.clock.now();
+        let limit = self.listing_limit(self.max_sessions);
+        let sessions = self
+            .sessions
+            .list_running(caller.user_id, now, limit)
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .filter(|s| now - s.created_at < self.session_max_age)
+            .map(|session| SessionView {
+                current: session.id == current,
+                session,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's running sessions (the caller's own included): its refresh
+    /// and access tokens stop working.
+    ///
+    /// # Errors
+    /// `Credential` for an API token; `SessionNotFound`; `Store`.
+    pub async fn end_session_of(
+        &self,
+        caller: &Principal,
+        id: SessionId,
+    ) -> Result<(), AccountError> {
+        caller.require_session()?;
+        let ended = self
+            .sessions
+            .revoke_for_owner(id, caller.user_id, self.clock.now())
+            .await?;
+        self.cache.invalidate_session(id);
+        if ended {
+            Ok(())
+        } else {
+            Err(AccountError::SessionNotFound)
+        }
+    }
+
+    /// How many items a listing bounded by `cap` fetches.
+    fn listing_limit(&self, cap: Option<u64>) -> u32 {
+        cap.and_then(|c| u32::try_from(c).ok())
+            .map_or(MAX_LISTED, |c| c.min(MAX_LISTED))
+    }
+
     /// The caller's own account.
     ///
     /// # Errors
     /// `Unauthenticated(Revoked)` if the account vanished since authentication.
     pub async fn me(&self, principal: &Principal) -> Result<User, AccountError> {
+        principal.require_session()?;
         self.users
             .find_by_id(principal.user_id)
             .await?

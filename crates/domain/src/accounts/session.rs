@@ -31,6 +31,13 @@ pub struct Session {
     /// When its password login happened; refreshing does not change it. `None` for
     /// sessions stored before it was recorded: they count as logged in long ago.
     pub password_login_at: Option<DateTime<Utc>>,
+    /// When it was last used: its login or its latest refresh (an access token's use is not
+    /// recorded; it lives `auth.access_ttl` at most).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The `User-Agent` of its login, bounded (see [`SessionClient`](crate::SessionClient)).
+    pub user_agent: Option<String>,
+    /// The client address of its login, as the throttle saw it.
+    pub address: Option<String>,
 }
 
 impl Session {
@@ -102,12 +109,58 @@ pub struct NewRefreshToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A rotated refresh token's successor, encrypted with a key derived from the rotated token
+/// itself: only whoever presents the rotated token again can read it, so what is stored is
+/// no usable secret. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedRefreshToken(String);
+
+impl SealedRefreshToken {
+    /// Wraps a sealed token made by the token service or read from storage.
+    pub fn new(sealed: String) -> Self {
+        Self(sealed)
+    }
+
+    /// The encoded sealed token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealedRefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedRefreshToken(<redacted>)")
+    }
+}
+
+/// The rules a rotation follows besides the token's own state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// A session ends this long after its login, whatever its refreshes: a token of an older
+    /// session is invalid, and the successor expires at that point at the latest.
+    pub max_age: chrono::Duration,
+    /// Zero, or how long after its rotation a token presented again gets its successor back
+    /// (as [`RotateOutcome::Replayed`]) instead of counting as reuse.
+    pub grace: chrono::Duration,
+    /// With a grace period, the successor sealed with the presented token, to store beside
+    /// it; `None` without one.
+    pub sealed_successor: Option<SealedRefreshToken>,
+}
+
 /// Outcome of presenting a refresh token for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The token was live and unused: it is now used, its successor is stored in the same
     /// session, and the session (as it now is) is returned.
     Rotated(Session),
+    /// The token was rotated less than the grace period ago and its successor is still
+    /// unused: the session and the sealed successor, for the same answer again.
+    Replayed {
+        /// The session (still running).
+        session: Session,
+        /// The successor, sealed with the presented token.
+        sealed: SealedRefreshToken,
+    },
     /// The token had already been rotated: someone is replaying it. Its session must end.
     Reused(SessionId),
     /// Unknown, expired, or of a session that already ended.

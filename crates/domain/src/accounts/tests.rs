@@ -26,6 +26,7 @@ fn user(email: &str, disabled: bool) -> User {
 const NOW: i64 = 1_700_000_100;
 const REFRESH_TTL: i64 = 30 * 86_400;
 const REAUTH_WINDOW: i64 = 600;
+const MAX_AGE: i64 = 90 * 86_400;
 
 fn sid(n: u128) -> SessionId {
     SessionId::from_uuid(Uuid::from_u128(n))
@@ -40,6 +41,9 @@ fn session(n: u128) -> Session {
         expires_at: at(NOW + REFRESH_TTL),
         revoked_at: None,
         password_login_at: Some(at(NOW - 100)),
+        last_used_at: Some(at(NOW - 100)),
+        user_agent: None,
+        address: None,
     }
 }
 
@@ -63,6 +67,10 @@ fn issued(token: &str) -> IssuedToken {
 struct Mocks {
     users: MockUserRepository,
     sessions: MockSessionRepository,
+    api_tokens: MockApiTokenRepository,
+    max_sessions: u64,
+    grace: u64,
+    max_age: i64,
     hasher: MockPasswordHasher,
     tokens: MockTokenService,
     cache: Arc<SessionCache>,
@@ -83,6 +91,10 @@ impl Mocks {
         Self {
             users: MockUserRepository::new(),
             sessions: MockSessionRepository::new(),
+            api_tokens: MockApiTokenRepository::new(),
+            max_sessions: 0,
+            grace: 0,
+            max_age: MAX_AGE,
             hasher: current_cost_hasher(),
             tokens,
             cache: Arc::new(SessionCache::new(Duration::from_secs(2), 100)),
@@ -98,6 +110,7 @@ impl Mocks {
             AccountPorts {
                 users: Arc::new(self.users),
                 sessions: Arc::new(self.sessions),
+                api_tokens: Arc::new(self.api_tokens),
                 hasher: Arc::new(self.hasher),
                 tokens: Arc::new(self.tokens),
                 clock: Arc::new(clock),
@@ -106,6 +119,10 @@ impl Mocks {
             SessionSettings {
                 refresh_ttl: Duration::from_secs(30 * 86_400),
                 reauth_window: Duration::from_secs(REAUTH_WINDOW as u64),
+                session_max_age: Duration::from_secs(self.max_age as u64),
+                max_sessions: self.max_sessions,
+                refresh_grace: Duration::from_secs(self.grace),
+                max_api_tokens: 3,
             },
             self.cache,
         )
@@ -334,7 +351,7 @@ async fn login_normalises_the_email_starts_a_session_and_issues_a_pair_in_it() {
     m.sessions
         .expect_create()
         .times(1)
-        .returning(|session, first| {
+        .returning(|session, first, _| {
             assert_eq!(session.id, sid(42));
             assert_eq!(session.epoch, 3, "the account's epoch when it logged in");
             assert_eq!(session.revoked_at, None);
@@ -346,7 +363,7 @@ async fn login_normalises_the_email_starts_a_session_and_issues_a_pair_in_it() {
                 "only the hash is stored"
             );
             assert_eq!(first.expires_at, session.expires_at);
-            Ok(())
+            Ok(vec![])
         });
     m.tokens
         .expect_issue()
@@ -407,6 +424,7 @@ fn caller() -> Principal {
     Principal {
         user_id: UserId::from_uuid(Uuid::from_u128(7)),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     }
 }
 
@@ -491,7 +509,7 @@ async fn refresh_rotates_the_presented_token_and_issues_a_pair_in_the_same_sessi
     m.sessions
         .expect_rotate()
         .times(1)
-        .returning(|presented, next, now| {
+        .returning(|presented, next, now, _| {
             assert_eq!(presented.as_str(), "hash(old-token)");
             assert_eq!(next.hash.as_str(), "hash(fresh-0)");
             assert_eq!((next.issued_at, now), (at(NOW), at(NOW)));
@@ -517,7 +535,7 @@ async fn presenting_a_rotated_token_ends_its_whole_session() {
     let mut m = Mocks::new();
     m.sessions
         .expect_rotate()
-        .returning(|_, _, _| Ok(RotateOutcome::Reused(sid(5))));
+        .returning(|_, _, _, _| Ok(RotateOutcome::Reused(sid(5))));
     m.sessions
         .expect_revoke()
         .times(1)
@@ -537,7 +555,7 @@ async fn unknown_or_expired_refresh_tokens_are_refused_without_ending_anything()
     m.sessions
         .expect_rotate()
         .times(1)
-        .returning(|_, _, _| Ok(RotateOutcome::Invalid));
+        .returning(|_, _, _, _| Ok(RotateOutcome::Invalid));
     m.sessions.expect_revoke().never();
     let service = m.service();
     for presented in ["nope", "", &"x".repeat(513)] {
@@ -561,7 +579,7 @@ async fn refresh_of_a_session_whose_account_moved_on_ends_it() {
         let mut m = Mocks::new();
         m.sessions
             .expect_rotate()
-            .returning(|_, _, _| Ok(RotateOutcome::Rotated(session(5))));
+            .returning(|_, _, _, _| Ok(RotateOutcome::Rotated(session(5))));
         m.users
             .expect_find_by_id()
             .returning(move |_| Ok(account.clone()));
@@ -622,10 +640,22 @@ async fn logout_all_ends_every_session_of_the_caller() {
     );
 }
 
+fn api_caller(scopes: Scopes) -> Principal {
+    Principal {
+        user_id: UserId::from_uuid(Uuid::from_u128(7)),
+        role: Role::Admin,
+        credential: Credential::ApiToken {
+            id: ApiTokenId::from_uuid(Uuid::from_u128(11)),
+            scopes,
+        },
+    }
+}
+
 fn someone_else() -> Principal {
     Principal {
         user_id: UserId::from_uuid(Uuid::from_u128(8)),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     }
 }
 
@@ -740,7 +770,7 @@ async fn the_last_admin_cannot_delete_themself_and_others_can() {
         .times(1)
         .returning(|_| Ok(AccountDeletion::LastAdmin));
     assert!(matches!(
-        m.service().delete_me(&caller(), "t").await,
+        m.service().delete_me(&caller()).await,
         Err(AccountError::LastAdmin)
     ));
     let mut m = Mocks::new().logged_in(Some(NOW - 1));
@@ -748,7 +778,7 @@ async fn the_last_admin_cannot_delete_themself_and_others_can() {
         .expect_delete()
         .times(1)
         .returning(|_| Ok(AccountDeletion::Deleted));
-    assert!(m.service().delete_me(&caller(), "t").await.is_ok());
+    assert!(m.service().delete_me(&caller()).await.is_ok());
 }
 
 #[tokio::test]
@@ -759,7 +789,7 @@ async fn deleting_the_account_needs_a_password_login_within_the_reauth_window() 
         .times(1)
         .returning(|_| Ok(AccountDeletion::Deleted));
     assert!(
-        m.service().delete_me(&caller(), "t").await.is_ok(),
+        m.service().delete_me(&caller()).await.is_ok(),
         "a login exactly reauth_window old is still recent"
     );
     for (login_at, why) in [
@@ -770,7 +800,7 @@ async fn deleting_the_account_needs_a_password_login_within_the_reauth_window() 
         m.users.expect_delete().never();
         assert!(
             matches!(
-                m.service().delete_me(&caller(), "t").await,
+                m.service().delete_me(&caller()).await,
                 Err(AccountError::ReauthenticationRequired)
             ),
             "{why}"
@@ -793,17 +823,18 @@ async fn the_recent_login_is_checked_on_the_requests_own_live_session() {
     });
     m.users.expect_delete().never();
     assert!(matches!(
-        m.service().delete_me(&caller(), "t").await,
+        m.service().delete_me(&caller()).await,
         Err(AccountError::Unauthenticated(AuthError::Revoked))
     ));
-    // A token of another account than the caller's is refused before any lookup.
+    // An API token is refused before any lookup.
     let mut m = Mocks::new();
-    m.tokens.expect_verify().returning(|_| Ok(claims(5)));
     m.sessions.expect_find_with_user().never();
     m.users.expect_delete().never();
     assert!(matches!(
-        m.service().delete_me(&someone_else(), "t").await,
-        Err(AccountError::Unauthenticated(AuthError::Invalid))
+        m.service()
+            .delete_me(&api_caller(Scopes::of(Scope::ALL)))
+            .await,
+        Err(AccountError::Credential(CredentialError::SessionRequired))
     ));
 }
 
@@ -843,6 +874,7 @@ mod sessions {
         Principal {
             user_id: uid(n),
             role: Role::User,
+            credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
         }
     }
 
@@ -867,6 +899,9 @@ mod sessions {
             expires_at: at(1000),
             revoked_at: None,
             password_login_at: Some(at(0)),
+            last_used_at: Some(at(0)),
+            user_agent: None,
+            address: None,
         }
     }
 
@@ -1020,7 +1055,7 @@ fn logging_in(m: &mut Mocks) {
     m.users
         .expect_find_by_email()
         .returning(|e| Ok(Some(user(e, false))));
-    m.sessions.expect_create().returning(|_, _| Ok(()));
+    m.sessions.expect_create().returning(|_, _, _| Ok(vec![]));
     m.tokens
         .expect_issue()
         .returning(|_, _, _| Ok(issued("access")));
@@ -1140,6 +1175,7 @@ async fn a_busy_hasher_is_its_own_error_for_login_register_and_password_change()
     let caller = Principal {
         user_id: UserId::from_uuid(Uuid::from_u128(7)),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     };
     assert!(matches!(
         accounts
@@ -1148,3 +1184,6 @@ async fn a_busy_hasher_is_its_own_error_for_login_register_and_password_change()
         Err(AccountError::Hashing(HashError::Busy))
     ));
 }
+
+#[path = "credential_tests.rs"]
+mod credential_tests;

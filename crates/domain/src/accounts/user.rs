@@ -1,6 +1,8 @@
 //! Accounts, their roles, and the authenticated caller.
 
-use crate::{Email, PasswordHash, RoleError, UserId};
+use crate::{
+    Credential, CredentialError, Email, PasswordHash, RoleError, Scope, SessionId, UserId,
+};
 
 use chrono::{DateTime, Utc};
 
@@ -78,4 +80,35 @@ pub struct Principal {
     pub user_id: UserId,
     /// With which role (read from the account, not trusted from the token).
     pub role: Role,
+    /// With which credential: a session, or a personal API token and its scopes.
+    pub credential: Credential,
+}
+
+impl Principal {
+    /// Checks that the caller's credential allows `scope`: a session allows everything its
+    /// account may do; an API token only its scopes. Every use case that an API token may
+    /// reach calls this (or [`Principal::require_session`]) before anything else.
+    ///
+    /// # Errors
+    /// [`CredentialError::MissingScope`] for an API token without it.
+    pub fn require(&self, scope: Scope) -> Result<(), CredentialError> {
+        match self.credential {
+            Credential::Session(_) => Ok(()),
+            Credential::ApiToken { scopes, .. } if scopes.contains(scope) => Ok(()),
+            Credential::ApiToken { .. } => Err(CredentialError::MissingScope(scope)),
+        }
+    }
+
+    /// Checks that the caller came with a session (a password login), and returns it: the
+    /// account's own settings, its sessions and tokens, and administration are never open to
+    /// API tokens.
+    ///
+    /// # Errors
+    /// [`CredentialError::SessionRequired`] for an API token.
+    pub fn require_session(&self) -> Result<SessionId, CredentialError> {
+        match self.credential {
+            Credential::Session(id) => Ok(id),
+            Credential::ApiToken { .. } => Err(CredentialError::SessionRequired),
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::StoreError;
+use crate::{CredentialError, StoreError};
 
 /// Failures of the administration use cases.
 #[derive(Debug, Error)]
@@ -16,6 +16,9 @@ pub enum AdminError {
     /// The change would leave no active administrator.
     #[error("the last active administrator cannot be demoted, disabled or deleted")]
     LastAdmin,
+    /// The request came with an API token: administration needs a session.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -27,7 +27,10 @@ impl fmt::Debug for AdminService {
     }
 }
 
+/// Administration is for administrators, and only with a session: an administrator's API
+/// token is refused whatever its scopes.
 fn require_admin(caller: &Principal) -> Result<(), AdminError> {
+    caller.require_session()?;
     if caller.role == Role::Admin {
         Ok(())
     } else {

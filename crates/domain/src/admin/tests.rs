@@ -17,6 +17,7 @@ fn admin() -> Principal {
     Principal {
         user_id: uid(1),
         role: Role::Admin,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     }
 }
 
@@ -51,6 +52,7 @@ async fn non_admins_are_forbidden_everything_without_touching_storage() {
     let caller = Principal {
         user_id: uid(2),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     };
     let s = service(MockUserRepository::new(), MockTaskRepository::new());
     assert!(matches!(
@@ -169,12 +171,14 @@ async fn a_real_change_is_applied_once_and_forgets_the_accounts_cached_sessions(
     let target = Principal {
         user_id: uid(3),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     };
     let sid = SessionId::from_uuid(Uuid::from_u128(77));
     let second = SessionId::from_uuid(Uuid::from_u128(78));
     let bystander = Principal {
         user_id: uid(4),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     };
     let theirs = SessionId::from_uuid(Uuid::from_u128(79));
     cache.put(sid, target, at(499), cache.generation());
@@ -258,5 +262,34 @@ async fn promote_makes_an_existing_account_admin_and_refuses_unknown_emails() {
     assert!(matches!(
         s.promote(&unknown).await,
         Err(AdminError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn an_administrators_api_token_is_refused_administration_whatever_its_scopes() {
+    let token = Principal {
+        credential: Credential::ApiToken {
+            id: ApiTokenId::from_uuid(Uuid::from_u128(11)),
+            scopes: Scopes::of(Scope::ALL),
+        },
+        ..admin()
+    };
+    let s = service(MockUserRepository::new(), MockTaskRepository::new());
+    assert!(matches!(
+        s.get_user(&token, uid(3)).await,
+        Err(AdminError::Credential(CredentialError::SessionRequired))
+    ));
+    assert!(matches!(
+        s.list_users(&token, UserListQuery::default()).await,
+        Err(AdminError::Credential(_))
+    ));
+    assert!(matches!(
+        s.delete_user(&token, uid(3)).await,
+        Err(AdminError::Credential(_))
+    ));
+    assert!(matches!(
+        s.update_user(&token, uid(3), AccountChange::default())
+            .await,
+        Err(AdminError::Credential(_))
     ));
 }

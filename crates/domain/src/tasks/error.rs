@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::StoreError;
+use crate::{CredentialError, StoreError};
 
 /// Failures of the task use cases.
 #[derive(Debug, Error)]
@@ -13,6 +13,9 @@ pub enum TaskError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request's API token lacks the scope this needs.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     /// The version condition names a version the task no longer has.
     #[error("the task has changed since the version the request was based on")]
     VersionMismatch,

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use crate::{
     Clock, Created, DecideUpdate, DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey,
-    IdempotencyStore, IdempotentRequest, Page, Principal, Reservation, StoreError, Task,
+    IdempotencyStore, IdempotentRequest, Page, Principal, Reservation, Scope, StoreError, Task,
     TaskCursor, TaskDraft, TaskError, TaskId, TaskInsert, TaskListQuery, TaskPage, TaskPatch,
     TaskRepository, UpdateDecision, UpdateOutcome, UserId, VersionCondition,
 };
 
 /// The task use cases. Every method is scoped to the caller: another user's task behaves
-/// exactly like a missing one.
+/// exactly like a missing one. Every method first checks the caller's credential: reads need
+/// `tasks:read`, writes `tasks:write` (a session has both).
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskRepository>,
@@ -87,6 +88,7 @@ impl TaskService {
         draft: TaskDraft,
         repeatable: Option<IdempotentRequest>,
     ) -> Result<Created, TaskError> {
+        caller.require(Scope::TasksWrite)?;
         if let Some(request) = repeatable {
             return self.create_once(caller, draft, request).await;
         }
@@ -221,6 +223,7 @@ impl TaskService {
     /// # Errors
     /// `NotFound` when the caller has no task with this id.
     pub async fn get(&self, caller: &Principal, id: TaskId) -> Result<Task, TaskError> {
+        caller.require(Scope::TasksRead)?;
         self.tasks
             .find_for_owner(caller.user_id, id)
             .await?
@@ -236,6 +239,7 @@ impl TaskService {
         caller: &Principal,
         query: TaskListQuery,
     ) -> Result<TaskPage, TaskError> {
+        caller.require(Scope::TasksRead)?;
         self.list_of(caller.user_id, query).await
     }
 
@@ -265,6 +269,7 @@ impl TaskService {
         patch: TaskPatch,
         condition: Option<VersionCondition>,
     ) -> Result<Task, TaskError> {
+        caller.require(Scope::TasksWrite)?;
         let now = self.clock.now();
         let decide: DecideUpdate = Box::new(move |current: &Task| {
             if condition.is_some_and(|condition| !condition.admits(current.version)) {
@@ -293,10 +298,16 @@ impl TaskService {
         id: TaskId,
         condition: Option<VersionCondition>,
     ) -> Result<(), TaskError> {
+        caller.require(Scope::TasksWrite)?;
         let expected = match &condition {
             None | Some(VersionCondition::Any) => None,
             Some(condition) => {
-                let current = self.get(caller, id).await?;
+                // Not `self.get`: a `tasks:write` token may delete without `tasks:read`.
+                let current = self
+                    .tasks
+                    .find_for_owner(caller.user_id, id)
+                    .await?
+                    .ok_or(TaskError::NotFound)?;
                 if !condition.admits(current.version) {
                     return Err(TaskError::VersionMismatch);
                 }

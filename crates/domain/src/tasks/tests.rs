@@ -12,6 +12,7 @@ fn caller() -> Principal {
     Principal {
         user_id: UserId::from_uuid(Uuid::from_u128(1)),
         role: Role::User,
+        credential: Credential::Session(SessionId::from_uuid(Uuid::from_u128(5))),
     }
 }
 
@@ -740,5 +741,77 @@ async fn a_keyed_create_past_the_quota_releases_its_key_for_a_later_retry() {
     assert!(
         matches!(result, Err(TaskError::QuotaExceeded { limit: 1 })),
         "{result:?}"
+    );
+}
+
+fn token_caller(scopes: Scopes) -> Principal {
+    Principal {
+        credential: Credential::ApiToken {
+            id: ApiTokenId::from_uuid(Uuid::from_u128(11)),
+            scopes,
+        },
+        ..caller()
+    }
+}
+
+fn draft() -> TaskDraft {
+    TaskDraft {
+        title: title("Buy milk"),
+        description: Description::empty(),
+        is_done: false,
+        priority: Priority::Medium,
+        due_at: None,
+        tags: Tags::default(),
+    }
+}
+
+#[tokio::test]
+async fn every_task_use_case_refuses_an_api_token_without_its_scope_before_storage() {
+    // The repository mock has no expectations: any call would panic.
+    let s = service(MockTaskRepository::new(), 100);
+    let id = TaskId::from_uuid(Uuid::from_u128(99));
+    let missing = |scope| TaskError::Credential(CredentialError::MissingScope(scope));
+    let write_only = token_caller(Scopes::of([Scope::TasksWrite, Scope::ListsRead]));
+    let read_only = token_caller(Scopes::of([Scope::TasksRead, Scope::ListsWrite]));
+    let is = |r: Result<(), TaskError>, scope| matches!(r, Err(e) if e.to_string() == missing(scope).to_string());
+    assert!(is(s.get(&write_only, id).await.map(drop), Scope::TasksRead));
+    assert!(is(
+        s.list(&write_only, TaskListQuery::default())
+            .await
+            .map(drop),
+        Scope::TasksRead
+    ));
+    assert!(is(
+        s.create(&read_only, draft(), None).await.map(drop),
+        Scope::TasksWrite
+    ));
+    assert!(is(
+        s.update(&read_only, id, TaskPatch::default(), None)
+            .await
+            .map(drop),
+        Scope::TasksWrite
+    ));
+    assert!(is(s.delete(&read_only, id, None).await, Scope::TasksWrite));
+}
+
+#[tokio::test]
+async fn a_token_with_the_scope_reaches_the_use_case() {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_find_for_owner()
+        .times(1)
+        .returning(|_, _| Ok(Some(task(1))));
+    repo.expect_delete_for_owner()
+        .times(1)
+        .returning(|_, _, _| Ok(DeleteOutcome::Deleted));
+    let s = service(repo, 100);
+    let id = TaskId::from_uuid(Uuid::from_u128(99));
+    let reader = token_caller(Scopes::of([Scope::TasksRead]));
+    assert!(s.get(&reader, id).await.is_ok());
+    // Deleting at a version needs no read scope.
+    let writer = token_caller(Scopes::of([Scope::TasksWrite]));
+    assert!(
+        s.delete(&writer, id, Some(VersionCondition::Any))
+            .await
+            .is_ok()
     );
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use taskapi_domain::{AccountChange, AccountDeletion, AccountUpdate, PageSize};
 use taskapi_domain::{
-    NewRefreshToken, PasswordHash, RefreshTokenHash, Role, RotateOutcome, Session, SessionId,
-    UserCursor, UserId, UserListQuery, UserSort, UserSortField,
+    NewRefreshToken, PasswordHash, RefreshTokenHash, Role, RotateOutcome, Rotation, Session,
+    SessionId, UserCursor, UserId, UserListQuery, UserSort, UserSortField,
 };
 use taskapi_storage::Database;
 use uuid::Uuid;
@@ -28,7 +28,19 @@ fn session(n: u128, user: UserId, epoch: i64) -> Result<Session, BoxError> {
         expires_at: t(1_000_000)?,
         revoked_at: None,
         password_login_at: Some(t(0)?),
+        last_used_at: Some(t(0)?),
+        user_agent: None,
+        address: None,
     })
+}
+
+/// Rotation without a grace period, with an absolute lifetime no test reaches.
+pub(super) fn rules() -> Rotation {
+    Rotation {
+        max_age: chrono::Duration::days(36_500),
+        grace: chrono::Duration::zero(),
+        sealed_successor: None,
+    }
 }
 
 fn token(name: &str, expires_at: i64) -> Result<NewRefreshToken, BoxError> {
@@ -194,7 +206,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
-        .create(session(10, user, 0)?, token("first", 500)?)
+        .create(session(10, user, 0)?, token("first", 500)?, None)
         .await?;
     let (found, account) = sessions
         .find_with_user(sid(10))
@@ -204,7 +216,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
     assert_eq!(sessions.find_with_user(sid(11)).await?, None);
 
     let outcome = sessions
-        .rotate(hash("first"), token("second", 2_000_000)?, t(100)?)
+        .rotate(hash("first"), token("second", 2_000_000)?, t(100)?, rules())
         .await?;
     let RotateOutcome::Rotated(rotated) = outcome else {
         return Err(format!("expected a rotation, got {outcome:?}").into());
@@ -217,17 +229,27 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
     );
 
     let again = sessions
-        .rotate(hash("first"), token("third", 2_000_000)?, t(200)?)
+        .rotate(hash("first"), token("third", 2_000_000)?, t(200)?, rules())
         .await?;
     assert_eq!(again, RotateOutcome::Reused(sid(10)));
     let unknown = sessions
-        .rotate(hash("never-issued"), token("fourth", 2_000_000)?, t(200)?)
+        .rotate(
+            hash("never-issued"),
+            token("fourth", 2_000_000)?,
+            t(200)?,
+            rules(),
+        )
         .await?;
     assert_eq!(unknown, RotateOutcome::Invalid);
 
     // "second" is live until 2_000_000 µs; at that instant it is expired.
     let late = sessions
-        .rotate(hash("second"), token("fifth", 3_000_000)?, t(2_000_000)?)
+        .rotate(
+            hash("second"),
+            token("fifth", 3_000_000)?,
+            t(2_000_000)?,
+            rules(),
+        )
         .await?;
     assert_eq!(late, RotateOutcome::Invalid);
     Ok(())
@@ -246,7 +268,7 @@ async fn revoked_sessions_refuse_rotation(#[case] backend: Backend) -> TestResul
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
-        .create(session(10, user, 0)?, token("first", 500_000)?)
+        .create(session(10, user, 0)?, token("first", 500_000)?, None)
         .await?;
     sessions.revoke(sid(10), t(10)?).await?;
     sessions.revoke(sid(10), t(20)?).await?;
@@ -256,7 +278,7 @@ async fn revoked_sessions_refuse_rotation(#[case] backend: Backend) -> TestResul
         .ok_or("no session")?;
     assert_eq!(found.revoked_at, Some(t(10)?));
     let outcome = sessions
-        .rotate(hash("first"), token("second", 900_000)?, t(30)?)
+        .rotate(hash("first"), token("second", 900_000)?, t(30)?, rules())
         .await?;
     assert_eq!(outcome, RotateOutcome::Invalid);
     Ok(())
@@ -277,14 +299,18 @@ async fn concurrent_rotations_of_one_token_let_exactly_one_win(
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
-        .create(session(10, user, 0)?, token("contested", 500_000)?)
+        .create(session(10, user, 0)?, token("contested", 500_000)?, None)
         .await?;
     let handles: Vec<_> = (0..8)
         .map(|n| {
             let sessions = Arc::clone(&sessions);
             tokio::spawn(async move {
                 let next = token(&format!("next-{n}"), 900_000)?;
-                Ok::<_, BoxError>(sessions.rotate(hash("contested"), next, t(10)?).await?)
+                Ok::<_, BoxError>(
+                    sessions
+                        .rotate(hash("contested"), next, t(10)?, rules())
+                        .await?,
+                )
             })
         })
         .collect();
@@ -315,10 +341,10 @@ async fn logout_by_token_ends_only_the_owners_running_session(
     let sessions = db.sessions();
     let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
     sessions
-        .create(session(10, alice, 0)?, token("alice-1", 500_000)?)
+        .create(session(10, alice, 0)?, token("alice-1", 500_000)?, None)
         .await?;
     sessions
-        .create(session(11, alice, 0)?, token("alice-2", 500_000)?)
+        .create(session(11, alice, 0)?, token("alice-2", 500_000)?, None)
         .await?;
     assert_eq!(
         sessions
@@ -366,7 +392,7 @@ async fn purging_deletes_only_what_can_never_be_used(#[case] backend: Backend) -
     let sessions = db.sessions();
     let user = registered(&db, 1).await?;
     sessions
-        .create(session(10, user, 0)?, token("live", 900_000)?)
+        .create(session(10, user, 0)?, token("live", 900_000)?, None)
         .await?;
     sessions
         .create(
@@ -375,10 +401,11 @@ async fn purging_deletes_only_what_can_never_be_used(#[case] backend: Backend) -
                 ..session(11, user, 0)?
             },
             token("expired", 100)?,
+            None,
         )
         .await?;
     sessions
-        .create(session(12, user, 0)?, token("revoked", 900_000)?)
+        .create(session(12, user, 0)?, token("revoked", 900_000)?, None)
         .await?;
     sessions.revoke(sid(12), t(50)?).await?;
     let purged = sessions.purge_expired(t(200)?).await?;
@@ -506,7 +533,7 @@ async fn deleting_an_account_deletes_everything_it_owned(#[case] backend: Backen
         .insert(new_task(user, 10, t(0)?, &["x"])?, None)
         .await?;
     db.sessions()
-        .create(session(10, user, 0)?, token("t", 500_000)?)
+        .create(session(10, user, 0)?, token("t", 500_000)?, None)
         .await?;
     assert_eq!(db.users().delete(user).await?, AccountDeletion::Deleted);
     let mut conn = db.hold_connection()?;

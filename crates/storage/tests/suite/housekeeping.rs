@@ -19,6 +19,9 @@ fn session(n: u128, user: UserId, expires_at: i64) -> Result<Session, BoxError> 
         expires_at: t(expires_at)?,
         revoked_at: None,
         password_login_at: Some(t(0)?),
+        last_used_at: Some(t(0)?),
+        user_agent: None,
+        address: None,
     })
 }
 
@@ -56,13 +59,13 @@ async fn a_purge_of_more_sessions_than_a_batch_removes_them_all_and_nothing_live
     for n in 0..per_kind {
         let expires = i64::try_from(n)? + 10;
         sessions
-            .create(session(n, user, expires)?, token(n, expires)?)
+            .create(session(n, user, expires)?, token(n, expires)?, None)
             .await?;
     }
     // Ended before `now`, with tokens that would still be live.
     for n in per_kind..2 * per_kind {
         sessions
-            .create(session(n, user, 2 * now)?, token(n, 2 * now)?)
+            .create(session(n, user, 2 * now)?, token(n, 2 * now)?, None)
             .await?;
         sessions
             .revoke(SessionId::from_uuid(Uuid::from_u128(n)), t(now - 1)?)
@@ -73,7 +76,7 @@ async fn a_purge_of_more_sessions_than_a_batch_removes_them_all_and_nothing_live
     let live = 2 * per_kind..2 * per_kind + 5;
     for n in live.clone() {
         sessions
-            .create(session(n, user, 2 * now)?, token(n, 2 * now)?)
+            .create(session(n, user, 2 * now)?, token(n, 2 * now)?, None)
             .await?;
     }
     assert_eq!(count(&db, "sessions")?, i64::try_from(2 * per_kind + 5)?);
@@ -164,7 +167,7 @@ async fn every_purge_finds_its_rows_through_an_index(#[case] backend: Backend) -
     let at = t(1_000)?;
     let explaining = db.clone();
     let plans = tokio::task::spawn_blocking(move || explaining.explain_purges(at)).await??;
-    assert_eq!(plans.len(), 4);
+    assert_eq!(plans.len(), 5);
     for PurgePlan { purge, index, plan } in plans {
         eprintln!("{purge} ({index}):\n  {}", plan.join("\n  "));
         assert!(

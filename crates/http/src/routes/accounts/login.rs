@@ -1,8 +1,10 @@
 //! `POST /login`: the handler and its request body.
 
+use actix_web::HttpRequest;
+use actix_web::http::header::USER_AGENT;
 use actix_web::web::Data;
 use paperclip::actix::api_v2_operation;
-use taskapi_domain::AccountError;
+use taskapi_domain::{AccountError, SessionClient};
 
 use super::{TokenResponse, tokens};
 use crate::AppState;
@@ -19,6 +21,7 @@ use crate::throttle::AuthThrottle;
 #[api_v2_operation(operation_id = "login_user", tags(Accounts))]
 pub async fn login(
     throttle: AuthThrottle,
+    req: HttpRequest,
     state: Data<AppState>,
     _query: NoQuery,
     body: JsonBody<LoginRequest>,
@@ -29,9 +32,11 @@ pub async fn login(
     state
         .throttle
         .check_login(&credentials.email, throttle.address)?;
+    let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
+    let client = SessionClient::new(user_agent, throttle.address.map(|a| a.to_string()));
     let outcome = state
         .accounts
-        .login(&credentials.email, credentials.password)
+        .login_from(&credentials.email, credentials.password, client)
         .await;
     match outcome {
         Ok(pair) => {

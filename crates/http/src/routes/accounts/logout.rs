@@ -5,7 +5,7 @@ use paperclip::actix::api_v2_operation;
 
 use super::refresh::RefreshRequest;
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::SessionUser;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::query::NoQuery;
@@ -15,7 +15,7 @@ use crate::reply::NoContent;
 /// working; the caller's other sessions go on.
 #[api_v2_operation(operation_id = "logout_session", tags(Accounts))]
 pub async fn logout(
-    caller: AuthUser,
+    caller: SessionUser,
     state: Data<AppState>,
     _query: NoQuery,
     body: JsonBody<RefreshRequest>,
@@ -28,7 +28,7 @@ pub async fn logout(
 /// Ends every session of the caller.
 #[api_v2_operation(operation_id = "logout_all_sessions", tags(Accounts))]
 pub async fn logout_all(
-    caller: AuthUser,
+    caller: SessionUser,
     state: Data<AppState>,
     _query: NoQuery,
 ) -> Result<NoContent, ApiError> {

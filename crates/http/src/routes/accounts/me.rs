@@ -5,7 +5,7 @@ use paperclip::actix::{api_v2_operation, web::Json};
 
 use super::UserResponse;
 use crate::AppState;
-use crate::auth::{AuthUser, BearerToken};
+use crate::auth::SessionUser;
 use crate::error::ApiError;
 use crate::query::NoQuery;
 use crate::reply::NoContent;
@@ -18,20 +18,19 @@ use crate::throttle::AuthThrottle;
 #[api_v2_operation(operation_id = "delete_me", tags(Accounts))]
 pub async fn delete_me(
     _throttle: AuthThrottle,
-    caller: AuthUser,
-    token: BearerToken,
+    caller: SessionUser,
     state: Data<AppState>,
     _query: NoQuery,
 ) -> Result<NoContent, ApiError> {
-    state.accounts.delete_me(&caller.0, token.as_str()).await?;
+    state.accounts.delete_me(&caller.0).await?;
     Ok(NoContent)
 }
 
 /// The caller's own account.
 #[api_v2_operation(operation_id = "get_me", tags(Accounts))]
 pub async fn me(
+    caller: SessionUser,
     state: Data<AppState>,
-    caller: AuthUser,
     _query: NoQuery,
 ) -> Result<Json<UserResponse>, ApiError> {
     let user = state.accounts.me(&caller.0).await?;

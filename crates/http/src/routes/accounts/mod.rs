@@ -7,6 +7,8 @@ mod me;
 mod password;
 mod refresh;
 mod register;
+mod sessions;
+mod tokens;
 
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use chrono::{DateTime, Utc};
@@ -19,8 +21,9 @@ use super::resource;
 use crate::body::schema;
 use crate::reply::JsonOk;
 
-/// Registers `/register`, `/login`, `/token/refresh`, `/logout`, `/logout/all`, `/me` and
-/// `/me/password`.
+/// Registers `/register`, `/login`, `/token/refresh`, `/logout`, `/logout/all`, `/me`,
+/// `/me/password`, `/me/tokens`, `/me/tokens/{id}`, `/me/sessions` and
+/// `/me/sessions/{id}`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/register", "POST").route(web::post().to(register::register)))
         .service(resource("/login", "POST").route(web::post().to(login::login)))
@@ -32,7 +35,15 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(me::me))
                 .route(web::delete().to(me::delete_me)),
         )
-        .service(resource("/me/password", "POST").route(web::post().to(password::change_password)));
+        .service(resource("/me/password", "POST").route(web::post().to(password::change_password)))
+        .service(
+            resource("/me/tokens", "GET, POST")
+                .route(web::get().to(tokens::list))
+                .route(web::post().to(tokens::create)),
+        )
+        .service(resource("/me/tokens/{id}", "DELETE").route(web::delete().to(tokens::delete)))
+        .service(resource("/me/sessions", "GET").route(web::get().to(sessions::list)))
+        .service(resource("/me/sessions/{id}", "DELETE").route(web::delete().to(sessions::delete)));
 }
 
 /// The schemas of these routes' request bodies.
@@ -42,6 +53,7 @@ pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
         schema::<login::LoginRequest>(),
         schema::<refresh::RefreshRequest>(),
         schema::<password::ChangePasswordRequest>(),
+        schema::<tokens::CreateApiTokenRequest>(),
     ]
 }
 

@@ -6,7 +6,7 @@ use taskapi_domain::Password;
 
 use super::register::NEW_PASSWORD_RULE;
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::SessionUser;
 use crate::body::{Field, Fields, JsonBody, Kind, RequestBody, Text};
 use crate::error::ApiError;
 use crate::query::NoQuery;
@@ -19,7 +19,7 @@ use crate::throttle::AuthThrottle;
 #[api_v2_operation(operation_id = "change_password", tags(Accounts))]
 pub async fn change_password(
     throttle: AuthThrottle,
-    caller: AuthUser,
+    caller: SessionUser,
     state: Data<AppState>,
     _query: NoQuery,
     body: JsonBody<ChangePasswordRequest>,

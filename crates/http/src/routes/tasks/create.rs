@@ -16,7 +16,7 @@ use taskapi_domain::{
 
 use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, etag};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::{ScopedUser, TasksWrite};
 use crate::body::{
     Field, Fields, Kind, NOT_BLANK, NOT_BLANK_VISIBLE, RequestBody, Slot, TEXT_WITH_BREAKS, Text,
 };
@@ -29,7 +29,7 @@ use crate::query::NoQuery;
 #[api_v2_operation(operation_id = "create_task", tags(Tasks))]
 pub async fn create(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksWrite>,
     _query: NoQuery,
     key: IdempotencyKeyHeader,
     body: IdempotentBody<CreateTaskRequest>,

@@ -4,7 +4,7 @@ use actix_web::web::Data;
 use paperclip::actix::api_v2_operation;
 
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::{ScopedUser, TasksWrite};
 use crate::conditional::IfMatchHeader;
 use crate::error::ApiError;
 use crate::path::TaskIdParam;
@@ -15,7 +15,7 @@ use crate::reply::NoContent;
 #[api_v2_operation(operation_id = "delete_task", tags(Tasks))]
 pub async fn delete(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksWrite>,
     _query: NoQuery,
     id: TaskIdParam,
     if_match: IfMatchHeader,

@@ -10,7 +10,7 @@ use paperclip::v2::schema::Apiv2Schema;
 
 use super::{TaskResponse, etag, with_etag};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::{ScopedUser, TasksRead};
 use crate::conditional::IfNoneMatchHeader;
 use crate::error::ApiError;
 use crate::path::TaskIdParam;
@@ -21,7 +21,7 @@ use crate::reply::JsonOk;
 #[api_v2_operation(operation_id = "get_task", tags(Tasks))]
 pub async fn get(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksRead>,
     _query: NoQuery,
     id: TaskIdParam,
     if_none_match: IfNoneMatchHeader,

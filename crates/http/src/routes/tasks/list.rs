@@ -18,7 +18,7 @@ use taskapi_domain::{
 
 use super::TaskResponse;
 use crate::AppState;
-use crate::auth::{AuthGate, AuthUser};
+use crate::auth::{AuthGate, ScopedUser, TasksRead};
 use crate::body::{NO_CONTROL, NOT_BLANK};
 use crate::error::ApiError;
 use crate::instant::{parse_instant_exact, truncate_to_micros, within_storable_years};
@@ -75,7 +75,7 @@ fn sort_param(sort: TaskSort) -> String {
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
 pub async fn list(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksRead>,
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
     let _turn = params.search_turn(&state, &caller.0).await?;

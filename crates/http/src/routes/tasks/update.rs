@@ -8,7 +8,7 @@ use taskapi_domain::{Description, Priority, TaskPatch, TaskTitle};
 use super::create::{DESCRIPTION_RULE, TAGS_RULE, TITLE_RULE};
 use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, with_etag};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::auth::{ScopedUser, TasksWrite};
 use crate::body::{Field, Fields, JsonBody, Kind, RequestBody, Slot};
 use crate::conditional::IfMatchHeader;
 use crate::error::ApiError;
@@ -21,7 +21,7 @@ use crate::reply::JsonOk;
 #[api_v2_operation(operation_id = "update_task", tags(Tasks))]
 pub async fn update(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksWrite>,
     _query: NoQuery,
     id: TaskIdParam,
     if_match: IfMatchHeader,
@@ -33,7 +33,7 @@ pub async fn update(
 /// PATCH and PUT alike.
 async fn apply_update(
     state: &AppState,
-    caller: AuthUser,
+    caller: ScopedUser<TasksWrite>,
     id: TaskIdParam,
     if_match: IfMatchHeader,
     body: JsonBody<UpdateTaskRequest>,
@@ -51,7 +51,7 @@ async fn apply_update(
 #[api_v2_operation(operation_id = "put_task", tags(Tasks))]
 pub async fn put(
     state: Data<AppState>,
-    caller: AuthUser,
+    caller: ScopedUser<TasksWrite>,
     _query: NoQuery,
     id: TaskIdParam,
     if_match: IfMatchHeader,
