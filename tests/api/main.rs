@@ -35,3 +35,4 @@ mod slow_clients;
 mod system;
 mod tasks;
 mod throttling;
+mod web;
