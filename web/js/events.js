@@ -20,10 +20,11 @@ const LONGEST_PAUSE_MS = 30_000;
 export function followChanges(session, base, options) {
   const { onChange, onState = () => {}, onReset = () => {} } = options;
   const EventSourceImpl = options.EventSourceImpl ?? globalThis.EventSource;
+  const firstPause = options.firstPauseMs ?? FIRST_PAUSE_MS;
   let cursor = options.cursor ?? null;
   let source = null;
   let stopped = false;
-  let pause = FIRST_PAUSE_MS;
+  let pause = firstPause;
   let timer = null;
 
   const retry = () => {
@@ -66,7 +67,7 @@ export function followChanges(session, base, options) {
     source = new EventSourceImpl(url.href);
     source.addEventListener("open", () => {
       opened = true;
-      pause = FIRST_PAUSE_MS;
+      pause = firstPause;
       onState("live");
     });
     source.addEventListener("change", (event) => {
