@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
     CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
+    WebSettings,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -159,6 +160,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// `[docs]`.
     pub docs: DocsSettings,
+    /// `[web]`.
+    pub web: WebSettings,
     /// The environment these settings were loaded for.
     #[serde(
         skip_deserializing,
@@ -235,6 +238,7 @@ impl Settings {
             list.iter_mut().for_each(|s| *s = s.trim().to_owned());
             list.retain(|s| !s.is_empty());
         }
+        settings.web.api_origin = settings.web.api_origin.trim().to_owned();
         // So is an empty `metrics.bind`: the API listener serves /metrics.
         settings.metrics.bind = settings
             .metrics
@@ -413,6 +417,10 @@ impl Settings {
         for origin in &self.cors.allowed_origins {
             taskapi_http::validate_origin(origin)
                 .map_err(|e| invalid("cors.allowed_origins", e.to_string()))?;
+        }
+        if !self.web.api_origin.is_empty() {
+            taskapi_http::validate_origin(&self.web.api_origin)
+                .map_err(|e| invalid("web.api_origin", e.to_string()))?;
         }
         if let Some(bind) = &self.metrics.bind {
             let port = bind

@@ -3,6 +3,7 @@
 
 pub mod config;
 mod open_files;
+pub mod web;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -20,7 +21,7 @@ use taskapi_domain::{
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
     ApiMetrics, AppState, CachedReadiness, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource,
-    ReadinessCheck, SearchGate, Throttle,
+    ReadinessCheck, SearchGate, Throttle, WebClient,
 };
 use taskapi_storage::{Database, redact_url};
 
@@ -58,6 +59,9 @@ pub enum StartupError {
     /// A trusted proxy is neither an address nor a network.
     #[error(transparent)]
     TrustedProxy(#[from] taskapi_http::InvalidProxy),
+    /// The web client cannot be served as configured.
+    #[error(transparent)]
+    Web(#[from] taskapi_http::InvalidWebClient),
     /// Anything else at start-up.
     #[error("{0}")]
     Other(String),
@@ -518,6 +522,14 @@ impl Application {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let (listener, port) = bind(&address)?;
         let docs = settings.docs;
+        let web = if settings.web.enabled {
+            Some(Data::new(WebClient::new(
+                web::ASSETS,
+                &settings.web.api_origin,
+            )?))
+        } else {
+            None
+        };
         let workers = if settings.server.workers > 0 {
             settings.server.workers
         } else {
@@ -536,7 +548,13 @@ impl Application {
             limits: settings.server.connection_limits(),
         };
         let server = taskapi_http::serve(listener, &options, move || {
-            taskapi_http::app(state.clone(), openapi.clone(), api_metrics.clone(), docs)
+            taskapi_http::app(
+                state.clone(),
+                openapi.clone(),
+                api_metrics.clone(),
+                docs,
+                web.clone(),
+            )
         })
         .map_err(|e| StartupError::Other(e.to_string()))?;
         log::info!(
@@ -545,10 +563,11 @@ impl Application {
             settings.server.host,
             settings.environment.as_str(),
             settings.database.shown_url(),
-            if docs.enabled {
-                "; API docs at /docs"
-            } else {
-                ""
+            match (docs.enabled, settings.web.enabled) {
+                (true, true) => "; API docs at /docs, web client at /app/",
+                (true, false) => "; API docs at /docs",
+                (false, true) => "; web client at /app/",
+                (false, false) => "",
             },
         );
         match (&metrics, &settings.metrics.bind) {

@@ -544,3 +544,42 @@ fn slow_client_keys_have_their_defaults_and_bounds() {
     ]);
     assert!(edges.is_ok(), "{:?}", edges.err());
 }
+
+#[test]
+fn the_web_client_is_on_in_development_and_off_in_production() {
+    let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let s = Settings::load_from(&config_dir, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.web.enabled);
+    assert_eq!(s.web.api_origin, "");
+    let vars: Vec<(String, String)> = [
+        ("TASKAPI_ENV", "production"),
+        (
+            "TASKAPI__AUTH__JWT_SECRET",
+            "9f2c1e7a4b8d03f6a5c2e9b1d7f40c8e",
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).into(), (*v).into()))
+    .collect();
+    let s = Settings::load_from(&config_dir, &vars).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.web.enabled);
+}
+
+#[test]
+fn the_web_clients_api_origin_must_be_an_origin() {
+    let s = load(&[("TASKAPI__WEB__API_ORIGIN", " https://api.example.com ")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.web.api_origin, "https://api.example.com");
+    for bad in [
+        "api.example.com",
+        "https://api.example.com/",
+        "https://api.example.com; script-src *",
+        "*",
+    ] {
+        assert_eq!(
+            key_of(load(&[("TASKAPI__WEB__API_ORIGIN", bad)])),
+            "web.api_origin",
+            "{bad}"
+        );
+    }
+}

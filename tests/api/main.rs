@@ -36,3 +36,4 @@ mod slow_clients;
 mod system;
 mod tasks;
 mod throttling;
+mod web;

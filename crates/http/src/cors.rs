@@ -30,7 +30,7 @@ const PREFLIGHT_MAX_AGE: usize = 3600;
 /// A `cors.allowed_origins` entry that is not an origin; the message says why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct InvalidOrigin(String);
+pub struct InvalidOrigin(pub(crate) String);
 
 /// Checks that `origin` is what browsers send in `Origin`: `scheme://host[:port]`, nothing
 /// more.

@@ -24,6 +24,7 @@ mod routes;
 mod search_gate;
 mod settings;
 pub mod throttle;
+mod web_client;
 
 use std::sync::Arc;
 
@@ -46,8 +47,10 @@ pub use readiness::CachedReadiness;
 pub use search_gate::SearchGate;
 pub use settings::{
     CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
+    WebSettings,
 };
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
+pub use web_client::{InvalidWebClient, WebAsset, WebClient};
 
 /// Whether the service can do its work (the database answers), for `/health/ready`.
 #[async_trait]
@@ -94,12 +97,14 @@ pub enum ApiMetrics {
 }
 
 /// Builds the application for one worker. `openapi` is the finished document (build it once
-/// with [`openapi_document`] and share it); `docs` says whether Swagger UI is served.
+/// with [`openapi_document`] and share it); `docs` says whether Swagger UI is served, `web`
+/// which web client is served at `/app/`, if any (build it once and share it).
 pub fn app(
     state: Data<AppState>,
     openapi: Data<OpenApiJson>,
     metrics: ApiMetrics,
     docs: DocsSettings,
+    web: Option<Data<WebClient>>,
 ) -> actix_web::App<
     impl ServiceFactory<
         ServiceRequest,
@@ -122,6 +127,9 @@ pub fn app(
     app = app.service(docs::openapi());
     if docs.enabled {
         app = app.service(docs::ui());
+    }
+    if let Some(client) = web {
+        app = app.service(web_client::service(client));
     }
     app.wrap_api()
         .configure(routes::configure)

@@ -1,5 +1,5 @@
 //! The configuration sections of the HTTP server, as the binary reads them from its files
-//! and environment: `[server]`, `[throttle]`, `[quota]`, `[cors]`, `[metrics]` and `[docs]`.
+//! and environment: `[server]`, `[throttle]`, `[quota]`, `[cors]`, `[metrics]`, `[docs]` and `[web]`.
 
 use std::time::Duration;
 
@@ -137,6 +137,18 @@ pub struct MetricsSettings {
 pub struct DocsSettings {
     /// Whether Swagger UI is served at `/docs` (404 when off; `/openapi.json` stays).
     pub enabled: bool,
+}
+
+/// `[web]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Whether the reference web client is served at `/app/` (404 when off).
+    pub enabled: bool,
+    /// The origin (`scheme://host[:port]`) of the API the served client calls, when it is not
+    /// this server's own; empty for this origin. The client's Content-Security-Policy lets
+    /// it send requests there and nowhere else.
+    pub api_origin: String,
 }
 
 /// Lists: a TOML array, or (from an environment variable) one comma-separated string.
