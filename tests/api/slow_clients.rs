@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use rstest::rstest;
 use actix_web::http::Method;
+use rstest::rstest;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -4,7 +4,7 @@
 //! writes get their turns in between. Every purge finds its rows through an index on the
 //! column its condition is on (a storage test checks each plan).
 //!
-//! A new purge (the trash, the change log) is one more [`Purge`] and one more arm of
+//! A new purge (the trash, say) is one more [`Purge`] and one more arm of
 //! [`purge_batch!`]: the batching, the pauses and the plan test come with it.
 
 use std::time::Duration;
@@ -34,16 +34,19 @@ pub(crate) enum Purge {
     RevokedSessions,
     /// Idempotency keys first used before the instant (`idempotency_keys_created_at`).
     IdempotencyKeys,
+    /// Changes made before the instant (`changes_at`).
+    Changes,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 4] = [
+    pub(crate) const ALL: [Purge; 5] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
         Purge::IdempotencyKeys,
+        Purge::Changes,
     ];
 
     /// The index that finds this purge's rows.
@@ -54,6 +57,7 @@ impl Purge {
             Purge::ExpiredSessions => "sessions_expires_at",
             Purge::RevokedSessions => "sessions_revoked_at",
             Purge::IdempotencyKeys => "idempotency_keys_created_at",
+            Purge::Changes => "changes_at",
         }
     }
 }
@@ -66,7 +70,7 @@ impl Purge {
 macro_rules! purge_batch {
     ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
         use diesel::QueryDsl;
-        use $crate::schema::{idempotency_keys, refresh_tokens, sessions};
+        use $crate::schema::{changes, idempotency_keys, refresh_tokens, sessions};
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
         let condition = |picked: &'static str| {
@@ -99,6 +103,14 @@ macro_rules! purge_batch {
                 let $statement = diesel::delete(idempotency_keys::table.filter(condition(
                     "(owner_id, \"key\") IN (SELECT owner_id, \"key\" FROM idempotency_keys \
                      WHERE created_at < ",
+                )));
+                $body
+            }
+            // By the feed's unique key, which PostgreSQL finds through its index (`seq`
+            // has none: SQLite's is the rowid, which its schema cannot mirror).
+            $crate::purge::Purge::Changes => {
+                let $statement = diesel::delete(changes::table.filter(condition(
+                    "(user_id, txn, seq) IN (SELECT user_id, txn, seq FROM changes WHERE at < ",
                 )));
                 $body
             }

@@ -171,6 +171,11 @@ pub(crate) trait Engine {
     /// still there.
     fn lock_active_admins(&mut self) -> QueryResult<()>;
 
+    /// How far a read of the change log may go in this transaction's snapshot (see
+    /// [`crate::changes`]). Called first in a read transaction, so that it is the
+    /// snapshot's own.
+    fn change_horizon(&mut self) -> QueryResult<crate::changes::ChangeHorizon>;
+
     /// One phase of a task listing (see [`crate::listing`]).
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>>;
 

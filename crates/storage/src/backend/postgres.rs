@@ -10,7 +10,10 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use taskapi_domain::Role;
 
 use super::{ConnectionPool, Engine, EngineKind, Manager};
+use taskapi_domain::ChangePosition;
+
 use crate::PoolSettings;
+use crate::changes::ChangeHorizon;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
 use crate::rows::TaskRow;
@@ -210,6 +213,26 @@ impl Engine for PgConnection {
             .for_update()
             .load::<SqlUuid>(self)?;
         Ok(())
+    }
+
+    /// `pg_snapshot_xmin` of the snapshot: every transaction with a lower id has ended, so
+    /// its rows are all visible and no row with a lower `txn` can ever be committed; every
+    /// transaction still running or yet to come has that id or a higher one. The present
+    /// is just before that id's first row.
+    fn change_horizon(&mut self) -> QueryResult<ChangeHorizon> {
+        #[derive(diesel::QueryableByName)]
+        struct Xmin {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            xmin: i64,
+        }
+        let Xmin { xmin } = diesel::sql_query(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
+        )
+        .get_result(self)?;
+        Ok(ChangeHorizon {
+            before_txn: xmin,
+            present: ChangePosition { txn: xmin, seq: 0 },
+        })
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {

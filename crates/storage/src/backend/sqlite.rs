@@ -12,11 +12,14 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::sqlite_budget::{self, Budget};
 use super::{ConnectionPool, Engine, EngineKind, Manager};
+use taskapi_domain::ChangePosition;
+
 use crate::PoolSettings;
+use crate::changes::ChangeHorizon;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
 use crate::rows::TaskRow;
-use crate::schema::tasks;
+use crate::schema::{changes, tasks};
 use crate::sql_types::SqlUuid;
 
 /// The SQLite migrations, compiled into the binary.
@@ -199,6 +202,21 @@ impl Engine for SqliteConnection {
     /// Nothing to do: the write transaction already serialises every writer.
     fn lock_active_admins(&mut self) -> QueryResult<()> {
         Ok(())
+    }
+
+    /// Every committed row is final (writers take turns, so row numbers are in commit
+    /// order); the present is the newest row's number.
+    fn change_horizon(&mut self) -> QueryResult<ChangeHorizon> {
+        let newest: Option<i64> = changes::table
+            .select(diesel::dsl::max(changes::seq))
+            .first(self)?;
+        Ok(ChangeHorizon {
+            before_txn: i64::MAX,
+            present: ChangePosition {
+                txn: 0,
+                seq: newest.unwrap_or(0),
+            },
+        })
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
