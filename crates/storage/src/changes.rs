@@ -212,9 +212,10 @@ impl ChangeLog for DieselChangeLog {
     }
 
     async fn present(&self) -> Result<ChangePosition, StoreError> {
+        // One statement, so no transaction around it: it sees one snapshot by itself.
         Ok(self
             .pool
-            .read(|conn| Ok::<_, DbError>(conn.engine().change_horizon()?.present))
+            .run(|conn| Ok::<_, DbError>(conn.engine().change_horizon()?.present))
             .await?)
     }
 

@@ -173,7 +173,7 @@ pub(crate) trait Engine {
 
     /// How far a read of the change log may go in this transaction's snapshot (see
     /// [`crate::changes`]). Called first in a read transaction, so that it is the
-    /// snapshot's own.
+    /// snapshot's own, or alone (for the present).
     fn change_horizon(&mut self) -> QueryResult<crate::changes::ChangeHorizon>;
 
     /// One phase of a task listing (see [`crate::listing`]).
