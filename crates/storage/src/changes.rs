@@ -9,7 +9,7 @@
 //! that no row can ever be committed at or before a position a reader was given.
 //!
 //! Scope: today a row belongs to the user who owns the task (`user_id`), and a read is
-//! `user_id = reader`. When tasks live in shared lists, that one clause of [`scoped`]
+//! `user_id = reader`. When tasks live in shared lists, that one clause of [`feed`]
 //! becomes the reader's list memberships, and the tasks' current state is loaded by
 //! membership instead of ownership (in [`current_tasks`]).
 
@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{
     ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeRecord, Entity, StoreError, Task,
@@ -94,13 +95,26 @@ fn scoped(
     before_txn: i64,
     limit: i64,
 ) -> QueryResult<Vec<ChangeRow>> {
+    load_natively(conn, feed(reader, after.txn, after.seq, before_txn, limit))
+}
+
+/// The feed's query, what [`scoped`] runs and the plan test explains: one range of the
+/// `(user_id, txn, seq)` index, read in its order.
+#[dsl::auto_type(no_type_alias)]
+pub(crate) fn feed(
+    reader: SqlUuid,
+    after_txn: i64,
+    after_seq: i64,
+    before_txn: i64,
+    limit: i64,
+) -> _ {
     // The scope: the one clause lists will replace with the reader's memberships.
-    let query = changes::table
+    changes::table
         .filter(changes::user_id.eq(reader))
         // The position as a plain range, then exactly: both engines seek the
         // (user_id, txn, seq) index to the cursor.
-        .filter(changes::txn.ge(after.txn))
-        .filter(changes::txn.gt(after.txn).or(changes::seq.gt(after.seq)))
+        .filter(changes::txn.ge(after_txn))
+        .filter(changes::txn.gt(after_txn).or(changes::seq.gt(after_seq)))
         .filter(changes::txn.lt(before_txn))
         .order((changes::txn, changes::seq))
         .limit(limit)
@@ -112,8 +126,7 @@ fn scoped(
             changes::entity_id,
             changes::list_id,
             changes::at,
-        ));
-    load_natively(conn, query)
+        ))
 }
 
 /// The reader's tasks among `ids`, as they are now, with their tags: two queries for a

@@ -189,6 +189,16 @@ pub(crate) trait Engine {
         as_planned: bool,
     ) -> QueryResult<Vec<String>>;
 
+    /// The plan of the change feed's read (see [`crate::changes::feed`]), as `EXPLAIN`
+    /// words it.
+    #[cfg(feature = "test-support")]
+    fn explain_change_feed(
+        &mut self,
+        reader: SqlUuid,
+        after: (i64, i64),
+        before_txn: i64,
+    ) -> QueryResult<Vec<String>>;
+
     /// The plan of one batch of a purge (see [`crate::purge`]), as `EXPLAIN` words it.
     #[cfg(feature = "test-support")]
     fn explain_purge(

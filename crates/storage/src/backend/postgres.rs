@@ -262,6 +262,24 @@ impl Engine for PgConnection {
 
     /// `EXPLAIN`'s lines, planned as [`Engine::explain_list_tasks`] plans its.
     #[cfg(feature = "test-support")]
+    fn explain_change_feed(
+        &mut self,
+        reader: SqlUuid,
+        after: (i64, i64),
+        before_txn: i64,
+    ) -> QueryResult<Vec<String>> {
+        self.transaction(|conn| {
+            conn.batch_execute(PLAN_SETTINGS)?;
+            super::Explain::<_, diesel::sql_types::Text>::new(
+                "EXPLAIN ",
+                crate::changes::feed(reader, after.0, after.1, before_txn, 101),
+            )
+            .load(conn)
+        })
+    }
+
+    /// `EXPLAIN`'s lines, planned as [`Engine::explain_list_tasks`] plans its.
+    #[cfg(feature = "test-support")]
     fn explain_purge(
         &mut self,
         purge: crate::purge::Purge,

@@ -244,6 +244,24 @@ impl Engine for SqliteConnection {
 
     /// `EXPLAIN QUERY PLAN`'s details.
     #[cfg(feature = "test-support")]
+    fn explain_change_feed(
+        &mut self,
+        reader: SqlUuid,
+        after: (i64, i64),
+        before_txn: i64,
+    ) -> QueryResult<Vec<String>> {
+        use diesel::sql_types::{Integer, Text};
+        let plan: Vec<(i32, i32, i32, String)> =
+            super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
+                "EXPLAIN QUERY PLAN ",
+                crate::changes::feed(reader, after.0, after.1, before_txn, 101),
+            )
+            .load(self)?;
+        Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s details.
+    #[cfg(feature = "test-support")]
     fn explain_purge(
         &mut self,
         purge: crate::purge::Purge,

@@ -559,3 +559,37 @@ async fn a_change_that_commits_after_a_younger_one_is_neither_skipped_nor_overta
     assert!(batch.present < records[0].position, "{:?}", batch.present);
     Ok(())
 }
+
+/// A read of the feed is one range scan of the `(user_id, txn, seq)` index, in its order:
+/// no scan of the table, no sort (PostgreSQL plans with sequential scans and sorts
+/// disabled, as the listing plans are tested). The plan is printed (`--nocapture`).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_of_the_feed_is_one_range_scan_of_its_index(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let explaining = db.clone();
+    let plan = tokio::task::spawn_blocking(move || explaining.explain_change_feed(owner, (5, 7)))
+        .await??;
+    eprintln!("change feed:\n  {}", plan.join("\n  "));
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("changes_user_id_txn_seq")),
+        "{plan:#?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|line| line.trim_start().starts_with("SCAN ")
+                || line.contains("Seq Scan")
+                || line.contains("Sort")
+                || line.contains("TEMP B-TREE")),
+        "{plan:#?}"
+    );
+    Ok(())
+}
