@@ -1,8 +1,9 @@
 //! Many instances on one PostgreSQL database: two real `taskapi serve` processes share a
 //! fresh database on the server `TASKAPI_TEST_DATABASE_URL` names. A token issued by one is
 //! accepted by the other, what one writes the other reads, concurrent writes through
-//! both lose nothing, and a reader of the change feed through one misses none of them. Skipped (with one line saying so) when the variable is unset; fails
-//! when it is set and the server cannot be reached.
+//! both lose nothing, and a reader of the change feed through one misses none of them.
+//! Skipped (with one line saying so) when the variable is unset; fails when it is set and
+//! the server cannot be reached.
 
 // Tests report failures by panicking; unwrapping is how a test says "this must work".
 #![allow(clippy::unwrap_used, clippy::expect_used)]

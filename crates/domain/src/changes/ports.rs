@@ -15,8 +15,9 @@ pub struct ChangeBatch {
     /// The tasks the records name that the reader can see now, as they are now; a task
     /// named but missing here is gone (for the reader).
     pub tasks: Vec<Task>,
-    /// The present: every change that can still appear in the log will be after it, and
-    /// every change before it is among `records` or before the position asked for.
+    /// The present: every change that can still appear in the log will be after it; when
+    /// fewer than `limit` records came back, every change the reader may see before it is
+    /// among `records` or at or before the position asked for.
     pub present: ChangePosition,
 }
 
