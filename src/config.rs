@@ -9,8 +9,8 @@ use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
-    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
-    WebSettings,
+    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, SyncSettings,
+    ThrottleConfig, WebSettings,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -154,6 +154,8 @@ pub struct Settings {
     pub throttle: ThrottleConfig,
     /// `[quota]`.
     pub quota: QuotaSettings,
+    /// `[sync]`.
+    pub sync: SyncSettings,
     /// `[cors]`.
     pub cors: CorsSettings,
     /// `[metrics]`.
@@ -254,7 +256,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 15] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 16] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -335,6 +337,8 @@ impl Settings {
                 SECOND,
                 DAY,
             ),
+            // A cursor is refused once older than this; changes are kept an hour longer.
+            ("sync.retention", self.sync.retention, SECOND, 3650 * DAY),
         ]
     }
 

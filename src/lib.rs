@@ -15,8 +15,8 @@ use actix_web::web::{Bytes, Data};
 use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtTokenService};
 use taskapi_domain::{
-    AccountPorts, AccountService, AdminService, Email, Password, SessionCache, SessionSettings,
-    StoreError, TaskService, User,
+    AccountPorts, AccountService, AdminService, ChangeService, Email, Password, SessionCache,
+    SessionSettings, StoreError, TaskService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
@@ -245,6 +245,7 @@ struct Services {
     accounts: AccountService,
     admin: AdminService,
     tasks: TaskService,
+    changes: ChangeService,
 }
 
 async fn services(settings: &Settings, database: &Database) -> Result<Services, StartupError> {
@@ -284,6 +285,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
     Ok(Services {
         accounts,
         admin,
+        changes: ChangeService::new(database.changes(), clock.clone(), settings.sync.retention),
         tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids)
             .with_task_quota(settings.quota.tasks_per_user),
     })
@@ -328,9 +330,15 @@ pub async fn promote_admin(settings: &Settings, email: &str) -> Result<User, Str
 }
 
 /// Deletes what can never be used again (expired sessions, refresh tokens and idempotency
-/// keys) and drops idle throttling state, now and then, off the request path. Reads already
-/// ignore what is expired, so this only bounds the tables' size.
-async fn housekeeping(accounts: AccountService, tasks: TaskService, throttle: Arc<Throttle>) {
+/// keys, changes past `sync.retention`) and drops idle throttling state, now and then, off
+/// the request path. Reads already ignore what is expired, so this only bounds the tables'
+/// size.
+async fn housekeeping(
+    accounts: AccountService,
+    tasks: TaskService,
+    changes: ChangeService,
+    throttle: Arc<Throttle>,
+) {
     let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
@@ -343,6 +351,10 @@ async fn housekeeping(accounts: AccountService, tasks: TaskService, throttle: Ar
         match tasks.purge_expired_idempotency_keys().await {
             Ok(purged) => log::debug!("purged {purged} expired idempotency keys"),
             Err(e) => log::warn!("purging expired idempotency keys failed: {e}"),
+        }
+        match changes.purge_expired().await {
+            Ok(purged) => log::debug!("purged {purged} changes past sync.retention"),
+            Err(e) => log::warn!("purging old changes failed: {e}"),
         }
         throttle.forget_idle();
     }
@@ -472,6 +484,7 @@ impl Application {
             accounts,
             admin,
             tasks,
+            changes,
         } = services(&settings, &database).await?;
         let throttle = Arc::new(Throttle::new(
             settings
@@ -481,12 +494,14 @@ impl Application {
         let housekeeping = actix_web::rt::spawn(housekeeping(
             accounts.clone(),
             tasks.clone(),
+            changes.clone(),
             throttle.clone(),
         ));
         let state = Data::new(AppState {
             accounts,
             admin,
             tasks,
+            changes,
             readiness: Arc::new(CachedReadiness::new(
                 Arc::new(DatabaseReadiness(database.clone())),
                 CachedReadiness::MAX_AGE,

@@ -1,8 +1,9 @@
 //! Many instances on one PostgreSQL database: two real `taskapi serve` processes share a
 //! fresh database on the server `TASKAPI_TEST_DATABASE_URL` names. A token issued by one is
-//! accepted by the other, what one writes the other reads, and concurrent writes through
-//! both lose nothing. Skipped (with one line saying so) when the variable is unset; fails
-//! when it is set and the server cannot be reached.
+//! accepted by the other, what one writes the other reads, concurrent writes through
+//! both lose nothing, and a reader of the change feed through one misses none of them.
+//! Skipped (with one line saying so) when the variable is unset; fails when it is set and
+//! the server cannot be reached.
 
 // Tests report failures by panicking; unwrapping is how a test says "this must work".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -385,4 +386,116 @@ fn an_instance_blocked_by_the_migration_lock_exits_within_the_startup_timeout_na
         .unwrap();
     let mut freed = Taskapi::spawn("freed", database.url(), &[]);
     freed.wait_ready(STARTUP);
+}
+
+/// Writers on two instances create and update tasks at once while a reader follows
+/// `GET /changes` through one of them, a few changes a page: no change comes twice, each
+/// task's versions arrive in the order they were made, and the reader's copy ends equal to
+/// what either instance lists.
+#[test]
+fn a_reader_of_the_changes_misses_nothing_written_through_two_instances() {
+    let Some(database) = postgres_database() else {
+        return; // the harness said why
+    };
+    const WRITERS: usize = 8;
+    const PATCHES: i64 = 5;
+    const DEADLINE: Duration = Duration::from_secs(60);
+    let pool = [("TASKAPI__DATABASE__POOL_TIMEOUT", "5s")];
+    let mut a = Taskapi::spawn("A", database.url(), &pool);
+    let mut b = Taskapi::spawn("B", database.url(), &pool);
+    a.wait_ready(STARTUP);
+    b.wait_ready(STARTUP);
+    let (api_a, api_b) = (a.api(), b.api());
+    let token = api_a.signed_up("feed@example.com").token;
+    let start = api_b
+        .call("GET", "/changes", Some(&token), None)
+        .json_with_status(200);
+    let start = string(&start["next_cursor"]);
+
+    let barrier = Barrier::new(WRITERS + 1);
+    let copy = thread::scope(|scope| {
+        for w in 0..WRITERS {
+            let api = if w % 2 == 0 { api_a } else { api_b };
+            let (barrier, token) = (&barrier, &token);
+            scope.spawn(move || {
+                barrier.wait();
+                let task = api
+                    .call(
+                        "POST",
+                        "/tasks",
+                        Some(token),
+                        Some(&json!({"title": format!("writer {w}")})),
+                    )
+                    .json_with_status(201);
+                let path = format!("/tasks/{}", string(&task["id"]));
+                for p in 1..=PATCHES {
+                    api.call(
+                        "PATCH",
+                        &path,
+                        Some(token),
+                        Some(&json!({"title": format!("writer {w} v{p}")})),
+                    )
+                    .json_with_status(200);
+                }
+            });
+        }
+        let (barrier, token) = (&barrier, &token);
+        let reader = scope.spawn(move || {
+            barrier.wait();
+            let deadline = Instant::now() + DEADLINE;
+            let mut cursor = start;
+            let mut cursors = BTreeSet::new();
+            let mut copy: std::collections::BTreeMap<String, Value> = Default::default();
+            loop {
+                let page = api_b
+                    .call(
+                        "GET",
+                        &format!("/changes?cursor={cursor}&limit=4"),
+                        Some(token),
+                        None,
+                    )
+                    .json_with_status(200);
+                cursor = string(&page["next_cursor"]);
+                for change in page["changes"].as_array().cloned().unwrap_or_default() {
+                    assert!(
+                        cursors.insert(string(&change["cursor"])),
+                        "came twice: {change}"
+                    );
+                    assert_eq!(change["op"], json!("upsert"), "{change}");
+                    let id = string(&change["id"]);
+                    if let Some(held) = copy.get(&id) {
+                        assert!(
+                            held["version"].as_i64() <= change["data"]["version"].as_i64(),
+                            "task {id} went back from {held} to {change}"
+                        );
+                    }
+                    copy.insert(id, change["data"].clone());
+                }
+                let complete = copy.len() == WRITERS
+                    && copy.values().all(|t| t["version"] == json!(1 + PATCHES));
+                if complete && page["has_more"] == json!(false) {
+                    return copy;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the feed never completed: {copy:#?}"
+                );
+                thread::sleep(Duration::from_millis(5));
+            }
+        });
+        reader.join().unwrap()
+    });
+    let listed = api_a
+        .call("GET", "/tasks", Some(&token), None)
+        .json_with_status(200);
+    let listed: std::collections::BTreeMap<String, Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (string(&t["id"]), t.clone()))
+        .collect();
+    assert_eq!(copy, listed, "the reader's copy is what the instances list");
+    for instance in [&mut a, &mut b] {
+        assert!(instance.is_running(), "{}", instance.stderr());
+    }
 }

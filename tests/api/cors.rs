@@ -100,7 +100,7 @@ async fn responses_to_an_allowed_origin_expose_the_useful_headers(#[case] backen
     assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
     assert_eq!(
         list(response.require_header("access-control-expose-headers")),
-        list("link, etag, location, retry-after, x-request-id")
+        list("link, etag, location, retry-after, x-request-id, x-changes-cursor")
     );
 }
 

@@ -18,6 +18,7 @@ mod support;
 mod accounts;
 mod admin;
 mod auth;
+mod changes;
 mod concurrency;
 mod conditional;
 mod cors;

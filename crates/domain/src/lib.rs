@@ -1,6 +1,6 @@
 //! taskapi's domain: entities and value objects, the ports adapters implement, and the
-//! use-case services (`AccountService`, `AdminService`, `TaskService`), grouped by area:
-//! `accounts`, `tasks` and `admin`, on top of a few shared modules (ids, validation, the
+//! use-case services (`AccountService`, `AdminService`, `ChangeService`, `TaskService`), grouped by area:
+//! `accounts`, `tasks`, `changes` and `admin`, on top of a few shared modules (ids, validation, the
 //! storage error, pages, the clock and id ports).
 //!
 //! Nothing here knows about HTTP, SQL, JWT or bcrypt: adapters implement the port traits and
@@ -8,6 +8,7 @@
 
 mod accounts;
 mod admin;
+mod changes;
 mod error;
 mod ids;
 mod paging;
@@ -20,6 +21,7 @@ mod tests;
 
 pub use accounts::*;
 pub use admin::*;
+pub use changes::*;
 pub use error::{BoxError, StoreError};
 pub use ids::{ApiTokenId, SessionId, TaskId, UserId};
 pub use paging::{Page, PageSize, PageSizeError};

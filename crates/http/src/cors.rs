@@ -16,12 +16,13 @@ const ALLOWED_HEADERS: [header::HeaderName; 5] = [
 ];
 
 /// Response headers a page may read.
-const EXPOSED_HEADERS: [header::HeaderName; 5] = [
+const EXPOSED_HEADERS: [header::HeaderName; 6] = [
     header::LINK,
     header::ETAG,
     header::LOCATION,
     header::RETRY_AFTER,
     crate::edge::REQUEST_ID,
+    header::HeaderName::from_static(crate::routes::changes::X_CHANGES_CURSOR),
 ];
 
 /// How long a browser may cache a preflight answer, in seconds.

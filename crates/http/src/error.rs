@@ -10,8 +10,8 @@ use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
-    AccountError, AdminError, AuthError, CredentialError, FieldError, HashError, Scope, StoreError,
-    TaskError, ValidationErrors,
+    AccountError, AdminError, AuthError, ChangeError, CredentialError, FieldError, HashError,
+    Scope, StoreError, TaskError, ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
@@ -104,6 +104,9 @@ pub enum ApiError {
     /// 409: the account already has the most API tokens it may have (the limit); its
     /// problem `type` is [`QUOTA_EXCEEDED_TYPE`].
     TooManyApiTokens(u64),
+    /// 410: a change cursor older than the change log's retention: changes after it may be
+    /// forgotten, so the client must read everything again.
+    Gone,
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
     /// 408: the request head or body did not arrive within its time
@@ -186,6 +189,10 @@ impl ApiError {
                 "This account already has {limit} API tokens, the most it may have; delete \
                  some first."
             ),
+            ApiError::Gone => "The cursor is older than the change log keeps changes: read \
+                               everything again (GET /tasks), then follow the changes from its \
+                               X-Changes-Cursor."
+                .into(),
             ApiError::PreconditionFailed => {
                 "The task has changed since the version in If-Match; nothing was changed. \
                  Fetch it again and retry."
@@ -284,6 +291,7 @@ impl ResponseError for ApiError {
             | ApiError::InProgress
             | ApiError::QuotaExceeded(_)
             | ApiError::TooManyApiTokens(_) => StatusCode::CONFLICT,
+            ApiError::Gone => StatusCode::GONE,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -453,6 +461,16 @@ impl From<TaskError> for ApiError {
             ),
             TaskError::IdempotencyKeyInProgress => ApiError::InProgress,
             TaskError::QuotaExceeded { limit } => ApiError::QuotaExceeded(limit),
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Gone => ApiError::Gone,
+            ChangeError::Credential(e) => e.into(),
+            ChangeError::Store(e) => e.into(),
         }
     }
 }

@@ -34,7 +34,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
-use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
+use taskapi_domain::{AccountService, AdminService, ChangeService, StoreError, TaskService};
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
 pub use cors::{InvalidOrigin, validate_origin};
@@ -46,8 +46,8 @@ pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
 pub use search_gate::SearchGate;
 pub use settings::{
-    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
-    WebSettings,
+    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, SyncSettings,
+    ThrottleConfig, WebSettings,
 };
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 pub use web_client::{InvalidWebClient, WebAsset, WebClient};
@@ -68,6 +68,8 @@ pub struct AppState {
     pub admin: AdminService,
     /// The caller's tasks.
     pub tasks: TaskService,
+    /// The caller's change feed.
+    pub changes: ChangeService,
     /// Readiness of the backing services.
     pub readiness: Arc<dyn ReadinessCheck>,
     /// Throttling of the auth routes (shared by every worker).

@@ -41,9 +41,13 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("list_tasks", &[401, 403, 429, 503]),
     ("create_task", &[400, 401, 403, 409, 413, 415, 429, 503]),
     ("get_task", &[401, 403, 404, 503]),
-    ("update_task", &[400, 401, 403, 404, 412, 413, 415, 429, 503]),
+    (
+        "update_task",
+        &[400, 401, 403, 404, 412, 413, 415, 429, 503],
+    ),
     ("put_task", &[400, 401, 403, 404, 412, 413, 415, 429, 503]),
     ("delete_task", &[401, 403, 404, 412, 429, 503]),
+    ("list_changes", &[401, 403, 410, 503]),
 ];
 
 /// The operations personal API tokens may call (with the scope named), besides access
@@ -55,6 +59,7 @@ const API_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("update_task", "tasks:write"),
     ("put_task", "tasks:write"),
     ("delete_task", "tasks:write"),
+    ("list_changes", "changes:read"),
 ];
 
 /// Listings that are not paginated: each is bounded by a per-account cap
@@ -125,6 +130,13 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "`<…&cursor=…>; rel=\"next\"` while more tasks follow.",
     ),
     (
+        "list_tasks",
+        "200",
+        "X-Changes-Cursor",
+        "The change cursor of the present as of this read: follow `GET /changes?cursor=` from \
+         it and no change the page does not show is missed.",
+    ),
+    (
         "list_user_tasks",
         "200",
         "Link",
@@ -132,7 +144,8 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Response properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property).
+/// Response properties that may be `null` (OpenAPI 3.0 `nullable`): (schema, property,
+/// or the path to one inside the schemas paperclip inlines, such as a change's task).
 /// Request bodies state theirs in their field lists.
 const NULLABLE: &[(&str, &str)] = &[
     ("TaskResponse", "completed_at"),
@@ -143,6 +156,16 @@ const NULLABLE: &[(&str, &str)] = &[
     ("CreatedApiTokenResponse", "last_used_at"),
     ("SessionResponse", "user_agent"),
     ("SessionResponse", "address"),
+    ("ChangePageResponse", "changes/items/properties/list_id"),
+    ("ChangePageResponse", "changes/items/properties/data"),
+    (
+        "ChangePageResponse",
+        "changes/items/properties/data/properties/completed_at",
+    ),
+    (
+        "ChangePageResponse",
+        "changes/items/properties/data/properties/due_at",
+    ),
 ];
 
 /// Builds the finished document for the API's routes.
@@ -176,6 +199,10 @@ fn error_description(status: u16) -> &'static str {
             "Conflicts with the current state (a taken email, the last active administrator, \
                 an `Idempotency-Key` whose first request is still running: see `Retry-After`, or \
                 an account quota: problem type `urn:taskapi:problem:quota-exceeded`)."
+        }
+        410 => {
+            "The cursor is older than the change log's retention (`sync.retention`): read \
+                everything again, then follow the changes from the new `X-Changes-Cursor`."
         }
         412 => "`If-Match` names a version the task no longer has; nothing was changed.",
         413 => "The body exceeds 65 536 bytes.",
@@ -235,6 +262,7 @@ pub fn finish(mut doc: Value) -> Value {
         json!([
             {"name": "Accounts", "description": "Registration, login and your own account."},
             {"name": "Tasks", "description": "Your tasks: private to you."},
+            {"name": "Changes", "description": "What changed in your tasks since a cursor, to keep a copy in step."},
             {"name": "Admin", "description": "Account administration (role `admin`)."},
             {"name": "System", "description": "Liveness and readiness."}
         ]),
@@ -397,7 +425,8 @@ mod tests {
                 assert!(schema["properties"].is_object(), "{name}");
             }
             let id = operation["operationId"].as_str().unwrap_or_default();
-            if id.starts_with("list_") && !UNPAGINATED_LISTS.contains(&id) {
+            // The change feed pages in its body (`next_cursor`, `has_more`), not by links.
+            if id.starts_with("list_") && !UNPAGINATED_LISTS.contains(&id) && id != "list_changes" {
                 assert!(
                     operation.pointer("/responses/200/headers/Link").is_some(),
                     "{id} documents its Link header"

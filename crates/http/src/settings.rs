@@ -1,5 +1,6 @@
 //! The configuration sections of the HTTP server, as the binary reads them from its files
-//! and environment: `[server]`, `[throttle]`, `[quota]`, `[cors]`, `[metrics]`, `[docs]` and `[web]`.
+//! and environment: `[server]`, `[throttle]`, `[quota]`, `[sync]`, `[cors]`, `[metrics]`,
+//! `[docs]` and `[web]`.
 
 use std::time::Duration;
 
@@ -109,6 +110,15 @@ impl ThrottleConfig {
                 .collect::<Result<_, _>>()?,
         })
     }
+}
+
+/// `[sync]`: the change feed (`GET /changes`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// How long changes are kept: a cursor older than this is refused (410).
+    #[serde(with = "duration")]
+    pub retention: Duration,
 }
 
 /// `[cors]`.

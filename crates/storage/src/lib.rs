@@ -2,7 +2,7 @@
 //! pool and embedded migrations.
 //!
 //! [`Database::connect`] opens the database a URL names; [`Database::users`],
-//! [`Database::sessions`] and [`Database::tasks`] hand out the repositories the domain
+//! [`Database::sessions`], [`Database::tasks`] and [`Database::changes`] hand out the repositories the domain
 //! services need. Every database call runs on tokio's blocking pool, and waits at most the
 //! pool timeout (counted from the call) for a thread, a connection and, on SQLite, a
 //! writer's turn; so repository calls need a Tokio runtime with its time driver enabled.
@@ -14,6 +14,7 @@
 
 mod api_tokens;
 mod backend;
+mod changes;
 mod codec;
 mod errors;
 mod idempotency;
@@ -39,7 +40,8 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
 use taskapi_domain::{
-    ApiTokenRepository, IdempotencyStore, SessionRepository, TaskRepository, UserRepository,
+    ApiTokenRepository, ChangeLog, IdempotencyStore, SessionRepository, TaskRepository,
+    UserRepository,
 };
 
 pub use errors::StorageError;
@@ -281,6 +283,11 @@ impl Database {
     /// The task repository.
     pub fn tasks(&self) -> Arc<dyn TaskRepository> {
         Arc::new(tasks::DieselTaskRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The change log (changes are recorded by the repositories that make them).
+    pub fn changes(&self) -> Arc<dyn ChangeLog> {
+        Arc::new(changes::DieselChangeLog::new(self.inner.pool.clone()))
     }
 
     /// The backend's name: `"sqlite"`.

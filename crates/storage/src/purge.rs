@@ -4,7 +4,7 @@
 //! writes get their turns in between. Every purge finds its rows through an index on the
 //! column its condition is on (a storage test checks each plan).
 //!
-//! A new purge (the trash, the change log) is one more [`Purge`] and one more arm of
+//! A new purge (the trash, say) is one more [`Purge`] and one more arm of
 //! [`purge_batch!`]: the batching, the pauses and the plan test come with it.
 
 use std::time::Duration;
@@ -36,17 +36,20 @@ pub(crate) enum Purge {
     IdempotencyKeys,
     /// Personal API tokens expired at the instant (`api_tokens_expires_at`).
     ExpiredApiTokens,
+    /// Changes made before the instant (`changes_at`).
+    Changes,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 5] = [
+    pub(crate) const ALL: [Purge; 6] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
         Purge::IdempotencyKeys,
         Purge::ExpiredApiTokens,
+        Purge::Changes,
     ];
 
     /// The index that finds this purge's rows.
@@ -58,6 +61,7 @@ impl Purge {
             Purge::RevokedSessions => "sessions_revoked_at",
             Purge::IdempotencyKeys => "idempotency_keys_created_at",
             Purge::ExpiredApiTokens => "api_tokens_expires_at",
+            Purge::Changes => "changes_at",
         }
     }
 }
@@ -70,7 +74,7 @@ impl Purge {
 macro_rules! purge_batch {
     ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
         use diesel::QueryDsl;
-        use $crate::schema::{api_tokens, idempotency_keys, refresh_tokens, sessions};
+        use $crate::schema::{api_tokens, changes, idempotency_keys, refresh_tokens, sessions};
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
         let condition = |picked: &'static str| {
@@ -109,6 +113,14 @@ macro_rules! purge_batch {
             $crate::purge::Purge::ExpiredApiTokens => {
                 let $statement = diesel::delete(api_tokens::table.filter(condition(
                     "id IN (SELECT id FROM api_tokens WHERE expires_at <= ",
+                )));
+                $body
+            }
+            // By the feed's unique key, which PostgreSQL finds through its index (`seq`
+            // has none: SQLite's is the rowid, which its schema cannot mirror).
+            $crate::purge::Purge::Changes => {
+                let $statement = diesel::delete(changes::table.filter(condition(
+                    "(user_id, txn, seq) IN (SELECT user_id, txn, seq FROM changes WHERE at < ",
                 )));
                 $body
             }

@@ -176,7 +176,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// The change log: a row per change a user can see, in `(txn, seq)` order (see
+    /// `crate::changes`).
+    changes (seq) {
+        /// The row's number (in commit order on SQLite).
+        seq -> BigInt,
+        /// The writing transaction's id on PostgreSQL; 0 on SQLite.
+        txn -> BigInt,
+        /// The user who may see the change.
+        user_id -> DbUuid,
+        /// `task` or `list`.
+        entity -> Text,
+        /// `upsert` or `delete`.
+        op -> Text,
+        /// The entity's id.
+        entity_id -> DbUuid,
+        /// The entity's list (null until tasks live in lists).
+        list_id -> Nullable<DbUuid>,
+        /// When the change was made.
+        at -> DbTimestamp,
+    }
+}
+
 diesel::joinable!(tasks -> users (owner_id));
+diesel::joinable!(changes -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (owner_id));
 diesel::joinable!(task_tags -> tasks (task_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -189,5 +216,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_tags,
     sessions,
     refresh_tokens,
-    idempotency_keys
+    idempotency_keys,
+    changes
 );

@@ -1,14 +1,18 @@
 //! [`TaskRepository`] over diesel. Every statement is scoped by owner in its `WHERE` clause.
+//! Every write that changes a task records the change in the same transaction, with one
+//! call of [`record_task_change`]; a write that changes nothing records nothing.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use diesel::dsl;
 use diesel::prelude::*;
+use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome};
 use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskInsert, TaskListQuery, UserId};
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
+use crate::changes::record_task_change;
 use crate::errors::DbError;
 use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams};
@@ -88,6 +92,7 @@ impl TaskRepository for DieselTaskRepository {
     async fn insert(&self, task: Task, max_tasks: Option<u64>) -> Result<TaskInsert, StoreError> {
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
+        let created_at = task.created_at;
         self.pool
             .write(move |conn| {
                 if at_quota(conn, row.owner_id, max_tasks)? {
@@ -97,6 +102,7 @@ impl TaskRepository for DieselTaskRepository {
                     .values(&row)
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
+                record_task_change(conn, row.owner_id, row.id, ChangeOp::Upsert, created_at)?;
                 Ok(TaskInsert::Inserted)
             })
             .await
@@ -117,6 +123,7 @@ impl TaskRepository for DieselTaskRepository {
         }
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
+        let created_at = task.created_at;
         let snapshot = task_snapshot::encode(&task)?;
         self.pool
             .write(move |conn| {
@@ -137,6 +144,7 @@ impl TaskRepository for DieselTaskRepository {
                     .values(&row)
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
+                record_task_change(conn, row.owner_id, row.id, ChangeOp::Upsert, created_at)?;
                 Ok(TaskInsert::Inserted)
             })
             .await
@@ -245,6 +253,7 @@ impl TaskRepository for DieselTaskRepository {
                 .returning(tasks::all_columns)
                 .get_result::<TaskRow>(conn)?;
                 replace_tags(conn, id, &tags)?;
+                record_task_change(conn, owner, id, ChangeOp::Upsert, now)?;
                 let tags = tags.into_iter().map(|t| t.tag).collect();
                 Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
             })
@@ -271,6 +280,9 @@ impl TaskRepository for DieselTaskRepository {
                     delete = delete.filter(tasks::version.eq(version));
                 }
                 if delete.execute(conn)? > 0 {
+                    // The domain gives a delete no instant: the change is stamped by the
+                    // same clock the domain uses.
+                    record_task_change(conn, owner, id, ChangeOp::Delete, SystemClock.now())?;
                     return Ok::<_, DbError>(DeleteOutcome::Deleted);
                 }
                 let exists = diesel::select(dsl::exists(
@@ -292,7 +304,7 @@ impl TaskRepository for DieselTaskRepository {
 
 /// The tags of the given tasks, in order, in one query (`IN`/`= ANY` over at most a page
 /// of ids, run natively because the two engines bind the list differently).
-fn tags_of_tasks(
+pub(crate) fn tags_of_tasks(
     conn: &mut DbConnection,
     ids: Vec<SqlUuid>,
 ) -> QueryResult<Vec<(SqlUuid, String)>> {

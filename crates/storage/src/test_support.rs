@@ -59,6 +59,23 @@ impl Database {
         self.explain(owner, query, limit, true)
     }
 
+    /// The plan of a read of `reader`'s change feed after the position `(txn, seq)`, as
+    /// [`Database::explain_task_listing`] words plans. Blocking.
+    ///
+    /// # Errors
+    /// When the plan cannot be had.
+    pub fn explain_change_feed(
+        &self,
+        reader: UserId,
+        after: (i64, i64),
+    ) -> Result<Vec<String>, StoreError> {
+        let mut held = self.hold_connection()?;
+        held.conn
+            .engine()
+            .explain_change_feed(crate::sql_types::SqlUuid(reader.as_uuid()), after, i64::MAX)
+            .map_err(|e| StoreError::from(DbError::from(e)))
+    }
+
     fn explain(
         &self,
         owner: UserId,

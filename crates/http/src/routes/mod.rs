@@ -4,6 +4,7 @@
 
 pub(crate) mod accounts;
 mod admin;
+pub(crate) mod changes;
 mod system;
 pub(crate) mod tasks;
 
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     admin::configure(cfg);
     tasks::configure(cfg);
+    changes::configure(cfg);
 }
 
 /// The OpenAPI schema of every request body, generated from its field list (paperclip's

@@ -171,6 +171,11 @@ pub(crate) trait Engine {
     /// still there.
     fn lock_active_admins(&mut self) -> QueryResult<()>;
 
+    /// How far a read of the change log may go in this transaction's snapshot (see
+    /// [`crate::changes`]). Called first in a read transaction, so that it is the
+    /// snapshot's own, or alone (for the present).
+    fn change_horizon(&mut self) -> QueryResult<crate::changes::ChangeHorizon>;
+
     /// One phase of a task listing (see [`crate::listing`]).
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>>;
 
@@ -182,6 +187,16 @@ pub(crate) trait Engine {
         params: &ListParams,
         phase: Phase,
         as_planned: bool,
+    ) -> QueryResult<Vec<String>>;
+
+    /// The plan of the change feed's read (see [`crate::changes::feed`]), as `EXPLAIN`
+    /// words it.
+    #[cfg(feature = "test-support")]
+    fn explain_change_feed(
+        &mut self,
+        reader: SqlUuid,
+        after: (i64, i64),
+        before_txn: i64,
     ) -> QueryResult<Vec<String>>;
 
     /// The plan of one batch of a purge (see [`crate::purge`]), as `EXPLAIN` words it.

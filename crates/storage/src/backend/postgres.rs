@@ -10,7 +10,10 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use taskapi_domain::Role;
 
 use super::{ConnectionPool, Engine, EngineKind, Manager};
+use taskapi_domain::ChangePosition;
+
 use crate::PoolSettings;
+use crate::changes::ChangeHorizon;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
 use crate::rows::TaskRow;
@@ -212,6 +215,26 @@ impl Engine for PgConnection {
         Ok(())
     }
 
+    /// `pg_snapshot_xmin` of the snapshot: every transaction with a lower id has ended, so
+    /// its rows are all visible and no row with a lower `txn` can ever be committed; every
+    /// transaction still running or yet to come has that id or a higher one. The present
+    /// is just before that id's first row.
+    fn change_horizon(&mut self) -> QueryResult<ChangeHorizon> {
+        #[derive(diesel::QueryableByName)]
+        struct Xmin {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            xmin: i64,
+        }
+        let Xmin { xmin } = diesel::sql_query(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
+        )
+        .get_result(self)?;
+        Ok(ChangeHorizon {
+            before_txn: xmin,
+            present: ChangePosition { txn: xmin, seq: 0 },
+        })
+    }
+
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
         list_query!(Pg, params, phase, false).load(self)
     }
@@ -232,6 +255,24 @@ impl Engine for PgConnection {
             super::Explain::<_, diesel::sql_types::Text>::new(
                 "EXPLAIN ",
                 list_query!(Pg, params, phase, false),
+            )
+            .load(conn)
+        })
+    }
+
+    /// `EXPLAIN`'s lines, planned as [`Engine::explain_list_tasks`] plans its.
+    #[cfg(feature = "test-support")]
+    fn explain_change_feed(
+        &mut self,
+        reader: SqlUuid,
+        after: (i64, i64),
+        before_txn: i64,
+    ) -> QueryResult<Vec<String>> {
+        self.transaction(|conn| {
+            conn.batch_execute(PLAN_SETTINGS)?;
+            super::Explain::<_, diesel::sql_types::Text>::new(
+                "EXPLAIN ",
+                crate::changes::feed(reader, after.0, after.1, before_txn, 101),
             )
             .load(conn)
         })

@@ -12,11 +12,14 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::sqlite_budget::{self, Budget};
 use super::{ConnectionPool, Engine, EngineKind, Manager};
+use taskapi_domain::ChangePosition;
+
 use crate::PoolSettings;
+use crate::changes::ChangeHorizon;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
 use crate::rows::TaskRow;
-use crate::schema::tasks;
+use crate::schema::{changes, tasks};
 use crate::sql_types::SqlUuid;
 
 /// The SQLite migrations, compiled into the binary.
@@ -201,6 +204,21 @@ impl Engine for SqliteConnection {
         Ok(())
     }
 
+    /// Every committed row is final (writers take turns, so row numbers are in commit
+    /// order); the present is the newest row's number.
+    fn change_horizon(&mut self) -> QueryResult<ChangeHorizon> {
+        let newest: Option<i64> = changes::table
+            .select(diesel::dsl::max(changes::seq))
+            .first(self)?;
+        Ok(ChangeHorizon {
+            before_txn: i64::MAX,
+            present: ChangePosition {
+                txn: 0,
+                seq: newest.unwrap_or(0),
+            },
+        })
+    }
+
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
         list_query!(Sqlite, params, phase, true).load(self)
     }
@@ -219,6 +237,24 @@ impl Engine for SqliteConnection {
             super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
                 "EXPLAIN QUERY PLAN ",
                 list_query!(Sqlite, params, phase, true),
+            )
+            .load(self)?;
+        Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s details.
+    #[cfg(feature = "test-support")]
+    fn explain_change_feed(
+        &mut self,
+        reader: SqlUuid,
+        after: (i64, i64),
+        before_txn: i64,
+    ) -> QueryResult<Vec<String>> {
+        use diesel::sql_types::{Integer, Text};
+        let plan: Vec<(i32, i32, i32, String)> =
+            super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
+                "EXPLAIN QUERY PLAN ",
+                crate::changes::feed(reader, after.0, after.1, before_txn, 101),
             )
             .load(self)?;
         Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())

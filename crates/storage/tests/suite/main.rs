@@ -10,6 +10,7 @@
 //! one engine has in `sqlite` and `postgres`; the rest is here.
 
 mod accounts;
+mod changes;
 mod credentials;
 mod housekeeping;
 mod idempotency;

@@ -71,7 +71,8 @@ fn sort_param(sort: TaskSort) -> String {
     format!("{}{name}", if sort.descending { "-" } else { "" })
 }
 
-/// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`).
+/// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`);
+/// `X-Changes-Cursor` is where to follow their changes from.
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
 pub async fn list(
     state: Data<AppState>,
@@ -79,8 +80,15 @@ pub async fn list(
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
     let _turn = params.search_turn(&state, &caller.0).await?;
+    // The present just before the read: every change the page does not show commits after
+    // it, so following the changes from it misses nothing (one the page already shows may
+    // come again, with the task as it is then).
+    let present = state.changes.present().await?;
     let page = state.tasks.list(&caller.0, params.query.clone()).await?;
-    Ok(params.reply(page))
+    Ok(params.reply(page).header((
+        crate::routes::changes::X_CHANGES_CURSOR,
+        crate::routes::changes::encode_cursor(&present),
+    )))
 }
 
 /// A validated `GET /tasks` query, and what the next page's link needs.

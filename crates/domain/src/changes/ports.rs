@@ -1,0 +1,59 @@
+//! The change log's port. Changes are recorded by the repositories that make them, in the
+//! same transaction as the change (see [`crate::TaskRepository`]); this port reads them
+//! back and forgets old ones.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{ChangePosition, ChangeRecord, StoreError, Task, UserId};
+
+/// What one read of the change log returns, all from one snapshot of the database.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChangeBatch {
+    /// The changes after the position asked for, in log order.
+    pub records: Vec<ChangeRecord>,
+    /// The tasks the records name that the reader can see now, as they are now; a task
+    /// named but missing here is gone (for the reader).
+    pub tasks: Vec<Task>,
+    /// The present: every change that can still appear in the log will be after it; when
+    /// fewer than `limit` records came back, every change the reader may see before it is
+    /// among `records` or at or before the position asked for.
+    pub present: ChangePosition,
+}
+
+/// Reading the change log.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChangeLog: Send + Sync {
+    /// Up to `limit` changes that `reader` may see, after `after`, in log order, with the
+    /// current state of the tasks they name and the present, in one snapshot.
+    ///
+    /// Adapters MUST return only changes that are final: no change may ever be recorded,
+    /// by any transaction on any instance, at or before a position returned (so a reader
+    /// that goes on from the last one neither skips nor repeats a change). The read MUST be
+    /// one range scan of an index, whatever the log's size.
+    ///
+    /// # Errors
+    /// `StoreError` when storage fails.
+    async fn read(
+        &self,
+        reader: UserId,
+        after: ChangePosition,
+        limit: u32,
+    ) -> Result<ChangeBatch, StoreError>;
+
+    /// The present: a position such that every change not yet committed now will be
+    /// recorded after it.
+    ///
+    /// # Errors
+    /// `StoreError` when storage fails.
+    async fn present(&self) -> Result<ChangePosition, StoreError>;
+
+    /// Forgets every change made before `before`; returns how many went. Adapters MUST
+    /// delete in bounded batches, each in a short transaction of its own, found through an
+    /// index.
+    ///
+    /// # Errors
+    /// `StoreError` when storage fails (the batches before stay deleted).
+    async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,238 @@
+//! The change log over diesel: recording a change inside the write transaction that makes
+//! it ([`record_task_change`], the one call each task write path makes), and the
+//! [`ChangeLog`] port that reads it back in commit order.
+//!
+//! Order and completeness: rows are read in `(txn, seq)` order, and only up to the engine's
+//! horizon (see [`crate::backend::Engine::change_horizon`]): on SQLite every committed row
+//! (one writer at a time, so row numbers are in commit order); on PostgreSQL only the rows
+//! of transactions older than the oldest one still running in the read's snapshot, so
+//! that no row can ever be committed at or before a position a reader was given.
+//!
+//! Scope: today a row belongs to the user who owns the task (`user_id`), and a read is
+//! `user_id = reader`. When tasks live in shared lists, that one clause of [`feed`]
+//! becomes the reader's list memberships, and the tasks' current state is loaded by
+//! membership instead of ownership (in [`current_tasks`]).
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl;
+use diesel::prelude::*;
+use taskapi_domain::{
+    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeRecord, Entity, StoreError, Task,
+    UserId,
+};
+
+use crate::backend::{DbConnection, load_natively};
+use crate::errors::DbError;
+use crate::pool::DbPool;
+use crate::purge::{self, Purge};
+use crate::rows::{TaskRow, stamp, user_key};
+use crate::schema::{changes, tasks};
+use crate::sql_types::{SqlTimestamp, SqlUuid};
+use crate::tasks::tags_of_tasks;
+
+/// How far a read may go, as the engine sees it in the read's snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChangeHorizon {
+    /// Only rows whose `txn` is below this are final.
+    pub(crate) before_txn: i64,
+    /// The present: every row not yet committed will sort after it.
+    pub(crate) present: ChangePosition,
+}
+
+/// A new `changes` row (`seq` and `txn` are the engine's defaults).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = changes)]
+struct NewChangeRow {
+    user_id: SqlUuid,
+    entity: &'static str,
+    op: &'static str,
+    entity_id: SqlUuid,
+    list_id: Option<SqlUuid>,
+    at: SqlTimestamp,
+}
+
+/// A `changes` row as read.
+type ChangeRow = (
+    i64,
+    i64,
+    String,
+    String,
+    SqlUuid,
+    Option<SqlUuid>,
+    SqlTimestamp,
+);
+
+/// Records, inside the caller's write transaction, that `owner`'s task `id` was upserted
+/// or deleted at `at`.
+pub(crate) fn record_task_change(
+    conn: &mut DbConnection,
+    owner: SqlUuid,
+    id: SqlUuid,
+    op: ChangeOp,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(changes::table)
+        .values(NewChangeRow {
+            user_id: owner,
+            entity: Entity::Task.as_str(),
+            op: op.as_str(),
+            entity_id: id,
+            list_id: None,
+            at: stamp(at),
+        })
+        .execute(conn)
+        .map(drop)
+}
+
+/// The rows `reader` may see, after `after` and before the horizon, in log order.
+fn scoped(
+    conn: &mut DbConnection,
+    reader: SqlUuid,
+    after: ChangePosition,
+    before_txn: i64,
+    limit: i64,
+) -> QueryResult<Vec<ChangeRow>> {
+    load_natively(conn, feed(reader, after.txn, after.seq, before_txn, limit))
+}
+
+/// The feed's query, what [`scoped`] runs and the plan test explains: one range of the
+/// `(user_id, txn, seq)` index, read in its order.
+#[dsl::auto_type(no_type_alias)]
+pub(crate) fn feed(
+    reader: SqlUuid,
+    after_txn: i64,
+    after_seq: i64,
+    before_txn: i64,
+    limit: i64,
+) -> _ {
+    // The scope: the one clause lists will replace with the reader's memberships.
+    changes::table
+        .filter(changes::user_id.eq(reader))
+        // The position as a plain range, then exactly: both engines seek the
+        // (user_id, txn, seq) index to the cursor.
+        .filter(changes::txn.ge(after_txn))
+        .filter(changes::txn.gt(after_txn).or(changes::seq.gt(after_seq)))
+        .filter(changes::txn.lt(before_txn))
+        .order((changes::txn, changes::seq))
+        .limit(limit)
+        .select((
+            changes::txn,
+            changes::seq,
+            changes::entity,
+            changes::op,
+            changes::entity_id,
+            changes::list_id,
+            changes::at,
+        ))
+}
+
+/// The reader's tasks among `ids`, as they are now, with their tags: two queries for a
+/// whole page.
+fn current_tasks(
+    conn: &mut DbConnection,
+    reader: SqlUuid,
+    ids: Vec<SqlUuid>,
+) -> Result<Vec<Task>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<TaskRow> = load_natively(
+        conn,
+        tasks::table
+            .filter(tasks::id.eq_any(ids))
+            .filter(tasks::owner_id.eq(reader))
+            .select(tasks::all_columns),
+    )?;
+    let mut tags: HashMap<SqlUuid, Vec<String>> = HashMap::new();
+    for (task, tag) in tags_of_tasks(conn, rows.iter().map(|r| r.id).collect())? {
+        tags.entry(task).or_default().push(tag);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let tags = tags.remove(&row.id).unwrap_or_default();
+            row.into_domain(tags)
+        })
+        .collect::<Result<_, _>>()?)
+}
+
+fn into_record(row: ChangeRow) -> Result<ChangeRecord, StoreError> {
+    let (txn, seq, entity, op, id, list_id, at) = row;
+    let corrupt = |what: &str, value: &str| {
+        StoreError::internal(format!("change {txn}/{seq}: {what} {value:?} is not one"))
+    };
+    Ok(ChangeRecord {
+        position: ChangePosition { txn, seq },
+        entity: Entity::parse(&entity).ok_or_else(|| corrupt("entity", &entity))?,
+        op: ChangeOp::parse(&op).ok_or_else(|| corrupt("op", &op))?,
+        id: id.0,
+        list_id: list_id.map(|l| l.0),
+        at: at.0,
+    })
+}
+
+/// The change log in the `changes` table.
+#[derive(Debug, Clone)]
+pub(crate) struct DieselChangeLog {
+    pool: DbPool,
+}
+
+impl DieselChangeLog {
+    /// A change log over `pool`.
+    pub(crate) fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl ChangeLog for DieselChangeLog {
+    async fn read(
+        &self,
+        reader: UserId,
+        after: ChangePosition,
+        limit: u32,
+    ) -> Result<ChangeBatch, StoreError> {
+        let reader = user_key(reader);
+        let (rows, tasks, present) = self
+            .pool
+            .read(move |conn| {
+                // First, so that the horizon is the snapshot's own (REPEATABLE READ takes
+                // it at the first statement; SQLite's read starts its snapshot there).
+                let horizon = conn.engine().change_horizon()?;
+                let rows = scoped(conn, reader, after, horizon.before_txn, i64::from(limit))?;
+                let mut seen = HashSet::new();
+                let ids: Vec<SqlUuid> = rows
+                    .iter()
+                    .filter(|row| row.2 == Entity::Task.as_str())
+                    .map(|row| row.4)
+                    .filter(|id| seen.insert(*id))
+                    .collect();
+                let tasks = current_tasks(conn, reader, ids)?;
+                Ok::<_, DbError>((rows, tasks, horizon.present))
+            })
+            .await?;
+        Ok(ChangeBatch {
+            records: rows
+                .into_iter()
+                .map(into_record)
+                .collect::<Result<_, _>>()?,
+            tasks,
+            present,
+        })
+    }
+
+    async fn present(&self) -> Result<ChangePosition, StoreError> {
+        // One statement, so no transaction around it: it sees one snapshot by itself.
+        Ok(self
+            .pool
+            .run(|conn| Ok::<_, DbError>(conn.engine().change_horizon()?.present))
+            .await?)
+    }
+
+    async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(purge::in_batches(&self.pool, Purge::Changes, before).await?)
+    }
+}
