@@ -1,6 +1,6 @@
 //! taskapi's domain: entities and value objects, the ports adapters implement, and the
 //! use-case services (`AccountService`, `AdminService`, `TaskService`), grouped by area:
-//! `accounts`, `tasks` and `admin`, on top of a few shared modules (ids, validation, the
+//! `accounts`, `tasks`, `admin`, `mail` and `recovery`, on top of a few shared modules (ids, validation, the
 //! storage error, pages, the clock and id ports).
 //!
 //! Nothing here knows about HTTP, SQL, JWT or bcrypt: adapters implement the port traits and
@@ -10,8 +10,10 @@ mod accounts;
 mod admin;
 mod error;
 mod ids;
+mod mail;
 mod paging;
 mod ports;
+mod recovery;
 mod tasks;
 mod validation;
 
@@ -22,9 +24,11 @@ pub use accounts::*;
 pub use admin::*;
 pub use error::{BoxError, StoreError};
 pub use ids::{SessionId, TaskId, UserId};
+pub use mail::*;
 pub use paging::{Page, PageSize, PageSizeError};
 pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockClock, MockIdGenerator};
+pub use recovery::*;
 pub use tasks::*;
 pub use validation::{FieldError, ValidationErrors};

@@ -32,7 +32,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
-use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
+use taskapi_domain::{AccountService, AdminService, RecoveryService, StoreError, TaskService};
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
 pub use cors::{InvalidOrigin, validate_origin};
@@ -61,6 +61,8 @@ pub struct AppState {
     pub accounts: AccountService,
     /// Account administration.
     pub admin: AdminService,
+    /// Password reset, e-mail verification and e-mail change.
+    pub recovery: RecoveryService,
     /// The caller's tasks.
     pub tasks: TaskService,
     /// Readiness of the backing services.

@@ -12,11 +12,13 @@
 //! `codec` describe the tables and convert rows to and from domain types; `users`,
 //! `sessions` and `tasks` are the repositories, written once for every backend.
 
+mod account_tokens;
 mod backend;
 mod codec;
 mod errors;
 mod idempotency;
 mod listing;
+mod mail_queue;
 mod pool;
 mod purge;
 mod rows;
@@ -37,7 +39,10 @@ use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
-use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
+use taskapi_domain::{
+    AccountTokenRepository, IdempotencyStore, MailQueue, SessionRepository, TaskRepository,
+    UserRepository,
+};
 
 pub use errors::StorageError;
 pub use settings::DatabaseSettings;
@@ -259,6 +264,19 @@ impl Database {
         Arc::new(sessions::DieselSessionRepository::new(
             self.inner.pool.clone(),
         ))
+    }
+
+    /// The one-time account tokens (password reset, e-mail verification), which queue
+    /// their mail in the same transaction.
+    pub fn account_tokens(&self) -> Arc<dyn AccountTokenRepository> {
+        Arc::new(account_tokens::DieselAccountTokenRepository::new(
+            self.inner.pool.clone(),
+        ))
+    }
+
+    /// The queue of outgoing mail.
+    pub fn mail_queue(&self) -> Arc<dyn MailQueue> {
+        Arc::new(mail_queue::DieselMailQueue::new(self.inner.pool.clone()))
     }
 
     /// The idempotency-key store of task creation.

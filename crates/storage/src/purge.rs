@@ -34,16 +34,23 @@ pub(crate) enum Purge {
     RevokedSessions,
     /// Idempotency keys first used before the instant (`idempotency_keys_created_at`).
     IdempotencyKeys,
+    /// One-time account tokens expired at the instant (`account_tokens_expires_at`).
+    ExpiredAccountTokens,
+    /// Mail delivered or given up by the instant (`outbound_mail_finished_at`, over
+    /// finished mail only).
+    FinishedMail,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 4] = [
+    pub(crate) const ALL: [Purge; 6] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
         Purge::IdempotencyKeys,
+        Purge::ExpiredAccountTokens,
+        Purge::FinishedMail,
     ];
 
     /// The index that finds this purge's rows.
@@ -54,6 +61,8 @@ impl Purge {
             Purge::ExpiredSessions => "sessions_expires_at",
             Purge::RevokedSessions => "sessions_revoked_at",
             Purge::IdempotencyKeys => "idempotency_keys_created_at",
+            Purge::ExpiredAccountTokens => "account_tokens_expires_at",
+            Purge::FinishedMail => "outbound_mail_finished_at",
         }
     }
 }
@@ -66,7 +75,9 @@ impl Purge {
 macro_rules! purge_batch {
     ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
         use diesel::QueryDsl;
-        use $crate::schema::{idempotency_keys, refresh_tokens, sessions};
+        use $crate::schema::{
+            account_tokens, idempotency_keys, outbound_mail, refresh_tokens, sessions,
+        };
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
         let condition = |picked: &'static str| {
@@ -99,6 +110,18 @@ macro_rules! purge_batch {
                 let $statement = diesel::delete(idempotency_keys::table.filter(condition(
                     "(owner_id, \"key\") IN (SELECT owner_id, \"key\" FROM idempotency_keys \
                      WHERE created_at < ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::ExpiredAccountTokens => {
+                let $statement = diesel::delete(account_tokens::table.filter(condition(
+                    "token_hash IN (SELECT token_hash FROM account_tokens WHERE expires_at <= ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::FinishedMail => {
+                let $statement = diesel::delete(outbound_mail::table.filter(condition(
+                    "id IN (SELECT id FROM outbound_mail WHERE finished_at <= ",
                 )));
                 $body
             }

@@ -36,6 +36,7 @@ pub struct AccountService {
     cache: Arc<SessionCache>,
     refresh_ttl: chrono::Duration,
     reauth_window: chrono::Duration,
+    verified_email_required: bool,
 }
 
 impl fmt::Debug for AccountService {
@@ -86,7 +87,16 @@ impl AccountService {
                 .unwrap_or(chrono::Duration::MAX),
             reauth_window: chrono::Duration::from_std(settings.reauth_window)
                 .unwrap_or(chrono::Duration::MAX),
+            verified_email_required: false,
         }
+    }
+
+    /// The same service, refusing logins of accounts whose address is not verified when
+    /// `required` (`auth.email_verification = required`).
+    #[must_use]
+    pub fn requiring_verified_email(mut self, required: bool) -> Self {
+        self.verified_email_required = required;
+        self
     }
 
     /// Registers a new account with role `user`.
@@ -122,6 +132,8 @@ impl AccountService {
             password_hash,
             role,
             created_at: self.clock.now(),
+            // An account an operator makes from the command line needs no proof.
+            email_verified: role == Role::Admin,
         };
         self.users.insert(new_user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => AccountError::EmailTaken,
@@ -137,7 +149,9 @@ impl AccountService {
     /// whether an account exists.
     ///
     /// # Errors
-    /// `InvalidCredentials`; `AccountDisabled` for the right password of a disabled account.
+    /// `InvalidCredentials`; `AccountDisabled` for the right password of a disabled account;
+    /// `EmailNotVerified` for the right password of an unverified account while verified
+    /// addresses are required.
     pub async fn login(&self, email: &str, password: String) -> Result<TokenPair, AccountError> {
         let user = match Email::parse(email) {
             Ok(email) => self.users.find_by_email(email.as_str()).await?,
@@ -161,6 +175,9 @@ impl AccountService {
         }
         if user.disabled {
             return Err(AccountError::AccountDisabled);
+        }
+        if self.verified_email_required && !user.email_verified {
+            return Err(AccountError::EmailNotVerified(user.id));
         }
         if self.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, candidate).await;
@@ -359,7 +376,7 @@ impl AccountService {
     /// # Errors
     /// `ReauthenticationRequired` when the login is older; `Unauthenticated` when the token
     /// or its session is no longer good.
-    async fn require_recent_login(
+    pub(crate) async fn require_recent_login(
         &self,
         caller: &Principal,
         access_token: &str,

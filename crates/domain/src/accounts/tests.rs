@@ -19,6 +19,7 @@ fn user(email: &str, disabled: bool) -> User {
         role: Role::User,
         disabled,
         created_at: at(1_700_000_000),
+        email_verified: false,
         session_epoch: 3,
     }
 }
@@ -231,6 +232,7 @@ async fn register_hashes_the_password_and_stores_a_user_account() {
             role: new.role,
             disabled: false,
             created_at: new.created_at,
+            email_verified: false,
             session_epoch: 0,
         })
     });
@@ -441,6 +443,7 @@ async fn authenticate_rejects_ended_sessions_and_changed_or_missing_accounts() {
         ..session(5)
     };
     let password_changed = User {
+        email_verified: false,
         session_epoch: 4,
         ..user("bob@example.com", false)
     };
@@ -554,6 +557,7 @@ async fn refresh_of_a_session_whose_account_moved_on_ends_it() {
         None,
         Some(user("bob@example.com", true)),
         Some(User {
+            email_verified: false,
             session_epoch: 4,
             ..user("bob@example.com", false)
         }),
@@ -854,6 +858,7 @@ mod sessions {
             role: Role::User,
             disabled,
             created_at: at(0),
+            email_verified: false,
             session_epoch: epoch,
         }
     }

@@ -13,6 +13,7 @@ mod accounts;
 mod housekeeping;
 mod idempotency;
 mod listing;
+mod mail;
 mod postgres;
 mod sqlite;
 
@@ -159,6 +160,7 @@ pub fn new_user(n: u128, email: &str) -> Result<NewUser, BoxError> {
         password_hash: PasswordHash::new(format!("$2b$04$hash-of-user-{n}")),
         role: Role::User,
         created_at: t(123_456)?,
+        email_verified: false,
     })
 }
 

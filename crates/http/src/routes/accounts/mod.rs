@@ -1,6 +1,7 @@
 //! Registration, login, sessions and the caller's own account: what these routes share —
 //! the account and the token pair as the API shows them — and their route table.
 
+mod email;
 mod login;
 mod logout;
 mod me;
@@ -19,8 +20,10 @@ use super::resource;
 use crate::body::schema;
 use crate::reply::JsonOk;
 
-/// Registers `/register`, `/login`, `/token/refresh`, `/logout`, `/logout/all`, `/me` and
-/// `/me/password`.
+pub(crate) use register::NEW_PASSWORD_RULE;
+
+/// Registers `/register`, `/login`, `/token/refresh`, `/logout`, `/logout/all`, `/me`,
+/// `/me/password`, `/me/email` and `/me/email/verification`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/register", "POST").route(web::post().to(register::register)))
         .service(resource("/login", "POST").route(web::post().to(login::login)))
@@ -32,7 +35,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(me::me))
                 .route(web::delete().to(me::delete_me)),
         )
-        .service(resource("/me/password", "POST").route(web::post().to(password::change_password)));
+        .service(resource("/me/password", "POST").route(web::post().to(password::change_password)))
+        .service(resource("/me/email", "POST").route(web::post().to(email::change_email)))
+        .service(
+            resource("/me/email/verification", "POST")
+                .route(web::post().to(email::resend_verification)),
+        );
 }
 
 /// The schemas of these routes' request bodies.
@@ -42,6 +50,7 @@ pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
         schema::<login::LoginRequest>(),
         schema::<refresh::RefreshRequest>(),
         schema::<password::ChangePasswordRequest>(),
+        schema::<email::ChangeEmailRequest>(),
     ]
 }
 
@@ -85,6 +94,8 @@ pub struct UserResponse {
     pub role: RoleDto,
     /// Whether an administrator disabled the account.
     pub disabled: bool,
+    /// Whether its owner proved to read mail at the address (`POST /email/verify`).
+    pub email_verified: bool,
     /// When the account was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -96,6 +107,7 @@ impl From<User> for UserResponse {
             email: u.email.as_str().to_owned(),
             role: u.role.into(),
             disabled: u.disabled,
+            email_verified: u.email_verified,
             created_at: u.created_at,
         }
     }
