@@ -572,3 +572,44 @@ async fn required_verification_refuses_unverified_logins_and_mails_them_a_token(
         .await
         .assert_status(200);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn an_address_change_needs_a_recent_password_login(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let Some((app, sink)) = app_with_mail(&[
+        ("TASKAPI__AUTH__EMAIL_VERIFICATION", "off"),
+        ("TASKAPI__AUTH__REAUTH_WINDOW", "4s"),
+    ])
+    .await
+    else {
+        return;
+    };
+    let ann = app.signed_up("ann@example.com").await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(4_500)).await;
+    let refreshed = app.refresh(&ann.refresh_token).await.json_with_status(200);
+    let refreshed = TestUser {
+        token: string(&refreshed["access_token"]),
+        ..ann.clone()
+    };
+    for user in [&ann, &refreshed] {
+        let problem = change_email(&app, user, "new@example.com", PASSWORD)
+            .await
+            .assert_problem(403);
+        assert!(
+            string(&problem["type"]).ends_with("reauthentication-required"),
+            "{problem}"
+        );
+    }
+    let again = app.logged_in(&ann.id, "ann@example.com", PASSWORD).await;
+    change_email(&app, &again, "new@example.com", PASSWORD)
+        .await
+        .assert_status(202);
+    // Only the last request mailed anything.
+    sink.wait_for("new@example.com", 1).await;
+    assert_eq!(sink.mails().len(), 1);
+}

@@ -235,6 +235,11 @@ impl AccountTokenRepository for DieselAccountTokenRepository {
                 else {
                     return Ok(None);
                 };
+                let before: Option<String> = users::table
+                    .find(account)
+                    .select(users::email)
+                    .first(conn)
+                    .optional()?;
                 // A taken address fails the UNIQUE constraint: the transaction rolls back,
                 // and the token stays unused.
                 let row: Option<UserRow> = diesel::update(users::table.find(account))
@@ -246,13 +251,15 @@ impl AccountTokenRepository for DieselAccountTokenRepository {
                     .returning(users::all_columns)
                     .get_result(conn)
                     .optional()?;
-                // Tokens mailed to the address the account had before are void now.
-                diesel::delete(
-                    account_tokens::table
-                        .filter(account_tokens::user_id.eq(account))
-                        .filter(account_tokens::used_at.is_null()),
-                )
-                .execute(conn)?;
+                // When the address changed, tokens mailed to the old one are void now.
+                if before.is_some_and(|before| before != email) {
+                    diesel::delete(
+                        account_tokens::table
+                            .filter(account_tokens::user_id.eq(account))
+                            .filter(account_tokens::used_at.is_null()),
+                    )
+                    .execute(conn)?;
+                }
                 Ok::<_, DbError>(row)
             })
             .await;

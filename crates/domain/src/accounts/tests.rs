@@ -392,6 +392,31 @@ async fn disabled_account_with_right_password_is_refused_but_wrong_password_stay
 }
 
 #[tokio::test]
+async fn required_verification_refuses_the_right_password_of_an_unverified_account_only() {
+    let mut m = Mocks::new();
+    m.users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e, false))));
+    m.hasher
+        .expect_verify()
+        .returning(|p, _| Ok(p.expose() == "right-password"));
+    m.tokens.expect_issue().never();
+    let service = m.service().requiring_verified_email(true);
+    assert!(matches!(
+        service
+            .login("bob@example.com", "right-password".into())
+            .await,
+        Err(AccountError::EmailNotVerified(id)) if id == UserId::from_uuid(Uuid::from_u128(7))
+    ));
+    assert!(matches!(
+        service
+            .login("bob@example.com", "wrong-password".into())
+            .await,
+        Err(AccountError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
 async fn overlong_password_is_verified_truncated_and_never_panics() {
     let mut m = Mocks::new();
     m.users

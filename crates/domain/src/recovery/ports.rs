@@ -82,7 +82,9 @@ pub trait AccountTokenRepository: Send + Sync {
     ) -> Result<Option<UserId>, StoreError>;
 
     /// Uses a verification token: in one transaction, marks it used if it is an unused,
-    /// unexpired verification token, and gives its account the token's address, verified.
+    /// unexpired verification token, and gives its account the token's address, verified;
+    /// when that changes the address, deletes the account's other unused tokens (mailed to
+    /// the old one).
     /// When another account has that address by then, nothing changes
     /// ([`VerifyOutcome::EmailTaken`], detected by the unique constraint).
     async fn verify_email(
