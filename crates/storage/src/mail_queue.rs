@@ -37,6 +37,24 @@ impl MailQueue for DieselMailQueue {
         limit: u32,
     ) -> Result<Vec<QueuedMail>, StoreError> {
         let (now, lease_until, claim) = (stamp(now), stamp(lease_until), SqlUuid(claim));
+        // Every instance polls: only a poll that finds mail due takes a write transaction
+        // (SQLite's one writer lock), an idle queue costs one indexed read.
+        let any_due: bool = self
+            .pool
+            .run(move |conn| {
+                Ok::<_, DbError>(
+                    diesel::select(diesel::dsl::exists(
+                        outbound_mail::table
+                            .filter(outbound_mail::finished_at.is_null())
+                            .filter(outbound_mail::next_attempt_at.le(now)),
+                    ))
+                    .get_result(conn)?,
+                )
+            })
+            .await?;
+        if !any_due {
+            return Ok(Vec::new());
+        }
         let rows: Vec<OutboundMailRow> = self
             .pool
             .write(move |conn| {
