@@ -613,3 +613,36 @@ async fn an_address_change_needs_a_recent_password_login(#[case] backend: Backen
     sink.wait_for("new@example.com", 1).await;
     assert_eq!(sink.mails().len(), 1);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn two_instances_on_one_database_send_each_queued_mail_exactly_once(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let Some((app, sink)) = app_with_mail(&[("TASKAPI__AUTH__EMAIL_VERIFICATION", "off")]).await
+    else {
+        return;
+    };
+    // Both instances run a sender over the same queue.
+    let sibling = app.spawn_sibling(&[]).await;
+    app.signed_up("ann@example.com").await;
+    for n in 0..10 {
+        let instance = if n % 2 == 0 { &app } else { &sibling };
+        forgot(instance, "ann@example.com").await.assert_status(202);
+    }
+    sink.wait_for("ann@example.com", 10).await;
+    // A last one, once delivered, shows that nothing else was on its way.
+    forgot(&app, "ann@example.com").await.assert_status(202);
+    let mails = sink.wait_for("ann@example.com", 11).await;
+    let tokens: std::collections::BTreeSet<String> = mails.iter().map(Mail::token).collect();
+    assert_eq!(
+        (mails.len(), tokens.len()),
+        (11, 11),
+        "each mail delivered once"
+    );
+}
