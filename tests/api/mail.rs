@@ -646,3 +646,61 @@ async fn two_instances_on_one_database_send_each_queued_mail_exactly_once(
         "each mail delivered once"
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn resets_wait_in_the_bounded_hashing_queue_and_past_it_get_503_keeping_their_token(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn_with(&[
+        ("TASKAPI__AUTH__BCRYPT_COST", "10"),
+        ("TASKAPI__AUTH__HASH_QUEUE", "1"),
+        ("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "1000"),
+    ])
+    .await;
+    let admin = app.signed_up_admin("root@example.com").await;
+    let mut tokens = Vec::new();
+    for n in 0..24 {
+        let user = app
+            .register(&format!("user{n}@example.com"), PASSWORD)
+            .await
+            .json_with_status(201);
+        let issued = app
+            .call(
+                Method::POST,
+                &format!("/admin/users/{}/password-reset", string(&user["id"])),
+                Some(&admin.token),
+            )
+            .await
+            .json_with_status(201);
+        tokens.push(string(&issued["token"]));
+    }
+    let resets = tokens.iter().map(|token| reset(&app, token, NEW_PASSWORD));
+    let answers = futures_util::future::join_all(resets).await;
+    let mut refused = Vec::new();
+    for (token, answer) in tokens.iter().zip(&answers) {
+        match answer.status.as_u16() {
+            204 => {}
+            503 => {
+                answer.assert_problem(503);
+                assert!(answer.header("retry-after").is_some());
+                refused.push(token);
+            }
+            other => panic!("a reset in the flood answered {other}: {}", answer.text()),
+        }
+    }
+    assert!(!refused.is_empty(), "every reset of the flood was queued");
+    assert!(
+        refused.len() < answers.len(),
+        "no reset of the flood was done"
+    );
+    // A refused reset used nothing: its token still works.
+    reset(&app, refused[0], NEW_PASSWORD)
+        .await
+        .assert_status(204);
+}
