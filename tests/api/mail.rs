@@ -704,3 +704,44 @@ async fn resets_wait_in_the_bounded_hashing_queue_and_past_it_get_503_keeping_th
         .await
         .assert_status(204);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn wrong_passwords_at_an_address_change_count_as_failed_logins(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let Some((app, sink)) = app_with_mail(&[
+        ("TASKAPI__AUTH__EMAIL_VERIFICATION", "off"),
+        ("TASKAPI__THROTTLE__FAILED_LOGINS_PER_EMAIL", "2"),
+    ])
+    .await
+    else {
+        return;
+    };
+    let ann = app.signed_up("ann@example.com").await;
+    // A right password gives its attempt back, so it never adds up.
+    for _ in 0..3 {
+        change_email(&app, &ann, "new@example.com", PASSWORD)
+            .await
+            .assert_status(202);
+    }
+    for _ in 0..2 {
+        change_email(&app, &ann, "new@example.com", "wrong password")
+            .await
+            .assert_problem(403);
+    }
+    let locked = change_email(&app, &ann, "new@example.com", PASSWORD).await;
+    locked.assert_problem(429);
+    assert!(locked.header("retry-after").is_some());
+    app.login("ann@example.com", PASSWORD)
+        .await
+        .assert_problem(429);
+    // The three accepted changes mailed three tokens; the refused ones none.
+    let mails = sink.wait_for("new@example.com", 3).await;
+    forgot(&app, "ann@example.com").await.assert_status(202);
+    sink.wait_for("ann@example.com", 1).await;
+    assert_eq!((mails.len(), sink.mails().len()), (3, 4));
+}

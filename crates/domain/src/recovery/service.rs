@@ -379,6 +379,24 @@ impl RecoveryService {
         }
     }
 
+    /// Whether the caller may ask for an address change at all (mail is configured, and the
+    /// session's password login is recent), before any password is checked: so that the
+    /// caller can count only password checks as login attempts.
+    ///
+    /// # Errors
+    /// `MailNotConfigured`; `Account(ReauthenticationRequired)`.
+    pub async fn check_email_change(
+        &self,
+        caller: &Principal,
+        access_token: &str,
+    ) -> Result<(), RecoveryError> {
+        self.require_mail()?;
+        Ok(self
+            .accounts
+            .require_recent_login(caller, access_token)
+            .await?)
+    }
+
     /// Starts changing the caller's address to `new_email`: checks a recent login and the
     /// current password, and mails a verification token to the new address; the address
     /// changes only when it is verified.

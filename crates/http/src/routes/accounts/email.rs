@@ -29,7 +29,13 @@ pub async fn change_email(
     body: JsonBody<ChangeEmailRequest>,
 ) -> Result<Accepted, ApiError> {
     let JsonBody(change) = body;
-    // A wrong current password is a failed login of this account, as for /me/password.
+    // Refusals that check no password (no mail, an old login) count as no login attempt.
+    state
+        .recovery
+        .check_email_change(&caller.0, token.as_str())
+        .await?;
+    // A wrong current password is a failed login of this account, as for /me/password;
+    // only a right one gives the attempt back.
     let email = state.accounts.me(&caller.0).await?.email;
     state
         .throttle
@@ -43,7 +49,10 @@ pub async fn change_email(
             change.current.0,
         )
         .await;
-    if !matches!(requested, Err(taskapi_domain::RecoveryError::WrongPassword)) {
+    if matches!(
+        requested,
+        Ok(()) | Err(taskapi_domain::RecoveryError::EmailTaken)
+    ) {
         state
             .throttle
             .forgive_login(email.as_str(), throttle.address);
