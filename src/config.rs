@@ -164,6 +164,8 @@ pub struct Settings {
     pub docs: DocsSettings,
     /// `[web]`.
     pub web: WebSettings,
+    /// `[mail]`.
+    pub mail: MailSettings,
     /// The environment these settings were loaded for.
     #[serde(
         skip_deserializing,
@@ -171,6 +173,97 @@ pub struct Settings {
         serialize_with = "serialize_env"
     )]
     pub environment: Environment,
+}
+
+/// `[mail]`: how mail leaves (password resets, e-mail verification).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `log`, `smtp://host:port` or `none`; unset: `log` in development, `none` in
+    /// production and test (see [`MailSettings::transport`]).
+    pub transport: Option<String>,
+    /// The `From` of every message.
+    pub from: String,
+    /// The SMTP user name, if the server wants a login.
+    pub username: Option<String>,
+    /// The SMTP password (never shown).
+    pub password: Option<Secret>,
+    /// `none`, `starttls` or `tls`.
+    pub tls: String,
+}
+
+/// Where mail goes (`mail.transport`, resolved for the environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Written to the log (development only).
+    Log,
+    /// Delivered through this SMTP server.
+    Smtp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// No mail: the routes that would send some answer 503.
+    None,
+}
+
+/// `mail.tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTls {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS, required.
+    StartTls,
+    /// TLS from the first byte.
+    Tls,
+}
+
+impl MailSettings {
+    /// The transport: as configured, or the environment's default when unset.
+    ///
+    /// # Errors
+    /// A message for a value that is none of `log`, `none`, `smtp://host:port`.
+    pub fn transport(&self, environment: Environment) -> Result<MailTransport, String> {
+        let Some(raw) = self.transport.as_deref().map(str::trim) else {
+            return Ok(match environment {
+                Environment::Development => MailTransport::Log,
+                Environment::Production | Environment::Test => MailTransport::None,
+            });
+        };
+        match raw {
+            "log" => return Ok(MailTransport::Log),
+            "none" => return Ok(MailTransport::None),
+            _ => {}
+        }
+        let malformed = || format!("`{raw}` is not one of log, none, smtp://HOST:PORT");
+        let address = raw.strip_prefix("smtp://").ok_or_else(malformed)?;
+        let (host, port) = address.rsplit_once(':').ok_or_else(malformed)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = port.parse::<u16>().ok().filter(|p| *p > 0);
+        match port {
+            Some(port) if !host.is_empty() && !host.contains(['/', '@', ' ']) => {
+                Ok(MailTransport::Smtp {
+                    host: host.to_owned(),
+                    port,
+                })
+            }
+            _ => Err(malformed()),
+        }
+    }
+
+    /// `mail.tls`.
+    ///
+    /// # Errors
+    /// A message for anything but `none`, `starttls`, `tls`.
+    pub fn tls(&self) -> Result<MailTls, String> {
+        match self.tls.trim() {
+            "none" => Ok(MailTls::None),
+            "starttls" => Ok(MailTls::StartTls),
+            "tls" => Ok(MailTls::Tls),
+            other => Err(format!("`{other}` is not one of none, starttls, tls")),
+        }
+    }
 }
 
 fn default_environment() -> Environment {
@@ -241,6 +334,15 @@ impl Settings {
             list.retain(|s| !s.is_empty());
         }
         settings.web.api_origin = settings.web.api_origin.trim().to_owned();
+        // And an empty optional mail key is unset.
+        for key in [&mut settings.mail.transport, &mut settings.mail.username] {
+            *key = key.take().filter(|v| !v.trim().is_empty());
+        }
+        settings.mail.password = settings
+            .mail
+            .password
+            .take()
+            .filter(|p| !p.expose().is_empty());
         // So is an empty `metrics.bind`: the API listener serves /metrics.
         settings.metrics.bind = settings
             .metrics
@@ -256,7 +358,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 16] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 18] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -319,6 +421,8 @@ impl Settings {
                 5 * MINUTE,
             ),
             ("auth.reauth_window", self.auth.reauth_window, SECOND, DAY),
+            ("auth.reset_ttl", self.auth.reset_ttl, MINUTE, DAY),
+            ("auth.verify_ttl", self.auth.verify_ttl, MINUTE, 30 * DAY),
             (
                 "auth.session_max_age",
                 self.auth.session_max_age,
@@ -469,6 +573,32 @@ impl Settings {
             return Err(invalid(
                 "quota.concurrent_searches_per_user",
                 "must be between 0 and 1000",
+            ));
+        }
+        let transport = self
+            .mail
+            .transport(self.environment)
+            .map_err(|why| invalid("mail.transport", why))?;
+        self.mail.tls().map_err(|why| invalid("mail.tls", why))?;
+        if self.mail.from.trim().is_empty() || !self.mail.from.contains('@') {
+            return Err(invalid("mail.from", "must be a mail address"));
+        }
+        if self.mail.password.is_some() && self.mail.username.is_none() {
+            return Err(invalid("mail.password", "needs mail.username"));
+        }
+        if transport == MailTransport::Log && self.environment == Environment::Production {
+            return Err(invalid(
+                "mail.transport",
+                "`log` writes one-time tokens to the log: production refuses it (use \
+                 smtp://HOST:PORT, or none)",
+            ));
+        }
+        if transport == MailTransport::None
+            && self.auth.email_verification == taskapi_domain::EmailVerification::Required
+        {
+            return Err(invalid(
+                "auth.email_verification",
+                "`required` needs mail (mail.transport is none): nobody could verify an address",
             ));
         }
         match (&self.auth.jwt_secret, self.environment) {

@@ -15,8 +15,10 @@ use actix_web::web::{Bytes, Data};
 use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtTokenService};
 use taskapi_domain::{
-    AccountPorts, AccountService, AdminService, ChangeService, Email, Password, SessionCache,
-    SessionSettings, StoreError, TaskService, User,
+    AccountPorts, AccountService, AdminService, ChangeService, DeliveryPolicy, Email,
+    EmailVerification, IssuedAccountToken, MailOutbox, MailSignal, Mailer, Password, RecoveryError,
+    RecoveryPorts, RecoveryService, RecoverySettings, SessionCache, SessionSettings, StoreError,
+    TaskService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
@@ -26,7 +28,7 @@ use taskapi_http::{
 use taskapi_storage::{Database, redact_url};
 
 pub use crate::config::{Environment, Settings};
-use crate::config::{MIN_SECRET_BYTES, Secret};
+use crate::config::{MIN_SECRET_BYTES, MailTls, MailTransport, Secret};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -240,12 +242,75 @@ const SESSION_CACHE_CAPACITY: usize = 100_000;
 /// dropped.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
+/// How long an SMTP delivery may wait for the server at each step.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often each instance looks for mail due (queued by another instance, or due for a
+/// retry); mail queued by this instance wakes its sender at once.
+const MAIL_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Wakes this instance's mail sender.
+struct NotifySignal(Arc<tokio::sync::Notify>);
+
+impl MailSignal for NotifySignal {
+    fn queued(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The mailer `mail.transport` names, if any.
+fn mailer(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
+    let transport = settings
+        .mail
+        .transport(settings.environment)
+        .map_err(StartupError::Other)?;
+    Ok(match transport {
+        MailTransport::None => None,
+        MailTransport::Log => {
+            log::warn!(
+                "mail.transport is `log`: mail, one-time tokens included, is written to the log \
+                 (development only)"
+            );
+            Some(Arc::new(taskapi_mail::LogMailer))
+        }
+        MailTransport::Smtp { host, port } => {
+            let tls = match settings.mail.tls().map_err(StartupError::Other)? {
+                MailTls::None => taskapi_mail::SmtpTls::None,
+                MailTls::StartTls => taskapi_mail::SmtpTls::StartTls,
+                MailTls::Tls => taskapi_mail::SmtpTls::Tls,
+            };
+            let credentials = settings.mail.username.clone().map(|user| {
+                let password = settings
+                    .mail
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().to_owned())
+                    .unwrap_or_default();
+                (user, password)
+            });
+            let smtp = taskapi_mail::SmtpMailer::new(&taskapi_mail::SmtpSettings {
+                host,
+                port,
+                tls,
+                credentials,
+                from: settings.mail.from.clone(),
+                timeout: SMTP_TIMEOUT,
+            })
+            .map_err(|e| StartupError::Other(format!("mail: {e}")))?;
+            Some(Arc::new(smtp))
+        }
+    })
+}
+
 /// The domain services over one database, as configured.
 struct Services {
     accounts: AccountService,
     admin: AdminService,
     tasks: TaskService,
     changes: ChangeService,
+    recovery: RecoveryService,
+    /// The sender of queued mail and what wakes it, when a transport is configured.
+    outbox: Option<(MailOutbox, Arc<tokio::sync::Notify>)>,
 }
 
 async fn services(settings: &Settings, database: &Database) -> Result<Services, StartupError> {
@@ -261,13 +326,16 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         settings.auth.revocation_cache_ttl,
         SESSION_CACHE_CAPACITY,
     ));
+    let hasher: Arc<dyn taskapi_domain::PasswordHasher> = Arc::new(hasher);
+    let tokens: Arc<dyn taskapi_domain::TokenService> = Arc::new(tokens);
+    let verification = settings.auth.email_verification;
     let accounts = AccountService::new(
         AccountPorts {
             users: database.users(),
             sessions: database.sessions(),
             api_tokens: database.api_tokens(),
-            hasher: Arc::new(hasher),
-            tokens: Arc::new(tokens),
+            hasher: hasher.clone(),
+            tokens: tokens.clone(),
             clock: clock.clone(),
             ids: ids.clone(),
         },
@@ -280,7 +348,38 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
             max_api_tokens: settings.auth.max_api_tokens,
         },
         cache.clone(),
+    )
+    .requiring_verified_email(verification == EmailVerification::Required);
+    let mailer = mailer(settings)?;
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let recovery = RecoveryService::new(
+        RecoveryPorts {
+            users: database.users(),
+            account_tokens: database.account_tokens(),
+            hasher,
+            tokens,
+            clock: clock.clone(),
+            signal: Arc::new(NotifySignal(wake.clone())),
+        },
+        accounts.clone(),
+        cache.clone(),
+        RecoverySettings {
+            reset_ttl: settings.auth.reset_ttl,
+            verify_ttl: settings.auth.verify_ttl,
+            verification,
+            mail_enabled: mailer.is_some(),
+        },
     );
+    let outbox = mailer.map(|mailer| {
+        let outbox = MailOutbox::new(
+            database.mail_queue(),
+            mailer,
+            clock.clone(),
+            ids.clone(),
+            DeliveryPolicy::default(),
+        );
+        (outbox, wake)
+    });
     let admin = AdminService::new(database.users(), database.tasks(), cache, clock.clone());
     Ok(Services {
         accounts,
@@ -288,6 +387,8 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         changes: ChangeService::new(database.changes(), clock.clone(), settings.sync.retention),
         tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids)
             .with_task_quota(settings.quota.tasks_per_user),
+        recovery,
+        outbox,
     })
 }
 
@@ -329,14 +430,64 @@ pub async fn promote_admin(settings: &Settings, email: &str) -> Result<User, Str
     })
 }
 
-/// Deletes what can never be used again (expired sessions, refresh tokens and idempotency
-/// keys, changes past `sync.retention`) and drops idle throttling state, now and then, off
-/// the request path. Reads already ignore what is expired, so this only bounds the tables'
-/// size.
+/// Prints a one-time password-reset token for the account with `email`
+/// (`taskapi admin reset-link`), for servers without mail.
+///
+/// # Errors
+/// A message when no account has this email, or the database fails.
+pub async fn reset_link(settings: &Settings, email: &str) -> Result<IssuedAccountToken, String> {
+    let email = Email::parse(email).map_err(|e| format!("--email {e}"))?;
+    let database = open_database(settings).await.map_err(|e| e.to_string())?;
+    let services = services(settings, &database)
+        .await
+        .map_err(|e| e.to_string())?;
+    services
+        .recovery
+        .reset_token_for_email(&email)
+        .await
+        .map_err(|e| match e {
+            RecoveryError::NotFound => format!("no account has the email {email}"),
+            other => other.to_string(),
+        })
+}
+
+/// Sends queued mail: whenever this instance queues some, and every
+/// [`MAIL_POLL_INTERVAL`] for mail queued elsewhere or due for a retry. A failed delivery
+/// is logged by the message's id, never with its content.
+async fn deliver_mail(outbox: MailOutbox, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        let more = match outbox.deliver_due().await {
+            Ok((round, more)) => {
+                for (id, why) in &round.failures {
+                    log::warn!("delivering mail {id} failed: {why}");
+                }
+                if round.sent > 0 {
+                    log::debug!("delivered {} queued mail", round.sent);
+                }
+                more
+            }
+            Err(e) => {
+                log::warn!("reading the mail queue failed: {e}");
+                false
+            }
+        };
+        if !more {
+            let _ = tokio::time::timeout(MAIL_POLL_INTERVAL, wake.notified()).await;
+        }
+    }
+}
+
+/// Deletes what can never be used again (expired sessions, refresh tokens, API tokens,
+/// idempotency keys and one-time tokens; delivered or given-up mail; changes past
+/// `sync.retention`) and drops idle throttling state,
+/// now and then, off the request path. Reads already ignore what is expired, so this only
+/// bounds the tables' size.
 async fn housekeeping(
     accounts: AccountService,
     tasks: TaskService,
     changes: ChangeService,
+    recovery: RecoveryService,
+    outbox: Option<MailOutbox>,
     throttle: Arc<Throttle>,
 ) {
     let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
@@ -355,6 +506,16 @@ async fn housekeeping(
         match changes.purge_expired().await {
             Ok(purged) => log::debug!("purged {purged} changes past sync.retention"),
             Err(e) => log::warn!("purging old changes failed: {e}"),
+        }
+        match recovery.purge_expired_tokens().await {
+            Ok(purged) => log::debug!("purged {purged} expired one-time tokens"),
+            Err(e) => log::warn!("purging expired one-time tokens failed: {e}"),
+        }
+        if let Some(outbox) = &outbox {
+            match outbox.purge_finished().await {
+                Ok(purged) => log::debug!("purged {purged} delivered or given-up mail"),
+                Err(e) => log::warn!("purging finished mail failed: {e}"),
+            }
         }
         throttle.forget_idle();
     }
@@ -461,6 +622,7 @@ pub struct Application {
     port: u16,
     metrics: Option<MetricsServer>,
     housekeeping: actix_web::rt::task::JoinHandle<()>,
+    mail: Option<actix_web::rt::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -485,6 +647,8 @@ impl Application {
             admin,
             tasks,
             changes,
+            recovery,
+            outbox,
         } = services(&settings, &database).await?;
         let throttle = Arc::new(Throttle::new(
             settings
@@ -495,11 +659,15 @@ impl Application {
             accounts.clone(),
             tasks.clone(),
             changes.clone(),
+            recovery.clone(),
+            outbox.as_ref().map(|(outbox, _)| outbox.clone()),
             throttle.clone(),
         ));
+        let mail = outbox.map(|(outbox, wake)| actix_web::rt::spawn(deliver_mail(outbox, wake)));
         let state = Data::new(AppState {
             accounts,
             admin,
+            recovery,
             tasks,
             changes,
             readiness: Arc::new(CachedReadiness::new(
@@ -600,6 +768,7 @@ impl Application {
             port,
             metrics,
             housekeeping,
+            mail,
         })
     }
 
@@ -636,6 +805,9 @@ impl Application {
             }
         };
         self.housekeeping.abort();
+        if let Some(mail) = self.mail {
+            mail.abort();
+        }
         outcome
     }
 }

@@ -1,5 +1,5 @@
 //! The `taskapi` command: `serve` (default), `migrate`, `admin create`, `admin promote`,
-//! `openapi`, `healthcheck`, `config check`.
+//! `admin reset-link`, `openapi`, `healthcheck`, `config check`.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use taskapi::{Application, Settings, create_admin, open_database, promote_admin};
+use taskapi::{Application, Settings, create_admin, open_database, promote_admin, reset_link};
 
 /// Where `admin create` reads the new administrator's password from, before stdin.
 const ADMIN_PASSWORD_VAR: &str = "TASKAPI_ADMIN_PASSWORD";
@@ -71,6 +71,14 @@ enum AdminAction {
         #[arg(long)]
         email: String,
     },
+    /// Print a one-time password-reset token for an account (for servers without mail):
+    /// its owner sets a new password with POST /password/reset. Voids the account's older
+    /// reset tokens; valid for auth.reset_ttl.
+    ResetLink {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,12 +131,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 }
 
 fn admin(settings: &Settings, action: AdminAction) -> Result<ExitCode, String> {
+    if let AdminAction::ResetLink { email } = &action {
+        let issued = runtime()?.block_on(reset_link(settings, email))?;
+        write_stdout(&format!(
+            "{}\n# one-time password-reset token for {email}, valid until {}: \
+             POST /password/reset {{\"token\": \"…\", \"new_password\": \"…\"}}\n",
+            issued.token,
+            issued.expires_at.to_rfc3339()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let user = match action {
         AdminAction::Create { email } => {
             let password = admin_password()?;
             runtime()?.block_on(create_admin(settings, &email, password))?
         }
         AdminAction::Promote { email } => runtime()?.block_on(promote_admin(settings, &email))?,
+        AdminAction::ResetLink { .. } => return Ok(ExitCode::SUCCESS),
     };
     write_stdout(&format!(
         "{} is an administrator (id {})\n",

@@ -583,3 +583,104 @@ fn the_web_clients_api_origin_must_be_an_origin() {
         );
     }
 }
+
+#[test]
+fn mail_defaults_to_the_log_in_development_and_to_none_in_production_and_test() {
+    let secret = (
+        "TASKAPI__AUTH__JWT_SECRET",
+        "9f2c1e7a4b8d03f6a5c2e9b1d7f40c8e",
+    );
+    let dev = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dev.mail.transport(dev.environment), Ok(MailTransport::Log));
+    assert_eq!(dev.auth.reset_ttl, Duration::from_secs(30 * 60));
+    assert_eq!(dev.auth.verify_ttl, Duration::from_secs(24 * 3600));
+    assert_eq!(
+        dev.auth.email_verification,
+        taskapi_domain::EmailVerification::Optional
+    );
+    for env in ["production", "test"] {
+        let s = load(&[("TASKAPI_ENV", env), secret]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.mail.transport(s.environment),
+            Ok(MailTransport::None),
+            "{env}"
+        );
+    }
+    let smtp = load(&[("TASKAPI__MAIL__TRANSPORT", "smtp://mail.example.com:587")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        smtp.mail.transport(smtp.environment),
+        Ok(MailTransport::Smtp {
+            host: "mail.example.com".into(),
+            port: 587
+        })
+    );
+}
+
+#[test]
+fn production_refuses_the_log_transport_and_required_verification_needs_mail() {
+    let secret = (
+        "TASKAPI__AUTH__JWT_SECRET",
+        "9f2c1e7a4b8d03f6a5c2e9b1d7f40c8e",
+    );
+    assert_eq!(
+        key_of(load(&[
+            ("TASKAPI_ENV", "production"),
+            secret,
+            ("TASKAPI__MAIL__TRANSPORT", "log"),
+        ])),
+        "mail.transport"
+    );
+    assert_eq!(
+        key_of(load(&[
+            ("TASKAPI_ENV", "production"),
+            secret,
+            ("TASKAPI__AUTH__EMAIL_VERIFICATION", "required"),
+        ])),
+        "auth.email_verification"
+    );
+    load(&[
+        ("TASKAPI_ENV", "production"),
+        secret,
+        ("TASKAPI__AUTH__EMAIL_VERIFICATION", "required"),
+        ("TASKAPI__MAIL__TRANSPORT", "smtp://mail.example.com:465"),
+        ("TASKAPI__MAIL__TLS", "tls"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn bad_mail_settings_name_their_key_and_the_password_is_redacted() {
+    for (key, value, named) in [
+        (
+            "TASKAPI__MAIL__TRANSPORT",
+            "smtp://no-port",
+            "mail.transport",
+        ),
+        (
+            "TASKAPI__MAIL__TRANSPORT",
+            "smtp://host:0",
+            "mail.transport",
+        ),
+        ("TASKAPI__MAIL__TRANSPORT", "sendmail", "mail.transport"),
+        ("TASKAPI__MAIL__TLS", "ssl", "mail.tls"),
+        ("TASKAPI__MAIL__FROM", "nobody", "mail.from"),
+        ("TASKAPI__MAIL__PASSWORD", "hunter2hunter2", "mail.password"),
+        (
+            "TASKAPI__AUTH__EMAIL_VERIFICATION",
+            "maybe",
+            "auth.email_verification",
+        ),
+        ("TASKAPI__AUTH__RESET_TTL", "10s", "auth.reset_ttl"),
+        ("TASKAPI__AUTH__VERIFY_TTL", "90d", "auth.verify_ttl"),
+    ] {
+        assert_eq!(key_of(load(&[(key, value)])), named, "{key}={value}");
+    }
+    let s = load(&[
+        ("TASKAPI__MAIL__USERNAME", "taskapi"),
+        ("TASKAPI__MAIL__PASSWORD", "hunter2hunter2"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.redacted_toml().contains("hunter2hunter2"));
+    assert!(!format!("{s:?}").contains("hunter2hunter2"));
+}

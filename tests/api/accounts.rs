@@ -31,6 +31,7 @@ async fn register_returns_201_with_the_normalised_user_and_no_secret(#[case] bac
     assert_eq!(user["email"], "alice.smith@example.com");
     assert_eq!(user["role"], "user");
     assert_eq!(user["disabled"], false);
+    assert_eq!(user["email_verified"], false);
     let id = string(&user["id"]);
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "the id is a UUID: {id}");
     assert!(
@@ -39,10 +40,17 @@ async fn register_returns_201_with_the_normalised_user_and_no_secret(#[case] bac
     );
     assert_eq!(
         keys(&user),
-        ["created_at", "disabled", "email", "id", "role"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        [
+            "created_at",
+            "disabled",
+            "email",
+            "email_verified",
+            "id",
+            "role"
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect(),
         "a user is exactly these fields, never a password or hash"
     );
     let text = response.text();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use awc::http::Method;
 use serde_json::json;
 
-use crate::support::{Client, JWT_SECRET, PASSWORD, TestApp, send, string};
+use crate::support::{Client, JWT_SECRET, PASSWORD, SmtpSink, TestApp, send, string};
 
 /// Runs `taskapi serve` on the test app's database and returns a client for it, the child,
 /// and a receiver of every line it writes (stdout and stderr).
@@ -218,5 +218,78 @@ async fn no_password_hash_token_or_authorization_header_is_ever_logged(#[case] b
         assert!(!lower.contains("authorization:"), "{line}");
         assert!(!lower.contains("bearer ey"), "{line}");
         assert!(!line.contains("$2b$"), "a bcrypt hash: {line}");
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn no_mail_token_or_content_is_logged_with_the_smtp_transport(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    // Only the child sends mail (this process's instance has none configured), so every
+    // delivery happens where the log is read.
+    let mut app = TestApp::spawn_with(&[("TASKAPI__THROTTLE__ENABLED", "false")]).await;
+    app.vars.extend(sink.vars());
+    let (server, mut child, lines) = serve_in_child(&app);
+    server
+        .register("mailed@example.com", PASSWORD)
+        .await
+        .assert_status(201);
+    server
+        .call_json(
+            Method::POST,
+            "/password/forgot",
+            None,
+            &json!({"email": "mailed@example.com"}),
+        )
+        .await
+        .assert_status(202);
+    let mails = sink.wait_for("mailed@example.com", 2).await;
+    let tokens: Vec<String> = mails.iter().map(|m| m.token()).collect();
+    for mail in &mails {
+        let token = mail.token();
+        let (path, body) = if mail.subject.contains("Reset") {
+            (
+                "/password/reset",
+                json!({"token": token, "new_password": "another passphrase"}),
+            )
+        } else {
+            ("/email/verify", json!({"token": token}))
+        };
+        server
+            .call_json(Method::POST, path, None, &body)
+            .await
+            .assert_status(204);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log: Vec<String> = lines.iter().collect();
+    assert!(
+        log.iter().any(|l| l.contains("POST /password/forgot 202")),
+        "the access log was captured: {log:#?}"
+    );
+    for line in &log {
+        for token in &tokens {
+            assert!(
+                !line.contains(token.as_str()),
+                "a mailed token is in the log: {line}"
+            );
+        }
+        for mail in &mails {
+            assert!(
+                !line.contains(&mail.subject),
+                "a mail's subject is in the log: {line}"
+            );
+        }
+        assert!(
+            !line.contains("valid once for"),
+            "a mail's body is in the log: {line}"
+        );
     }
 }

@@ -29,6 +29,7 @@ mod isolation;
 mod limits;
 mod listing;
 mod logs;
+mod mail;
 mod metrics;
 mod openapi;
 mod request_ids;

@@ -258,6 +258,9 @@ async fn the_document_declares_the_bearer_scheme_and_a_server(#[case] backend: B
             "/register",
             "/login",
             "/token/refresh",
+            "/password/forgot",
+            "/password/reset",
+            "/email/verify",
         ]
         .contains(&path.as_str());
         assert_eq!(secured, !public, "{method} {path}: security");

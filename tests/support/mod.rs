@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod process;
 pub mod response;
 pub mod server;
+pub mod smtp;
 
 pub use client::{Client, TestUser, send, try_send};
 pub use db::{Backend, PostgresTestDatabase, postgres_database};
@@ -19,3 +20,4 @@ pub use fixtures::*;
 pub use process::{Api, Taskapi, free_port, notice, poll, run_cli};
 pub use response::Response;
 pub use server::TestApp;
+pub use smtp::{Mail, SmtpSink};

@@ -83,6 +83,15 @@ pub struct AuthSettings {
     pub refresh_grace: Duration,
     /// Most personal API tokens per account (0: no limit).
     pub max_api_tokens: u64,
+    /// Lifetime of a password-reset token.
+    #[serde(with = "duration")]
+    pub reset_ttl: Duration,
+    /// Lifetime of an e-mail verification token.
+    #[serde(with = "duration")]
+    pub verify_ttl: Duration,
+    /// `off`, `optional` or `required`.
+    #[serde(with = "verification")]
+    pub email_verification: taskapi_domain::EmailVerification,
 }
 
 impl AuthSettings {
@@ -126,6 +135,21 @@ mod secrets {
             .filter(|s| !s.is_empty())
             .map(|s| Secret::new(s.to_owned()))
             .collect())
+    }
+}
+
+/// `auth.email_verification` as its name.
+mod verification {
+    use super::*;
+    use taskapi_domain::EmailVerification;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EmailVerification, D::Error> {
+        let raw = String::deserialize(d)?;
+        EmailVerification::parse(raw.trim()).map_err(serde::de::Error::custom)
+    }
+
+    pub fn serialize<S: Serializer>(value: &EmailVerification, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.as_str())
     }
 }
 

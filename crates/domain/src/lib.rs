@@ -1,6 +1,7 @@
 //! taskapi's domain: entities and value objects, the ports adapters implement, and the
-//! use-case services (`AccountService`, `AdminService`, `ChangeService`, `TaskService`), grouped by area:
-//! `accounts`, `tasks`, `changes` and `admin`, on top of a few shared modules (ids, validation, the
+//! use-case services (`AccountService`, `AdminService`, `ChangeService`, `RecoveryService`,
+//! `TaskService`), grouped by area: `accounts`, `tasks`, `changes`, `admin`, `mail` and
+//! `recovery`, on top of a few shared modules (ids, validation, the
 //! storage error, pages, the clock and id ports).
 //!
 //! Nothing here knows about HTTP, SQL, JWT or bcrypt: adapters implement the port traits and
@@ -11,8 +12,10 @@ mod admin;
 mod changes;
 mod error;
 mod ids;
+mod mail;
 mod paging;
 mod ports;
+mod recovery;
 mod tasks;
 mod validation;
 
@@ -24,9 +27,11 @@ pub use admin::*;
 pub use changes::*;
 pub use error::{BoxError, StoreError};
 pub use ids::{ApiTokenId, SessionId, TaskId, UserId};
+pub use mail::*;
 pub use paging::{Page, PageSize, PageSizeError};
 pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockClock, MockIdGenerator};
+pub use recovery::*;
 pub use tasks::*;
 pub use validation::{FieldError, ValidationErrors};

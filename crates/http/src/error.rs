@@ -11,7 +11,7 @@ use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
     AccountError, AdminError, AuthError, ChangeError, CredentialError, FieldError, HashError,
-    Scope, StoreError, TaskError, ValidationErrors,
+    RecoveryError, Scope, StoreError, TaskError, ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
@@ -25,6 +25,11 @@ pub const SESSION_REQUIRED: &str = "urn:taskapi:problem:session-required";
 /// are, so that a body made of thousands of mistakes cannot make an answer many times its
 /// own size.
 pub const MAX_LISTED_ERRORS: usize = 20;
+/// The problem `type` of a 503 from a route that would send mail on a server without a
+/// mail transport (`mail.transport = "none"`).
+pub const MAIL_NOT_CONFIGURED: &str = "urn:taskapi:problem:mail-not-configured";
+/// The problem `type` of a refused login of an account whose address is not verified.
+pub const EMAIL_NOT_VERIFIED: &str = "urn:taskapi:problem:email-not-verified";
 /// The problem `type` of a 409 past an account's quota.
 pub const QUOTA_EXCEEDED_TYPE: &str = "urn:taskapi:problem:quota-exceeded";
 
@@ -77,6 +82,13 @@ pub enum ApiError {
     InvalidRefreshToken,
     /// 403: the credentials are right but the account is disabled.
     AccountDisabled,
+    /// 403: the credentials are right but the account's address is not verified, which
+    /// `auth.email_verification = required` demands; its problem `type` is
+    /// [`EMAIL_NOT_VERIFIED`].
+    EmailNotVerified,
+    /// 401: a password-reset or verification token that is unknown, used, voided or
+    /// expired. Carries `WWW-Authenticate: Bearer`.
+    InvalidAccountToken,
     /// 403: the caller may not do this (not an administrator; a wrong current password).
     Forbidden(&'static str),
     /// 403: this change needs a recent password login and the session's is older; its
@@ -126,6 +138,9 @@ pub enum ApiError {
     },
     /// 503: the database cannot be reached right now. Carries `Retry-After`.
     Unavailable,
+    /// 503: the route would send mail and no mail transport is configured; its problem
+    /// `type` is [`MAIL_NOT_CONFIGURED`]. No `Retry-After`: retrying does not help.
+    MailNotConfigured,
     /// 503: the request was still running after `server.request_timeout`. Carries
     /// `Retry-After`.
     TimedOut,
@@ -162,6 +177,22 @@ impl ApiError {
                     .into()
             }
             ApiError::AccountDisabled => "This account is disabled.".into(),
+            ApiError::EmailNotVerified => {
+                "This account's email address is not verified yet: a new verification token \
+                 has been mailed to it. Verify it (POST /email/verify), then log in."
+                    .into()
+            }
+            ApiError::InvalidAccountToken => {
+                "The token is not valid (unknown, already used, replaced by a newer one, or \
+                 expired); ask for a new one."
+                    .into()
+            }
+            ApiError::MailNotConfigured => {
+                "This server sends no mail (mail.transport is \"none\"); ask an administrator \
+                 (a reset token: taskapi admin reset-link, or POST \
+                 /admin/users/{id}/password-reset)."
+                    .into()
+            }
             ApiError::Forbidden(why) => (*why).into(),
             ApiError::ReauthenticationRequired => {
                 "This needs a recent login: log in again with your password, then retry.".into()
@@ -242,6 +273,8 @@ impl ApiError {
             ApiError::QuotaExceeded(_) | ApiError::TooManyApiTokens(_) => QUOTA_EXCEEDED_TYPE,
             ApiError::MissingScope(_) => MISSING_SCOPE,
             ApiError::SessionRequired => SESSION_REQUIRED,
+            ApiError::MailNotConfigured => MAIL_NOT_CONFIGURED,
+            ApiError::EmailNotVerified => EMAIL_NOT_VERIFIED,
             _ => "about:blank",
         };
         let errors_not_listed = match self {
@@ -279,8 +312,10 @@ impl ResponseError for ApiError {
             ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_)
             | ApiError::InvalidCredentials
-            | ApiError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+            | ApiError::InvalidRefreshToken
+            | ApiError::InvalidAccountToken => StatusCode::UNAUTHORIZED,
             ApiError::AccountDisabled
+            | ApiError::EmailNotVerified
             | ApiError::Forbidden(_)
             | ApiError::ReauthenticationRequired
             | ApiError::MissingScope(_)
@@ -298,7 +333,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::TimedOut | ApiError::MailNotConfigured => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -322,7 +359,7 @@ impl ResponseError for ApiError {
             ApiError::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"taskapi\""));
             }
-            ApiError::InvalidRefreshToken => {
+            ApiError::InvalidRefreshToken | ApiError::InvalidAccountToken => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     "Bearer realm=\"taskapi\", error=\"invalid_token\"",
@@ -400,6 +437,7 @@ impl From<AccountError> for ApiError {
             }
             AccountError::InvalidCredentials => ApiError::InvalidCredentials,
             AccountError::AccountDisabled => ApiError::AccountDisabled,
+            AccountError::EmailNotVerified(_) => ApiError::EmailNotVerified,
             AccountError::InvalidRefreshToken => ApiError::InvalidRefreshToken,
             AccountError::WrongPassword => ApiError::Forbidden("The current password is wrong."),
             AccountError::LastAdmin => ApiError::Conflict(LAST_ADMIN.into()),
@@ -425,6 +463,29 @@ impl From<CredentialError> for ApiError {
         match e {
             CredentialError::MissingScope(scope) => ApiError::MissingScope(scope),
             CredentialError::SessionRequired => ApiError::SessionRequired,
+        }
+    }
+}
+
+impl From<RecoveryError> for ApiError {
+    fn from(e: RecoveryError) -> Self {
+        match e {
+            RecoveryError::MailNotConfigured => ApiError::MailNotConfigured,
+            RecoveryError::InvalidToken => ApiError::InvalidAccountToken,
+            RecoveryError::EmailTaken => {
+                ApiError::Conflict("An account with this email already exists.".into())
+            }
+            RecoveryError::WrongPassword => ApiError::Forbidden("The current password is wrong."),
+            RecoveryError::AlreadyVerified => {
+                ApiError::Conflict("This account's email address is already verified.".into())
+            }
+            RecoveryError::NotFound => ApiError::NotFound("User"),
+            RecoveryError::Forbidden => ApiError::Forbidden(ADMINS_ONLY),
+            RecoveryError::Credential(e) => e.into(),
+            RecoveryError::Account(e) => e.into(),
+            RecoveryError::Store(e) => e.into(),
+            RecoveryError::Hashing(HashError::Busy) => ApiError::Unavailable,
+            e @ RecoveryError::Hashing(_) => ApiError::Internal(with_causes(&e)),
         }
     }
 }

@@ -34,7 +34,9 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
-use taskapi_domain::{AccountService, AdminService, ChangeService, StoreError, TaskService};
+use taskapi_domain::{
+    AccountService, AdminService, ChangeService, RecoveryService, StoreError, TaskService,
+};
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
 pub use cors::{InvalidOrigin, validate_origin};
@@ -66,6 +68,8 @@ pub struct AppState {
     pub accounts: AccountService,
     /// Account administration.
     pub admin: AdminService,
+    /// Password reset, e-mail verification and e-mail change.
+    pub recovery: RecoveryService,
     /// The caller's tasks.
     pub tasks: TaskService,
     /// The caller's change feed.

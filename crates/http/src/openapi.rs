@@ -33,6 +33,12 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("delete_api_token", &[401, 403, 404, 503]),
     ("list_sessions", &[401, 403, 503]),
     ("delete_session", &[401, 403, 404, 503]),
+    ("change_email", &[400, 401, 403, 409, 413, 415, 429, 503]),
+    ("resend_email_verification", &[401, 403, 409, 429, 503]),
+    ("forgot_password", &[400, 413, 415, 429, 503]),
+    ("reset_password", &[400, 401, 413, 415, 429, 503]),
+    ("verify_email", &[400, 401, 409, 413, 415, 429, 503]),
+    ("create_password_reset", &[401, 403, 404, 503]),
     ("list_users", &[401, 403, 503]),
     ("get_user", &[401, 403, 404, 503]),
     ("update_user", &[400, 401, 403, 404, 409, 413, 415, 503]),
@@ -118,6 +124,12 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "`no-store`: tokens must not be cached.",
     ),
     (
+        "create_password_reset",
+        "201",
+        "Cache-Control",
+        "`no-store`: the token must not be cached.",
+    ),
+    (
         "list_users",
         "200",
         "Link",
@@ -185,14 +197,19 @@ fn error_description(status: u16) -> &'static str {
     match status {
         400 => "The body is not well-formed JSON.",
         408 => "The request head or body did not arrive in time; the connection is closed.",
-        401 => "Missing, invalid, expired or revoked credentials.",
+        401 => {
+            "Missing, invalid, expired or revoked credentials (or a one-time token that is \
+                unknown, used, replaced or expired)."
+        }
         403 => {
             "Not allowed: a disabled account, a wrong current password, not an \
                 administrator, a change that needs a recent login (problem type \
                 `urn:taskapi:problem:reauthentication-required`: log in again), an API token \
                 without the scope needed (`urn:taskapi:problem:missing-scope`, the detail names \
-                it), or an API token on a route only a login's access token may use \
-                (`urn:taskapi:problem:session-required`)."
+                it), an API token on a route only a login's access token may use \
+                (`urn:taskapi:problem:session-required`), or the login of an unverified \
+                address while verification is required (problem type \
+                `urn:taskapi:problem:email-not-verified`)."
         }
         404 => "No such resource for the caller (missing, someone else's, or not a valid id).",
         409 => {
@@ -215,8 +232,10 @@ fn error_description(status: u16) -> &'static str {
         }
         500 => "An unexpected failure; the body carries no internals.",
         503 => {
-            "The database is unreachable, or the request ran past its time limit; retry \
-                after `Retry-After` seconds."
+            "The database is unreachable, password hashing is at capacity, or the request \
+                ran past its time limit: retry after `Retry-After` seconds. Without \
+                `Retry-After` and with problem type `urn:taskapi:problem:mail-not-configured`: \
+                this server sends no mail."
         }
         _ => "Error.",
     }

@@ -89,6 +89,32 @@ impl<T: Apiv2Schema, const STATUS: u16> OperationModifier for Reply<T, STATUS> {
     }
 }
 
+/// 202 Accepted, without a body: the work goes on in the background.
+#[derive(Debug)]
+pub struct Accepted;
+
+impl Responder for Accepted {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        HttpResponse::Accepted().finish()
+    }
+}
+
+impl Apiv2Schema for Accepted {}
+
+impl OperationModifier for Accepted {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        op.responses.insert(
+            "202".into(),
+            Either::Right(Response {
+                description: Some("Accepted".into()),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
 /// 204 No Content.
 #[derive(Debug)]
 pub struct NoContent;

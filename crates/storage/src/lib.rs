@@ -12,6 +12,7 @@
 //! `codec` describe the tables and convert rows to and from domain types; `users`,
 //! `sessions` and `tasks` are the repositories, written once for every backend.
 
+mod account_tokens;
 mod api_tokens;
 mod backend;
 mod changes;
@@ -19,6 +20,7 @@ mod codec;
 mod errors;
 mod idempotency;
 mod listing;
+mod mail_queue;
 mod pool;
 mod purge;
 mod rows;
@@ -40,8 +42,8 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
 use taskapi_domain::{
-    ApiTokenRepository, ChangeLog, IdempotencyStore, SessionRepository, TaskRepository,
-    UserRepository,
+    AccountTokenRepository, ApiTokenRepository, ChangeLog, IdempotencyStore, MailQueue,
+    SessionRepository, TaskRepository, UserRepository,
 };
 
 pub use errors::StorageError;
@@ -271,6 +273,19 @@ impl Database {
         Arc::new(sessions::DieselSessionRepository::new(
             self.inner.pool.clone(),
         ))
+    }
+
+    /// The one-time account tokens (password reset, e-mail verification), which queue
+    /// their mail in the same transaction.
+    pub fn account_tokens(&self) -> Arc<dyn AccountTokenRepository> {
+        Arc::new(account_tokens::DieselAccountTokenRepository::new(
+            self.inner.pool.clone(),
+        ))
+    }
+
+    /// The queue of outgoing mail.
+    pub fn mail_queue(&self) -> Arc<dyn MailQueue> {
+        Arc::new(mail_queue::DieselMailQueue::new(self.inner.pool.clone()))
     }
 
     /// The idempotency-key store of task creation.

@@ -38,18 +38,25 @@ pub(crate) enum Purge {
     ExpiredApiTokens,
     /// Changes made before the instant (`changes_at`).
     Changes,
+    /// One-time account tokens expired at the instant (`account_tokens_expires_at`).
+    ExpiredAccountTokens,
+    /// Mail delivered or given up by the instant (`outbound_mail_finished_at`, over
+    /// finished mail only).
+    FinishedMail,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 6] = [
+    pub(crate) const ALL: [Purge; 8] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
         Purge::IdempotencyKeys,
         Purge::ExpiredApiTokens,
         Purge::Changes,
+        Purge::ExpiredAccountTokens,
+        Purge::FinishedMail,
     ];
 
     /// The index that finds this purge's rows.
@@ -62,6 +69,8 @@ impl Purge {
             Purge::IdempotencyKeys => "idempotency_keys_created_at",
             Purge::ExpiredApiTokens => "api_tokens_expires_at",
             Purge::Changes => "changes_at",
+            Purge::ExpiredAccountTokens => "account_tokens_expires_at",
+            Purge::FinishedMail => "outbound_mail_finished_at",
         }
     }
 }
@@ -74,7 +83,10 @@ impl Purge {
 macro_rules! purge_batch {
     ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
         use diesel::QueryDsl;
-        use $crate::schema::{api_tokens, changes, idempotency_keys, refresh_tokens, sessions};
+        use $crate::schema::{
+            account_tokens, api_tokens, changes, idempotency_keys, outbound_mail, refresh_tokens,
+            sessions,
+        };
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
         let condition = |picked: &'static str| {
@@ -121,6 +133,18 @@ macro_rules! purge_batch {
             $crate::purge::Purge::Changes => {
                 let $statement = diesel::delete(changes::table.filter(condition(
                     "(user_id, txn, seq) IN (SELECT user_id, txn, seq FROM changes WHERE at < ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::ExpiredAccountTokens => {
+                let $statement = diesel::delete(account_tokens::table.filter(condition(
+                    "token_hash IN (SELECT token_hash FROM account_tokens WHERE expires_at <= ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::FinishedMail => {
+                let $statement = diesel::delete(outbound_mail::table.filter(condition(
+                    "id IN (SELECT id FROM outbound_mail WHERE finished_at <= ",
                 )));
                 $body
             }

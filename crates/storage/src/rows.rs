@@ -7,12 +7,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use taskapi_domain::{
-    ApiToken, ApiTokenHash, ApiTokenId, ApiTokenName, Description, Email, NewRefreshToken, NewUser,
-    PasswordHash, Priority, Role, Scopes, Session, SessionId, StoreError, Tags, Task, TaskChanges,
-    TaskId, TaskTitle, User, UserId,
+    ApiToken, ApiTokenHash, ApiTokenId, ApiTokenName, Description, Email, MailId, NewAccountToken,
+    NewRefreshToken, NewUser, OutgoingMail, PasswordHash, Priority, QueuedMail, Role, Scopes,
+    Session, SessionId, StoreError, Tags, Task, TaskChanges, TaskId, TaskTitle, User, UserId,
 };
 
-use crate::schema::{api_tokens, refresh_tokens, sessions, task_tags, tasks, users};
+use crate::schema::{
+    account_tokens, api_tokens, outbound_mail, refresh_tokens, sessions, task_tags, tasks, users,
+};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
 /// Column value of a user id.
@@ -57,6 +59,7 @@ pub(crate) struct UserRow {
     pub(crate) created_at: SqlTimestamp,
     pub(crate) updated_at: SqlTimestamp,
     pub(crate) session_epoch: i64,
+    pub(crate) email_verified: bool,
 }
 
 impl UserRow {
@@ -71,6 +74,7 @@ impl UserRow {
             created_at: stamp(user.created_at),
             updated_at: stamp(user.created_at),
             session_epoch: 0,
+            email_verified: user.email_verified,
         })
     }
 
@@ -88,6 +92,7 @@ impl UserRow {
             })?,
             disabled: self.disabled,
             created_at: self.created_at.0,
+            email_verified: self.email_verified,
             session_epoch: self.session_epoch,
         })
     }
@@ -223,6 +228,83 @@ impl ApiTokenRow {
             },
             ApiTokenHash::new(self.token_hash),
         ))
+    }
+}
+
+/// An `account_tokens` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = account_tokens)]
+pub(crate) struct AccountTokenRow {
+    pub(crate) token_hash: String,
+    pub(crate) user_id: SqlUuid,
+    pub(crate) purpose: String,
+    pub(crate) email: String,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) expires_at: SqlTimestamp,
+    pub(crate) used_at: Option<SqlTimestamp>,
+}
+
+impl AccountTokenRow {
+    /// The row of a new, unused token.
+    pub(crate) fn from_new(token: &NewAccountToken) -> Self {
+        Self {
+            token_hash: token.hash.as_str().to_owned(),
+            user_id: user_key(token.user_id),
+            purpose: token.purpose.as_str().to_owned(),
+            email: token.email.as_str().to_owned(),
+            created_at: stamp(token.created_at),
+            expires_at: stamp(token.expires_at),
+            used_at: None,
+        }
+    }
+}
+
+/// An `outbound_mail` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbound_mail)]
+pub(crate) struct OutboundMailRow {
+    pub(crate) id: SqlUuid,
+    pub(crate) recipient: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) attempts: i32,
+    pub(crate) next_attempt_at: SqlTimestamp,
+    pub(crate) claim: Option<SqlUuid>,
+    pub(crate) finished_at: Option<SqlTimestamp>,
+}
+
+impl OutboundMailRow {
+    /// The row of a message queued at `now`, due at once.
+    pub(crate) fn queued(id: uuid::Uuid, mail: &OutgoingMail, now: DateTime<Utc>) -> Self {
+        Self {
+            id: SqlUuid(id),
+            recipient: mail.to.as_str().to_owned(),
+            subject: mail.subject.clone(),
+            body: mail.body.clone(),
+            created_at: stamp(now),
+            attempts: 0,
+            next_attempt_at: stamp(now),
+            claim: None,
+            finished_at: None,
+        }
+    }
+
+    /// The message as its claimer sees it.
+    pub(crate) fn into_claimed(self) -> Result<QueuedMail, StoreError> {
+        let claim = self.claim.ok_or_else(|| {
+            StoreError::internal(format!("mail {}: claimed without a claim", self.id.0))
+        })?;
+        Ok(QueuedMail {
+            id: MailId::from_uuid(self.id.0),
+            claim: claim.0,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            mail: OutgoingMail {
+                to: Email::from_trusted(self.recipient),
+                subject: self.subject,
+                body: self.body,
+            },
+        })
     }
 }
 
@@ -401,6 +483,7 @@ mod tests {
             password_hash: PasswordHash::new("$2b$04$hash".into()),
             role: Role::Admin,
             created_at: at(1_795_000_000_000_000)?,
+            email_verified: true,
         };
         let row = UserRow::from_new(&new)?;
         assert_eq!((row.role.as_str(), row.disabled), ("admin", false));
@@ -439,6 +522,7 @@ mod tests {
             password_hash: PasswordHash::new("h".into()),
             role: Role::User,
             created_at: at(0)?,
+            email_verified: false,
         })?;
         user.role = "root".into();
         assert!(matches!(user.into_domain(), Err(StoreError::Internal(_))));

@@ -24,6 +24,58 @@ diesel::table! {
         updated_at -> DbTimestamp,
         /// Bumped to end every session of the account at once.
         session_epoch -> BigInt,
+        /// Whether its owner proved to read mail at its address.
+        email_verified -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// One-time account tokens (password reset, e-mail verification), as hashes.
+    account_tokens (token_hash) {
+        /// SHA-256 of the token, hex.
+        token_hash -> Text,
+        /// The account's id.
+        user_id -> DbUuid,
+        /// `password_reset` or `email_verification`.
+        purpose -> Text,
+        /// The address it verifies (for a reset: the account's).
+        email -> Text,
+        /// When it was made.
+        created_at -> DbTimestamp,
+        /// When it stops working.
+        expires_at -> DbTimestamp,
+        /// When it was used; null while unused.
+        used_at -> Nullable<DbTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Outgoing mail waiting for delivery (or delivered / given up, until purged).
+    outbound_mail (id) {
+        /// UUID v7.
+        id -> DbUuid,
+        /// The recipient's address.
+        recipient -> Text,
+        /// Subject line.
+        subject -> Text,
+        /// Plain-text body; emptied once delivered or given up.
+        body -> Text,
+        /// When it was queued.
+        created_at -> DbTimestamp,
+        /// Delivery attempts so far.
+        attempts -> Integer,
+        /// When it is next due (a claim moves it one lease ahead).
+        next_attempt_at -> DbTimestamp,
+        /// The claim of the sender holding it.
+        claim -> Nullable<DbUuid>,
+        /// When it was delivered or given up.
+        finished_at -> Nullable<DbTimestamp>,
     }
 }
 
@@ -209,6 +261,7 @@ diesel::joinable!(task_tags -> tasks (task_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(account_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -217,5 +270,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     idempotency_keys,
-    changes
+    changes,
+    account_tokens,
+    outbound_mail
 );

@@ -28,6 +28,7 @@ fn user() -> User {
         role: Role::Admin,
         disabled: false,
         created_at: Utc::now(),
+        email_verified: false,
         session_epoch: 0,
     }
 }

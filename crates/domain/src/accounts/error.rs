@@ -46,6 +46,10 @@ pub enum AccountError {
     /// `auth.reauth_window`), and this one's is older: log in again first.
     #[error("this needs a recent login; log in again")]
     ReauthenticationRequired,
+    /// The right password of an account whose address is not verified, while verification
+    /// is required (`auth.email_verification = required`).
+    #[error("this account's email address is not verified")]
+    EmailNotVerified(crate::UserId),
     /// The request's access token was not accepted.
     #[error(transparent)]
     Unauthenticated(#[from] AuthError),

@@ -76,6 +76,7 @@ pub struct AccountService {
     max_sessions: Option<u64>,
     refresh_grace: chrono::Duration,
     max_api_tokens: Option<u64>,
+    verified_email_required: bool,
 }
 
 impl fmt::Debug for AccountService {
@@ -131,7 +132,16 @@ impl AccountService {
             max_sessions: (settings.max_sessions > 0).then_some(settings.max_sessions),
             refresh_grace: to_chrono(settings.refresh_grace),
             max_api_tokens: (settings.max_api_tokens > 0).then_some(settings.max_api_tokens),
+            verified_email_required: false,
         }
+    }
+
+    /// The same service, refusing logins of accounts whose address is not verified when
+    /// `required` (`auth.email_verification = required`).
+    #[must_use]
+    pub fn requiring_verified_email(mut self, required: bool) -> Self {
+        self.verified_email_required = required;
+        self
     }
 
     /// Registers a new account with role `user`.
@@ -167,6 +177,8 @@ impl AccountService {
             password_hash,
             role,
             created_at: self.clock.now(),
+            // An account an operator makes from the command line needs no proof.
+            email_verified: role == Role::Admin,
         };
         self.users.insert(new_user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => AccountError::EmailTaken,
@@ -182,7 +194,9 @@ impl AccountService {
     /// whether an account exists.
     ///
     /// # Errors
-    /// `InvalidCredentials`; `AccountDisabled` for the right password of a disabled account.
+    /// `InvalidCredentials`; `AccountDisabled` for the right password of a disabled account;
+    /// `EmailNotVerified` for the right password of an unverified account while verified
+    /// addresses are required.
     pub async fn login(&self, email: &str, password: String) -> Result<TokenPair, AccountError> {
         self.login_from(email, password, SessionClient::default())
             .await
@@ -222,6 +236,9 @@ impl AccountService {
         }
         if user.disabled {
             return Err(AccountError::AccountDisabled);
+        }
+        if self.verified_email_required && !user.email_verified {
+            return Err(AccountError::EmailNotVerified(user.id));
         }
         if self.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, candidate).await;

@@ -19,6 +19,7 @@ fn user(email: &str, disabled: bool) -> User {
         role: Role::User,
         disabled,
         created_at: at(1_700_000_000),
+        email_verified: false,
         session_epoch: 3,
     }
 }
@@ -248,6 +249,7 @@ async fn register_hashes_the_password_and_stores_a_user_account() {
             role: new.role,
             disabled: false,
             created_at: new.created_at,
+            email_verified: false,
             session_epoch: 0,
         })
     });
@@ -407,6 +409,31 @@ async fn disabled_account_with_right_password_is_refused_but_wrong_password_stay
 }
 
 #[tokio::test]
+async fn required_verification_refuses_the_right_password_of_an_unverified_account_only() {
+    let mut m = Mocks::new();
+    m.users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e, false))));
+    m.hasher
+        .expect_verify()
+        .returning(|p, _| Ok(p.expose() == "right-password"));
+    m.tokens.expect_issue().never();
+    let service = m.service().requiring_verified_email(true);
+    assert!(matches!(
+        service
+            .login("bob@example.com", "right-password".into())
+            .await,
+        Err(AccountError::EmailNotVerified(id)) if id == UserId::from_uuid(Uuid::from_u128(7))
+    ));
+    assert!(matches!(
+        service
+            .login("bob@example.com", "wrong-password".into())
+            .await,
+        Err(AccountError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
 async fn overlong_password_is_verified_truncated_and_never_panics() {
     let mut m = Mocks::new();
     m.users
@@ -459,6 +486,7 @@ async fn authenticate_rejects_ended_sessions_and_changed_or_missing_accounts() {
         ..session(5)
     };
     let password_changed = User {
+        email_verified: false,
         session_epoch: 4,
         ..user("bob@example.com", false)
     };
@@ -572,6 +600,7 @@ async fn refresh_of_a_session_whose_account_moved_on_ends_it() {
         None,
         Some(user("bob@example.com", true)),
         Some(User {
+            email_verified: false,
             session_epoch: 4,
             ..user("bob@example.com", false)
         }),
@@ -886,6 +915,7 @@ mod sessions {
             role: Role::User,
             disabled,
             created_at: at(0),
+            email_verified: false,
             session_epoch: epoch,
         }
     }

@@ -52,6 +52,8 @@ pub struct User {
     pub disabled: bool,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// Whether its owner proved to read mail at its address.
+    pub email_verified: bool,
     /// Grows by one whenever every session of the account must end (password change,
     /// "log out everywhere", role change, disabling). A session started at another epoch is
     /// over.
@@ -71,6 +73,8 @@ pub struct NewUser {
     pub role: Role,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// Whether its address counts as verified from the start (accounts an operator makes).
+    pub email_verified: bool,
 }
 
 /// The authenticated caller of a request.

@@ -29,6 +29,7 @@ fn account(n: u128, role: Role) -> User {
         role,
         disabled: false,
         created_at: at(i64::try_from(n).unwrap_or_default()),
+        email_verified: false,
         session_epoch: 0,
     }
 }
@@ -200,6 +201,7 @@ async fn a_real_change_is_applied_once_and_forgets_the_accounts_cached_sessions(
         .returning(|_, _, _| {
             Ok(AccountUpdate::Updated(User {
                 disabled: true,
+                email_verified: false,
                 session_epoch: 1,
                 ..account(3, Role::User)
             }))

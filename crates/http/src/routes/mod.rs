@@ -5,6 +5,7 @@
 pub(crate) mod accounts;
 mod admin;
 pub(crate) mod changes;
+mod recovery;
 mod system;
 pub(crate) mod tasks;
 
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     system::configure(cfg);
     accounts::configure(cfg);
     admin::configure(cfg);
+    recovery::configure(cfg);
     tasks::configure(cfg);
     changes::configure(cfg);
 }
@@ -30,6 +32,7 @@ pub(crate) fn request_body_schemas() -> Vec<(&'static str, serde_json::Value)> {
     [
         accounts::request_bodies(),
         admin::request_bodies(),
+        recovery::request_bodies(),
         tasks::request_bodies(),
     ]
     .concat()

@@ -15,6 +15,7 @@ mod credentials;
 mod housekeeping;
 mod idempotency;
 mod listing;
+mod mail;
 mod postgres;
 mod sqlite;
 
@@ -161,6 +162,7 @@ pub fn new_user(n: u128, email: &str) -> Result<NewUser, BoxError> {
         password_hash: PasswordHash::new(format!("$2b$04$hash-of-user-{n}")),
         role: Role::User,
         created_at: t(123_456)?,
+        email_verified: false,
     })
 }
 

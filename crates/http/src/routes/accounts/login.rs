@@ -4,7 +4,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::USER_AGENT;
 use actix_web::web::Data;
 use paperclip::actix::api_v2_operation;
-use taskapi_domain::{AccountError, SessionClient};
+use taskapi_domain::SessionClient;
 
 use super::{TokenResponse, tokens};
 use crate::AppState;
@@ -17,7 +17,9 @@ use crate::throttle::AuthThrottle;
 /// Exchanges email and password for an access token and a refresh token, starting a
 /// session. 401 for an unknown email or a wrong password alike; 429 while the email is
 /// locked after too many failures (from this address, or from all); 503 while password
-/// checks are at capacity.
+/// checks are at capacity. With `auth.email_verification = required`, the right password of
+/// an unverified account is 403 (problem type ending in `email-not-verified`), and a new
+/// verification token is mailed to it.
 #[api_v2_operation(operation_id = "login_user", tags(Accounts))]
 pub async fn login(
     throttle: AuthThrottle,
@@ -35,9 +37,10 @@ pub async fn login(
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
     let client = SessionClient::new(user_agent, throttle.address.map(|a| a.to_string()));
     let outcome = state
-        .accounts
-        .login_from(&credentials.email, credentials.password, client)
-        .await;
+        .recovery
+        .login(&credentials.email, credentials.password, client)
+        .await
+        .map_err(ApiError::from);
     match outcome {
         Ok(pair) => {
             state
@@ -46,13 +49,13 @@ pub async fn login(
             Ok(tokens(pair))
         }
         // The right password: not a failure, even though the account may not log in.
-        Err(AccountError::AccountDisabled) => {
+        Err(e @ (ApiError::AccountDisabled | ApiError::EmailNotVerified)) => {
             state
                 .throttle
                 .forgive_login(&credentials.email, throttle.address);
-            Err(ApiError::AccountDisabled)
+            Err(e)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Registration, login, sessions and the caller's own account: what these routes share —
 //! the account and the token pair as the API shows them — and their route table.
 
+mod email;
 mod login;
 mod logout;
 mod me;
@@ -21,9 +22,11 @@ use super::resource;
 use crate::body::schema;
 use crate::reply::JsonOk;
 
+pub(crate) use register::NEW_PASSWORD_RULE;
+
 /// Registers `/register`, `/login`, `/token/refresh`, `/logout`, `/logout/all`, `/me`,
-/// `/me/password`, `/me/tokens`, `/me/tokens/{id}`, `/me/sessions` and
-/// `/me/sessions/{id}`.
+/// `/me/password`, `/me/email`, `/me/email/verification`, `/me/tokens`, `/me/tokens/{id}`,
+/// `/me/sessions` and `/me/sessions/{id}`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/register", "POST").route(web::post().to(register::register)))
         .service(resource("/login", "POST").route(web::post().to(login::login)))
@@ -43,7 +46,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/me/tokens/{id}", "DELETE").route(web::delete().to(tokens::delete)))
         .service(resource("/me/sessions", "GET").route(web::get().to(sessions::list)))
-        .service(resource("/me/sessions/{id}", "DELETE").route(web::delete().to(sessions::delete)));
+        .service(resource("/me/sessions/{id}", "DELETE").route(web::delete().to(sessions::delete)))
+        .service(resource("/me/email", "POST").route(web::post().to(email::change_email)))
+        .service(
+            resource("/me/email/verification", "POST")
+                .route(web::post().to(email::resend_verification)),
+        );
 }
 
 /// The schemas of these routes' request bodies.
@@ -54,6 +62,7 @@ pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
         schema::<refresh::RefreshRequest>(),
         schema::<password::ChangePasswordRequest>(),
         schema::<tokens::CreateApiTokenRequest>(),
+        schema::<email::ChangeEmailRequest>(),
     ]
 }
 
@@ -97,6 +106,8 @@ pub struct UserResponse {
     pub role: RoleDto,
     /// Whether an administrator disabled the account.
     pub disabled: bool,
+    /// Whether its owner proved to read mail at the address (`POST /email/verify`).
+    pub email_verified: bool,
     /// When the account was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -108,6 +119,7 @@ impl From<User> for UserResponse {
             email: u.email.as_str().to_owned(),
             role: u.role.into(),
             disabled: u.disabled,
+            email_verified: u.email_verified,
             created_at: u.created_at,
         }
     }

@@ -12,7 +12,9 @@ use crate::query::NoQuery;
 use crate::reply::JsonCreated;
 use crate::throttle::AuthThrottle;
 
-/// Creates an account. 409 if the email is already registered (case-insensitively).
+/// Creates an account. 409 if the email is already registered (case-insensitively). Unless
+/// `auth.email_verification` is `off` (or the server sends no mail), a verification token
+/// is mailed to the address.
 #[api_v2_operation(operation_id = "register_user", tags(Accounts))]
 pub async fn register(
     _throttle: AuthThrottle,
@@ -25,6 +27,11 @@ pub async fn register(
         .accounts
         .register(registration.email, registration.password)
         .await?;
+    // The account exists whatever happens to its verification mail: a failure to queue it
+    // is logged, and the user can ask for another (`POST /me/email/verification`).
+    if let Err(e) = state.recovery.registered(&user).await {
+        log::warn!("queueing the verification mail of a new account failed: {e}");
+    }
     Ok(JsonCreated::new(UserResponse::from(user)))
 }
 

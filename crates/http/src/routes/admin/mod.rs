@@ -5,6 +5,7 @@ mod delete_user;
 mod get_user;
 mod list_user_tasks;
 mod list_users;
+mod password_reset;
 mod update_user;
 
 use paperclip::actix::web;
@@ -25,6 +26,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get_user::get_user))
                 .route(web::patch().to(update_user::update_user))
                 .route(web::delete().to(delete_user::delete_user)),
+        )
+        .service(
+            resource("/admin/users/{id}/password-reset", "POST")
+                .route(web::post().to(password_reset::create_password_reset)),
         )
         .service(
             resource("/admin/users/{id}/tasks", "GET")
