@@ -92,10 +92,10 @@ fn a_call_that_cannot_start_in_time_is_unavailable_and_never_runs() -> TestResul
     Ok(())
 }
 
-/// A writer that does not get its turn within the pool timeout answers `Unavailable` and
-/// writes nothing, while the writer that has the turn finishes.
+/// A writer that no batch takes within the pool timeout answers `Unavailable` and writes
+/// nothing, while the writer whose batch is running finishes.
 #[test]
-fn a_writer_whose_turn_does_not_come_in_time_is_unavailable_and_never_runs() -> TestResult {
+fn a_write_no_batch_takes_in_time_is_unavailable_and_never_runs() -> TestResult {
     let dir = tempfile::tempdir()?;
     let pool = short_timeout_pool(&dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -119,12 +119,14 @@ fn a_writer_whose_turn_does_not_come_in_time_is_unavailable_and_never_runs() -> 
     );
     assert!(matches!(holder, Ok(Ok(true))), "{holder:?}");
     assert!(!second_ran.load(Ordering::SeqCst), "the second writer ran");
-    // The turn was given back: the next writer gets it.
+    // The queue goes on: the next writer is committed.
     let next = runtime.block_on(pool.write(|_| Ok(())));
     assert!(next.is_ok(), "{next:?}");
-    // Three calls; the second waited for its turn and timed out.
+    // Three calls; the second waited and timed out. (The third may have queued while the
+    // leader was still finishing the holder's batch, and then counts a wait of its own.)
     let totals = pool.checkout_totals();
-    assert_eq!((totals.checkouts, totals.waits, totals.timeouts), (3, 1, 1));
+    assert_eq!((totals.checkouts, totals.timeouts), (3, 1));
+    assert!((1..=2).contains(&totals.waits), "{totals:?}");
     Ok(())
 }
 
