@@ -53,3 +53,19 @@ id_type!(
     /// The id of a session: one login and the refresh-token family it started.
     SessionId
 );
+id_type!(
+    /// The id of a list of tasks. An account's inbox has the account's own id: one inbox
+    /// per account by construction, found without a lookup.
+    ListId
+);
+id_type!(
+    /// The id of an invitation to a list.
+    InvitationId
+);
+
+impl ListId {
+    /// The id of `user`'s inbox.
+    pub fn inbox_of(user: UserId) -> Self {
+        Self(user.as_uuid())
+    }
+}

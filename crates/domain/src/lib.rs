@@ -10,6 +10,7 @@ mod accounts;
 mod admin;
 mod error;
 mod ids;
+mod lists;
 mod paging;
 mod ports;
 mod tasks;
@@ -21,7 +22,8 @@ mod tests;
 pub use accounts::*;
 pub use admin::*;
 pub use error::{BoxError, StoreError};
-pub use ids::{SessionId, TaskId, UserId};
+pub use ids::{InvitationId, ListId, SessionId, TaskId, UserId};
+pub use lists::*;
 pub use paging::{Page, PageSize, PageSizeError};
 pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 #[cfg(any(test, feature = "mocks"))]

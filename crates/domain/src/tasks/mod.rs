@@ -21,8 +21,8 @@ pub use listing::{
     SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskPage, TaskSort, TaskSortField,
 };
 pub use ports::{
-    DecideUpdate, DeleteOutcome, IdempotencyStore, TaskInsert, TaskRepository, UpdateDecision,
-    UpdateOutcome,
+    DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome, IdempotencyStore, TaskInsert,
+    TaskRepository, UpdateDecision, UpdateOutcome,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockIdempotencyStore, MockTaskRepository};

@@ -1,6 +1,6 @@
 //! The task model: a task, a draft of a new one, a patch and the changes it makes.
 
-use crate::{Description, Priority, Tags, TaskId, TaskTitle, UserId};
+use crate::{Description, ListId, Priority, Tags, TaskId, TaskTitle, UserId};
 use chrono::{DateTime, Utc};
 
 /// A task, as stored and shown.
@@ -8,8 +8,17 @@ use chrono::{DateTime, Utc};
 pub struct Task {
     /// Its id.
     pub id: TaskId,
-    /// Who owns it: only they can see or change it.
-    pub owner_id: UserId,
+    /// The list it lives in: its members see it, editors and owners change it.
+    pub list_id: ListId,
+    /// The task it is a subtask of; `None` at the top level.
+    pub parent_id: Option<TaskId>,
+    /// Orders it among its siblings (the tasks of its list with its parent): an opaque key,
+    /// compared as a byte string.
+    pub position: String,
+    /// Who created it (kept after that account is deleted).
+    pub created_by: UserId,
+    /// The member it is assigned to, if any.
+    pub assignee_id: Option<UserId>,
     /// Its title.
     pub title: TaskTitle,
     /// Its description (possibly empty).
@@ -35,6 +44,8 @@ pub struct Task {
 /// A validated new task, as a client describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskDraft {
+    /// The list to put it in; the creator's inbox by default.
+    pub list_id: Option<ListId>,
     /// Required title.
     pub title: TaskTitle,
     /// Description; empty by default.
@@ -53,6 +64,7 @@ impl TaskDraft {
     /// A draft with only a title and every default.
     pub fn titled(title: TaskTitle) -> Self {
         Self {
+            list_id: None,
             title,
             description: Description::empty(),
             is_done: false,
