@@ -12,11 +12,13 @@
 //! `codec` describe the tables and convert rows to and from domain types; `users`,
 //! `sessions` and `tasks` are the repositories, written once for every backend.
 
+mod access;
 mod backend;
 mod codec;
 mod errors;
 mod idempotency;
 mod listing;
+mod lists;
 mod pool;
 mod purge;
 mod rows;
@@ -37,7 +39,9 @@ use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
-use taskapi_domain::{IdempotencyStore, SessionRepository, TaskRepository, UserRepository};
+use taskapi_domain::{
+    IdempotencyStore, ListRepository, SessionRepository, TaskRepository, UserRepository,
+};
 
 pub use errors::StorageError;
 pub use settings::DatabaseSettings;
@@ -266,6 +270,11 @@ impl Database {
         Arc::new(idempotency::DieselIdempotencyStore::new(
             self.inner.pool.clone(),
         ))
+    }
+
+    /// The list repository.
+    pub fn lists(&self) -> Arc<dyn ListRepository> {
+        Arc::new(lists::DieselListRepository::new(self.inner.pool.clone()))
     }
 
     /// The task repository.

@@ -1,19 +1,26 @@
-//! [`TaskRepository`] over diesel. Every statement is scoped by owner in its `WHERE` clause.
+//! [`TaskRepository`] over diesel. Every read carries the caller's membership of the task's
+//! list in its `WHERE` clause; every write locks the membership (and the list) in its
+//! transaction and applies the domain's decision to what it read there.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use diesel::dsl;
 use diesel::prelude::*;
-use taskapi_domain::{DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome};
+use taskapi_domain::{
+    DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome, TaskAccess, TaskRepository,
+    UpdateDecision, UpdateOutcome,
+};
 use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskInsert, TaskListQuery, UserId};
+
+use crate::access::is_member_of_tasks_list;
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
 use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams};
 use crate::pool::DbPool;
-use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
+use crate::rows::{TagRow, TaskChangesRow, TaskRow, role_of, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
 use crate::task_snapshot;
@@ -31,16 +38,20 @@ impl DieselTaskRepository {
     }
 }
 
-/// Whether `owner` already has `max_tasks` tasks (never, for `None`). Inside a write
-/// transaction: the owner's row is locked first (PostgreSQL; SQLite has one writer at a
+/// Whether `creator` already created `max_tasks` tasks (never, for `None`). Inside a write
+/// transaction: the account's row is locked first (PostgreSQL; SQLite has one writer at a
 /// time), so the count stays true until the insert that follows commits.
-fn at_quota(conn: &mut DbConnection, owner: SqlUuid, max_tasks: Option<u64>) -> QueryResult<bool> {
+fn at_quota(
+    conn: &mut DbConnection,
+    creator: SqlUuid,
+    max_tasks: Option<u64>,
+) -> QueryResult<bool> {
     let Some(max_tasks) = max_tasks else {
         return Ok(false);
     };
-    conn.engine().lock_owner(owner)?;
+    conn.engine().lock_owner(creator)?;
     let count: i64 = tasks::table
-        .filter(tasks::owner_id.eq(owner))
+        .filter(tasks::created_by.eq(creator))
         .count()
         .get_result(conn)?;
     Ok(u64::try_from(count).unwrap_or(0) >= max_tasks)
@@ -70,15 +81,51 @@ fn insert_tags(conn: &mut DbConnection, tags: &[TagRow]) -> QueryResult<()> {
     execute_natively(conn, diesel::insert_into(task_tags::table).values(tags)).map(drop)
 }
 
-/// The owner's task with its tags, in one statement: a row per tag in order, or one row
-/// with no tag. All of `tasks`' columns, in `TaskRow`'s order.
+/// `member`'s access to `list`, locked until the transaction ends (see
+/// [`crate::backend::Engine::lock_access`]); `None` when they are not a member.
+pub(crate) fn locked_access(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    member: SqlUuid,
+) -> Result<Option<TaskAccess>, DbError> {
+    let Some((role, archived)) = conn.engine().lock_access(list, member)? else {
+        return Ok(None);
+    };
+    Ok(Some(TaskAccess {
+        role: role_of(&role)?,
+        archived,
+    }))
+}
+
+/// Whether a new task may be stored: its creator's access to its list and their quota,
+/// checked in the write transaction that stores it. `None` when it may.
+fn refusal_of_insert(
+    conn: &mut DbConnection,
+    row: &TaskRow,
+    max_tasks: Option<u64>,
+) -> Result<Option<TaskInsert>, DbError> {
+    let Some(access) = locked_access(conn, row.list_id, row.created_by)? else {
+        return Ok(Some(TaskInsert::NoSuchList));
+    };
+    if let Err(refusal) = access.check_write() {
+        return Ok(Some(TaskInsert::Denied(refusal)));
+    }
+    if at_quota(conn, row.created_by, max_tasks)? {
+        return Ok(Some(TaskInsert::QuotaExceeded));
+    }
+    Ok(None)
+}
+
+/// The task with its tags, if `member` is a member of its list, in one statement: a row per
+/// tag in order, or one row with no tag. All of `tasks`' columns, in `TaskRow`'s order.
 #[dsl::auto_type(no_type_alias)]
-fn task_with_tags(owner: SqlUuid, id: SqlUuid) -> _ {
+fn task_with_tags(member: SqlUuid, id: SqlUuid) -> _ {
     let columns: <tasks::table as Table>::AllColumns = tasks::all_columns;
+    let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
     tasks::table
         .left_join(task_tags::table)
         .filter(tasks::id.eq(id))
-        .filter(tasks::owner_id.eq(owner))
+        .filter(member_of)
         .order(task_tags::position)
         .select((columns, task_tags::tag.nullable()))
 }
@@ -90,8 +137,8 @@ impl TaskRepository for DieselTaskRepository {
         let tags = TagRow::for_task(row.id, &task.tags)?;
         self.pool
             .write(move |conn| {
-                if at_quota(conn, row.owner_id, max_tasks)? {
-                    return Ok(TaskInsert::QuotaExceeded);
+                if let Some(refused) = refusal_of_insert(conn, &row, max_tasks)? {
+                    return Ok::<_, DbError>(refused);
                 }
                 diesel::insert_into(tasks::table)
                     .values(&row)
@@ -109,7 +156,7 @@ impl TaskRepository for DieselTaskRepository {
         held: HeldKey,
         max_tasks: Option<u64>,
     ) -> Result<TaskInsert, StoreError> {
-        if task.owner_id != held.owner {
+        if task.created_by != held.owner {
             return Err(StoreError::internal(format!(
                 "task {} would be stored under another user's idempotency key",
                 task.id
@@ -120,9 +167,9 @@ impl TaskRepository for DieselTaskRepository {
         let snapshot = task_snapshot::encode(&task)?;
         self.pool
             .write(move |conn| {
-                // The quota before the key, which this would otherwise have completed.
-                if at_quota(conn, row.owner_id, max_tasks)? {
-                    return Ok::<_, DbError>(TaskInsert::QuotaExceeded);
+                // Access and quota before the key, which this would otherwise have completed.
+                if let Some(refused) = refusal_of_insert(conn, &row, max_tasks)? {
+                    return Ok::<_, DbError>(refused);
                 }
                 // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
                 // transaction excludes every other writer), so no takeover can slip in
@@ -143,8 +190,12 @@ impl TaskRepository for DieselTaskRepository {
             .map_err(StoreError::from)
     }
 
-    async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let (owner, id) = (user_key(owner), task_key(id));
+    async fn find_for_member(
+        &self,
+        member: UserId,
+        id: TaskId,
+    ) -> Result<Option<Task>, StoreError> {
+        let (member, id) = (user_key(member), task_key(id));
         let rows = self
             .pool
             .run(move |conn| {
@@ -153,7 +204,7 @@ impl TaskRepository for DieselTaskRepository {
                 // four). Run natively: through the multi-backend connection, diesel
                 // serialises the query again to find its cached statement.
                 let rows: Vec<(TaskRow, Option<String>)> =
-                    load_natively(conn, task_with_tags(owner, id))?;
+                    load_natively(conn, task_with_tags(member, id))?;
                 Ok::<_, DbError>(rows)
             })
             .await?;
@@ -168,19 +219,22 @@ impl TaskRepository for DieselTaskRepository {
         row.into_domain(tags).map(Some)
     }
 
-    async fn list_for_owner(
+    async fn list_for_member(
         &self,
-        owner: UserId,
+        member: UserId,
         query: TaskListQuery,
         limit: u32,
     ) -> Result<Vec<Task>, StoreError> {
         let phases = listing::phases(&query);
-        let mut params = ListParams::new(owner, query, limit);
-        // One read transaction: both phases and the tags come from one snapshot.
+        let mut params = ListParams::new(member, query, limit);
+        // One read transaction: the scope, both phases and the tags come from one snapshot.
         let (rows, tags) = self
             .pool
             .read(move |conn| {
                 let mut rows: Vec<TaskRow> = Vec::new();
+                if !listing::narrow_scope(conn, &mut params)? {
+                    return Ok::<_, DbError>((rows, Vec::new()));
+                }
                 for &phase in phases {
                     let remaining =
                         i64::from(limit) - i64::try_from(rows.len()).unwrap_or(i64::MAX);
@@ -209,24 +263,22 @@ impl TaskRepository for DieselTaskRepository {
 
     async fn update_with(
         &self,
-        owner: UserId,
+        member: UserId,
         id: TaskId,
         decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
-        let (owner, id) = (user_key(owner), task_key(id));
+        let (member, id) = (user_key(member), task_key(id));
         self.pool
             .write(move |conn| {
-                // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
-                // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
-                // here instead of racing.
-                let Some(row) = conn.engine().lock_task_for_update(owner, id)? else {
+                let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
                     return Ok::<_, DbError>(UpdateOutcome::NotFound);
                 };
                 let version = row.version;
                 let current = row.into_domain(tags_of(conn, id)?)?;
-                let (changes, now) = match decide(&current) {
+                let (changes, now) = match decide(&current, access) {
                     UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
                     UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
+                    UpdateDecision::Deny(refusal) => return Ok(UpdateOutcome::Denied(refusal)),
                     UpdateDecision::Write(changes, now) => (changes, now),
                 };
                 let columns = TaskChangesRow::from_domain(&changes, now)?;
@@ -236,7 +288,6 @@ impl TaskRepository for DieselTaskRepository {
                 let row = diesel::update(
                     tasks::table
                         .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner))
                         .filter(tasks::version.eq(version)),
                 )
                 .set((&columns, tasks::version.eq(tasks::version + 1)))
@@ -252,42 +303,51 @@ impl TaskRepository for DieselTaskRepository {
             .map_err(StoreError::from)
     }
 
-    async fn delete_for_owner(
+    async fn delete_with(
         &self,
-        owner: UserId,
+        member: UserId,
         id: TaskId,
-        expected_version: Option<i64>,
+        decide: DecideDelete,
     ) -> Result<DeleteOutcome, StoreError> {
-        let (owner, id) = (user_key(owner), task_key(id));
+        let (member, id) = (user_key(member), task_key(id));
         self.pool
             .write(move |conn| {
-                // Tags go with the task (ON DELETE CASCADE). The version check, when there is
-                // one, is part of the DELETE itself.
-                let mut delete = diesel::delete(tasks::table)
-                    .filter(tasks::id.eq(id))
-                    .filter(tasks::owner_id.eq(owner))
-                    .into_boxed();
-                if let Some(version) = expected_version {
-                    delete = delete.filter(tasks::version.eq(version));
+                let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
+                    return Ok::<_, DbError>(DeleteOutcome::NotFound);
+                };
+                let current = row.into_domain(tags_of(conn, id)?)?;
+                match decide(&current, access) {
+                    DeleteDecision::Refuse => return Ok(DeleteOutcome::VersionMismatch),
+                    DeleteDecision::Deny(refusal) => return Ok(DeleteOutcome::Denied(refusal)),
+                    DeleteDecision::Delete => {}
                 }
-                if delete.execute(conn)? > 0 {
-                    return Ok::<_, DbError>(DeleteOutcome::Deleted);
-                }
-                let exists = diesel::select(dsl::exists(
-                    tasks::table
-                        .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner)),
-                ))
-                .get_result::<bool>(conn)?;
-                Ok(if exists {
-                    DeleteOutcome::VersionMismatch
-                } else {
-                    DeleteOutcome::NotFound
-                })
+                // Tags and subtasks go with the task (ON DELETE CASCADE).
+                diesel::delete(tasks::table.filter(tasks::id.eq(id))).execute(conn)?;
+                Ok(DeleteOutcome::Deleted)
             })
             .await
             .map_err(StoreError::from)
     }
+}
+
+/// The task, locked, and `member`'s access to its list, locked, in a write transaction:
+/// `FOR UPDATE` of the task and `FOR SHARE` of the membership and list on PostgreSQL, the
+/// database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent writes of the task queue
+/// here instead of racing, and a removal of the membership waits for this write to end.
+/// `None` when the task is missing or `member` is not a member of its list.
+fn lock_task_and_access(
+    conn: &mut DbConnection,
+    member: SqlUuid,
+    id: SqlUuid,
+) -> Result<Option<(TaskRow, TaskAccess)>, DbError> {
+    let Some(row) = conn.engine().lock_task_for_update(member, id)? else {
+        return Ok(None);
+    };
+    // Read again under the lock: a membership removed since the task was read ends here.
+    let Some(access) = locked_access(conn, row.list_id, member)? else {
+        return Ok(None);
+    };
+    Ok(Some((row, access)))
 }
 
 /// The tags of the given tasks, in order, in one query (`IN`/`= ANY` over at most a page

@@ -9,7 +9,7 @@ use taskapi_domain::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, UserRepository,
 };
 use taskapi_domain::{
-    NewUser, PasswordHash, Role, StoreError, User, UserCursor, UserId, UserListQuery,
+    ListRole, NewUser, PasswordHash, Role, StoreError, User, UserCursor, UserId, UserListQuery,
     UserSortField, UserSortKey,
 };
 
@@ -17,8 +17,8 @@ use crate::backend::DbConnection;
 use crate::errors::DbError;
 use crate::listing::like_pattern;
 use crate::pool::DbPool;
-use crate::rows::{UserRow, stamp, user_key};
-use crate::schema::users;
+use crate::rows::{ListRow, MemberRow, UserRow, stamp, user_key};
+use crate::schema::{list_members, lists, users};
 use crate::sql_types::SqlUuid;
 
 diesel::alias!(users as other_users: OtherUsers);
@@ -77,13 +77,27 @@ impl DieselUserRepository {
 impl UserRepository for DieselUserRepository {
     async fn insert(&self, user: NewUser) -> Result<User, InsertUserError> {
         let row = UserRow::from_new(&user)?;
+        let inbox = ListRow::inbox(user.id, user.created_at);
+        let owner = MemberRow {
+            list_id: inbox.id,
+            user_id: row.id,
+            role: ListRole::Owner.as_str().to_owned(),
+            added_at: row.created_at,
+        };
         // A taken email is detected by the UNIQUE constraint, never by looking first, so
-        // that of two concurrent registrations exactly one wins.
+        // that of two concurrent registrations exactly one wins. The account's inbox is
+        // made in the same transaction: no account is ever without one.
         let stored = self
             .pool
             .write(move |conn| {
                 diesel::insert_into(users::table)
                     .values(&row)
+                    .execute(conn)?;
+                diesel::insert_into(lists::table)
+                    .values(&inbox)
+                    .execute(conn)?;
+                diesel::insert_into(list_members::table)
+                    .values(&owner)
                     .execute(conn)?;
                 Ok(row)
             })

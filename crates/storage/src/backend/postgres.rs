@@ -13,7 +13,7 @@ use super::{ConnectionPool, Engine, EngineKind, Manager};
 use crate::PoolSettings;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
-use crate::rows::TaskRow;
+use crate::rows::{ListRow, TaskRow};
 use crate::schema::{tasks, users};
 use crate::sql_types::SqlUuid;
 
@@ -180,13 +180,37 @@ impl Engine for PgConnection {
     /// `SELECT … FOR UPDATE`: concurrent updates of the task queue here instead of racing.
     fn lock_task_for_update(
         &mut self,
-        owner: SqlUuid,
+        member: SqlUuid,
         id: SqlUuid,
     ) -> QueryResult<Option<TaskRow>> {
         tasks::table
             .filter(tasks::id.eq(id))
-            .filter(tasks::owner_id.eq(owner))
+            .filter(crate::access::is_member_of_tasks_list(member))
             .select(TaskRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()
+    }
+
+    /// `SELECT … FOR SHARE` of the membership and the list: a removal, a role change or
+    /// archiving waits for the write this allows to commit, and answers only after it.
+    fn lock_access(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>> {
+        crate::access::access_query(list, member)
+            .for_share()
+            .first(self)
+            .optional()
+    }
+
+    fn lock_list_for_update(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(ListRow, String)>> {
+        crate::access::list_with_role(list, member)
             .for_update()
             .first(self)
             .optional()
@@ -210,6 +234,23 @@ impl Engine for PgConnection {
             .for_update()
             .load::<SqlUuid>(self)?;
         Ok(())
+    }
+
+    #[cfg(feature = "test-support")]
+    fn run_migrations_before(&mut self, version: &str) -> Result<Vec<String>, String> {
+        self.run_pending_migrations(super::MigrationsBefore {
+            all: MIGRATIONS,
+            version,
+        })
+        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map_err(|e| e.to_string())
+    }
+
+    fn list_lists(
+        &mut self,
+        params: &crate::lists::ListListParams,
+    ) -> QueryResult<Vec<(ListRow, String)>> {
+        crate::lists::lists_query!(Pg, params).load(self)
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {
