@@ -14,8 +14,8 @@ use actix_web::web::{Bytes, Data};
 use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtTokenService};
 use taskapi_domain::{
-    AccountPorts, AccountService, AdminService, Email, Password, SessionCache, SessionSettings,
-    StoreError, TaskService, User,
+    AccountPorts, AccountService, AdminService, Email, ListService, Password, SessionCache,
+    SessionSettings, StoreError, TaskService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
@@ -241,6 +241,7 @@ struct Services {
     accounts: AccountService,
     admin: AdminService,
     tasks: TaskService,
+    lists: ListService,
 }
 
 async fn services(settings: &Settings, database: &Database) -> Result<Services, StartupError> {
@@ -275,8 +276,15 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
     Ok(Services {
         accounts,
         admin,
-        tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids)
-            .with_task_quota(settings.quota.tasks_per_user),
+        tasks: TaskService::new(
+            database.tasks(),
+            database.idempotency_keys(),
+            clock.clone(),
+            ids.clone(),
+        )
+        .with_task_quota(settings.quota.tasks_per_user),
+        lists: ListService::new(database.lists(), clock, ids)
+            .with_list_quota(settings.quota.lists_per_user),
     })
 }
 
@@ -463,6 +471,7 @@ impl Application {
             accounts,
             admin,
             tasks,
+            lists,
         } = services(&settings, &database).await?;
         let throttle = Arc::new(Throttle::new(
             settings
@@ -478,6 +487,7 @@ impl Application {
             accounts,
             admin,
             tasks,
+            lists,
             readiness: Arc::new(CachedReadiness::new(
                 Arc::new(DatabaseReadiness(database.clone())),
                 CachedReadiness::MAX_AGE,

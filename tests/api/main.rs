@@ -26,6 +26,7 @@ mod idempotency;
 mod isolation;
 mod limits;
 mod listing;
+mod lists;
 mod logs;
 mod metrics;
 mod openapi;

@@ -10,8 +10,8 @@ use paperclip::actix::Apiv2Schema;
 use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
-    AccountError, AdminError, AuthError, FieldError, HashError, StoreError, TaskError,
-    ValidationErrors,
+    AccountError, AdminError, AuthError, FieldError, HashError, ListError, ListRole, StoreError,
+    TaskError, ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
@@ -90,8 +90,13 @@ pub enum ApiError {
     /// 409: the account already has the most tasks it may have (the limit); its problem
     /// `type` is [`QUOTA_EXCEEDED_TYPE`].
     QuotaExceeded(u64),
+    /// 409: the account already owns the most lists it may (the limit); its problem `type`
+    /// is [`QUOTA_EXCEEDED_TYPE`].
+    ListQuotaExceeded(u64),
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
+    /// 412: the `If-Match` condition on a list does not hold; nothing was changed.
+    ListPreconditionFailed,
     /// 408: the request head or body did not arrive within its time
     /// (`server.request_head_timeout`, `server.request_body_timeout`); the connection closes.
     RequestTimeout,
@@ -159,6 +164,14 @@ impl ApiError {
             ApiError::QuotaExceeded(limit) => format!(
                 "This account already has {limit} tasks, the most it may have; delete some first."
             ),
+            ApiError::ListQuotaExceeded(limit) => format!(
+                "This account already owns {limit} lists, the most it may; delete some first."
+            ),
+            ApiError::ListPreconditionFailed => {
+                "The list has changed since the version in If-Match; nothing was changed. \
+                 Fetch it again and retry."
+                    .into()
+            }
             ApiError::PreconditionFailed => {
                 "The task has changed since the version in If-Match; nothing was changed. \
                  Fetch it again and retry."
@@ -205,7 +218,7 @@ impl ApiError {
         };
         let type_ = match self {
             ApiError::ReauthenticationRequired => REAUTHENTICATION_REQUIRED,
-            ApiError::QuotaExceeded(_) => QUOTA_EXCEEDED_TYPE,
+            ApiError::QuotaExceeded(_) | ApiError::ListQuotaExceeded(_) => QUOTA_EXCEEDED_TYPE,
             _ => "about:blank",
         };
         let errors_not_listed = match self {
@@ -249,10 +262,13 @@ impl ResponseError for ApiError {
             | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::InProgress | ApiError::QuotaExceeded(_) => {
-                StatusCode::CONFLICT
+            ApiError::Conflict(_)
+            | ApiError::InProgress
+            | ApiError::QuotaExceeded(_)
+            | ApiError::ListQuotaExceeded(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed | ApiError::ListPreconditionFailed => {
+                StatusCode::PRECONDITION_FAILED
             }
-            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -405,6 +421,44 @@ impl From<TaskError> for ApiError {
             ),
             TaskError::IdempotencyKeyInProgress => ApiError::InProgress,
             TaskError::QuotaExceeded { limit } => ApiError::QuotaExceeded(limit),
+            TaskError::UnknownList => ApiError::invalid("list_id", NO_SUCH_LIST),
+            TaskError::Forbidden { needs } => ApiError::Forbidden(needs_role(needs)),
+            TaskError::ListArchived => ApiError::Conflict(LIST_ARCHIVED.into()),
+            TaskError::UnknownAssignee => {
+                ApiError::invalid("assignee_id", "is not a member of the task's list")
+            }
+        }
+    }
+}
+
+/// Why a task names a list the caller cannot use: missing, or not theirs (the same words).
+pub(crate) const NO_SUCH_LIST: &str = "no such list";
+
+/// Why a task write to an archived list is refused.
+const LIST_ARCHIVED: &str = "The list is archived: its tasks cannot be created, changed, moved \
+                             or deleted until an owner restores it.";
+
+/// Why the inbox refuses a change.
+const INBOX_IS_FIXED: &str = "The inbox cannot be renamed, archived, shared or deleted.";
+
+/// Why a member's role does not allow what they asked.
+fn needs_role(needs: ListRole) -> &'static str {
+    match needs {
+        ListRole::Viewer => "This needs membership of the list.",
+        ListRole::Editor => "This needs the editor or owner role in the list.",
+        ListRole::Owner => "This needs the owner role in the list.",
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::NotFound => ApiError::NotFound("List"),
+            ListError::Forbidden { needs } => ApiError::Forbidden(needs_role(needs)),
+            ListError::Inbox => ApiError::Conflict(INBOX_IS_FIXED.into()),
+            ListError::VersionMismatch => ApiError::ListPreconditionFailed,
+            ListError::QuotaExceeded { limit } => ApiError::ListQuotaExceeded(limit),
+            ListError::Store(e) => e.into(),
         }
     }
 }

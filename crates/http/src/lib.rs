@@ -32,7 +32,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
-use taskapi_domain::{AccountService, AdminService, StoreError, TaskService};
+use taskapi_domain::{AccountService, AdminService, ListService, StoreError, TaskService};
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
 pub use cors::{InvalidOrigin, validate_origin};
@@ -61,8 +61,10 @@ pub struct AppState {
     pub accounts: AccountService,
     /// Account administration.
     pub admin: AdminService,
-    /// The caller's tasks.
+    /// The tasks of the caller's lists.
     pub tasks: TaskService,
+    /// The caller's lists.
+    pub lists: ListService,
     /// Readiness of the backing services.
     pub readiness: Arc<dyn ReadinessCheck>,
     /// Throttling of the auth routes (shared by every worker).

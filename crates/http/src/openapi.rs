@@ -34,11 +34,25 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("delete_user", &[401, 403, 404, 409, 503]),
     ("list_user_tasks", &[401, 403, 404, 503]),
     ("list_tasks", &[401, 503]),
-    ("create_task", &[400, 401, 409, 413, 415, 503]),
+    ("create_task", &[400, 401, 403, 409, 413, 415, 429, 503]),
     ("get_task", &[401, 404, 503]),
-    ("update_task", &[400, 401, 404, 412, 413, 415, 503]),
-    ("put_task", &[400, 401, 404, 412, 413, 415, 503]),
-    ("delete_task", &[401, 404, 412, 503]),
+    (
+        "update_task",
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
+    ),
+    (
+        "put_task",
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
+    ),
+    ("delete_task", &[401, 403, 404, 409, 412, 429, 503]),
+    ("list_lists", &[401, 503]),
+    ("create_list", &[400, 401, 409, 413, 415, 429, 503]),
+    ("get_list", &[401, 404, 503]),
+    (
+        "update_list",
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
+    ),
+    ("delete_list", &[401, 403, 404, 409, 412, 429, 503]),
 ];
 
 /// Response headers worth documenting: (operation, status, header, description).
@@ -72,6 +86,30 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "200",
         "ETag",
         "The task's new version, as `\"<version>\"`.",
+    ),
+    (
+        "create_list",
+        "201",
+        "Location",
+        "The new list's URL, `/lists/{id}`.",
+    ),
+    (
+        "create_list",
+        "201",
+        "ETag",
+        "The list's version, as `\"<version>\"`.",
+    ),
+    (
+        "get_list",
+        "200",
+        "ETag",
+        "The list's version, as `\"<version>\"`.",
+    ),
+    (
+        "update_list",
+        "200",
+        "ETag",
+        "The list's new version, as `\"<version>\"`.",
     ),
     (
         "login_user",
@@ -193,7 +231,8 @@ pub fn finish(mut doc: Value) -> Value {
         "tags".into(),
         json!([
             {"name": "Accounts", "description": "Registration, login and your own account."},
-            {"name": "Tasks", "description": "Your tasks: private to you."},
+            {"name": "Lists", "description": "Your lists: your inbox, and the lists shared with you."},
+            {"name": "Tasks", "description": "The tasks of your lists: visible to their members only."},
             {"name": "Admin", "description": "Account administration (role `admin`)."},
             {"name": "System", "description": "Liveness and readiness."}
         ]),

@@ -14,7 +14,7 @@ use paperclip::v2::models::{
     DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
 };
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{TaskId, UserId};
+use taskapi_domain::{ListId, TaskId, UserId};
 
 use crate::error::ApiError;
 
@@ -38,6 +38,16 @@ impl IdKind for TaskKind {
     const DESCRIPTION: &'static str = "The task's id.";
 }
 
+/// Lists' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct ListKind;
+
+impl IdKind for ListKind {
+    type Id = ListId;
+    const RESOURCE: &'static str = "List";
+    const DESCRIPTION: &'static str = "The list's id.";
+}
+
 /// Accounts' ids.
 #[derive(Debug, Clone, Copy)]
 pub struct UserKind;
@@ -54,6 +64,8 @@ pub struct PathId<K: IdKind>(Option<K::Id>, PhantomData<K>);
 
 /// `/tasks/{id}`.
 pub type TaskIdParam = PathId<TaskKind>;
+/// `/lists/{id}`.
+pub type ListIdParam = PathId<ListKind>;
 /// `/admin/users/{id}`.
 pub type UserIdParam = PathId<UserKind>;
 

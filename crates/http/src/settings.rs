@@ -76,6 +76,8 @@ pub struct ThrottleConfig {
 pub struct QuotaSettings {
     /// Most tasks per account; 0 for no limit.
     pub tasks_per_user: u64,
+    /// Most lists an account may own besides its inbox; 0 for no limit.
+    pub lists_per_user: u64,
     /// Task writes (create, update, delete) per account per minute, per instance; 0 for no
     /// limit.
     pub writes_per_minute: u32,

@@ -250,6 +250,7 @@ pub(crate) struct TaskChangesRow {
     pub(crate) updated_at: SqlTimestamp,
     pub(crate) title_key: String,
     pub(crate) search_key: String,
+    pub(crate) assignee_id: Option<SqlUuid>,
 }
 
 impl TaskChangesRow {
@@ -268,6 +269,7 @@ impl TaskChangesRow {
             updated_at: stamp(now),
             title_key: changes.title.sort_key(),
             search_key: search_key(&changes.title, &changes.description),
+            assignee_id: changes.assignee_id.map(user_key),
         })
     }
 }

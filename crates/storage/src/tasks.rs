@@ -110,6 +110,11 @@ fn refusal_of_insert(
     if let Err(refusal) = access.check_write() {
         return Ok(Some(TaskInsert::Denied(refusal)));
     }
+    if let Some(assignee) = row.assignee_id
+        && locked_access(conn, row.list_id, assignee)?.is_none()
+    {
+        return Ok(Some(TaskInsert::UnknownAssignee));
+    }
     if at_quota(conn, row.created_by, max_tasks)? {
         return Ok(Some(TaskInsert::QuotaExceeded));
     }
@@ -273,7 +278,7 @@ impl TaskRepository for DieselTaskRepository {
                 let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
                     return Ok::<_, DbError>(UpdateOutcome::NotFound);
                 };
-                let version = row.version;
+                let (version, list) = (row.version, row.list_id);
                 let current = row.into_domain(tags_of(conn, id)?)?;
                 let (changes, now) = match decide(&current, access) {
                     UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
@@ -281,6 +286,14 @@ impl TaskRepository for DieselTaskRepository {
                     UpdateDecision::Deny(refusal) => return Ok(UpdateOutcome::Denied(refusal)),
                     UpdateDecision::Write(changes, now) => (changes, now),
                 };
+                // A new assignee must be a member, and stay one until this commits.
+                if let Some(assignee) = changes
+                    .assignee_id
+                    .filter(|a| Some(*a) != current.assignee_id)
+                    && locked_access(conn, list, user_key(assignee))?.is_none()
+                {
+                    return Ok(UpdateOutcome::UnknownAssignee);
+                }
                 let columns = TaskChangesRow::from_domain(&changes, now)?;
                 let tags = TagRow::for_task(id, &changes.tags)?;
                 // The version bump happens in the statement; its version check is redundant

@@ -21,6 +21,9 @@ pub enum TaskError {
         /// The least role that would allow it.
         needs: ListRole,
     },
+    /// The assignee named is not a member of the task's list.
+    #[error("the assignee is not a member of the list")]
+    UnknownAssignee,
     /// The task's list is archived: its tasks cannot be written.
     #[error("the list is archived")]
     ListArchived,

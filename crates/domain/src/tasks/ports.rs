@@ -55,6 +55,8 @@ pub enum UpdateOutcome {
     Refused,
     /// The caller may not write the task's list; nothing changed.
     Denied(AccessRefusal),
+    /// The new assignee is not a member of the task's list; nothing changed.
+    UnknownAssignee,
     /// The caller is not a member of the list of a task with this id (or there is none).
     NotFound,
 }
@@ -71,6 +73,8 @@ pub enum TaskInsert {
     NoSuchList,
     /// The creator may not write the task's list; nothing was written.
     Denied(AccessRefusal),
+    /// The assignee is not a member of the task's list; nothing was written.
+    UnknownAssignee,
     /// (Under an idempotency key only.) The reservation is no longer the caller's; nothing
     /// was written.
     ReservationLost,
@@ -87,7 +91,8 @@ pub enum TaskInsert {
 pub trait TaskRepository: Send + Sync {
     /// Stores a new task with its tags, atomically, provided its creator is a member of its
     /// list (else [`TaskInsert::NoSuchList`]) allowed to write there
-    /// ([`TaskAccess::check_write`], else [`TaskInsert::Denied`]) and has created fewer than
+    /// ([`TaskAccess::check_write`], else [`TaskInsert::Denied`]), its assignee, if any, is
+    /// a member there too (else [`TaskInsert::UnknownAssignee`]), and it has created fewer than
     /// `max_tasks` tasks (`None`: no limit). Adapters MUST count the creator's tasks in the
     /// same transaction as the insert, serialised with the creator's other inserts (a lock
     /// on the account, or the database's single writer), so that concurrent inserts cannot
@@ -127,7 +132,9 @@ pub trait TaskRepository: Send + Sync {
 
     /// Reads the task and `member`'s access to its list, asks `decide` what to do with it,
     /// and does it, atomically: no other write to the task, its list or the membership can
-    /// come between the read and the write (adapters lock the rows, or the database). A write replaces the writable fields and tags, sets
+    /// come between the read and the write (adapters lock the rows, or the database). A new
+    /// assignee MUST be a member of the task's list, checked (and locked) in the same
+    /// transaction, else [`UpdateOutcome::UnknownAssignee`] and nothing changes. A write replaces the writable fields and tags, sets
     /// `updated_at`, and bumps `version` in the UPDATE statement itself.
     async fn update_with(
         &self,

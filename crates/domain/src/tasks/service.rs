@@ -113,6 +113,7 @@ impl TaskService {
             }),
             TaskInsert::QuotaExceeded => Err(self.quota_exceeded()),
             TaskInsert::NoSuchList => Err(TaskError::UnknownList),
+            TaskInsert::UnknownAssignee => Err(TaskError::UnknownAssignee),
             TaskInsert::Denied(refusal) => Err(Self::denied(refusal)),
             TaskInsert::ReservationLost => Err(StoreError::internal(
                 "a task without an idempotency key lost a reservation",
@@ -135,7 +136,7 @@ impl TaskService {
             parent_id: None,
             position: id.simple().to_string(),
             created_by: caller.user_id,
-            assignee_id: None,
+            assignee_id: draft.assignee_id,
             title: draft.title,
             description: draft.description,
             is_done: draft.is_done,
@@ -228,6 +229,10 @@ impl TaskService {
                         self.idempotency.release(held).await?;
                         Err(Self::denied(refusal))
                     }
+                    Ok(TaskInsert::UnknownAssignee) => {
+                        self.idempotency.release(held).await?;
+                        Err(TaskError::UnknownAssignee)
+                    }
                     Err(e) => {
                         // Let a retry proceed; if even this fails, the reservation is taken
                         // over once it counts as abandoned.
@@ -319,6 +324,7 @@ impl TaskService {
             UpdateOutcome::Updated(task) | UpdateOutcome::Unchanged(task) => Ok(task),
             UpdateOutcome::Refused => Err(TaskError::VersionMismatch),
             UpdateOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            UpdateOutcome::UnknownAssignee => Err(TaskError::UnknownAssignee),
             UpdateOutcome::NotFound => Err(TaskError::NotFound),
         }
     }

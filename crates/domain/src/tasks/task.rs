@@ -46,6 +46,8 @@ pub struct Task {
 pub struct TaskDraft {
     /// The list to put it in; the creator's inbox by default.
     pub list_id: Option<ListId>,
+    /// The member to assign it to, if any (a member of its list).
+    pub assignee_id: Option<UserId>,
     /// Required title.
     pub title: TaskTitle,
     /// Description; empty by default.
@@ -65,6 +67,7 @@ impl TaskDraft {
     pub fn titled(title: TaskTitle) -> Self {
         Self {
             list_id: None,
+            assignee_id: None,
             title,
             description: Description::empty(),
             is_done: false,
@@ -91,6 +94,8 @@ pub struct TaskPatch {
     pub due_at: Option<Option<DateTime<Utc>>>,
     /// New tags (replacing the old ones).
     pub tags: Option<Tags>,
+    /// New assignee (a member of the task's list), or `Some(None)` to unassign it.
+    pub assignee_id: Option<Option<UserId>>,
 }
 
 /// The complete writable state of a task after an update, handed to storage.
@@ -110,6 +115,8 @@ pub struct TaskChanges {
     pub due_at: Option<DateTime<Utc>>,
     /// Tags.
     pub tags: Tags,
+    /// Assignee.
+    pub assignee_id: Option<UserId>,
 }
 
 impl Task {
@@ -134,6 +141,7 @@ impl Task {
             priority: patch.priority.unwrap_or(self.priority),
             due_at: patch.due_at.unwrap_or(self.due_at),
             tags: patch.tags.clone().unwrap_or_else(|| self.tags.clone()),
+            assignee_id: patch.assignee_id.unwrap_or(self.assignee_id),
         };
         let unchanged = changes.title == self.title
             && changes.description == self.description
@@ -141,7 +149,8 @@ impl Task {
             && changes.completed_at == self.completed_at
             && changes.priority == self.priority
             && changes.due_at == self.due_at
-            && changes.tags == self.tags;
+            && changes.tags == self.tags
+            && changes.assignee_id == self.assignee_id;
         (!unchanged).then_some(changes)
     }
 }

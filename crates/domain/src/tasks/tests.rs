@@ -66,6 +66,7 @@ fn updated(current: &Task, changes: &TaskChanges, now: DateTime<Utc>) -> Task {
         priority: changes.priority,
         due_at: changes.due_at,
         tags: changes.tags.clone(),
+        assignee_id: changes.assignee_id,
         updated_at: now,
         version: current.version + 1,
         ..current.clone()

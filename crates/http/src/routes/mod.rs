@@ -4,6 +4,7 @@
 
 pub(crate) mod accounts;
 mod admin;
+mod lists;
 mod system;
 pub(crate) mod tasks;
 
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     system::configure(cfg);
     accounts::configure(cfg);
     admin::configure(cfg);
+    lists::configure(cfg);
     tasks::configure(cfg);
 }
 
@@ -28,6 +30,7 @@ pub(crate) fn request_body_schemas() -> Vec<(&'static str, serde_json::Value)> {
     [
         accounts::request_bodies(),
         admin::request_bodies(),
+        lists::request_bodies(),
         tasks::request_bodies(),
     ]
     .concat()

@@ -277,6 +277,7 @@ fn changes_of(task: &Task) -> TaskChanges {
         priority: task.priority,
         due_at: task.due_at,
         tags: task.tags.clone(),
+        assignee_id: task.assignee_id,
     }
 }
 
@@ -632,6 +633,7 @@ async fn update_bumps_version_sets_updated_at_and_replaces_tags(
         priority: Priority::High,
         due_at: None,
         tags: Tags::parse(&["new", "stale", "another"])?,
+        assignee_id: None,
     };
     let outcome = update_if_version(&*tasks, owner, task.id, 1, changes.clone(), now).await?;
     let expected = Task {

@@ -12,8 +12,8 @@ use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId, TaskListQuery,
-    TaskPage, TaskSort, TaskSortField,
+    ListId, PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId,
+    TaskListQuery, TaskPage, TaskSort, TaskSortField,
 };
 
 use super::TaskResponse;
@@ -70,7 +70,8 @@ fn sort_param(sort: TaskSort) -> String {
     format!("{}{name}", if sort.descending { "-" } else { "" })
 }
 
-/// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`).
+/// Lists the tasks of the caller's lists (archived lists left out unless `list_id` names
+/// one): filtered, sorted, a page at a time (follow `Link: rel="next"`).
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
 pub async fn list(
     state: Data<AppState>,
@@ -98,6 +99,12 @@ impl TaskListParams {
         let mut size = PageSize::default();
         let mut errors = taskapi_domain::ValidationErrors::new();
 
+        if let Some(raw) = params.take("list_id") {
+            filter.list_id = errors.check(
+                "list_id",
+                raw.parse::<ListId>().map_err(|_| super::create::NOT_A_UUID),
+            );
+        }
         if let Some(raw) = params.take("is_done") {
             filter.is_done = errors.check("is_done", parse_bool(&raw));
         }
@@ -274,7 +281,16 @@ impl OperationModifier for TaskListParams {
              Ties are broken by id; tasks without due_at come last either way.",
             &SORT_FIELDS,
         );
+        let mut list_id = query_parameter(
+            "list_id",
+            "Only the tasks of this list (archived or not); without it, the tasks of every \
+             unarchived list of the caller's.",
+            DataType::String,
+            Some(DataTypeFormat::Uuid),
+        );
+        list_id.max_length = Some(45);
         for parameter in [
+            list_id,
             query_parameter(
                 "is_done",
                 "Only done (true) or open (false) tasks.",
