@@ -20,6 +20,15 @@ pub enum ListError {
     /// The inbox cannot be renamed, archived, shared or deleted.
     #[error("the inbox cannot be renamed, archived, shared or deleted")]
     Inbox,
+    /// No such member of the list (for a caller who may see its members).
+    #[error("member not found")]
+    MemberNotFound,
+    /// No such pending invitation for this caller.
+    #[error("invitation not found")]
+    InvitationNotFound,
+    /// The change would leave the list without an owner.
+    #[error("a list keeps at least one owner")]
+    LastOwner,
     /// The version condition names a version the list no longer has.
     #[error("the list has changed since the version the request was based on")]
     VersionMismatch,

@@ -12,6 +12,7 @@ mod list;
 mod listing;
 mod ports;
 mod service;
+mod sharing;
 mod values;
 
 #[cfg(test)]
@@ -28,8 +29,12 @@ pub use listing::{
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockListRepository;
 pub use ports::{
-    DecideListDelete, DecideListUpdate, ListDeleteOutcome, ListInsert, ListRepository,
-    ListUpdateOutcome,
+    DecideInvitations, DecideListDelete, DecideListUpdate, DecideMemberChange, InvitationsOutcome,
+    ListDeleteOutcome, ListInsert, ListRepository, ListUpdateOutcome, MemberOutcome,
 };
 pub use service::ListService;
+pub use sharing::{
+    Invitation, Member, MemberDecision, MemberRefusal, MembershipChange, NewInvitation,
+    may_manage_invitations,
+};
 pub use values::{ListName, ListRole, ListRoleError};

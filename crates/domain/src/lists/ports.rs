@@ -4,10 +4,43 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::{
-    List, ListDeleteDecision, ListId, ListListQuery, ListRefusal, ListUpdateDecision, NewList,
-    StoreError, UserId,
+    Invitation, InvitationId, List, ListDeleteDecision, ListId, ListListQuery, ListRefusal,
+    ListUpdateDecision, Member, MemberDecision, MemberRefusal, MembershipChange, NewInvitation,
+    NewList, StoreError, UserId,
 };
+
+/// The domain's decision on a change of membership, given what storage holds locked.
+pub type DecideMemberChange = Box<dyn FnOnce(&MembershipChange) -> MemberDecision + Send>;
+
+/// The domain's decision whether the caller may manage a list's invitations.
+pub type DecideInvitations = Box<dyn FnOnce(&List) -> Result<(), ListRefusal> + Send>;
+
+/// Outcome of a change of membership.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOutcome {
+    /// The member as they are now; `None` when removed.
+    Changed(Option<Member>),
+    /// Refused; nothing changed.
+    Refused(MemberRefusal),
+    /// The caller is not a member of a list with this id.
+    ListNotFound,
+    /// The list has no such member.
+    MemberNotFound,
+}
+
+/// Outcome of an operation on a list's invitations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InvitationsOutcome<T> {
+    /// Done.
+    Done(T),
+    /// Refused; nothing changed.
+    Refused(ListRefusal),
+    /// The caller is not a member of a list with this id.
+    ListNotFound,
+}
 
 /// Outcome of storing a new list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +119,78 @@ pub trait ListRepository: Send + Sync {
         id: ListId,
         decide: DecideListUpdate,
     ) -> Result<ListUpdateOutcome, StoreError>;
+
+    /// The list's members, oldest first, if `member` is one of them.
+    async fn members(
+        &self,
+        member: UserId,
+        list: ListId,
+    ) -> Result<Option<Vec<Member>>, StoreError>;
+
+    /// Changes `target`'s membership of `list` as `decide` says, atomically: the list and
+    /// every owner's membership stay locked from the read (the caller's role, the target,
+    /// the owner count) to the write, so that two changes cannot each leave the other
+    /// owner as the last.
+    async fn change_member(
+        &self,
+        caller: UserId,
+        list: ListId,
+        target: UserId,
+        decide: DecideMemberChange,
+    ) -> Result<MemberOutcome, StoreError>;
+
+    /// Stores an invitation to `invitation.list_id` (replacing a pending one for the same
+    /// email) if `decide` allows it on the list as the caller sees it. Adapters MUST NOT
+    /// look up whether an account has the email.
+    async fn invite(
+        &self,
+        caller: UserId,
+        invitation: NewInvitation,
+        decide: DecideInvitations,
+    ) -> Result<InvitationsOutcome<Invitation>, StoreError>;
+
+    /// The list's invitations pending at `now`, oldest first, if `decide` allows the caller
+    /// to see them.
+    async fn invitations(
+        &self,
+        caller: UserId,
+        list: ListId,
+        now: DateTime<Utc>,
+        decide: DecideInvitations,
+    ) -> Result<InvitationsOutcome<Vec<Invitation>>, StoreError>;
+
+    /// Withdraws one of the list's invitations if `decide` allows it; `Done(false)` when the
+    /// list has no such invitation.
+    async fn withdraw(
+        &self,
+        caller: UserId,
+        list: ListId,
+        id: InvitationId,
+        decide: DecideInvitations,
+    ) -> Result<InvitationsOutcome<bool>, StoreError>;
+
+    /// The invitations pending at `now` to the account's current email, oldest first.
+    async fn invitations_for(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Invitation>, StoreError>;
+
+    /// Accepts the invitation if it is pending at `now` and addressed to the account's
+    /// current email: in one transaction the invitation is consumed (exactly one of
+    /// concurrent accepts consumes it) and the account becomes a member with its role (a
+    /// member already keeps the higher of the two roles). The list as the account now sees
+    /// it; `None` when there is no such invitation for it.
+    async fn accept(
+        &self,
+        user: UserId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<List>, StoreError>;
+
+    /// Declines (deletes) the invitation if it is addressed to the account's current email;
+    /// whether there was one.
+    async fn decline(&self, user: UserId, id: InvitationId) -> Result<bool, StoreError>;
 
     /// Reads the list as `member` sees it, asks `decide`, and deletes it (with its
     /// memberships, invitations and tasks) if it says so, atomically.

@@ -3,10 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use chrono::Duration;
+
 use crate::{
-    Clock, DecideListDelete, DecideListUpdate, IdGenerator, List, ListCursor, ListDeleteOutcome,
-    ListError, ListId, ListInsert, ListListQuery, ListName, ListPage, ListPatch, ListRefusal,
-    ListRepository, ListUpdateOutcome, NewList, Page, Principal, VersionCondition,
+    Clock, DecideListDelete, DecideListUpdate, Email, IdGenerator, Invitation, InvitationId,
+    InvitationsOutcome, List, ListCursor, ListDeleteOutcome, ListError, ListId, ListInsert,
+    ListListQuery, ListName, ListPage, ListPatch, ListRefusal, ListRepository, ListRole,
+    ListUpdateOutcome, Member, MemberOutcome, MemberRefusal, MembershipChange, NewInvitation,
+    NewList, Page, Principal, UserId, VersionCondition, may_manage_invitations,
 };
 
 /// The list use cases. Every method is scoped to the caller: a list they are not a member of
@@ -17,6 +21,7 @@ pub struct ListService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     max_lists: Option<u64>,
+    invitation_ttl: Duration,
 }
 
 impl fmt::Debug for ListService {
@@ -47,7 +52,15 @@ impl ListService {
             clock,
             ids,
             max_lists: None,
+            invitation_ttl: Duration::days(7),
         }
+    }
+
+    /// The same service, its invitations expiring `ttl` after they are made.
+    #[must_use]
+    pub fn with_invitation_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.invitation_ttl = Duration::from_std(ttl).unwrap_or(Duration::days(7));
+        self
     }
 
     /// The same service, letting each account own at most `max_lists` lists besides its
@@ -147,6 +160,182 @@ impl ListService {
             ListDeleteOutcome::Deleted => Ok(()),
             ListDeleteOutcome::Refused(refusal) => Err(refusal.into()),
             ListDeleteOutcome::NotFound => Err(ListError::NotFound),
+        }
+    }
+
+    /// The members of one of the caller's lists, oldest first.
+    ///
+    /// # Errors
+    /// `NotFound` when the caller is not a member.
+    pub async fn members(&self, caller: &Principal, id: ListId) -> Result<Vec<Member>, ListError> {
+        self.lists
+            .members(caller.user_id, id)
+            .await?
+            .ok_or(ListError::NotFound)
+    }
+
+    /// Gives a member another role (owners; never leaving the list without an owner).
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`; `Inbox`; `MemberNotFound`; `LastOwner`.
+    pub async fn change_role(
+        &self,
+        caller: &Principal,
+        id: ListId,
+        member: UserId,
+        role: ListRole,
+    ) -> Result<Member, ListError> {
+        let decide = Box::new(move |change: &MembershipChange| change.decide_role(role));
+        match self
+            .lists
+            .change_member(caller.user_id, id, member, decide)
+            .await?
+        {
+            MemberOutcome::Changed(Some(member)) => Ok(member),
+            MemberOutcome::Changed(None) => Err(ListError::MemberNotFound),
+            outcome => Err(Self::member_error(outcome)),
+        }
+    }
+
+    /// Removes a member (owners), or the caller themself (leaving); never the last owner.
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`; `MemberNotFound`; `LastOwner`.
+    pub async fn remove_member(
+        &self,
+        caller: &Principal,
+        id: ListId,
+        member: UserId,
+    ) -> Result<(), ListError> {
+        let decide = Box::new(|change: &MembershipChange| change.decide_removal());
+        match self
+            .lists
+            .change_member(caller.user_id, id, member, decide)
+            .await?
+        {
+            MemberOutcome::Changed(_) => Ok(()),
+            outcome => Err(Self::member_error(outcome)),
+        }
+    }
+
+    fn member_error(outcome: MemberOutcome) -> ListError {
+        match outcome {
+            MemberOutcome::Refused(MemberRefusal::List(refusal)) => refusal.into(),
+            MemberOutcome::Refused(MemberRefusal::LastOwner) => ListError::LastOwner,
+            MemberOutcome::MemberNotFound => ListError::MemberNotFound,
+            MemberOutcome::ListNotFound | MemberOutcome::Changed(_) => ListError::NotFound,
+        }
+    }
+
+    fn invitations_result<T>(outcome: InvitationsOutcome<T>) -> Result<T, ListError> {
+        match outcome {
+            InvitationsOutcome::Done(value) => Ok(value),
+            InvitationsOutcome::Refused(refusal) => Err(refusal.into()),
+            InvitationsOutcome::ListNotFound => Err(ListError::NotFound),
+        }
+    }
+
+    /// Invites `email` to a list with `role` (owners; never to an inbox), replacing a
+    /// pending invitation of that email. The answer is the same whether or not an account
+    /// has that email: none is looked up.
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`; `Inbox`.
+    pub async fn invite(
+        &self,
+        caller: &Principal,
+        id: ListId,
+        email: Email,
+        role: ListRole,
+    ) -> Result<Invitation, ListError> {
+        let now = self.clock.now();
+        let invitation = NewInvitation {
+            id: InvitationId::from_uuid(self.ids.new_id()),
+            list_id: id,
+            email,
+            role,
+            invited_by: caller.user_id,
+            created_at: now,
+            expires_at: now + self.invitation_ttl,
+        };
+        let decide = Box::new(|list: &List| may_manage_invitations(list));
+        Self::invitations_result(
+            self.lists
+                .invite(caller.user_id, invitation, decide)
+                .await?,
+        )
+    }
+
+    /// A list's pending invitations (owners).
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`; `Inbox`.
+    pub async fn invitations(
+        &self,
+        caller: &Principal,
+        id: ListId,
+    ) -> Result<Vec<Invitation>, ListError> {
+        let decide = Box::new(|list: &List| may_manage_invitations(list));
+        let outcome = self
+            .lists
+            .invitations(caller.user_id, id, self.clock.now(), decide)
+            .await?;
+        Self::invitations_result(outcome)
+    }
+
+    /// Withdraws one of a list's invitations (owners).
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`; `Inbox`; `InvitationNotFound`.
+    pub async fn withdraw(
+        &self,
+        caller: &Principal,
+        id: ListId,
+        invitation: InvitationId,
+    ) -> Result<(), ListError> {
+        let decide = Box::new(|list: &List| may_manage_invitations(list));
+        let outcome = self
+            .lists
+            .withdraw(caller.user_id, id, invitation, decide)
+            .await?;
+        if Self::invitations_result(outcome)? {
+            Ok(())
+        } else {
+            Err(ListError::InvitationNotFound)
+        }
+    }
+
+    /// The invitations pending for the caller's email.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn my_invitations(&self, caller: &Principal) -> Result<Vec<Invitation>, ListError> {
+        Ok(self
+            .lists
+            .invitations_for(caller.user_id, self.clock.now())
+            .await?)
+    }
+
+    /// Accepts an invitation to the caller's email: they become a member with its role.
+    ///
+    /// # Errors
+    /// `InvitationNotFound` when there is no such pending invitation for them.
+    pub async fn accept(&self, caller: &Principal, id: InvitationId) -> Result<List, ListError> {
+        self.lists
+            .accept(caller.user_id, id, self.clock.now())
+            .await?
+            .ok_or(ListError::InvitationNotFound)
+    }
+
+    /// Declines an invitation to the caller's email.
+    ///
+    /// # Errors
+    /// `InvitationNotFound` when there is no such invitation for them.
+    pub async fn decline(&self, caller: &Principal, id: InvitationId) -> Result<(), ListError> {
+        if self.lists.decline(caller.user_id, id).await? {
+            Ok(())
+        } else {
+            Err(ListError::InvitationNotFound)
         }
     }
 }

@@ -372,3 +372,135 @@ async fn listing_asks_one_more_than_the_page_and_points_after_the_last_shown() {
     assert_eq!(next.key, ListSortKey::Instant(at(2)));
     assert!(next.is_consistent());
 }
+
+fn member(n: u128, role: ListRole) -> Member {
+    Member {
+        user_id: UserId::from_uuid(Uuid::from_u128(n)),
+        email: Email::parse(&format!("m{n}@example.com")).unwrap_or_else(|e| panic!("{e}")),
+        role,
+        added_at: at(100),
+    }
+}
+
+fn change(caller_role: ListRole, target: Member, owners: i64) -> MembershipChange {
+    MembershipChange {
+        list: list(caller_role, 1),
+        caller: caller().user_id,
+        target,
+        owners,
+    }
+}
+
+#[test]
+fn only_owners_change_roles_and_the_last_owner_cannot_be_demoted() {
+    let editor = member(2, ListRole::Editor);
+    assert_eq!(
+        change(ListRole::Owner, editor.clone(), 1).decide_role(ListRole::Owner),
+        MemberDecision::SetRole(ListRole::Owner)
+    );
+    assert_eq!(
+        change(ListRole::Editor, editor, 1).decide_role(ListRole::Viewer),
+        MemberDecision::Refuse(MemberRefusal::List(ListRefusal::Forbidden(ListRole::Owner)))
+    );
+    let only_owner = member(1, ListRole::Owner);
+    assert_eq!(
+        change(ListRole::Owner, only_owner.clone(), 1).decide_role(ListRole::Editor),
+        MemberDecision::Refuse(MemberRefusal::LastOwner)
+    );
+    assert_eq!(
+        change(ListRole::Owner, only_owner.clone(), 2).decide_role(ListRole::Editor),
+        MemberDecision::SetRole(ListRole::Editor)
+    );
+    // Confirming the last owner as owner changes nothing and is allowed.
+    assert_eq!(
+        change(ListRole::Owner, only_owner, 1).decide_role(ListRole::Owner),
+        MemberDecision::SetRole(ListRole::Owner)
+    );
+}
+
+#[test]
+fn members_leave_owners_remove_and_the_last_owner_stays() {
+    let me_as_viewer = Member {
+        user_id: caller().user_id,
+        ..member(1, ListRole::Viewer)
+    };
+    assert_eq!(
+        change(ListRole::Viewer, me_as_viewer, 1).decide_removal(),
+        MemberDecision::Remove,
+        "anyone may leave"
+    );
+    assert_eq!(
+        change(ListRole::Editor, member(3, ListRole::Viewer), 1).decide_removal(),
+        MemberDecision::Refuse(MemberRefusal::List(ListRefusal::Forbidden(ListRole::Owner)))
+    );
+    assert_eq!(
+        change(ListRole::Owner, member(3, ListRole::Editor), 1).decide_removal(),
+        MemberDecision::Remove
+    );
+    let me_as_only_owner = Member {
+        user_id: caller().user_id,
+        ..member(1, ListRole::Owner)
+    };
+    assert_eq!(
+        change(ListRole::Owner, me_as_only_owner.clone(), 1).decide_removal(),
+        MemberDecision::Refuse(MemberRefusal::LastOwner)
+    );
+    assert_eq!(
+        change(ListRole::Owner, me_as_only_owner, 2).decide_removal(),
+        MemberDecision::Remove
+    );
+}
+
+#[test]
+fn only_owners_manage_invitations_and_never_of_an_inbox() {
+    assert_eq!(may_manage_invitations(&list(ListRole::Owner, 1)), Ok(()));
+    assert_eq!(
+        may_manage_invitations(&list(ListRole::Editor, 1)),
+        Err(ListRefusal::Forbidden(ListRole::Owner))
+    );
+    assert_eq!(may_manage_invitations(&inbox()), Err(ListRefusal::Inbox));
+}
+
+#[tokio::test]
+async fn an_invitation_expires_after_its_ttl_and_storage_refusals_become_errors() {
+    let mut repo = MockListRepository::new();
+    repo.expect_invite()
+        .times(1)
+        .withf(|caller_id, inv, _| {
+            *caller_id == caller().user_id
+                && inv.expires_at == at(100) + chrono::Duration::hours(2)
+                && inv.role == ListRole::Editor
+        })
+        .returning(|_, inv, decide| {
+            Ok(match decide(&list(ListRole::Owner, 1)) {
+                Ok(()) => InvitationsOutcome::Done(Invitation {
+                    id: inv.id,
+                    list_id: inv.list_id,
+                    list_name: name("Groceries"),
+                    email: inv.email,
+                    role: inv.role,
+                    invited_by: Some(inv.invited_by),
+                    created_at: inv.created_at,
+                    expires_at: inv.expires_at,
+                }),
+                Err(refusal) => InvitationsOutcome::Refused(refusal),
+            })
+        });
+    repo.expect_accept().returning(|_, _, _| Ok(None));
+    let svc = service(repo, 100).with_invitation_ttl(std::time::Duration::from_secs(7200));
+    let email = Email::parse("friend@example.com").unwrap_or_else(|e| panic!("{e}"));
+    let invited = svc
+        .invite(
+            &caller(),
+            list(ListRole::Owner, 1).id,
+            email,
+            ListRole::Editor,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(invited.expires_at, at(7300));
+    let accepted = svc
+        .accept(&caller(), InvitationId::from_uuid(Uuid::from_u128(5)))
+        .await;
+    assert!(matches!(accepted, Err(ListError::InvitationNotFound)));
+}
