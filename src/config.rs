@@ -9,7 +9,8 @@ use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
-    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
+    CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
+    ThrottleConfig,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -153,6 +154,8 @@ pub struct Settings {
     pub throttle: ThrottleConfig,
     /// `[quota]`.
     pub quota: QuotaSettings,
+    /// `[lists]`.
+    pub lists: ListsSettings,
     /// `[cors]`.
     pub cors: CorsSettings,
     /// `[metrics]`.
@@ -250,12 +253,18 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 13] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 14] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
         const DAY: Duration = Duration::from_secs(86_400);
         [
+            (
+                "lists.invitation_ttl",
+                self.lists.invitation_ttl,
+                MINUTE,
+                365 * DAY,
+            ),
             (
                 "server.shutdown_timeout",
                 self.server.shutdown_timeout,

@@ -32,6 +32,7 @@ mod metrics;
 mod openapi;
 mod request_ids;
 mod sessions;
+mod sharing;
 mod slow_clients;
 mod system;
 mod tasks;

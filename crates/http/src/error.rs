@@ -438,6 +438,9 @@ pub(crate) const NO_SUCH_LIST: &str = "no such list";
 const LIST_ARCHIVED: &str = "The list is archived: its tasks cannot be created, changed, moved \
                              or deleted until an owner restores it.";
 
+/// Why a change that would leave a list without an owner is refused.
+const LAST_OWNER: &str = "A list keeps at least one owner: make another member an owner first.";
+
 /// Why the inbox refuses a change.
 const INBOX_IS_FIXED: &str = "The inbox cannot be renamed, archived, shared or deleted.";
 
@@ -454,6 +457,9 @@ impl From<ListError> for ApiError {
     fn from(e: ListError) -> Self {
         match e {
             ListError::NotFound => ApiError::NotFound("List"),
+            ListError::MemberNotFound => ApiError::NotFound("Member"),
+            ListError::InvitationNotFound => ApiError::NotFound("Invitation"),
+            ListError::LastOwner => ApiError::Conflict(LAST_OWNER.into()),
             ListError::Forbidden { needs } => ApiError::Forbidden(needs_role(needs)),
             ListError::Inbox => ApiError::Conflict(INBOX_IS_FIXED.into()),
             ListError::VersionMismatch => ApiError::ListPreconditionFailed,

@@ -43,7 +43,8 @@ pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
 pub use settings::{
-    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, ThrottleConfig,
+    CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
+    ThrottleConfig,
 };
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 

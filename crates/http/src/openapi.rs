@@ -53,6 +53,21 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
         &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
     ),
     ("delete_list", &[401, 403, 404, 409, 412, 429, 503]),
+    ("list_members", &[401, 404, 503]),
+    (
+        "update_member",
+        &[400, 401, 403, 404, 409, 413, 415, 429, 503],
+    ),
+    ("remove_member", &[401, 403, 404, 409, 429, 503]),
+    (
+        "create_invitation",
+        &[400, 401, 403, 404, 409, 413, 415, 429, 503],
+    ),
+    ("list_invitations", &[401, 403, 404, 409, 503]),
+    ("delete_invitation", &[401, 403, 404, 409, 429, 503]),
+    ("list_my_invitations", &[401, 503]),
+    ("accept_invitation", &[401, 404, 429, 503]),
+    ("decline_invitation", &[401, 404, 429, 503]),
 ];
 
 /// Response headers worth documenting: (operation, status, header, description).
@@ -110,6 +125,18 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "200",
         "ETag",
         "The list's new version, as `\"<version>\"`.",
+    ),
+    (
+        "create_invitation",
+        "201",
+        "Location",
+        "The invitation's URL, `/lists/{id}/invitations/{inv_id}`.",
+    ),
+    (
+        "accept_invitation",
+        "200",
+        "ETag",
+        "The list's version, as `\"<version>\"`.",
     ),
     (
         "login_user",

@@ -130,6 +130,15 @@ pub struct MetricsSettings {
     pub bind: Option<String>,
 }
 
+/// `[lists]`: sharing.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListsSettings {
+    /// How long an invitation to a list stays valid.
+    #[serde(with = "duration")]
+    pub invitation_ttl: Duration,
+}
+
 /// `[docs]`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -5,19 +5,24 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{
-    DecideListDelete, DecideListUpdate, List, ListDeleteDecision, ListDeleteOutcome, ListId,
+    DecideInvitations, DecideListDelete, DecideListUpdate, DecideMemberChange, Invitation,
+    InvitationId, InvitationsOutcome, List, ListDeleteDecision, ListDeleteOutcome, ListId,
     ListInsert, ListListQuery, ListRepository, ListRole, ListSortField, ListSortKey,
-    ListUpdateDecision, ListUpdateOutcome, NewList, StoreError, UserId,
+    ListUpdateDecision, ListUpdateOutcome, Member, MemberDecision, MemberOutcome, MembershipChange,
+    NewInvitation, NewList, StoreError, UserId,
 };
 
 use crate::backend::{DbConnection, load_natively};
 use crate::errors::DbError;
 use crate::pool::DbPool;
-use crate::rows::{ListRow, MemberRow, list_key, stamp, user_key};
-use crate::schema::{list_members, lists};
+use crate::rows::{
+    InvitationRow, ListRow, MemberRow, list_key, member_of, role_of, stamp, user_key,
+};
+use crate::schema::{list_invitations, list_members, lists, users};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
 /// Lists in `lists`, their members in `list_members`.
@@ -155,6 +160,75 @@ fn at_quota(conn: &mut DbConnection, owner: SqlUuid, max_lists: Option<u64>) -> 
         .get_result(conn)?;
     Ok(u64::try_from(owned).unwrap_or(0) >= max_lists)
 }
+
+/// The list's member `user`, with their email.
+fn member(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    user: SqlUuid,
+) -> Result<Option<Member>, DbError> {
+    let row: Option<(SqlUuid, String, String, SqlTimestamp)> = list_members::table
+        .inner_join(users::table)
+        .filter(list_members::list_id.eq(list))
+        .filter(list_members::user_id.eq(user))
+        .select((
+            list_members::user_id,
+            users::email,
+            list_members::role,
+            list_members::added_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(member_of).transpose()?)
+}
+
+/// The list as `member` sees it, without locks (in a read transaction).
+fn visible_list(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    member: SqlUuid,
+) -> Result<Option<List>, DbError> {
+    let found: Option<(ListRow, String)> = crate::access::list_with_role(list, member)
+        .first(conn)
+        .optional()?;
+    let Some((row, role)) = found else {
+        return Ok(None);
+    };
+    let count = member_count(conn, list)?;
+    Ok(Some(row.into_domain(&role, count)?))
+}
+
+/// The invitation rows pending at `now` that `filter` keeps, with their lists' names.
+fn invitation_rows(
+    conn: &mut DbConnection,
+    list: Option<SqlUuid>,
+    user: Option<SqlUuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Invitation>, DbError> {
+    let mut query = list_invitations::table
+        .inner_join(lists::table)
+        .filter(list_invitations::expires_at.gt(SqlTimestamp(now)))
+        .select((InvitationRow::as_select(), lists::name))
+        .order((list_invitations::created_at, list_invitations::id))
+        .limit(MAX_INVITATIONS)
+        .into_boxed();
+    if let Some(list) = list {
+        query = query.filter(list_invitations::list_id.eq(list));
+    }
+    if let Some(user) = user {
+        query = query.filter(
+            list_invitations::email
+                .eq_any(users::table.filter(users::id.eq(user)).select(users::email)),
+        );
+    }
+    let rows: Vec<(InvitationRow, String)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(row, name)| row.into_domain(&name).map_err(DbError::from))
+        .collect()
+}
+
+/// Most invitations one listing returns.
+const MAX_INVITATIONS: i64 = 1_000;
 
 #[async_trait]
 impl ListRepository for DieselListRepository {
@@ -302,6 +376,275 @@ impl ListRepository for DieselListRepository {
                 // CASCADE).
                 diesel::delete(lists::table.filter(lists::id.eq(id))).execute(conn)?;
                 Ok(ListDeleteOutcome::Deleted)
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn members(
+        &self,
+        member: UserId,
+        list: ListId,
+    ) -> Result<Option<Vec<Member>>, StoreError> {
+        let (member, list) = (user_key(member), list_key(list));
+        self.pool
+            .read(move |conn| {
+                if visible_list(conn, list, member)?.is_none() {
+                    return Ok::<_, DbError>(None);
+                }
+                let rows: Vec<(SqlUuid, String, String, SqlTimestamp)> = list_members::table
+                    .inner_join(users::table)
+                    .filter(list_members::list_id.eq(list))
+                    .select((
+                        list_members::user_id,
+                        users::email,
+                        list_members::role,
+                        list_members::added_at,
+                    ))
+                    .order((list_members::added_at, list_members::user_id))
+                    .load(conn)?;
+                let members = rows
+                    .into_iter()
+                    .map(member_of)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Some(members))
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn change_member(
+        &self,
+        caller: UserId,
+        list: ListId,
+        target: UserId,
+        decide: DecideMemberChange,
+    ) -> Result<MemberOutcome, StoreError> {
+        let (caller_key, list, target) = (user_key(caller), list_key(list), user_key(target));
+        self.pool
+            .write(move |conn| {
+                // The list's row first: every change of its memberships takes it, so the
+                // owner count below stays true until this commits.
+                let Some(current) = locked_list(conn, list, caller_key)? else {
+                    return Ok::<_, DbError>(MemberOutcome::ListNotFound);
+                };
+                let Some(target_member) = member(conn, list, target)? else {
+                    return Ok(MemberOutcome::MemberNotFound);
+                };
+                let owners: i64 = list_members::table
+                    .filter(list_members::list_id.eq(list))
+                    .filter(list_members::role.eq(ListRole::Owner.as_str()))
+                    .count()
+                    .get_result(conn)?;
+                let change = MembershipChange {
+                    list: current,
+                    caller,
+                    target: target_member.clone(),
+                    owners,
+                };
+                let membership = list_members::table
+                    .filter(list_members::list_id.eq(list))
+                    .filter(list_members::user_id.eq(target));
+                match decide(&change) {
+                    MemberDecision::Refuse(refusal) => Ok(MemberOutcome::Refused(refusal)),
+                    MemberDecision::Remove => {
+                        diesel::delete(membership).execute(conn)?;
+                        Ok(MemberOutcome::Changed(None))
+                    }
+                    MemberDecision::SetRole(role) => {
+                        diesel::update(membership)
+                            .set(list_members::role.eq(role.as_str()))
+                            .execute(conn)?;
+                        Ok(MemberOutcome::Changed(Some(Member {
+                            role,
+                            ..target_member
+                        })))
+                    }
+                }
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn invite(
+        &self,
+        caller: UserId,
+        invitation: NewInvitation,
+        decide: DecideInvitations,
+    ) -> Result<InvitationsOutcome<Invitation>, StoreError> {
+        let caller = user_key(caller);
+        let row = InvitationRow::from_new(&invitation);
+        self.pool
+            .write(move |conn| {
+                let Some(current) = locked_list(conn, row.list_id, caller)? else {
+                    return Ok::<_, DbError>(InvitationsOutcome::ListNotFound);
+                };
+                if let Err(refusal) = decide(&current) {
+                    return Ok(InvitationsOutcome::Refused(refusal));
+                }
+                // A newer invitation of the same email replaces the pending one.
+                diesel::delete(
+                    list_invitations::table
+                        .filter(list_invitations::list_id.eq(row.list_id))
+                        .filter(list_invitations::email.eq(&row.email)),
+                )
+                .execute(conn)?;
+                diesel::insert_into(list_invitations::table)
+                    .values(&row)
+                    .execute(conn)?;
+                Ok(InvitationsOutcome::Done(
+                    row.into_domain(current.name.as_str())?,
+                ))
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn invitations(
+        &self,
+        caller: UserId,
+        list: ListId,
+        now: DateTime<Utc>,
+        decide: DecideInvitations,
+    ) -> Result<InvitationsOutcome<Vec<Invitation>>, StoreError> {
+        let (caller, list) = (user_key(caller), list_key(list));
+        self.pool
+            .read(move |conn| {
+                let Some(current) = visible_list(conn, list, caller)? else {
+                    return Ok::<_, DbError>(InvitationsOutcome::ListNotFound);
+                };
+                if let Err(refusal) = decide(&current) {
+                    return Ok(InvitationsOutcome::Refused(refusal));
+                }
+                Ok(InvitationsOutcome::Done(invitation_rows(
+                    conn,
+                    Some(list),
+                    None,
+                    now,
+                )?))
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn withdraw(
+        &self,
+        caller: UserId,
+        list: ListId,
+        id: InvitationId,
+        decide: DecideInvitations,
+    ) -> Result<InvitationsOutcome<bool>, StoreError> {
+        let (caller, list, id) = (user_key(caller), list_key(list), SqlUuid(id.as_uuid()));
+        self.pool
+            .write(move |conn| {
+                let Some(current) = locked_list(conn, list, caller)? else {
+                    return Ok::<_, DbError>(InvitationsOutcome::ListNotFound);
+                };
+                if let Err(refusal) = decide(&current) {
+                    return Ok(InvitationsOutcome::Refused(refusal));
+                }
+                let deleted = diesel::delete(
+                    list_invitations::table
+                        .filter(list_invitations::id.eq(id))
+                        .filter(list_invitations::list_id.eq(list)),
+                )
+                .execute(conn)?;
+                Ok(InvitationsOutcome::Done(deleted > 0))
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn invitations_for(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        let user = user_key(user);
+        self.pool
+            .read(move |conn| invitation_rows(conn, None, Some(user), now))
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn accept(
+        &self,
+        user: UserId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<List>, StoreError> {
+        let (user, id) = (user_key(user), SqlUuid(id.as_uuid()));
+        self.pool
+            .write(move |conn| {
+                let addressed = list_invitations::table
+                    .filter(list_invitations::id.eq(id))
+                    .filter(list_invitations::expires_at.gt(SqlTimestamp(now)))
+                    .filter(
+                        list_invitations::email
+                            .eq_any(users::table.filter(users::id.eq(user)).select(users::email)),
+                    );
+                let Some(row) = addressed
+                    .select(InvitationRow::as_select())
+                    .first::<InvitationRow>(conn)
+                    .optional()?
+                else {
+                    return Ok::<_, DbError>(None);
+                };
+                // Memberships of the list change one at a time; of concurrent accepts, the
+                // first consumes the invitation and the others find it gone.
+                conn.engine().lock_list(row.list_id)?;
+                if diesel::delete(list_invitations::table.filter(list_invitations::id.eq(id)))
+                    .execute(conn)?
+                    == 0
+                {
+                    return Ok(None);
+                }
+                let offered = role_of(&row.role)?;
+                let membership = list_members::table
+                    .filter(list_members::list_id.eq(row.list_id))
+                    .filter(list_members::user_id.eq(user));
+                let existing: Option<String> = membership
+                    .select(list_members::role)
+                    .first(conn)
+                    .optional()?;
+                match existing {
+                    None => {
+                        diesel::insert_into(list_members::table)
+                            .values(&MemberRow {
+                                list_id: row.list_id,
+                                user_id: user,
+                                role: offered.as_str().to_owned(),
+                                added_at: stamp(now),
+                            })
+                            .execute(conn)?;
+                    }
+                    Some(role) if role_of(&role)? < offered => {
+                        diesel::update(membership)
+                            .set(list_members::role.eq(offered.as_str()))
+                            .execute(conn)?;
+                    }
+                    Some(_) => {}
+                }
+                visible_list(conn, row.list_id, user)
+            })
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn decline(&self, user: UserId, id: InvitationId) -> Result<bool, StoreError> {
+        let (user, id) = (user_key(user), SqlUuid(id.as_uuid()));
+        self.pool
+            .write(move |conn| {
+                let deleted =
+                    diesel::delete(
+                        list_invitations::table
+                            .filter(list_invitations::id.eq(id))
+                            .filter(list_invitations::email.eq_any(
+                                users::table.filter(users::id.eq(user)).select(users::email),
+                            )),
+                    )
+                    .execute(conn)?;
+                Ok::<_, DbError>(deleted > 0)
             })
             .await
             .map_err(StoreError::from)

@@ -12,7 +12,9 @@ use taskapi_domain::{
     User, UserId,
 };
 
-use crate::schema::{list_members, lists, refresh_tokens, sessions, task_tags, tasks, users};
+use crate::schema::{
+    list_invitations, list_members, lists, refresh_tokens, sessions, task_tags, tasks, users,
+};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
 /// Column value of a user id.
@@ -344,6 +346,68 @@ pub(crate) struct MemberRow {
     pub(crate) user_id: SqlUuid,
     pub(crate) role: String,
     pub(crate) added_at: SqlTimestamp,
+}
+
+/// A `list_invitations` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = list_invitations)]
+pub(crate) struct InvitationRow {
+    pub(crate) id: SqlUuid,
+    pub(crate) list_id: SqlUuid,
+    pub(crate) email: String,
+    pub(crate) role: String,
+    pub(crate) invited_by: Option<SqlUuid>,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) expires_at: SqlTimestamp,
+}
+
+impl InvitationRow {
+    /// The row of a new invitation.
+    pub(crate) fn from_new(inv: &taskapi_domain::NewInvitation) -> Self {
+        Self {
+            id: SqlUuid(inv.id.as_uuid()),
+            list_id: list_key(inv.list_id),
+            email: inv.email.as_str().to_owned(),
+            role: inv.role.as_str().to_owned(),
+            invited_by: Some(user_key(inv.invited_by)),
+            created_at: stamp(inv.created_at),
+            expires_at: stamp(inv.expires_at),
+        }
+    }
+
+    /// The invitation, to the list named `list_name`.
+    pub(crate) fn into_domain(
+        self,
+        list_name: &str,
+    ) -> Result<taskapi_domain::Invitation, StoreError> {
+        Ok(taskapi_domain::Invitation {
+            id: taskapi_domain::InvitationId::from_uuid(self.id.0),
+            list_id: ListId::from_uuid(self.list_id.0),
+            list_name: ListName::parse(list_name).map_err(|e| {
+                StoreError::internal(format!(
+                    "list {}: stored name is invalid: {e}",
+                    self.list_id.0
+                ))
+            })?,
+            email: Email::from_trusted(self.email),
+            role: role_of(&self.role)?,
+            invited_by: self.invited_by.map(|u| UserId::from_uuid(u.0)),
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+        })
+    }
+}
+
+/// A member as read with their account's email.
+pub(crate) fn member_of(
+    (user_id, email, role, added_at): (SqlUuid, String, String, SqlTimestamp),
+) -> Result<taskapi_domain::Member, StoreError> {
+    Ok(taskapi_domain::Member {
+        user_id: UserId::from_uuid(user_id.0),
+        email: Email::from_trusted(email),
+        role: role_of(&role)?,
+        added_at: added_at.0,
+    })
 }
 
 /// A `task_tags` row.

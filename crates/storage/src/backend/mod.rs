@@ -200,6 +200,10 @@ pub(crate) trait Engine {
         member: SqlUuid,
     ) -> QueryResult<Option<(String, bool)>>;
 
+    /// Locks the list's row until the write transaction ends: every change of its
+    /// memberships takes it first, so they take turns.
+    fn lock_list(&mut self, list: SqlUuid) -> QueryResult<()>;
+
     /// The list and `member`'s role in it, if they are a member, both locked against other
     /// writers until the write transaction ends.
     fn lock_list_for_update(

@@ -205,6 +205,15 @@ impl Engine for PgConnection {
             .optional()
     }
 
+    fn lock_list(&mut self, list: SqlUuid) -> QueryResult<()> {
+        crate::schema::lists::table
+            .filter(crate::schema::lists::id.eq(list))
+            .select(crate::schema::lists::id)
+            .for_update()
+            .load::<SqlUuid>(self)?;
+        Ok(())
+    }
+
     fn lock_list_for_update(
         &mut self,
         list: SqlUuid,

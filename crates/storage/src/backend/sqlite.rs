@@ -202,6 +202,11 @@ impl Engine for SqliteConnection {
             .optional()
     }
 
+    /// Nothing to do: the write transaction already serialises every writer.
+    fn lock_list(&mut self, _list: SqlUuid) -> QueryResult<()> {
+        Ok(())
+    }
+
     /// A plain read: the write transaction excludes every other writer.
     fn lock_list_for_update(
         &mut self,

@@ -5,7 +5,9 @@
 mod create;
 mod delete;
 mod get;
+mod invitations;
 mod list;
+mod members;
 mod update;
 
 use actix_web::http::header::ETAG;
@@ -31,6 +33,30 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get::get))
             .route(web::patch().to(update::update))
             .route(web::delete().to(delete::delete)),
+    )
+    .service(resource("/lists/{id}/members", "GET").route(web::get().to(members::list)))
+    .service(
+        resource("/lists/{id}/members/{user_id}", "PATCH, DELETE")
+            .route(web::patch().to(members::update))
+            .route(web::delete().to(members::remove)),
+    )
+    .service(
+        resource("/lists/{id}/invitations", "GET, POST")
+            .route(web::get().to(invitations::list))
+            .route(web::post().to(invitations::create)),
+    )
+    .service(
+        resource("/lists/{id}/invitations/{inv_id}", "DELETE")
+            .route(web::delete().to(invitations::withdraw)),
+    )
+    .service(resource("/me/invitations", "GET").route(web::get().to(invitations::mine)))
+    .service(
+        resource("/me/invitations/{inv_id}/accept", "POST")
+            .route(web::post().to(invitations::accept)),
+    )
+    .service(
+        resource("/me/invitations/{inv_id}/decline", "POST")
+            .route(web::post().to(invitations::decline)),
     );
 }
 
@@ -39,6 +65,8 @@ pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         schema::<create::CreateListRequest>(),
         schema::<update::UpdateListRequest>(),
+        schema::<members::UpdateMemberRequest>(),
+        schema::<invitations::CreateInvitationRequest>(),
     ]
 }
 
