@@ -490,3 +490,78 @@ async fn after_a_removal_answers_no_write_of_the_removed_member_succeeds(#[case]
         .json_with_status(200);
     assert_eq!(listed.as_array().unwrap().len(), succeeded);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn deleting_an_account_hands_its_lists_to_the_longest_standing_member(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("owner@example.com").await;
+    let viewer = app.signed_up("viewer@example.com").await;
+    let early_editor = app.signed_up("early@example.com").await;
+    let late_editor = app.signed_up("late@example.com").await;
+    let shared = shared_list(&app, &owner).await;
+    join(&app, &owner, &shared, &viewer, "viewer").await;
+    join(&app, &owner, &shared, &early_editor, "editor").await;
+    join(&app, &owner, &shared, &late_editor, "editor").await;
+    let viewers_only = shared_list(&app, &owner).await;
+    join(&app, &owner, &viewers_only, &viewer, "viewer").await;
+    let alone = shared_list(&app, &owner).await;
+    let kept = app
+        .create_task(&owner.token, &json!({"title": "Stays", "list_id": shared}))
+        .await
+        .json_with_status(201);
+    app.create_task(&owner.token, &json!({"title": "Goes", "list_id": alone}))
+        .await
+        .assert_status(201);
+
+    app.delete_me(&owner.token).await.assert_status(204);
+
+    let role_of = |members: &Value, user: &TestUser| {
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user_id"] == user.id.as_str())
+            .map(|m| string(&m["role"]))
+    };
+    let members = app
+        .call(
+            Method::GET,
+            &format!("/lists/{shared}/members"),
+            Some(&viewer.token),
+        )
+        .await
+        .json_with_status(200);
+    assert_eq!(members.as_array().unwrap().len(), 3);
+    assert_eq!(role_of(&members, &early_editor).as_deref(), Some("owner"));
+    assert_eq!(role_of(&members, &late_editor).as_deref(), Some("editor"));
+    assert_eq!(role_of(&members, &viewer).as_deref(), Some("viewer"));
+    let members = app
+        .call(
+            Method::GET,
+            &format!("/lists/{viewers_only}/members"),
+            Some(&viewer.token),
+        )
+        .await
+        .json_with_status(200);
+    assert_eq!(
+        role_of(&members, &viewer).as_deref(),
+        Some("owner"),
+        "a viewer if no editor"
+    );
+    // The shared list keeps the deleted account's task (the list left alone going with the
+    // account is checked in the storage suite, since nobody can see it any more).
+    assert_eq!(
+        app.get_task(&late_editor.token, &string(&kept["id"]))
+            .await
+            .json_with_status(200)["created_by"],
+        owner.id.as_str()
+    );
+}

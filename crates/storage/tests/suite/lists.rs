@@ -581,3 +581,65 @@ async fn list_pages_visit_every_list_once_in_order(#[case] backend: Backend) -> 
     );
     Ok(())
 }
+
+/// Deleting an account deletes the lists it was the only member of, with their tasks, hands
+/// the others to their longest-standing editor, and keeps the tasks it created there.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn account_deletion_hands_lists_over_and_deletes_the_ones_left_empty(
+    #[case] backend: Backend,
+) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    let viewer = registered(&db, 2).await?;
+    let editor = registered(&db, 3).await?;
+    let (lists, tasks) = (db.lists(), db.tasks());
+    let alone = created(&*lists, new_list(owner, 100, "Alone", 1)?).await?;
+    let shared = created(&*lists, new_list(owner, 101, "Shared", 1)?).await?;
+    add_member(&db, shared, viewer, ListRole::Viewer)?;
+    add_member(&db, shared, editor, ListRole::Editor)?;
+    let lonely = task_in(alone, owner, 10)?;
+    let kept = task_in(shared, owner, 11)?;
+    for task in [&lonely, &kept] {
+        assert_eq!(
+            tasks.insert(task.clone(), None).await?,
+            TaskInsert::Inserted
+        );
+    }
+    assert_eq!(
+        db.users().delete(owner).await?,
+        taskapi_domain::AccountDeletion::Deleted
+    );
+    let mut conn = db.hold_connection()?;
+    let count = |conn: &mut taskapi_storage::HeldConnection, sql: String| conn.query_i64(&sql);
+    assert_eq!(
+        count(
+            &mut conn,
+            format!(
+                "SELECT COUNT(*) AS value FROM lists WHERE id IN ('{alone}', '{}')",
+                ListId::inbox_of(owner)
+            )
+        )?,
+        0
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            format!(
+                "SELECT COUNT(*) AS value FROM tasks WHERE id = '{}'",
+                lonely.id
+            )
+        )?,
+        0
+    );
+    drop(conn);
+    let seen = lists.find_for_member(editor, shared).await?.ok_or("kept")?;
+    assert_eq!((seen.role, seen.member_count), (ListRole::Owner, 2));
+    assert_eq!(tasks.find_for_member(viewer, kept.id).await?, Some(kept));
+    Ok(())
+}
