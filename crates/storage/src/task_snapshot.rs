@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskapi_domain::{
     Description, ListId, Priority, StoreError, Tags, Task, TaskId, TaskTitle, UserId,
+    position_from_id,
 };
 use uuid::Uuid;
 
@@ -83,7 +84,9 @@ pub(crate) fn decode(owner: UserId, text: &str) -> Result<Task, StoreError> {
             .list_id
             .map_or_else(|| ListId::inbox_of(owner), ListId::from_uuid),
         parent_id: s.parent_id.map(TaskId::from_uuid),
-        position: s.position.unwrap_or_else(|| s.id.simple().to_string()),
+        position: s
+            .position
+            .unwrap_or_else(|| position_from_id(TaskId::from_uuid(s.id))),
         created_by: owner,
         assignee_id: s.assignee_id.map(UserId::from_uuid),
         title: TaskTitle::parse(&s.title).map_err(|e| corrupt("title", e.to_string()))?,
@@ -156,7 +159,7 @@ mod tests {
                 ListId::inbox_of(owner)
             )
         );
-        assert_eq!(task.position, "00000000000000000000000000000002");
+        assert_eq!(task.position, "z000000000000000000000000000000021");
         assert_eq!(task.created_at, at(1_795_000_000_123_456)?);
         assert_eq!(task.tags.iter().collect::<Vec<_>>(), ["home"]);
         Ok(())

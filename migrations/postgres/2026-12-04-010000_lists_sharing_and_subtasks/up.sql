@@ -63,10 +63,11 @@ UPDATE tasks SET list_id = created_by;
 ALTER TABLE tasks ALTER COLUMN list_id SET NOT NULL;
 -- Subtasks go with their parent.
 ALTER TABLE tasks ADD COLUMN parent_id uuid NULL REFERENCES tasks (id) ON DELETE CASCADE;
--- Orders siblings, compared byte by byte. Existing tasks get their id's digits: ids grow
--- with time, so they keep their creation order.
+-- Orders siblings, compared byte by byte. Existing tasks get `z`, their id's hex digits and
+-- `1` (what new tasks get too; see the domain's position_from_id): ids grow with time, so
+-- they keep their creation order, in the shape of a fractional-index key.
 ALTER TABLE tasks ADD COLUMN position text COLLATE "C" NULL;
-UPDATE tasks SET position = replace(id::text, '-', '');
+UPDATE tasks SET position = 'z' || replace(id::text, '-', '') || '1';
 ALTER TABLE tasks ALTER COLUMN position SET NOT NULL;
 ALTER TABLE tasks ADD COLUMN assignee_id uuid NULL REFERENCES users (id) ON DELETE SET NULL;
 

@@ -72,7 +72,8 @@ INSERT INTO tasks_rebuilt (id, created_by, title, description, is_done, complete
                            due_at, created_at, updated_at, version, title_key, search_key,
                            list_id, parent_id, position, assignee_id)
 SELECT id, owner_id, title, description, is_done, completed_at, priority, due_at, created_at,
-       updated_at, version, title_key, search_key, owner_id, NULL, replace(id, '-', ''), NULL
+       updated_at, version, title_key, search_key, owner_id, NULL, 'z' || replace(id, '-', '') || '1',
+       NULL
 FROM tasks;
 
 CREATE TEMPORARY TABLE task_tags_kept AS SELECT task_id, position, tag FROM task_tags;

@@ -28,5 +28,5 @@ pub use ports::{
 pub use ports::{MockIdempotencyStore, MockTaskRepository};
 pub use service::TaskService;
 pub(crate) use service::page_of;
-pub use task::{Task, TaskChanges, TaskDraft, TaskPatch, VersionCondition};
+pub use task::{Task, TaskChanges, TaskDraft, TaskPatch, VersionCondition, position_from_id};
 pub use values::{Description, Priority, Tag, Tags, TaskTitle};

@@ -122,9 +122,9 @@ impl TaskService {
         }
     }
 
-    /// The task a draft makes for the caller, now, at version 1 (not stored yet). Its
-    /// position is its id's digits: ids grow with time, so a new task sorts after every
-    /// sibling created before it.
+    /// The task a draft makes for the caller, now, at version 1 (not stored yet), at the
+    /// top level, placed by its id ([`crate::position_from_id`]): after every sibling
+    /// created before it.
     fn new_task(&self, caller: &Principal, draft: TaskDraft) -> Task {
         let now = self.clock.now();
         let id = self.ids.new_id();
@@ -134,7 +134,7 @@ impl TaskService {
                 .list_id
                 .unwrap_or_else(|| ListId::inbox_of(caller.user_id)),
             parent_id: None,
-            position: id.simple().to_string(),
+            position: crate::position_from_id(TaskId::from_uuid(id)),
             created_by: caller.user_id,
             assignee_id: draft.assignee_id,
             title: draft.title,

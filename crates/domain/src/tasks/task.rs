@@ -41,6 +41,16 @@ pub struct Task {
     pub version: i64,
 }
 
+/// The position a task gets from its id alone, until siblings are placed by moving them:
+/// `z`, the id's 32 hex digits, then `1`. Ids grow with time, so a new task sorts after
+/// every sibling created before it; and the key has the fractional-index shape sibling
+/// order keys take (`0-9A-Za-z` digits; head `z`: a 26-digit integer part; a fraction not
+/// ending in `0`), so that keys between and around such keys can be made without
+/// rewriting them. The migration that introduced positions gave existing tasks the same.
+pub fn position_from_id(id: TaskId) -> String {
+    format!("z{}1", id.as_uuid().simple())
+}
+
 /// A validated new task, as a client describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskDraft {

@@ -669,6 +669,13 @@ async fn new_tasks_sort_after_earlier_siblings() {
     sorted.sort();
     assert_eq!(positions, sorted);
     assert_ne!(positions[0], positions[1]);
+    // The shape of a fractional-index key: head `z` and 26 integer digits, then a fraction
+    // of base-62 digits that does not end in `0`.
+    for p in &positions {
+        assert_eq!(p.len(), 34, "{p}");
+        assert!(p.starts_with('z') && p.ends_with('1'), "{p}");
+        assert!(p.bytes().all(|b| b.is_ascii_alphanumeric()), "{p}");
+    }
 }
 
 fn key() -> IdempotencyKey {
