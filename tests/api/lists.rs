@@ -436,6 +436,23 @@ async fn lists_page_by_name_and_creation_with_next_links_and_the_quota_holds(
         .await
         .json_with_status(200);
     assert_eq!(assigned["assignee_id"], user.id.as_str());
+    let other = app.task(&user.token, "Nobody's").await;
+    for (query, expected) in [
+        ("assignee=me".to_owned(), json!([assigned])),
+        (format!("assignee={}", user.id), json!([assigned])),
+        ("assignee=none".to_owned(), json!([other])),
+        (format!("assignee={}", random_id()), json!([])),
+    ] {
+        let listed = app
+            .call(Method::GET, &format!("/tasks?{query}"), Some(&user.token))
+            .await
+            .json_with_status(200);
+        assert_eq!(listed, expected, "{query}");
+    }
+    let bad = app
+        .call(Method::GET, "/tasks?assignee=someone", Some(&user.token))
+        .await;
+    assert_eq!(bad.invalid_fields(), vec!["assignee"]);
     let cleared = app
         .patch_task(
             &user.token,

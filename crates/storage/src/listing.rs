@@ -214,6 +214,13 @@ macro_rules! list_query {
             ),
         };
 
+        match p.filter.assignee {
+            Some(Some(assignee)) => {
+                q = q.filter(tasks::assignee_id.eq(SqlUuid(assignee.as_uuid())));
+            }
+            Some(None) => q = q.filter(tasks::assignee_id.is_null()),
+            None => {}
+        }
         if let Some(is_done) = p.filter.is_done {
             q = q.filter(tasks::is_done.eq(is_done));
         }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{ListId, Page, PageSize, Priority, Tag, Task, TaskId, TextError};
+use crate::{ListId, Page, PageSize, Priority, Tag, Task, TaskId, TextError, UserId};
 
 /// What tasks can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +79,8 @@ pub struct TaskFilter {
     pub is_done: Option<bool>,
     /// Only tasks of this priority.
     pub priority: Option<Priority>,
+    /// Only tasks assigned to this member (`Some(Some(_))`) or to nobody (`Some(None)`).
+    pub assignee: Option<Option<UserId>>,
     /// Only tasks carrying this tag.
     pub tag: Option<Tag>,
     /// Only tasks whose title or description contains this text (case-insensitively).

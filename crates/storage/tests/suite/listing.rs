@@ -445,6 +445,7 @@ async fn listing_combines_filters_and_never_shows_other_owners_tasks(
     let tasks = &*tasks;
     let everything = TaskFilter {
         list_id: None,
+        assignee: None,
         is_done: Some(false),
         priority: Some(Priority::Medium),
         tag: Some(Tag::parse("work")?),
@@ -1264,6 +1265,7 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
 
     let everything = TaskFilter {
         list_id: None,
+        assignee: Some(None),
         is_done: Some(false),
         priority: Some(Priority::High),
         tag: Some(Tag::parse("work")?),

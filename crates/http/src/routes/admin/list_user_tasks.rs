@@ -21,7 +21,7 @@ pub async fn list_user_tasks(
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
     let page = state
         .admin
-        .list_user_tasks(&caller.0, id.get()?, params.query.clone())
+        .list_user_tasks(&caller.0, id.get()?, params.for_caller(caller.0.user_id))
         .await?;
     Ok(params.reply(page))
 }

@@ -13,7 +13,7 @@ use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Eithe
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
     ListId, PageSize, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId,
-    TaskListQuery, TaskPage, TaskSort, TaskSortField,
+    TaskListQuery, TaskPage, TaskSort, TaskSortField, UserId,
 };
 
 use super::TaskResponse;
@@ -61,6 +61,17 @@ fn parse_sort(raw: &str) -> Result<TaskSort, String> {
         .ok_or_else(|| pagination::bad_sort(&SORT_FIELDS))
 }
 
+/// Parses `assignee` but `me`: `none`, or a member's id.
+fn parse_assignee(raw: &str) -> Result<Option<UserId>, &'static str> {
+    match raw {
+        "none" => Ok(None),
+        id => id
+            .parse::<UserId>()
+            .map(Some)
+            .map_err(|_| "must be me, none or a user id"),
+    }
+}
+
 /// The API form of a sort order (`-due_at`).
 fn sort_param(sort: TaskSort) -> String {
     let name = SORTS
@@ -78,21 +89,25 @@ pub async fn list(
     caller: AuthUser,
     params: TaskListParams,
 ) -> Result<JsonOk<Vec<TaskResponse>>, ApiError> {
-    let page = state.tasks.list(&caller.0, params.query.clone()).await?;
+    let query = params.for_caller(caller.0.user_id);
+    let page = state.tasks.list(&caller.0, query).await?;
     Ok(params.reply(page))
 }
 
 /// A validated `GET /tasks` query, and what the next page's link needs.
 #[derive(Debug)]
 pub struct TaskListParams {
-    /// The query for the domain.
-    pub query: TaskListQuery,
+    /// The query for the domain (but `assignee=me`).
+    query: TaskListQuery,
+    /// Whether `assignee=me` was asked for.
+    assigned_to_me: bool,
     /// Where the next page is.
     link: NextLink,
 }
 
 impl TaskListParams {
-    fn parse(query: &str) -> Result<TaskListQuery, ApiError> {
+    /// Parses the query; `assignee=me` is left for [`TaskListParams::for_caller`].
+    fn parse(query: &str) -> Result<(TaskListQuery, bool), ApiError> {
         let mut params = QueryParams::parse(query)?;
         let mut filter = TaskFilter::default();
         let mut sort = TaskSort::default();
@@ -104,6 +119,14 @@ impl TaskListParams {
                 "list_id",
                 raw.parse::<ListId>().map_err(|_| super::create::NOT_A_UUID),
             );
+        }
+        let mut assigned_to_me = false;
+        if let Some(raw) = params.take("assignee") {
+            if raw == "me" {
+                assigned_to_me = true;
+            } else {
+                filter.assignee = errors.check("assignee", parse_assignee(&raw));
+            }
         }
         if let Some(raw) = params.take("is_done") {
             filter.is_done = errors.check("is_done", parse_bool(&raw));
@@ -158,12 +181,24 @@ impl TaskListParams {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        Ok(TaskListQuery {
-            filter,
-            sort,
-            size,
-            after,
-        })
+        Ok((
+            TaskListQuery {
+                filter,
+                sort,
+                size,
+                after,
+            },
+            assigned_to_me,
+        ))
+    }
+
+    /// The query for the domain, `assignee=me` meaning `caller`.
+    pub(crate) fn for_caller(&self, caller: UserId) -> TaskListQuery {
+        let mut query = self.query.clone();
+        if self.assigned_to_me {
+            query.filter.assignee = Some(Some(caller));
+        }
+        query
     }
 
     /// The answer of a task list: the page's tasks, and `Link: rel="next"` when there are more.
@@ -230,8 +265,9 @@ impl FromRequest for TaskListParams {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = Self::parse(req.query_string()).map(|query| Self {
+        let parsed = Self::parse(req.query_string()).map(|(query, assigned_to_me)| Self {
             query,
+            assigned_to_me,
             link: NextLink::of(req),
         });
         let gate = AuthGate::of(req);
@@ -281,6 +317,12 @@ impl OperationModifier for TaskListParams {
              Ties are broken by id; tasks without due_at come last either way.",
             &SORT_FIELDS,
         );
+        let assignee = query_parameter(
+            "assignee",
+            "Only tasks assigned to me (the caller), to none, or to this user id.",
+            DataType::String,
+            None,
+        );
         let mut list_id = query_parameter(
             "list_id",
             "Only the tasks of this list (archived or not); without it, the tasks of every \
@@ -291,6 +333,7 @@ impl OperationModifier for TaskListParams {
         list_id.max_length = Some(45);
         for parameter in [
             list_id,
+            assignee,
             query_parameter(
                 "is_done",
                 "Only done (true) or open (false) tasks.",
