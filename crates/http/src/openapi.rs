@@ -53,7 +53,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
         &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
     ),
     ("delete_list", &[401, 403, 404, 409, 412, 429, 503]),
-    ("list_members", &[401, 404, 503]),
+    ("get_list_members", &[401, 404, 503]),
     (
         "update_member",
         &[400, 401, 403, 404, 409, 413, 415, 429, 503],
@@ -63,9 +63,9 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
         "create_invitation",
         &[400, 401, 403, 404, 409, 413, 415, 429, 503],
     ),
-    ("list_invitations", &[401, 403, 404, 409, 503]),
+    ("get_list_invitations", &[401, 403, 404, 409, 503]),
     ("delete_invitation", &[401, 403, 404, 409, 429, 503]),
-    ("list_my_invitations", &[401, 503]),
+    ("get_my_invitations", &[401, 503]),
     ("accept_invitation", &[401, 404, 429, 503]),
     ("decline_invitation", &[401, 404, 429, 503]),
 ];
@@ -161,6 +161,12 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "200",
         "Link",
         "`<…&cursor=…>; rel=\"next\"` while more tasks follow.",
+    ),
+    (
+        "list_lists",
+        "200",
+        "Link",
+        "`<…&cursor=…>; rel=\"next\"` while more lists follow.",
     ),
     (
         "list_user_tasks",

@@ -78,7 +78,7 @@ pub async fn create(
 }
 
 /// The list's pending invitations (owners).
-#[api_v2_operation(operation_id = "list_invitations", tags(Lists))]
+#[api_v2_operation(operation_id = "get_list_invitations", tags(Lists))]
 pub async fn list(
     state: Data<AppState>,
     caller: AuthUser,
@@ -105,7 +105,7 @@ pub async fn withdraw(
 }
 
 /// The invitations pending for the caller's email.
-#[api_v2_operation(operation_id = "list_my_invitations", tags(Lists))]
+#[api_v2_operation(operation_id = "get_my_invitations", tags(Lists))]
 pub async fn mine(
     state: Data<AppState>,
     caller: AuthUser,

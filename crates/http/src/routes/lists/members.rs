@@ -45,7 +45,7 @@ impl From<Member> for MemberResponse {
 }
 
 /// The members of one of the caller's lists, oldest first.
-#[api_v2_operation(operation_id = "list_members", tags(Lists))]
+#[api_v2_operation(operation_id = "get_list_members", tags(Lists))]
 pub async fn list(
     state: Data<AppState>,
     caller: AuthUser,
