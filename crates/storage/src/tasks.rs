@@ -344,22 +344,37 @@ impl TaskRepository for DieselTaskRepository {
 }
 
 /// The task, locked, and `member`'s access to its list, locked, in a write transaction:
-/// `FOR UPDATE` of the task and `FOR SHARE` of the membership and list on PostgreSQL, the
-/// database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent writes of the task queue
-/// here instead of racing, and a removal of the membership waits for this write to end.
-/// `None` when the task is missing or `member` is not a member of its list.
+/// `FOR SHARE` of the list and the membership, then `FOR UPDATE` of the task on PostgreSQL
+/// (the list first, as every writer takes it, so that a list's deletion or a removal and a
+/// task write never wait for each other); the database write lock (BEGIN IMMEDIATE) on
+/// SQLite. Concurrent writes of the task queue here instead of racing, and a removal of the
+/// membership waits for this write to end. `None` when the task is missing or `member` is
+/// not a member of its list.
 fn lock_task_and_access(
     conn: &mut DbConnection,
     member: SqlUuid,
     id: SqlUuid,
 ) -> Result<Option<(TaskRow, TaskAccess)>, DbError> {
+    let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
+    let list: Option<SqlUuid> = tasks::table
+        .filter(tasks::id.eq(id))
+        .filter(member_of)
+        .select(tasks::list_id)
+        .first(conn)
+        .optional()?;
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    // Read again under the locks: a membership removed meanwhile ends here.
+    let Some(access) = locked_access(conn, list, member)? else {
+        return Ok(None);
+    };
     let Some(row) = conn.engine().lock_task_for_update(member, id)? else {
         return Ok(None);
     };
-    // Read again under the lock: a membership removed since the task was read ends here.
-    let Some(access) = locked_access(conn, row.list_id, member)? else {
+    if row.list_id != list {
         return Ok(None);
-    };
+    }
     Ok(Some((row, access)))
 }
 

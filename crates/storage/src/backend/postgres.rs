@@ -194,11 +194,19 @@ impl Engine for PgConnection {
 
     /// `SELECT … FOR SHARE` of the membership and the list: a removal, a role change or
     /// archiving waits for the write this allows to commit, and answers only after it.
+    ///
+    /// The list's row is locked first and alone: every writer takes the list before any
+    /// membership (and before any task), so that no two writers wait for each other.
     fn lock_access(
         &mut self,
         list: SqlUuid,
         member: SqlUuid,
     ) -> QueryResult<Option<(String, bool)>> {
+        crate::schema::lists::table
+            .filter(crate::schema::lists::id.eq(list))
+            .select(crate::schema::lists::id)
+            .for_share()
+            .load::<SqlUuid>(self)?;
         crate::access::access_query(list, member)
             .for_share()
             .first(self)
@@ -214,11 +222,13 @@ impl Engine for PgConnection {
         Ok(())
     }
 
+    /// The list's row first and alone, as [`Engine::lock_access`] takes it.
     fn lock_list_for_update(
         &mut self,
         list: SqlUuid,
         member: SqlUuid,
     ) -> QueryResult<Option<(ListRow, String)>> {
+        self.lock_list(list)?;
         crate::access::list_with_role(list, member)
             .for_update()
             .first(self)
