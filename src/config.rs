@@ -9,8 +9,8 @@ use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
-    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, SyncSettings,
-    ThrottleConfig, WebSettings,
+    CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
+    SyncSettings, ThrottleConfig, WebSettings,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -156,6 +156,8 @@ pub struct Settings {
     pub quota: QuotaSettings,
     /// `[sync]`.
     pub sync: SyncSettings,
+    /// `[lists]`.
+    pub lists: ListsSettings,
     /// `[cors]`.
     pub cors: CorsSettings,
     /// `[metrics]`.
@@ -358,12 +360,18 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 18] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 19] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
         const DAY: Duration = Duration::from_secs(86_400);
         [
+            (
+                "lists.invitation_ttl",
+                self.lists.invitation_ttl,
+                MINUTE,
+                365 * DAY,
+            ),
             (
                 "server.shutdown_timeout",
                 self.server.shutdown_timeout,

@@ -16,9 +16,9 @@ use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtTokenService};
 use taskapi_domain::{
     AccountPorts, AccountService, AdminService, ChangeService, DeliveryPolicy, Email,
-    EmailVerification, IssuedAccountToken, MailOutbox, MailSignal, Mailer, Password, RecoveryError,
-    RecoveryPorts, RecoveryService, RecoverySettings, SessionCache, SessionSettings, StoreError,
-    TaskService, User,
+    EmailVerification, IssuedAccountToken, ListService, MailOutbox, MailSignal, Mailer, Password,
+    RecoveryError, RecoveryPorts, RecoveryService, RecoverySettings, SessionCache, SessionSettings,
+    StoreError, TaskService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
@@ -311,6 +311,7 @@ struct Services {
     recovery: RecoveryService,
     /// The sender of queued mail and what wakes it, when a transport is configured.
     outbox: Option<(MailOutbox, Arc<tokio::sync::Notify>)>,
+    lists: ListService,
 }
 
 async fn services(settings: &Settings, database: &Database) -> Result<Services, StartupError> {
@@ -385,8 +386,16 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         accounts,
         admin,
         changes: ChangeService::new(database.changes(), clock.clone(), settings.sync.retention),
-        tasks: TaskService::new(database.tasks(), database.idempotency_keys(), clock, ids)
-            .with_task_quota(settings.quota.tasks_per_user),
+        tasks: TaskService::new(
+            database.tasks(),
+            database.idempotency_keys(),
+            clock.clone(),
+            ids.clone(),
+        )
+        .with_task_quota(settings.quota.tasks_per_user),
+        lists: ListService::new(database.lists(), clock, ids)
+            .with_list_quota(settings.quota.lists_per_user)
+            .with_invitation_ttl(settings.lists.invitation_ttl),
         recovery,
         outbox,
     })
@@ -649,6 +658,7 @@ impl Application {
             changes,
             recovery,
             outbox,
+            lists,
         } = services(&settings, &database).await?;
         let throttle = Arc::new(Throttle::new(
             settings
@@ -670,6 +680,7 @@ impl Application {
             recovery,
             tasks,
             changes,
+            lists,
             readiness: Arc::new(CachedReadiness::new(
                 Arc::new(DatabaseReadiness(database.clone())),
                 CachedReadiness::MAX_AGE,

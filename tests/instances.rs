@@ -290,6 +290,93 @@ fn two_instances_share_one_postgres_database() {
                 .assert_unauthorized();
         }
     }
+    // Sharing across instances: invited and removed through A, the member acts through B;
+    // the removal holds on B at once (no cache stands between a membership and a request).
+    let owner = api_a.signed_up("owner@example.com");
+    let friend = api_b.signed_up("friend@example.com");
+    let list = api_a
+        .call(
+            "POST",
+            "/lists",
+            Some(&owner.token),
+            Some(&json!({"name": "Both"})),
+        )
+        .json_with_status(201);
+    let list_id = string(&list["id"]);
+    let invitation = api_a
+        .call(
+            "POST",
+            &format!("/lists/{list_id}/invitations"),
+            Some(&owner.token),
+            Some(&json!({"email": "friend@example.com", "role": "editor"})),
+        )
+        .json_with_status(201);
+    let pending = api_b
+        .call("GET", "/me/invitations", Some(&friend.token), None)
+        .json_with_status(200);
+    assert_eq!(
+        pending,
+        json!([invitation]),
+        "B sees the invitation made through A"
+    );
+    let joined = api_b
+        .call(
+            "POST",
+            &format!("/me/invitations/{}/accept", string(&invitation["id"])),
+            Some(&friend.token),
+            None,
+        )
+        .json_with_status(200);
+    assert_eq!(joined["role"], json!("editor"));
+    let shared_task = api_b
+        .call(
+            "POST",
+            "/tasks",
+            Some(&friend.token),
+            Some(&json!({"title": "written through B", "list_id": list_id})),
+        )
+        .json_with_status(201);
+    let shared_id = string(&shared_task["id"]);
+    let read = api_a
+        .call(
+            "GET",
+            &format!("/tasks/{shared_id}"),
+            Some(&owner.token),
+            None,
+        )
+        .json_with_status(200);
+    assert_eq!(read, shared_task, "A reads what the member wrote through B");
+    api_a
+        .call(
+            "DELETE",
+            &format!("/lists/{list_id}/members/{}", friend.id),
+            Some(&owner.token),
+            None,
+        )
+        .assert_status(204);
+    api_b
+        .call(
+            "GET",
+            &format!("/tasks/{shared_id}"),
+            Some(&friend.token),
+            None,
+        )
+        .assert_problem(404);
+    let refused = api_b.call(
+        "POST",
+        "/tasks",
+        Some(&friend.token),
+        Some(&json!({"title": "after removal", "list_id": list_id})),
+    );
+    assert_eq!(refused.invalid_fields(), vec!["list_id"]);
+    api_b
+        .call(
+            "GET",
+            &format!("/lists/{list_id}"),
+            Some(&friend.token),
+            None,
+        )
+        .assert_problem(404);
 
     for instance in [&mut a, &mut b] {
         assert!(instance.is_running(), "{}", instance.stderr());

@@ -57,3 +57,19 @@ id_type!(
     /// The id of a personal API token.
     ApiTokenId
 );
+id_type!(
+    /// The id of a list of tasks. An account's inbox has the account's own id: one inbox
+    /// per account by construction, found without a lookup.
+    ListId
+);
+id_type!(
+    /// The id of an invitation to a list.
+    InvitationId
+);
+
+impl ListId {
+    /// The id of `user`'s inbox.
+    pub fn inbox_of(user: UserId) -> Self {
+        Self(user.as_uuid())
+    }
+}

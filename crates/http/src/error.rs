@@ -11,7 +11,7 @@ use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
     AccountError, AdminError, AuthError, ChangeError, CredentialError, FieldError, HashError,
-    RecoveryError, Scope, StoreError, TaskError, ValidationErrors,
+    ListError, ListRole, RecoveryError, Scope, StoreError, TaskError, ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
@@ -119,8 +119,13 @@ pub enum ApiError {
     /// 410: a change cursor older than the change log's retention: changes after it may be
     /// forgotten, so the client must read everything again.
     Gone,
+    /// 409: the account already owns the most lists it may (the limit); its problem `type`
+    /// is [`QUOTA_EXCEEDED_TYPE`].
+    ListQuotaExceeded(u64),
     /// 412: the `If-Match` condition does not hold; nothing was changed.
     PreconditionFailed,
+    /// 412: the `If-Match` condition on a list does not hold; nothing was changed.
+    ListPreconditionFailed,
     /// 408: the request head or body did not arrive within its time
     /// (`server.request_head_timeout`, `server.request_body_timeout`); the connection closes.
     RequestTimeout,
@@ -224,6 +229,14 @@ impl ApiError {
                                everything again (GET /tasks), then follow the changes from its \
                                X-Changes-Cursor."
                 .into(),
+            ApiError::ListQuotaExceeded(limit) => format!(
+                "This account already owns {limit} lists, the most it may; delete some first."
+            ),
+            ApiError::ListPreconditionFailed => {
+                "The list has changed since the version in If-Match; nothing was changed. \
+                 Fetch it again and retry."
+                    .into()
+            }
             ApiError::PreconditionFailed => {
                 "The task has changed since the version in If-Match; nothing was changed. \
                  Fetch it again and retry."
@@ -270,7 +283,9 @@ impl ApiError {
         };
         let type_ = match self {
             ApiError::ReauthenticationRequired => REAUTHENTICATION_REQUIRED,
-            ApiError::QuotaExceeded(_) | ApiError::TooManyApiTokens(_) => QUOTA_EXCEEDED_TYPE,
+            ApiError::QuotaExceeded(_)
+            | ApiError::TooManyApiTokens(_)
+            | ApiError::ListQuotaExceeded(_) => QUOTA_EXCEEDED_TYPE,
             ApiError::MissingScope(_) => MISSING_SCOPE,
             ApiError::SessionRequired => SESSION_REQUIRED,
             ApiError::MailNotConfigured => MAIL_NOT_CONFIGURED,
@@ -325,9 +340,12 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_)
             | ApiError::InProgress
             | ApiError::QuotaExceeded(_)
-            | ApiError::TooManyApiTokens(_) => StatusCode::CONFLICT,
+            | ApiError::TooManyApiTokens(_)
+            | ApiError::ListQuotaExceeded(_) => StatusCode::CONFLICT,
             ApiError::Gone => StatusCode::GONE,
-            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionFailed | ApiError::ListPreconditionFailed => {
+                StatusCode::PRECONDITION_FAILED
+            }
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -522,6 +540,51 @@ impl From<TaskError> for ApiError {
             ),
             TaskError::IdempotencyKeyInProgress => ApiError::InProgress,
             TaskError::QuotaExceeded { limit } => ApiError::QuotaExceeded(limit),
+            TaskError::UnknownList => ApiError::invalid("list_id", NO_SUCH_LIST),
+            TaskError::Forbidden { needs } => ApiError::Forbidden(needs_role(needs)),
+            TaskError::ListArchived => ApiError::Conflict(LIST_ARCHIVED.into()),
+            TaskError::UnknownAssignee => {
+                ApiError::invalid("assignee_id", "is not a member of the task's list")
+            }
+        }
+    }
+}
+
+/// Why a task names a list the caller cannot use: missing, or not theirs (the same words).
+pub(crate) const NO_SUCH_LIST: &str = "no such list";
+
+/// Why a task write to an archived list is refused.
+const LIST_ARCHIVED: &str = "The list is archived: its tasks cannot be created, changed, moved \
+                             or deleted until an owner restores it.";
+
+/// Why a change that would leave a list without an owner is refused.
+const LAST_OWNER: &str = "A list keeps at least one owner: make another member an owner first.";
+
+/// Why the inbox refuses a change.
+const INBOX_IS_FIXED: &str = "The inbox cannot be renamed, archived, shared or deleted.";
+
+/// Why a member's role does not allow what they asked.
+fn needs_role(needs: ListRole) -> &'static str {
+    match needs {
+        ListRole::Viewer => "This needs membership of the list.",
+        ListRole::Editor => "This needs the editor or owner role in the list.",
+        ListRole::Owner => "This needs the owner role in the list.",
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::Credential(e) => e.into(),
+            ListError::NotFound => ApiError::NotFound("List"),
+            ListError::MemberNotFound => ApiError::NotFound("Member"),
+            ListError::InvitationNotFound => ApiError::NotFound("Invitation"),
+            ListError::LastOwner => ApiError::Conflict(LAST_OWNER.into()),
+            ListError::Forbidden { needs } => ApiError::Forbidden(needs_role(needs)),
+            ListError::Inbox => ApiError::Conflict(INBOX_IS_FIXED.into()),
+            ListError::VersionMismatch => ApiError::ListPreconditionFailed,
+            ListError::QuotaExceeded { limit } => ApiError::ListQuotaExceeded(limit),
+            ListError::Store(e) => e.into(),
         }
     }
 }

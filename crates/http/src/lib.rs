@@ -35,7 +35,8 @@ use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
 use taskapi_domain::{
-    AccountService, AdminService, ChangeService, RecoveryService, StoreError, TaskService,
+    AccountService, AdminService, ChangeService, ListService, RecoveryService, StoreError,
+    TaskService,
 };
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
@@ -48,8 +49,8 @@ pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
 pub use search_gate::SearchGate;
 pub use settings::{
-    CorsSettings, DocsSettings, MetricsSettings, QuotaSettings, ServerSettings, SyncSettings,
-    ThrottleConfig, WebSettings,
+    CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
+    SyncSettings, ThrottleConfig, WebSettings,
 };
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 pub use web_client::{InvalidWebClient, WebAsset, WebClient};
@@ -70,8 +71,10 @@ pub struct AppState {
     pub admin: AdminService,
     /// Password reset, e-mail verification and e-mail change.
     pub recovery: RecoveryService,
-    /// The caller's tasks.
+    /// The tasks of the caller's lists.
     pub tasks: TaskService,
+    /// The caller's lists.
+    pub lists: ListService,
     /// The caller's change feed.
     pub changes: ChangeService,
     /// Readiness of the backing services.

@@ -49,11 +49,37 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("get_task", &[401, 403, 404, 503]),
     (
         "update_task",
-        &[400, 401, 403, 404, 412, 413, 415, 429, 503],
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
     ),
-    ("put_task", &[400, 401, 403, 404, 412, 413, 415, 429, 503]),
-    ("delete_task", &[401, 403, 404, 412, 429, 503]),
+    (
+        "put_task",
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
+    ),
+    ("delete_task", &[401, 403, 404, 409, 412, 429, 503]),
     ("list_changes", &[401, 403, 410, 503]),
+    ("list_lists", &[401, 403, 503]),
+    ("create_list", &[400, 401, 403, 409, 413, 415, 429, 503]),
+    ("get_list", &[401, 403, 404, 503]),
+    (
+        "update_list",
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
+    ),
+    ("delete_list", &[401, 403, 404, 409, 412, 429, 503]),
+    ("get_list_members", &[401, 403, 404, 503]),
+    (
+        "update_member",
+        &[400, 401, 403, 404, 409, 413, 415, 429, 503],
+    ),
+    ("remove_member", &[401, 403, 404, 409, 429, 503]),
+    (
+        "create_invitation",
+        &[400, 401, 403, 404, 409, 413, 415, 429, 503],
+    ),
+    ("get_list_invitations", &[401, 403, 404, 409, 503]),
+    ("delete_invitation", &[401, 403, 404, 409, 429, 503]),
+    ("get_my_invitations", &[401, 403, 503]),
+    ("accept_invitation", &[401, 403, 404, 429, 503]),
+    ("decline_invitation", &[401, 403, 404, 429, 503]),
 ];
 
 /// The operations personal API tokens may call (with the scope named), besides access
@@ -66,6 +92,20 @@ const API_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("put_task", "tasks:write"),
     ("delete_task", "tasks:write"),
     ("list_changes", "changes:read"),
+    ("list_lists", "lists:read"),
+    ("get_list", "lists:read"),
+    ("get_list_members", "lists:read"),
+    ("get_list_invitations", "lists:read"),
+    ("get_my_invitations", "lists:read"),
+    ("create_list", "lists:write"),
+    ("update_list", "lists:write"),
+    ("delete_list", "lists:write"),
+    ("update_member", "lists:write"),
+    ("remove_member", "lists:write"),
+    ("create_invitation", "lists:write"),
+    ("delete_invitation", "lists:write"),
+    ("accept_invitation", "lists:write"),
+    ("decline_invitation", "lists:write"),
 ];
 
 /// Listings that are not paginated: each is bounded by a per-account cap
@@ -104,6 +144,42 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "200",
         "ETag",
         "The task's new version, as `\"<version>\"`.",
+    ),
+    (
+        "create_list",
+        "201",
+        "Location",
+        "The new list's URL, `/lists/{id}`.",
+    ),
+    (
+        "create_list",
+        "201",
+        "ETag",
+        "The list's version, as `\"<version>\"`.",
+    ),
+    (
+        "get_list",
+        "200",
+        "ETag",
+        "The list's version, as `\"<version>\"`.",
+    ),
+    (
+        "update_list",
+        "200",
+        "ETag",
+        "The list's new version, as `\"<version>\"`.",
+    ),
+    (
+        "create_invitation",
+        "201",
+        "Location",
+        "The invitation's URL, `/lists/{id}/invitations/{inv_id}`.",
+    ),
+    (
+        "accept_invitation",
+        "200",
+        "ETag",
+        "The list's version, as `\"<version>\"`.",
     ),
     (
         "login_user",
@@ -147,6 +223,12 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "X-Changes-Cursor",
         "The change cursor of the present as of this read: follow `GET /changes?cursor=` from \
          it and no change the page does not show is missed.",
+    ),
+    (
+        "list_lists",
+        "200",
+        "Link",
+        "`<…&cursor=…>; rel=\"next\"` while more lists follow.",
     ),
     (
         "list_user_tasks",
@@ -280,8 +362,9 @@ pub fn finish(mut doc: Value) -> Value {
         "tags".into(),
         json!([
             {"name": "Accounts", "description": "Registration, login and your own account."},
-            {"name": "Tasks", "description": "Your tasks: private to you."},
-            {"name": "Changes", "description": "What changed in your tasks since a cursor, to keep a copy in step."},
+            {"name": "Lists", "description": "Your lists: your inbox, and the lists shared with you."},
+            {"name": "Tasks", "description": "The tasks of your lists: visible to their members only."},
+            {"name": "Changes", "description": "What changed in your lists' tasks since a cursor, to keep a copy in step."},
             {"name": "Admin", "description": "Account administration (role `admin`)."},
             {"name": "System", "description": "Liveness and readiness."}
         ]),

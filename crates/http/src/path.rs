@@ -14,7 +14,7 @@ use paperclip::v2::models::{
     DataType, DataTypeFormat, DefaultOperationRaw, Either, Parameter, ParameterIn,
 };
 use paperclip::v2::schema::Apiv2Schema;
-use taskapi_domain::{ApiTokenId, SessionId, TaskId, UserId};
+use taskapi_domain::{ApiTokenId, InvitationId, ListId, SessionId, TaskId, UserId};
 
 use crate::error::ApiError;
 
@@ -26,6 +26,8 @@ pub trait IdKind {
     const RESOURCE: &'static str;
     /// The parameter's description in the OpenAPI document.
     const DESCRIPTION: &'static str;
+    /// The path parameter's name.
+    const PARAM: &'static str = "id";
 }
 
 /// Tasks' ids.
@@ -36,6 +38,38 @@ impl IdKind for TaskKind {
     type Id = TaskId;
     const RESOURCE: &'static str = "Task";
     const DESCRIPTION: &'static str = "The task's id.";
+}
+
+/// Lists' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct ListKind;
+
+impl IdKind for ListKind {
+    type Id = ListId;
+    const RESOURCE: &'static str = "List";
+    const DESCRIPTION: &'static str = "The list's id.";
+}
+
+/// Members' ids (their accounts'), after a list's.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberKind;
+
+impl IdKind for MemberKind {
+    type Id = UserId;
+    const RESOURCE: &'static str = "Member";
+    const DESCRIPTION: &'static str = "The member's account id.";
+    const PARAM: &'static str = "user_id";
+}
+
+/// Invitations' ids.
+#[derive(Debug, Clone, Copy)]
+pub struct InvitationKind;
+
+impl IdKind for InvitationKind {
+    type Id = InvitationId;
+    const RESOURCE: &'static str = "Invitation";
+    const DESCRIPTION: &'static str = "The invitation's id.";
+    const PARAM: &'static str = "inv_id";
 }
 
 /// Accounts' ids.
@@ -74,6 +108,12 @@ pub struct PathId<K: IdKind>(Option<K::Id>, PhantomData<K>);
 
 /// `/tasks/{id}`.
 pub type TaskIdParam = PathId<TaskKind>;
+/// `/lists/{id}`.
+pub type ListIdParam = PathId<ListKind>;
+/// `/lists/{id}/members/{user_id}`.
+pub type MemberIdParam = PathId<MemberKind>;
+/// `…/invitations/{inv_id}`.
+pub type InvitationIdParam = PathId<InvitationKind>;
 /// `/admin/users/{id}`.
 pub type UserIdParam = PathId<UserKind>;
 /// `/me/tokens/{id}`.
@@ -95,7 +135,7 @@ impl<K: IdKind> FromRequest for PathId<K> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let id = req
             .match_info()
-            .get("id")
+            .get(K::PARAM)
             .and_then(|s| s.parse::<K::Id>().ok());
         std::future::ready(Ok(PathId(id, PhantomData)))
     }
@@ -107,7 +147,7 @@ impl<K: IdKind> OperationModifier for PathId<K> {
     fn update_parameter(op: &mut DefaultOperationRaw) {
         op.parameters.push(Either::Right(Parameter {
             in_: ParameterIn::Path,
-            name: "id".into(),
+            name: K::PARAM.into(),
             description: Some(K::DESCRIPTION.into()),
             required: true,
             data_type: Some(DataType::String),

@@ -77,6 +77,8 @@ pub struct ThrottleConfig {
 pub struct QuotaSettings {
     /// Most tasks per account; 0 for no limit.
     pub tasks_per_user: u64,
+    /// Most lists an account may own besides its inbox; 0 for no limit.
+    pub lists_per_user: u64,
     /// Task writes (create, update, delete) per account per minute, per instance; 0 for no
     /// limit.
     pub writes_per_minute: u32,
@@ -139,6 +141,15 @@ pub struct MetricsSettings {
     /// `host:port` of a listener of its own for `/metrics`; unset (or empty) serves it on
     /// the API listener.
     pub bind: Option<String>,
+}
+
+/// `[lists]`: sharing.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListsSettings {
+    /// How long an invitation to a list stays valid.
+    #[serde(with = "duration")]
+    pub invitation_ttl: Duration,
 }
 
 /// `[docs]`.

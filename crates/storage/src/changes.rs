@@ -24,12 +24,12 @@ use taskapi_domain::{
     UserId,
 };
 
-use crate::backend::{DbConnection, load_natively};
+use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
 use crate::pool::DbPool;
 use crate::purge::{self, Purge};
 use crate::rows::{TaskRow, stamp, user_key};
-use crate::schema::{changes, tasks};
+use crate::schema::{changes, list_members, tasks};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 use crate::tasks::tags_of_tasks;
 
@@ -65,26 +65,38 @@ type ChangeRow = (
     SqlTimestamp,
 );
 
-/// Records, inside the caller's write transaction, that `owner`'s task `id` was upserted
-/// or deleted at `at`.
+/// Records, inside the caller's write transaction, that task `id` of `list` was upserted or
+/// deleted at `at`: for every member of the list.
 pub(crate) fn record_task_change(
     conn: &mut DbConnection,
-    owner: SqlUuid,
+    list: SqlUuid,
     id: SqlUuid,
     op: ChangeOp,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::insert_into(changes::table)
-        .values(NewChangeRow {
-            user_id: owner,
+    // A row for each member of the task's list, so that each reads the feed through their
+    // own range of the `(user_id, txn, seq)` index. The members are read in the writer's
+    // transaction, which holds the list's membership locked (`FOR SHARE` on PostgreSQL, the
+    // write lock on SQLite): a member removed concurrently either gets the row or is gone.
+    let members: Vec<SqlUuid> = list_members::table
+        .filter(list_members::list_id.eq(list))
+        .select(list_members::user_id)
+        .load(conn)?;
+    let rows: Vec<NewChangeRow> = members
+        .into_iter()
+        .map(|member| NewChangeRow {
+            user_id: member,
             entity: Entity::Task.as_str(),
             op: op.as_str(),
             entity_id: id,
-            list_id: None,
+            list_id: Some(list),
             at: stamp(at),
         })
-        .execute(conn)
-        .map(drop)
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    execute_natively(conn, diesel::insert_into(changes::table).values(rows)).map(drop)
 }
 
 /// The rows `reader` may see, after `after` and before the horizon, in log order.
@@ -143,7 +155,13 @@ fn current_tasks(
         conn,
         tasks::table
             .filter(tasks::id.eq_any(ids))
-            .filter(tasks::owner_id.eq(reader))
+            .filter(
+                tasks::list_id.eq_any(
+                    list_members::table
+                        .filter(list_members::user_id.eq(reader))
+                        .select(list_members::list_id),
+                ),
+            )
             .select(tasks::all_columns),
     )?;
     let mut tags: HashMap<SqlUuid, Vec<String>> = HashMap::new();

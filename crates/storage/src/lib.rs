@@ -12,6 +12,7 @@
 //! `codec` describe the tables and convert rows to and from domain types; `users`,
 //! `sessions` and `tasks` are the repositories, written once for every backend.
 
+mod access;
 mod account_tokens;
 mod api_tokens;
 mod backend;
@@ -20,6 +21,7 @@ mod codec;
 mod errors;
 mod idempotency;
 mod listing;
+mod lists;
 mod mail_queue;
 mod pool;
 mod purge;
@@ -42,8 +44,8 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
 use taskapi_domain::{
-    AccountTokenRepository, ApiTokenRepository, ChangeLog, IdempotencyStore, MailQueue,
-    SessionRepository, TaskRepository, UserRepository,
+    AccountTokenRepository, ApiTokenRepository, ChangeLog, IdempotencyStore, ListRepository,
+    MailQueue, SessionRepository, TaskRepository, UserRepository,
 };
 
 pub use errors::StorageError;
@@ -293,6 +295,11 @@ impl Database {
         Arc::new(idempotency::DieselIdempotencyStore::new(
             self.inner.pool.clone(),
         ))
+    }
+
+    /// The list repository.
+    pub fn lists(&self) -> Arc<dyn ListRepository> {
+        Arc::new(lists::DieselListRepository::new(self.inner.pool.clone()))
     }
 
     /// The task repository.

@@ -2,17 +2,61 @@
 //! for each backend's boxed query type, so that what runs is exactly what `EXPLAIN` sees.
 //!
 //! Keyset conditions repeat the sort key as a plain range (`key >= k AND (key > k OR id >
-//! i)`): the range lets both engines seek the `(owner_id, key, id)` index to the cursor
+//! i)`): the range lets both engines seek the `(list_id, key, id)` index to the cursor
 //! instead of reading every earlier row.
+//!
+//! A listing reads the tasks of one list through the `(list_id, key, id)` indexes. A caller
+//! who belongs to several (unarchived) lists and names none gets the tasks of all of them:
+//! no single index range holds those in order, so that query reads the matching tasks of
+//! the caller's lists and sorts them (its cost follows the caller's own tasks, never the
+//! table's); one who belongs to one list only (most accounts: their inbox) is served from
+//! the index as for a named list.
 //!
 //! Tasks without `due_at` come last in either direction. No single index order gives that
 //! for both directions, so a `due_at` listing runs in two phases: the dated tasks (an index
 //! range), then, if the page is not full, the undated ones (an index equality on NULL,
 //! ordered by id).
 
+use diesel::prelude::*;
 use taskapi_domain::{SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskSortField, UserId};
 
+use crate::backend::DbConnection;
+use crate::schema::{list_members, lists};
 use crate::sql_types::SqlUuid;
+
+/// Which lists' tasks a listing reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// One list (archived or not), provided the member belongs to it.
+    List(SqlUuid),
+    /// Every unarchived list the member belongs to.
+    Memberships,
+}
+
+/// Narrows a listing of every list of the member to the one list they belong to, if they
+/// belong to exactly one that is not archived, so that it is served by the list's indexes.
+/// Returns `false` when there is nothing to list (no such list at all). Run in the
+/// listing's read transaction, so that both see one snapshot.
+pub(crate) fn narrow_scope(conn: &mut DbConnection, params: &mut ListParams) -> QueryResult<bool> {
+    if params.scope != Scope::Memberships {
+        return Ok(true);
+    }
+    let lists: Vec<SqlUuid> = list_members::table
+        .inner_join(lists::table)
+        .filter(list_members::user_id.eq(params.member))
+        .filter(lists::archived.eq(false))
+        .select(list_members::list_id)
+        .limit(2)
+        .load(conn)?;
+    match lists.as_slice() {
+        [] => Ok(false),
+        [only] => {
+            params.scope = Scope::List(*only);
+            Ok(true)
+        }
+        _ => Ok(true),
+    }
+}
 
 /// Which part of a `due_at` listing a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +96,7 @@ pub(crate) fn like_pattern(text: &str) -> String {
 /// The FTS5 query that finds the rows holding every trigram of `text` (each distinct
 /// trigram once, joined by `AND`, double quotes doubled), for texts of at least three
 /// characters; `None` for shorter ones, which a trigram index cannot serve (they are matched
-/// by `LIKE` alone, over the owner's tasks only, under the statement timeout).
+/// by `LIKE` alone, over the listed tasks only, under the statement timeout).
 ///
 /// A set of trigrams rather than the phrase: a phrase query must walk the positions of each
 /// of its trigrams in every row that holds them all, so a pattern such as 199 × `a` then
@@ -79,8 +123,10 @@ pub(crate) fn trigram_query(text: &str) -> Option<String> {
 
 /// Everything a listing query binds, converted once.
 pub(crate) struct ListParams {
-    /// The owner whose tasks are listed.
-    pub(crate) owner: SqlUuid,
+    /// The member whose lists' tasks are listed.
+    pub(crate) member: SqlUuid,
+    /// Which of their lists.
+    pub(crate) scope: Scope,
     pub(crate) filter: TaskFilter,
     pub(crate) q: Option<String>,
     /// `q` as an FTS5 query of its trigrams, when it is long enough (SQLite's search index).
@@ -92,9 +138,12 @@ pub(crate) struct ListParams {
 }
 
 impl ListParams {
-    pub(crate) fn new(owner: UserId, query: TaskListQuery, limit: u32) -> Self {
+    pub(crate) fn new(member: UserId, query: TaskListQuery, limit: u32) -> Self {
         Self {
-            owner: SqlUuid(owner.as_uuid()),
+            member: SqlUuid(member.as_uuid()),
+            scope: query.filter.list_id.map_or(Scope::Memberships, |list| {
+                Scope::List(SqlUuid(list.as_uuid()))
+            }),
             q: query.filter.q.as_ref().map(|q| like_pattern(q.as_str())),
             q_trigrams: query
                 .filter
@@ -117,13 +166,13 @@ impl ListParams {
 /// On SQLite a `q` of three or more characters is first looked up in the FTS5 trigram table
 /// `task_search`: only the rows it finds are then matched with `LIKE`.
 /// The lookup is written `+tasks.rowid IN (…)` and comes before the `LIKE`: the unary `+`
-/// keeps SQLite reading the owner's index in the listing's order (the lookup runs once, as a
+/// keeps SQLite reading the list's index in the listing's order (the lookup runs once, as a
 /// list the rows are checked against), and SQLite checks the conditions in the order they
 /// are written, so the `LIKE` only reads the texts the index found. On PostgreSQL the
 /// planner chooses the pg_trgm index for `LIKE` by itself; the `LIKE` is repeated through
 /// `task_search_matches` (the same test, in a function whose declared cost is what matching
 /// a long text costs; see its migration), so that the planner does not take reading every
-/// row of the owner for cheap.
+/// row of the list for cheap.
 ///
 /// A macro, not a function generic over the backend: diesel implements `QueryFragment` for
 /// columns and operators only for backends of its sealed `DieselReserveSpecialization`
@@ -134,17 +183,44 @@ macro_rules! list_query {
     ($db:ty, $params:expr, $phase:expr, $fts5:expr) => {{
         use diesel::prelude::*;
         use taskapi_domain::{SortKey, TaskSortField};
-        use $crate::listing::Phase;
-        use $crate::schema::{task_tags, tasks};
+        use $crate::listing::{Phase, Scope};
+        use $crate::schema::{list_members, lists, task_tags, tasks};
         use $crate::sql_types::{SqlTimestamp, SqlUuid};
 
         let p: &$crate::listing::ListParams = $params;
         let phase: Phase = $phase;
         let mut q = tasks::table
-            .filter(tasks::owner_id.eq(p.owner))
             .select($crate::rows::TaskRow::as_select())
             .into_boxed::<$db>();
+        // The membership is part of the statement: one list's tasks only while the member
+        // belongs to it (an uncorrelated EXISTS, evaluated once), or the tasks of the lists
+        // they belong to.
+        q = match p.scope {
+            Scope::List(list) => q
+                .filter(tasks::list_id.eq(list))
+                .filter(diesel::dsl::exists(
+                    list_members::table
+                        .filter(list_members::list_id.eq(list))
+                        .filter(list_members::user_id.eq(p.member)),
+                )),
+            Scope::Memberships => q.filter(
+                tasks::list_id.eq_any(
+                    list_members::table
+                        .inner_join(lists::table)
+                        .filter(list_members::user_id.eq(p.member))
+                        .filter(lists::archived.eq(false))
+                        .select(list_members::list_id),
+                ),
+            ),
+        };
 
+        match p.filter.assignee {
+            Some(Some(assignee)) => {
+                q = q.filter(tasks::assignee_id.eq(SqlUuid(assignee.as_uuid())));
+            }
+            Some(None) => q = q.filter(tasks::assignee_id.is_null()),
+            None => {}
+        }
         if let Some(is_done) = p.filter.is_done {
             q = q.filter(tasks::is_done.eq(is_done));
         }
@@ -262,8 +338,8 @@ macro_rules! list_query {
                     };
                 }
                 // Ordering by `(due_at, id)` rather than `id` alone changes nothing (due_at is
-                // NULL throughout) but lets PostgreSQL read the `(owner_id, due_at, id)` index
-                // in order instead of walking the primary key of every owner's tasks.
+                // NULL throughout) but lets PostgreSQL read the `(list_id, due_at, id)` index
+                // in order instead of walking the primary key of every list's tasks.
                 q = if desc {
                     q.order((tasks::due_at.desc(), tasks::id.desc()))
                 } else {

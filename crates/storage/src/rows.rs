@@ -7,13 +7,15 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use taskapi_domain::{
-    ApiToken, ApiTokenHash, ApiTokenId, ApiTokenName, Description, Email, MailId, NewAccountToken,
-    NewRefreshToken, NewUser, OutgoingMail, PasswordHash, Priority, QueuedMail, Role, Scopes,
-    Session, SessionId, StoreError, Tags, Task, TaskChanges, TaskId, TaskTitle, User, UserId,
+    ApiToken, ApiTokenHash, ApiTokenId, ApiTokenName, Description, Email, List, ListId, ListName,
+    ListRole, MailId, NewAccountToken, NewRefreshToken, NewUser, OutgoingMail, PasswordHash,
+    Priority, QueuedMail, Role, Scopes, Session, SessionId, StoreError, Tags, Task, TaskChanges,
+    TaskId, TaskTitle, User, UserId,
 };
 
 use crate::schema::{
-    account_tokens, api_tokens, outbound_mail, refresh_tokens, sessions, task_tags, tasks, users,
+    account_tokens, api_tokens, list_invitations, list_members, lists, outbound_mail,
+    refresh_tokens, sessions, task_tags, tasks, users,
 };
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
@@ -29,6 +31,11 @@ pub(crate) fn session_key(id: SessionId) -> SqlUuid {
 
 /// Column value of a task id.
 pub(crate) fn task_key(id: TaskId) -> SqlUuid {
+    SqlUuid(id.as_uuid())
+}
+
+/// Column value of a list id.
+pub(crate) fn list_key(id: ListId) -> SqlUuid {
     SqlUuid(id.as_uuid())
 }
 
@@ -313,7 +320,7 @@ impl OutboundMailRow {
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
     pub(crate) id: SqlUuid,
-    pub(crate) owner_id: SqlUuid,
+    pub(crate) created_by: SqlUuid,
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) is_done: bool,
@@ -325,6 +332,10 @@ pub(crate) struct TaskRow {
     pub(crate) version: i64,
     pub(crate) title_key: String,
     pub(crate) search_key: String,
+    pub(crate) list_id: SqlUuid,
+    pub(crate) parent_id: Option<SqlUuid>,
+    pub(crate) position: String,
+    pub(crate) assignee_id: Option<SqlUuid>,
 }
 
 impl TaskRow {
@@ -332,7 +343,7 @@ impl TaskRow {
     pub(crate) fn from_domain(task: &Task) -> Result<Self, StoreError> {
         Ok(Self {
             id: task_key(task.id),
-            owner_id: user_key(task.owner_id),
+            created_by: user_key(task.created_by),
             title: task.title.as_str().to_owned(),
             description: task.description.as_str().to_owned(),
             is_done: task.is_done,
@@ -344,6 +355,10 @@ impl TaskRow {
             version: task.version,
             title_key: task.title.sort_key(),
             search_key: search_key(&task.title, &task.description),
+            list_id: list_key(task.list_id),
+            parent_id: task.parent_id.map(task_key),
+            position: task.position.clone(),
+            assignee_id: task.assignee_id.map(user_key),
         })
     }
 
@@ -354,7 +369,11 @@ impl TaskRow {
         };
         Ok(Task {
             id: TaskId::from_uuid(self.id.0),
-            owner_id: UserId::from_uuid(self.owner_id.0),
+            list_id: ListId::from_uuid(self.list_id.0),
+            parent_id: self.parent_id.map(|p| TaskId::from_uuid(p.0)),
+            position: self.position.clone(),
+            created_by: UserId::from_uuid(self.created_by.0),
+            assignee_id: self.assignee_id.map(|a| UserId::from_uuid(a.0)),
             title: TaskTitle::parse(&self.title).map_err(|e| corrupt("title", &e))?,
             description: Description::parse(self.description.clone())
                 .map_err(|e| corrupt("description", &e))?,
@@ -383,6 +402,7 @@ pub(crate) struct TaskChangesRow {
     pub(crate) updated_at: SqlTimestamp,
     pub(crate) title_key: String,
     pub(crate) search_key: String,
+    pub(crate) assignee_id: Option<SqlUuid>,
 }
 
 impl TaskChangesRow {
@@ -401,8 +421,143 @@ impl TaskChangesRow {
             updated_at: stamp(now),
             title_key: changes.title.sort_key(),
             search_key: search_key(&changes.title, &changes.description),
+            assignee_id: changes.assignee_id.map(user_key),
         })
     }
+}
+
+/// A `lists` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = lists)]
+pub(crate) struct ListRow {
+    pub(crate) id: SqlUuid,
+    pub(crate) name: String,
+    pub(crate) name_key: String,
+    pub(crate) inbox_of: Option<SqlUuid>,
+    pub(crate) archived: bool,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) updated_at: SqlTimestamp,
+    pub(crate) version: i64,
+}
+
+impl ListRow {
+    /// The row of a new list (not an inbox), at version 1.
+    pub(crate) fn new(id: ListId, name: &ListName, at: DateTime<Utc>) -> Self {
+        Self {
+            id: list_key(id),
+            name: name.as_str().to_owned(),
+            name_key: name.sort_key(),
+            inbox_of: None,
+            archived: false,
+            created_at: stamp(at),
+            updated_at: stamp(at),
+            version: 1,
+        }
+    }
+
+    /// The row of `user`'s inbox, made with the account at `at`.
+    pub(crate) fn inbox(user: UserId, at: DateTime<Utc>) -> Self {
+        Self {
+            inbox_of: Some(user_key(user)),
+            ..Self::new(ListId::inbox_of(user), &ListName::inbox(), at)
+        }
+    }
+
+    /// The list as a member with `role` sees it, given its member count.
+    pub(crate) fn into_domain(self, role: &str, member_count: i64) -> Result<List, StoreError> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::internal(format!("list {}: stored {what} is invalid: {e}", self.id.0))
+        };
+        Ok(List {
+            id: ListId::from_uuid(self.id.0),
+            name: ListName::parse(&self.name).map_err(|e| corrupt("name", &e))?,
+            is_inbox: self.inbox_of.is_some(),
+            archived: self.archived,
+            role: role_of(role).map_err(|e| corrupt("role", &e))?,
+            member_count,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+            version: self.version,
+        })
+    }
+}
+
+/// A stored role.
+pub(crate) fn role_of(stored: &str) -> Result<ListRole, StoreError> {
+    ListRole::parse(stored)
+        .map_err(|e| StoreError::internal(format!("stored list role {stored:?}: {e}")))
+}
+
+/// A `list_members` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = list_members)]
+pub(crate) struct MemberRow {
+    pub(crate) list_id: SqlUuid,
+    pub(crate) user_id: SqlUuid,
+    pub(crate) role: String,
+    pub(crate) added_at: SqlTimestamp,
+}
+
+/// A `list_invitations` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = list_invitations)]
+pub(crate) struct InvitationRow {
+    pub(crate) id: SqlUuid,
+    pub(crate) list_id: SqlUuid,
+    pub(crate) email: String,
+    pub(crate) role: String,
+    pub(crate) invited_by: Option<SqlUuid>,
+    pub(crate) created_at: SqlTimestamp,
+    pub(crate) expires_at: SqlTimestamp,
+}
+
+impl InvitationRow {
+    /// The row of a new invitation.
+    pub(crate) fn from_new(inv: &taskapi_domain::NewInvitation) -> Self {
+        Self {
+            id: SqlUuid(inv.id.as_uuid()),
+            list_id: list_key(inv.list_id),
+            email: inv.email.as_str().to_owned(),
+            role: inv.role.as_str().to_owned(),
+            invited_by: Some(user_key(inv.invited_by)),
+            created_at: stamp(inv.created_at),
+            expires_at: stamp(inv.expires_at),
+        }
+    }
+
+    /// The invitation, to the list named `list_name`.
+    pub(crate) fn into_domain(
+        self,
+        list_name: &str,
+    ) -> Result<taskapi_domain::Invitation, StoreError> {
+        Ok(taskapi_domain::Invitation {
+            id: taskapi_domain::InvitationId::from_uuid(self.id.0),
+            list_id: ListId::from_uuid(self.list_id.0),
+            list_name: ListName::parse(list_name).map_err(|e| {
+                StoreError::internal(format!(
+                    "list {}: stored name is invalid: {e}",
+                    self.list_id.0
+                ))
+            })?,
+            email: Email::from_trusted(self.email),
+            role: role_of(&self.role)?,
+            invited_by: self.invited_by.map(|u| UserId::from_uuid(u.0)),
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+        })
+    }
+}
+
+/// A member as read with their account's email.
+pub(crate) fn member_of(
+    (user_id, email, role, added_at): (SqlUuid, String, String, SqlTimestamp),
+) -> Result<taskapi_domain::Member, StoreError> {
+    Ok(taskapi_domain::Member {
+        user_id: UserId::from_uuid(user_id.0),
+        email: Email::from_trusted(email),
+        role: role_of(&role)?,
+        added_at: added_at.0,
+    })
 }
 
 /// A `task_tags` row.
@@ -447,7 +602,11 @@ mod tests {
     fn task() -> Result<Task, Box<dyn std::error::Error>> {
         Ok(Task {
             id: TaskId::from_uuid(Uuid::from_u128(2)),
-            owner_id: UserId::from_uuid(Uuid::from_u128(1)),
+            list_id: ListId::from_uuid(Uuid::from_u128(1)),
+            parent_id: Some(TaskId::from_uuid(Uuid::from_u128(3))),
+            position: "0abc".into(),
+            created_by: UserId::from_uuid(Uuid::from_u128(1)),
+            assignee_id: Some(UserId::from_uuid(Uuid::from_u128(4))),
             title: TaskTitle::parse("Buy milk")?,
             description: Description::parse("  two litres ".into())?,
             is_done: true,

@@ -162,12 +162,12 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::{DbTimestamp, DbUuid};
 
-    /// Tasks, each private to its owner.
+    /// Tasks, each in a list.
     tasks (id) {
         /// UUID v7.
         id -> DbUuid,
-        /// The owning user's id.
-        owner_id -> DbUuid,
+        /// The id of the account that created it (kept after the account is deleted).
+        created_by -> DbUuid,
         /// Trimmed title.
         title -> Text,
         /// Description, possibly empty.
@@ -190,6 +190,79 @@ diesel::table! {
         title_key -> Text,
         /// Lower-cased title and description joined by U+0001: what `q` searches.
         search_key -> Text,
+        /// Its list.
+        list_id -> DbUuid,
+        /// The task it is a subtask of; null at the top level.
+        parent_id -> Nullable<DbUuid>,
+        /// Orders it among its siblings (byte order).
+        position -> Text,
+        /// The member it is assigned to, if any.
+        assignee_id -> Nullable<DbUuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Lists of tasks, shared by their members.
+    lists (id) {
+        /// UUID v7; an inbox's is its account's id.
+        id -> DbUuid,
+        /// Trimmed name.
+        name -> Text,
+        /// `ListName::sort_key`: what names sort by.
+        name_key -> Text,
+        /// The account whose inbox this is; null for every other list.
+        inbox_of -> Nullable<DbUuid>,
+        /// Archived lists refuse task writes.
+        archived -> Bool,
+        /// When it was created.
+        created_at -> DbTimestamp,
+        /// When it last changed.
+        updated_at -> DbTimestamp,
+        /// Optimistic-concurrency version, starting at 1.
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Who belongs to which list, with which role.
+    list_members (list_id, user_id) {
+        /// The list.
+        list_id -> DbUuid,
+        /// The member.
+        user_id -> DbUuid,
+        /// `viewer`, `editor` or `owner`.
+        role -> Text,
+        /// When they joined.
+        added_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    /// Pending invitations to lists, by the invitee's normalised email.
+    list_invitations (id) {
+        /// UUID v7.
+        id -> DbUuid,
+        /// The list.
+        list_id -> DbUuid,
+        /// Whom it invites.
+        email -> Text,
+        /// The role it offers.
+        role -> Text,
+        /// Who invited (null once that account is deleted).
+        invited_by -> Nullable<DbUuid>,
+        /// When it was made.
+        created_at -> DbTimestamp,
+        /// When it stops working.
+        expires_at -> DbTimestamp,
     }
 }
 
@@ -247,15 +320,18 @@ diesel::table! {
         op -> Text,
         /// The entity's id.
         entity_id -> DbUuid,
-        /// The entity's list (null until tasks live in lists).
+        /// The entity's list (null for a change that is not about a list's content).
         list_id -> Nullable<DbUuid>,
         /// When the change was made.
         at -> DbTimestamp,
     }
 }
 
-diesel::joinable!(tasks -> users (owner_id));
 diesel::joinable!(changes -> users (user_id));
+diesel::joinable!(tasks -> lists (list_id));
+diesel::joinable!(list_members -> lists (list_id));
+diesel::joinable!(list_members -> users (user_id));
+diesel::joinable!(list_invitations -> lists (list_id));
 diesel::joinable!(idempotency_keys -> users (owner_id));
 diesel::joinable!(task_tags -> tasks (task_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -265,6 +341,9 @@ diesel::joinable!(account_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
+    lists,
+    list_members,
+    list_invitations,
     tasks,
     task_tags,
     sessions,

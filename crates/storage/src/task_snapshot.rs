@@ -4,11 +4,16 @@
 //!
 //! The document has the fields, names and value forms a created task had in the response
 //! bodies keys used to store (see the migration `idempotency_keys_keep_the_task`), so those
-//! bodies read back as snapshots; the owner is the key's.
+//! bodies read back as snapshots; the creator is the key's owner. The fields tasks gained
+//! with lists are optional: a snapshot stored before them is of a task of its creator's
+//! inbox, at the top level, unassigned, placed by its id.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskapi_domain::{Description, Priority, StoreError, Tags, Task, TaskId, TaskTitle, UserId};
+use taskapi_domain::{
+    Description, ListId, Priority, StoreError, Tags, Task, TaskId, TaskTitle, UserId,
+    position_from_id,
+};
 use uuid::Uuid;
 
 /// The stored form of a task.
@@ -26,6 +31,14 @@ struct Snapshot {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    #[serde(default)]
+    list_id: Option<Uuid>,
+    #[serde(default)]
+    parent_id: Option<Uuid>,
+    #[serde(default)]
+    position: Option<String>,
+    #[serde(default)]
+    assignee_id: Option<Uuid>,
 }
 
 /// The snapshot of `task`.
@@ -45,6 +58,10 @@ pub(crate) fn encode(task: &Task) -> Result<String, StoreError> {
         created_at: task.created_at,
         updated_at: task.updated_at,
         version: task.version,
+        list_id: Some(task.list_id.as_uuid()),
+        parent_id: task.parent_id.map(|p| p.as_uuid()),
+        position: Some(task.position.clone()),
+        assignee_id: task.assignee_id.map(|a| a.as_uuid()),
     };
     serde_json::to_string(&snapshot).map_err(StoreError::internal)
 }
@@ -63,7 +80,15 @@ pub(crate) fn decode(owner: UserId, text: &str) -> Result<Task, StoreError> {
         serde_json::from_str(text).map_err(|e| corrupt("the document", e.to_string()))?;
     Ok(Task {
         id: TaskId::from_uuid(s.id),
-        owner_id: owner,
+        list_id: s
+            .list_id
+            .map_or_else(|| ListId::inbox_of(owner), ListId::from_uuid),
+        parent_id: s.parent_id.map(TaskId::from_uuid),
+        position: s
+            .position
+            .unwrap_or_else(|| position_from_id(TaskId::from_uuid(s.id))),
+        created_by: owner,
+        assignee_id: s.assignee_id.map(UserId::from_uuid),
         title: TaskTitle::parse(&s.title).map_err(|e| corrupt("title", e.to_string()))?,
         description: Description::parse(s.description)
             .map_err(|e| corrupt("description", e.to_string()))?,
@@ -92,7 +117,11 @@ mod tests {
     fn snapshots_read_back_equal() -> TestResult {
         let task = Task {
             id: TaskId::from_uuid(Uuid::from_u128(2)),
-            owner_id: UserId::from_uuid(Uuid::from_u128(1)),
+            list_id: ListId::from_uuid(Uuid::from_u128(5)),
+            parent_id: Some(TaskId::from_uuid(Uuid::from_u128(6))),
+            position: "abc".into(),
+            created_by: UserId::from_uuid(Uuid::from_u128(1)),
+            assignee_id: None,
             title: TaskTitle::parse("Café")?,
             description: Description::parse("  two\nlines ".into())?,
             is_done: true,
@@ -104,7 +133,7 @@ mod tests {
             updated_at: at(1_795_000_000_120_000)?,
             version: 1,
         };
-        assert_eq!(decode(task.owner_id, &encode(&task)?)?, task);
+        assert_eq!(decode(task.created_by, &encode(&task)?)?, task);
         Ok(())
     }
 
@@ -119,10 +148,18 @@ mod tests {
                 task.title.as_str(),
                 task.priority,
                 task.version,
-                task.owner_id
+                task.created_by,
+                task.list_id
             ),
-            ("Buy milk", Priority::Medium, 1, owner)
+            (
+                "Buy milk",
+                Priority::Medium,
+                1,
+                owner,
+                ListId::inbox_of(owner)
+            )
         );
+        assert_eq!(task.position, "z000000000000000000000000000000021");
         assert_eq!(task.created_at, at(1_795_000_000_123_456)?);
         assert_eq!(task.tags.iter().collect::<Vec<_>>(), ["home"]);
         Ok(())

@@ -1,6 +1,9 @@
-//! [`TaskRepository`] over diesel. Every statement is scoped by owner in its `WHERE` clause.
-//! Every write that changes a task records the change in the same transaction, with one
-//! call of [`record_task_change`]; a write that changes nothing records nothing.
+//! [`TaskRepository`] over diesel. Every read carries the caller's membership of the task's
+//! list in its `WHERE` clause; every write locks the membership (and the list) in its
+//! transaction and applies the domain's decision to what it read there. Every write that
+//! changes a task records the change in the same transaction, with one call of
+//! [`record_task_change`] (a row for each member of the task's list); a write that changes
+//! nothing records nothing.
 
 use std::collections::HashMap;
 
@@ -8,8 +11,13 @@ use async_trait::async_trait;
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{ChangeOp, Clock, SystemClock};
-use taskapi_domain::{DecideUpdate, DeleteOutcome, TaskRepository, UpdateDecision, UpdateOutcome};
+use taskapi_domain::{
+    DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome, TaskAccess, TaskRepository,
+    UpdateDecision, UpdateOutcome,
+};
 use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskInsert, TaskListQuery, UserId};
+
+use crate::access::is_member_of_tasks_list;
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::changes::record_task_change;
@@ -17,7 +25,7 @@ use crate::errors::DbError;
 use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams};
 use crate::pool::DbPool;
-use crate::rows::{TagRow, TaskChangesRow, TaskRow, task_key, user_key};
+use crate::rows::{TagRow, TaskChangesRow, TaskRow, role_of, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
 use crate::task_snapshot;
@@ -35,16 +43,20 @@ impl DieselTaskRepository {
     }
 }
 
-/// Whether `owner` already has `max_tasks` tasks (never, for `None`). Inside a write
-/// transaction: the owner's row is locked first (PostgreSQL; SQLite has one writer at a
+/// Whether `creator` already created `max_tasks` tasks (never, for `None`). Inside a write
+/// transaction: the account's row is locked first (PostgreSQL; SQLite has one writer at a
 /// time), so the count stays true until the insert that follows commits.
-fn at_quota(conn: &mut DbConnection, owner: SqlUuid, max_tasks: Option<u64>) -> QueryResult<bool> {
+fn at_quota(
+    conn: &mut DbConnection,
+    creator: SqlUuid,
+    max_tasks: Option<u64>,
+) -> QueryResult<bool> {
     let Some(max_tasks) = max_tasks else {
         return Ok(false);
     };
-    conn.engine().lock_owner(owner)?;
+    conn.engine().lock_owner(creator)?;
     let count: i64 = tasks::table
-        .filter(tasks::owner_id.eq(owner))
+        .filter(tasks::created_by.eq(creator))
         .count()
         .get_result(conn)?;
     Ok(u64::try_from(count).unwrap_or(0) >= max_tasks)
@@ -74,15 +86,56 @@ fn insert_tags(conn: &mut DbConnection, tags: &[TagRow]) -> QueryResult<()> {
     execute_natively(conn, diesel::insert_into(task_tags::table).values(tags)).map(drop)
 }
 
-/// The owner's task with its tags, in one statement: a row per tag in order, or one row
-/// with no tag. All of `tasks`' columns, in `TaskRow`'s order.
+/// `member`'s access to `list`, locked until the transaction ends (see
+/// [`crate::backend::Engine::lock_access`]); `None` when they are not a member.
+pub(crate) fn locked_access(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    member: SqlUuid,
+) -> Result<Option<TaskAccess>, DbError> {
+    let Some((role, archived)) = conn.engine().lock_access(list, member)? else {
+        return Ok(None);
+    };
+    Ok(Some(TaskAccess {
+        role: role_of(&role)?,
+        archived,
+    }))
+}
+
+/// Whether a new task may be stored: its creator's access to its list and their quota,
+/// checked in the write transaction that stores it. `None` when it may.
+fn refusal_of_insert(
+    conn: &mut DbConnection,
+    row: &TaskRow,
+    max_tasks: Option<u64>,
+) -> Result<Option<TaskInsert>, DbError> {
+    let Some(access) = locked_access(conn, row.list_id, row.created_by)? else {
+        return Ok(Some(TaskInsert::NoSuchList));
+    };
+    if let Err(refusal) = access.check_write() {
+        return Ok(Some(TaskInsert::Denied(refusal)));
+    }
+    if let Some(assignee) = row.assignee_id
+        && locked_access(conn, row.list_id, assignee)?.is_none()
+    {
+        return Ok(Some(TaskInsert::UnknownAssignee));
+    }
+    if at_quota(conn, row.created_by, max_tasks)? {
+        return Ok(Some(TaskInsert::QuotaExceeded));
+    }
+    Ok(None)
+}
+
+/// The task with its tags, if `member` is a member of its list, in one statement: a row per
+/// tag in order, or one row with no tag. All of `tasks`' columns, in `TaskRow`'s order.
 #[dsl::auto_type(no_type_alias)]
-fn task_with_tags(owner: SqlUuid, id: SqlUuid) -> _ {
+fn task_with_tags(member: SqlUuid, id: SqlUuid) -> _ {
     let columns: <tasks::table as Table>::AllColumns = tasks::all_columns;
+    let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
     tasks::table
         .left_join(task_tags::table)
         .filter(tasks::id.eq(id))
-        .filter(tasks::owner_id.eq(owner))
+        .filter(member_of)
         .order(task_tags::position)
         .select((columns, task_tags::tag.nullable()))
 }
@@ -95,14 +148,14 @@ impl TaskRepository for DieselTaskRepository {
         let created_at = task.created_at;
         self.pool
             .write(move |conn| {
-                if at_quota(conn, row.owner_id, max_tasks)? {
-                    return Ok(TaskInsert::QuotaExceeded);
+                if let Some(refused) = refusal_of_insert(conn, &row, max_tasks)? {
+                    return Ok::<_, DbError>(refused);
                 }
                 diesel::insert_into(tasks::table)
                     .values(&row)
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
-                record_task_change(conn, row.owner_id, row.id, ChangeOp::Upsert, created_at)?;
+                record_task_change(conn, row.list_id, row.id, ChangeOp::Upsert, created_at)?;
                 Ok(TaskInsert::Inserted)
             })
             .await
@@ -115,7 +168,7 @@ impl TaskRepository for DieselTaskRepository {
         held: HeldKey,
         max_tasks: Option<u64>,
     ) -> Result<TaskInsert, StoreError> {
-        if task.owner_id != held.owner {
+        if task.created_by != held.owner {
             return Err(StoreError::internal(format!(
                 "task {} would be stored under another user's idempotency key",
                 task.id
@@ -127,9 +180,9 @@ impl TaskRepository for DieselTaskRepository {
         let snapshot = task_snapshot::encode(&task)?;
         self.pool
             .write(move |conn| {
-                // The quota before the key, which this would otherwise have completed.
-                if at_quota(conn, row.owner_id, max_tasks)? {
-                    return Ok::<_, DbError>(TaskInsert::QuotaExceeded);
+                // Access and quota before the key, which this would otherwise have completed.
+                if let Some(refused) = refusal_of_insert(conn, &row, max_tasks)? {
+                    return Ok::<_, DbError>(refused);
                 }
                 // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
                 // transaction excludes every other writer), so no takeover can slip in
@@ -144,15 +197,19 @@ impl TaskRepository for DieselTaskRepository {
                     .values(&row)
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
-                record_task_change(conn, row.owner_id, row.id, ChangeOp::Upsert, created_at)?;
+                record_task_change(conn, row.list_id, row.id, ChangeOp::Upsert, created_at)?;
                 Ok(TaskInsert::Inserted)
             })
             .await
             .map_err(StoreError::from)
     }
 
-    async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let (owner, id) = (user_key(owner), task_key(id));
+    async fn find_for_member(
+        &self,
+        member: UserId,
+        id: TaskId,
+    ) -> Result<Option<Task>, StoreError> {
+        let (member, id) = (user_key(member), task_key(id));
         let rows = self
             .pool
             .run(move |conn| {
@@ -161,7 +218,7 @@ impl TaskRepository for DieselTaskRepository {
                 // four). Run natively: through the multi-backend connection, diesel
                 // serialises the query again to find its cached statement.
                 let rows: Vec<(TaskRow, Option<String>)> =
-                    load_natively(conn, task_with_tags(owner, id))?;
+                    load_natively(conn, task_with_tags(member, id))?;
                 Ok::<_, DbError>(rows)
             })
             .await?;
@@ -176,19 +233,22 @@ impl TaskRepository for DieselTaskRepository {
         row.into_domain(tags).map(Some)
     }
 
-    async fn list_for_owner(
+    async fn list_for_member(
         &self,
-        owner: UserId,
+        member: UserId,
         query: TaskListQuery,
         limit: u32,
     ) -> Result<Vec<Task>, StoreError> {
         let phases = listing::phases(&query);
-        let mut params = ListParams::new(owner, query, limit);
-        // One read transaction: both phases and the tags come from one snapshot.
+        let mut params = ListParams::new(member, query, limit);
+        // One read transaction: the scope, both phases and the tags come from one snapshot.
         let (rows, tags) = self
             .pool
             .read(move |conn| {
                 let mut rows: Vec<TaskRow> = Vec::new();
+                if !listing::narrow_scope(conn, &mut params)? {
+                    return Ok::<_, DbError>((rows, Vec::new()));
+                }
                 for &phase in phases {
                     let remaining =
                         i64::from(limit) - i64::try_from(rows.len()).unwrap_or(i64::MAX);
@@ -217,26 +277,32 @@ impl TaskRepository for DieselTaskRepository {
 
     async fn update_with(
         &self,
-        owner: UserId,
+        member: UserId,
         id: TaskId,
         decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
-        let (owner, id) = (user_key(owner), task_key(id));
+        let (member, id) = (user_key(member), task_key(id));
         self.pool
             .write(move |conn| {
-                // The write transaction holds the task: `FOR UPDATE` on PostgreSQL, the
-                // database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent updates queue
-                // here instead of racing.
-                let Some(row) = conn.engine().lock_task_for_update(owner, id)? else {
+                let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
                     return Ok::<_, DbError>(UpdateOutcome::NotFound);
                 };
-                let version = row.version;
+                let (version, list) = (row.version, row.list_id);
                 let current = row.into_domain(tags_of(conn, id)?)?;
-                let (changes, now) = match decide(&current) {
+                let (changes, now) = match decide(&current, access) {
                     UpdateDecision::Keep => return Ok(UpdateOutcome::Unchanged(current)),
                     UpdateDecision::Refuse => return Ok(UpdateOutcome::Refused),
+                    UpdateDecision::Deny(refusal) => return Ok(UpdateOutcome::Denied(refusal)),
                     UpdateDecision::Write(changes, now) => (changes, now),
                 };
+                // A new assignee must be a member, and stay one until this commits.
+                if let Some(assignee) = changes
+                    .assignee_id
+                    .filter(|a| Some(*a) != current.assignee_id)
+                    && locked_access(conn, list, user_key(assignee))?.is_none()
+                {
+                    return Ok(UpdateOutcome::UnknownAssignee);
+                }
                 let columns = TaskChangesRow::from_domain(&changes, now)?;
                 let tags = TagRow::for_task(id, &changes.tags)?;
                 // The version bump happens in the statement; its version check is redundant
@@ -244,7 +310,6 @@ impl TaskRepository for DieselTaskRepository {
                 let row = diesel::update(
                     tasks::table
                         .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner))
                         .filter(tasks::version.eq(version)),
                 )
                 .set((&columns, tasks::version.eq(tasks::version + 1)))
@@ -253,7 +318,7 @@ impl TaskRepository for DieselTaskRepository {
                 .returning(tasks::all_columns)
                 .get_result::<TaskRow>(conn)?;
                 replace_tags(conn, id, &tags)?;
-                record_task_change(conn, owner, id, ChangeOp::Upsert, now)?;
+                record_task_change(conn, list, id, ChangeOp::Upsert, now)?;
                 let tags = tags.into_iter().map(|t| t.tag).collect();
                 Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
             })
@@ -261,45 +326,70 @@ impl TaskRepository for DieselTaskRepository {
             .map_err(StoreError::from)
     }
 
-    async fn delete_for_owner(
+    async fn delete_with(
         &self,
-        owner: UserId,
+        member: UserId,
         id: TaskId,
-        expected_version: Option<i64>,
+        decide: DecideDelete,
     ) -> Result<DeleteOutcome, StoreError> {
-        let (owner, id) = (user_key(owner), task_key(id));
+        let (member, id) = (user_key(member), task_key(id));
         self.pool
             .write(move |conn| {
-                // Tags go with the task (ON DELETE CASCADE). The version check, when there is
-                // one, is part of the DELETE itself.
-                let mut delete = diesel::delete(tasks::table)
-                    .filter(tasks::id.eq(id))
-                    .filter(tasks::owner_id.eq(owner))
-                    .into_boxed();
-                if let Some(version) = expected_version {
-                    delete = delete.filter(tasks::version.eq(version));
+                let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
+                    return Ok::<_, DbError>(DeleteOutcome::NotFound);
+                };
+                let list = row.list_id;
+                let current = row.into_domain(tags_of(conn, id)?)?;
+                match decide(&current, access) {
+                    DeleteDecision::Refuse => return Ok(DeleteOutcome::VersionMismatch),
+                    DeleteDecision::Deny(refusal) => return Ok(DeleteOutcome::Denied(refusal)),
+                    DeleteDecision::Delete => {}
                 }
-                if delete.execute(conn)? > 0 {
-                    // The domain gives a delete no instant: the change is stamped by the
-                    // same clock the domain uses.
-                    record_task_change(conn, owner, id, ChangeOp::Delete, SystemClock.now())?;
-                    return Ok::<_, DbError>(DeleteOutcome::Deleted);
-                }
-                let exists = diesel::select(dsl::exists(
-                    tasks::table
-                        .filter(tasks::id.eq(id))
-                        .filter(tasks::owner_id.eq(owner)),
-                ))
-                .get_result::<bool>(conn)?;
-                Ok(if exists {
-                    DeleteOutcome::VersionMismatch
-                } else {
-                    DeleteOutcome::NotFound
-                })
+                // Tags and subtasks go with the task (ON DELETE CASCADE).
+                diesel::delete(tasks::table.filter(tasks::id.eq(id))).execute(conn)?;
+                // The domain gives a delete no instant: the change is stamped by the same
+                // clock the domain uses.
+                record_task_change(conn, list, id, ChangeOp::Delete, SystemClock.now())?;
+                Ok(DeleteOutcome::Deleted)
             })
             .await
             .map_err(StoreError::from)
     }
+}
+
+/// The task, locked, and `member`'s access to its list, locked, in a write transaction:
+/// `FOR SHARE` of the list and the membership, then `FOR UPDATE` of the task on PostgreSQL
+/// (the list first, as every writer takes it, so that a list's deletion or a removal and a
+/// task write never wait for each other); the database write lock (BEGIN IMMEDIATE) on
+/// SQLite. Concurrent writes of the task queue here instead of racing, and a removal of the
+/// membership waits for this write to end. `None` when the task is missing or `member` is
+/// not a member of its list.
+fn lock_task_and_access(
+    conn: &mut DbConnection,
+    member: SqlUuid,
+    id: SqlUuid,
+) -> Result<Option<(TaskRow, TaskAccess)>, DbError> {
+    let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
+    let list: Option<SqlUuid> = tasks::table
+        .filter(tasks::id.eq(id))
+        .filter(member_of)
+        .select(tasks::list_id)
+        .first(conn)
+        .optional()?;
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    // Read again under the locks: a membership removed meanwhile ends here.
+    let Some(access) = locked_access(conn, list, member)? else {
+        return Ok(None);
+    };
+    let Some(row) = conn.engine().lock_task_for_update(member, id)? else {
+        return Ok(None);
+    };
+    if row.list_id != list {
+        return Ok(None);
+    }
+    Ok(Some((row, access)))
 }
 
 /// The tags of the given tasks, in order, in one query (`IN`/`= ANY` over at most a page

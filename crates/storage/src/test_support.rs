@@ -8,13 +8,13 @@ use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use taskapi_domain::{StoreError, TaskListQuery, UserId};
 
-use crate::Database;
 use crate::backend::end_transaction;
 use crate::errors::DbError;
 use crate::listing::{self, ListParams};
 use crate::pool::Checkout;
 use crate::purge::{BATCH_ROWS, Purge};
 use crate::sql_types::SqlTimestamp;
+use crate::{Database, StorageError};
 
 impl Database {
     /// Checks a connection out and keeps it until the returned value is dropped (to exhaust
@@ -27,7 +27,7 @@ impl Database {
         Ok(HeldConnection { conn })
     }
 
-    /// The plan of the listing `list_for_owner(owner, query, limit)` runs, built by the same
+    /// The plan of the listing `list_for_member(member, query, limit)` runs, built by the same
     /// query builder for every phase it needs (a `due_at` listing has two), on one
     /// connection: SQLite's `EXPLAIN QUERY PLAN` details, or PostgreSQL's `EXPLAIN` lines
     /// (with sequential scans, sorts and bitmap scans disabled for the statement's
@@ -84,8 +84,10 @@ impl Database {
         as_planned: bool,
     ) -> Result<Vec<String>, StoreError> {
         let phases = listing::phases(&query);
-        let params = ListParams::new(owner, query, limit);
+        let mut params = ListParams::new(owner, query, limit);
         let mut held = self.hold_connection()?;
+        listing::narrow_scope(&mut held.conn, &mut params)
+            .map_err(|e| StoreError::from(DbError::from(e)))?;
         let mut lines = Vec::new();
         for &phase in phases {
             let plan = held
@@ -100,6 +102,24 @@ impl Database {
 }
 
 impl Database {
+    /// Applies the migrations older than `version` (its digits, `20261204010000`) to a fresh
+    /// database: the schema a database of the release before that migration has, to be
+    /// populated and then migrated forward with [`Database::run_migrations`]. Blocking.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub fn run_migrations_before(&self, version: &str) -> Result<Vec<String>, StorageError> {
+        let mut conn = self
+            .inner
+            .migrator
+            .open()
+            .map_err(|e| StorageError::Connect(e.to_string()))?;
+        conn.conn
+            .engine()
+            .run_migrations_before(version)
+            .map_err(StorageError::Migration)
+    }
+
     /// For each housekeeping purge, the plan of one of its batches at `at`, as
     /// [`Database::explain_task_listing`] gives plans. Blocking.
     ///

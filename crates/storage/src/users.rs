@@ -9,7 +9,7 @@ use taskapi_domain::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, UserRepository,
 };
 use taskapi_domain::{
-    NewUser, PasswordHash, Role, StoreError, User, UserCursor, UserId, UserListQuery,
+    ListRole, NewUser, PasswordHash, Role, StoreError, User, UserCursor, UserId, UserListQuery,
     UserSortField, UserSortKey,
 };
 
@@ -17,8 +17,8 @@ use crate::backend::DbConnection;
 use crate::errors::DbError;
 use crate::listing::like_pattern;
 use crate::pool::DbPool;
-use crate::rows::{UserRow, stamp, user_key};
-use crate::schema::{api_tokens, users};
+use crate::rows::{ListRow, MemberRow, UserRow, stamp, user_key};
+use crate::schema::{api_tokens, list_members, lists, users};
 use crate::sql_types::SqlUuid;
 
 diesel::alias!(users as other_users: OtherUsers);
@@ -73,17 +73,86 @@ impl DieselUserRepository {
     }
 }
 
+/// Before `user`'s account is deleted: deletes the lists (but the inbox, which goes with the
+/// account) `user` is the only member of, and in each list where `user` is the only owner
+/// makes the longest-standing other member an owner, editors before viewers. Each list's
+/// row is locked first, as every change of its memberships does.
+fn hand_over_lists(conn: &mut DbConnection, user: SqlUuid) -> Result<(), DbError> {
+    let lists: Vec<SqlUuid> = list_members::table
+        .inner_join(lists::table)
+        .filter(list_members::user_id.eq(user))
+        .filter(lists::inbox_of.is_null())
+        .select(list_members::list_id)
+        .load(conn)?;
+    for list in lists {
+        conn.engine().lock_list(list)?;
+        let others = list_members::table
+            .filter(list_members::list_id.eq(list))
+            .filter(list_members::user_id.ne(user));
+        let successor: Option<(SqlUuid, String)> = others
+            .select((list_members::user_id, list_members::role))
+            .order((
+                list_members::role.eq(ListRole::Owner.as_str()).desc(),
+                list_members::role.eq(ListRole::Editor.as_str()).desc(),
+                list_members::added_at,
+                list_members::user_id,
+            ))
+            .first(conn)
+            .optional()?;
+        match successor {
+            None => {
+                // Its tasks (and their tags) go with it.
+                diesel::delete(lists::table.filter(lists::id.eq(list))).execute(conn)?;
+            }
+            Some((_, role)) if role == ListRole::Owner.as_str() => {}
+            Some((next, _)) => {
+                let is_owner: bool = diesel::select(dsl::exists(
+                    list_members::table
+                        .filter(list_members::list_id.eq(list))
+                        .filter(list_members::user_id.eq(user))
+                        .filter(list_members::role.eq(ListRole::Owner.as_str())),
+                ))
+                .get_result(conn)?;
+                if is_owner {
+                    diesel::update(
+                        list_members::table
+                            .filter(list_members::list_id.eq(list))
+                            .filter(list_members::user_id.eq(next)),
+                    )
+                    .set(list_members::role.eq(ListRole::Owner.as_str()))
+                    .execute(conn)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl UserRepository for DieselUserRepository {
     async fn insert(&self, user: NewUser) -> Result<User, InsertUserError> {
         let row = UserRow::from_new(&user)?;
+        let inbox = ListRow::inbox(user.id, user.created_at);
+        let owner = MemberRow {
+            list_id: inbox.id,
+            user_id: row.id,
+            role: ListRole::Owner.as_str().to_owned(),
+            added_at: row.created_at,
+        };
         // A taken email is detected by the UNIQUE constraint, never by looking first, so
-        // that of two concurrent registrations exactly one wins.
+        // that of two concurrent registrations exactly one wins. The account's inbox is
+        // made in the same transaction: no account is ever without one.
         let stored = self
             .pool
             .write(move |conn| {
                 diesel::insert_into(users::table)
                     .values(&row)
+                    .execute(conn)?;
+                diesel::insert_into(lists::table)
+                    .values(&inbox)
+                    .execute(conn)?;
+                diesel::insert_into(list_members::table)
+                    .values(&owner)
                     .execute(conn)?;
                 Ok(row)
             })
@@ -268,8 +337,17 @@ impl UserRepository for DieselUserRepository {
         self.pool
             .write(move |conn| {
                 conn.engine().lock_active_admins()?;
-                // Tasks, tags, sessions, refresh tokens and API tokens go with it (ON DELETE
-                // CASCADE).
+                let allowed = diesel::select(dsl::exists(
+                    users::table
+                        .filter(users::id.eq(id))
+                        .filter(not_an_active_admin().or(another_active_admin(id))),
+                ))
+                .get_result::<bool>(conn)?;
+                if allowed {
+                    hand_over_lists(conn, id)?;
+                }
+                // The inbox with its tasks, memberships, sessions, refresh tokens and API tokens go with
+                // it (ON DELETE CASCADE).
                 let deleted = diesel::delete(
                     users::table
                         .filter(users::id.eq(id))

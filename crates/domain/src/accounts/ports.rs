@@ -84,8 +84,12 @@ pub trait UserRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<AccountUpdate, StoreError>;
 
-    /// Deletes the account with its tasks, sessions and API tokens, under the same last-admin guard as
-    /// [`UserRepository::update_account`].
+    /// Deletes the account with its inbox (and its tasks), its memberships, sessions and API tokens,
+    /// under the same last-admin guard as [`UserRepository::update_account`], in one
+    /// transaction that also, in each list where the account was the only owner, makes the
+    /// longest-standing remaining member an owner (editors before viewers), and deletes,
+    /// with its tasks, each list the account was the only member of. Tasks it created in
+    /// lists that remain stay there.
     async fn delete(&self, id: UserId) -> Result<AccountDeletion, StoreError>;
 
     /// One page of accounts: those matching the query's filters that come after its cursor

@@ -230,7 +230,7 @@ async fn tasks_of_an_unknown_user_are_not_found_and_of_a_known_one_listed() {
         .returning(|id| Ok((id == uid(3)).then(|| account(3, Role::User))));
     let mut tasks = MockTaskRepository::new();
     tasks
-        .expect_list_for_owner()
+        .expect_list_for_member()
         .times(1)
         .withf(|owner, _, limit| *owner == uid(3) && *limit == 51)
         .returning(|_, _, _| Ok(Vec::new()));

@@ -25,7 +25,11 @@ fn caller() -> Principal {
 fn task(id: u128) -> Task {
     Task {
         id: TaskId::from_uuid(Uuid::from_u128(id)),
-        owner_id: caller().user_id,
+        list_id: ListId::inbox_of(caller().user_id),
+        parent_id: None,
+        position: "0".into(),
+        created_by: caller().user_id,
+        assignee_id: None,
         title: TaskTitle::parse("Buy milk").unwrap_or_else(|e| panic!("{e}")),
         description: Description::empty(),
         is_done: false,

@@ -2,14 +2,31 @@
 
 use thiserror::Error;
 
-use crate::{CredentialError, StoreError};
+use crate::{CredentialError, ListRole, StoreError};
 
 /// Failures of the task use cases.
 #[derive(Debug, Error)]
 pub enum TaskError {
-    /// No such task for this owner: missing, someone else's, or an invalid id.
+    /// No such task for this caller: missing, of a list they are not a member of, or an
+    /// invalid id.
     #[error("task not found")]
     NotFound,
+    /// The list named for a new task does not exist for this caller (missing, or one they
+    /// are not a member of).
+    #[error("no such list")]
+    UnknownList,
+    /// The caller may read the task's list but not write it.
+    #[error("this needs the {} role in the list", needs.as_str())]
+    Forbidden {
+        /// The least role that would allow it.
+        needs: ListRole,
+    },
+    /// The assignee named is not a member of the task's list.
+    #[error("the assignee is not a member of the list")]
+    UnknownAssignee,
+    /// The task's list is archived: its tasks cannot be written.
+    #[error("the list is archived")]
+    ListArchived,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Page, PageSize, Priority, Tag, Task, TaskId, TextError};
+use crate::{ListId, Page, PageSize, Priority, Tag, Task, TaskId, TextError, UserId};
 
 /// What tasks can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,13 +69,18 @@ impl SearchText {
     }
 }
 
-/// Which of the owner's tasks to list. Every condition must hold.
+/// Which of the member's tasks to list. Every condition must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {
+    /// Only the tasks of this list (archived or not); without it, the tasks of every list
+    /// the member belongs to that is not archived.
+    pub list_id: Option<ListId>,
     /// Only done (or only open) tasks.
     pub is_done: Option<bool>,
     /// Only tasks of this priority.
     pub priority: Option<Priority>,
+    /// Only tasks assigned to this member (`Some(Some(_))`) or to nobody (`Some(None)`).
+    pub assignee: Option<Option<UserId>>,
     /// Only tasks carrying this tag.
     pub tag: Option<Tag>,
     /// Only tasks whose title or description contains this text (case-insensitively).

@@ -21,12 +21,12 @@ pub use listing::{
     SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskPage, TaskSort, TaskSortField,
 };
 pub use ports::{
-    DecideUpdate, DeleteOutcome, IdempotencyStore, TaskInsert, TaskRepository, UpdateDecision,
-    UpdateOutcome,
+    DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome, IdempotencyStore, TaskInsert,
+    TaskRepository, UpdateDecision, UpdateOutcome,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockIdempotencyStore, MockTaskRepository};
 pub use service::TaskService;
 pub(crate) use service::page_of;
-pub use task::{Task, TaskChanges, TaskDraft, TaskPatch, VersionCondition};
+pub use task::{Task, TaskChanges, TaskDraft, TaskPatch, VersionCondition, position_from_id};
 pub use values::{Description, Priority, Tag, Tags, TaskTitle};

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    HeldKey, IdempotencyKey, Reservation, StoreError, Task, TaskChanges, TaskId, TaskListQuery,
-    UserId,
+    AccessRefusal, HeldKey, IdempotencyKey, Reservation, StoreError, Task, TaskAccess, TaskChanges,
+    TaskId, TaskListQuery, UserId,
 };
 
 /// What an update does to a task, decided by the domain on its current state while storage
@@ -22,10 +22,27 @@ pub enum UpdateDecision {
     Keep,
     /// Refuse the update (its precondition does not hold).
     Refuse,
+    /// Refuse the update: the caller may not write the task's list.
+    Deny(AccessRefusal),
 }
 
-/// The domain's decision function for one update.
-pub type DecideUpdate = Box<dyn FnOnce(&Task) -> UpdateDecision + Send>;
+/// The domain's decision function for one update, given the task and what the caller may
+/// do in its list.
+pub type DecideUpdate = Box<dyn FnOnce(&Task, TaskAccess) -> UpdateDecision + Send>;
+
+/// Whether a deletion goes ahead, decided on the task's current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteDecision {
+    /// Delete it.
+    Delete,
+    /// Refuse (its version precondition does not hold).
+    Refuse,
+    /// Refuse: the caller may not write the task's list.
+    Deny(AccessRefusal),
+}
+
+/// The domain's decision function for one deletion.
+pub type DecideDelete = Box<dyn FnOnce(&Task, TaskAccess) -> DeleteDecision + Send>;
 
 /// Outcome of an update.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +53,11 @@ pub enum UpdateOutcome {
     Unchanged(Task),
     /// The decision was to refuse; nothing changed.
     Refused,
-    /// No task with this id belongs to this owner.
+    /// The caller may not write the task's list; nothing changed.
+    Denied(AccessRefusal),
+    /// The new assignee is not a member of the task's list; nothing changed.
+    UnknownAssignee,
+    /// The caller is not a member of the list of a task with this id (or there is none).
     NotFound,
 }
 
@@ -45,22 +66,36 @@ pub enum UpdateOutcome {
 pub enum TaskInsert {
     /// Stored.
     Inserted,
-    /// The owner already has the most tasks allowed; nothing was written.
+    /// The creator already has the most tasks allowed; nothing was written.
     QuotaExceeded,
+    /// The creator is not a member of the task's list (or there is no such list); nothing
+    /// was written.
+    NoSuchList,
+    /// The creator may not write the task's list; nothing was written.
+    Denied(AccessRefusal),
+    /// The assignee is not a member of the task's list; nothing was written.
+    UnknownAssignee,
     /// (Under an idempotency key only.) The reservation is no longer the caller's; nothing
     /// was written.
     ReservationLost,
 }
 
-/// Persistence of tasks. Every method is scoped by owner: an adapter MUST NOT return, change
-/// or delete a task whose owner differs from the one given.
+/// Persistence of tasks. Every method is scoped by member: an adapter MUST NOT return, change
+/// or delete a task of a list the given user is not a member of, and MUST check the
+/// membership in the same statement as the read, or in the same transaction as the write
+/// with the membership locked (so that a member removed meanwhile can no longer write once
+/// the removal has answered), applying [`TaskAccess::check_write`] or the domain's
+/// decision to what it read there.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
-    /// Stores a new task with its tags, atomically, provided its owner has fewer than
-    /// `max_tasks` tasks (`None`: no limit). Adapters MUST count the owner's tasks in the
-    /// same transaction as the insert, serialised with the owner's other inserts (a lock
-    /// on the owner, or the database's single writer), so that concurrent inserts cannot
+    /// Stores a new task with its tags, atomically, provided its creator is a member of its
+    /// list (else [`TaskInsert::NoSuchList`]) allowed to write there
+    /// ([`TaskAccess::check_write`], else [`TaskInsert::Denied`]), its assignee, if any, is
+    /// a member there too (else [`TaskInsert::UnknownAssignee`]), and it has created fewer than
+    /// `max_tasks` tasks (`None`: no limit). Adapters MUST count the creator's tasks in the
+    /// same transaction as the insert, serialised with the creator's other inserts (a lock
+    /// on the account, or the database's single writer), so that concurrent inserts cannot
     /// pass the limit together; past it [`TaskInsert::QuotaExceeded`], nothing written.
     async fn insert(&self, task: Task, max_tasks: Option<u64>) -> Result<TaskInsert, StoreError>;
 
@@ -68,8 +103,8 @@ pub trait TaskRepository: Send + Sync {
     /// records it, as it is now, as what the key yields (later reservations of the key MUST
     /// get this very task back, unchanged by what happens to the task since), provided the
     /// reservation is still `held` (uncompleted, and not taken over since; else
-    /// [`TaskInsert::ReservationLost`]) and the owner is within `max_tasks` as for
-    /// [`TaskRepository::insert`] (else [`TaskInsert::QuotaExceeded`]). Nothing is written
+    /// [`TaskInsert::ReservationLost`]) and the list and quota allow it as for
+    /// [`TaskRepository::insert`]. Nothing is written
     /// unless it returns [`TaskInsert::Inserted`].
     async fn insert_for_key(
         &self,
@@ -78,38 +113,43 @@ pub trait TaskRepository: Send + Sync {
         max_tasks: Option<u64>,
     ) -> Result<TaskInsert, StoreError>;
 
-    /// The owner's task with this id, if any.
-    async fn find_for_owner(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
+    /// The task with this id, if `member` is a member of its list.
+    async fn find_for_member(&self, member: UserId, id: TaskId)
+    -> Result<Option<Task>, StoreError>;
 
-    /// Up to `limit` of the owner's tasks that match `query.filter`, in `query.sort` order
+    /// Up to `limit` of the tasks of `member`'s lists that match `query.filter` (with
+    /// `filter.list_id`, of that list only, archived or not; without, of every list they
+    /// belong to that is not archived), in `query.sort` order
     /// (ties broken by id in the same direction; tasks without `due_at` last when sorting by
     /// it, in either direction), starting just after `query.after` when given. Adapters
     /// MUST seek to the cursor (keyset pagination), never skip rows by offset.
-    async fn list_for_owner(
+    async fn list_for_member(
         &self,
-        owner: UserId,
+        member: UserId,
         query: TaskListQuery,
         limit: u32,
     ) -> Result<Vec<Task>, StoreError>;
 
-    /// Reads the owner's task, asks `decide` what to do with it, and does it, atomically:
-    /// no other write to the task can come between the read and the write (adapters lock
-    /// the row, or the database). A write replaces the writable fields and tags, sets
+    /// Reads the task and `member`'s access to its list, asks `decide` what to do with it,
+    /// and does it, atomically: no other write to the task, its list or the membership can
+    /// come between the read and the write (adapters lock the rows, or the database). A new
+    /// assignee MUST be a member of the task's list, checked (and locked) in the same
+    /// transaction, else [`UpdateOutcome::UnknownAssignee`] and nothing changes. A write replaces the writable fields and tags, sets
     /// `updated_at`, and bumps `version` in the UPDATE statement itself.
     async fn update_with(
         &self,
-        owner: UserId,
+        member: UserId,
         id: TaskId,
         decide: DecideUpdate,
     ) -> Result<UpdateOutcome, StoreError>;
 
-    /// Deletes the owner's task, only if its version is `expected_version` when one is given
-    /// (checked in the same statement).
-    async fn delete_for_owner(
+    /// Reads the task and `member`'s access to its list, asks `decide`, and deletes the task
+    /// if it says so, atomically, as for [`TaskRepository::update_with`].
+    async fn delete_with(
         &self,
-        owner: UserId,
+        member: UserId,
         id: TaskId,
-        expected_version: Option<i64>,
+        decide: DecideDelete,
     ) -> Result<DeleteOutcome, StoreError>;
 }
 
@@ -120,7 +160,9 @@ pub enum DeleteOutcome {
     Deleted,
     /// The task exists but not at the expected version; nothing was deleted.
     VersionMismatch,
-    /// No task with this id belongs to this owner.
+    /// The caller may not write the task's list; nothing was deleted.
+    Denied(AccessRefusal),
+    /// The caller is not a member of the list of a task with this id (or there is none).
     NotFound,
 }
 

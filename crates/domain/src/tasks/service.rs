@@ -4,15 +4,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::{
-    Clock, Created, DecideUpdate, DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey,
-    IdempotencyStore, IdempotentRequest, Page, Principal, Reservation, Scope, StoreError, Task,
-    TaskCursor, TaskDraft, TaskError, TaskId, TaskInsert, TaskListQuery, TaskPage, TaskPatch,
-    TaskRepository, UpdateDecision, UpdateOutcome, UserId, VersionCondition,
+    AccessRefusal, Clock, Created, DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome,
+    HeldKey, IdGenerator, IdempotencyKey, IdempotencyStore, IdempotentRequest, ListId, ListRole,
+    Page, Principal, Reservation, Scope, StoreError, Task, TaskCursor, TaskDraft, TaskError,
+    TaskId, TaskInsert, TaskListQuery, TaskPage, TaskPatch, TaskRepository, UpdateDecision,
+    UpdateOutcome, UserId, VersionCondition,
 };
 
-/// The task use cases. Every method is scoped to the caller: another user's task behaves
-/// exactly like a missing one. Every method first checks the caller's credential: reads need
-/// `tasks:read`, writes `tasks:write` (a session has both).
+/// The task use cases. Every method is scoped to the caller: a task of a list they are not a
+/// member of behaves exactly like a missing one. Every method first checks the caller's
+/// credential: reads need `tasks:read`, writes `tasks:write` (a session has both).
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskRepository>,
@@ -28,19 +29,20 @@ impl fmt::Debug for TaskService {
     }
 }
 
-/// One page of `owner`'s tasks, pointing the next cursor after the last item shown. The
-/// one implementation behind every task listing (the owner's and the administrators').
+/// One page of the tasks of `member`'s lists, pointing the next cursor after the last item
+/// shown. The one implementation behind every task listing (the member's and the
+/// administrators').
 ///
 /// # Errors
 /// What storage reports.
 pub(crate) async fn page_of(
     tasks: &dyn TaskRepository,
-    owner: UserId,
+    member: UserId,
     query: TaskListQuery,
 ) -> Result<TaskPage, StoreError> {
     let (size, sort) = (query.size, query.sort);
     let fetched = tasks
-        .list_for_owner(owner, query, size.fetch_limit())
+        .list_for_member(member, query, size.fetch_limit())
         .await?;
     Ok(Page::from_fetched(fetched, size, |last| {
         TaskCursor::after(last, sort)
@@ -71,17 +73,30 @@ impl TaskService {
         self
     }
 
+    /// What a storage refusal of a task write means to the caller.
+    fn denied(refusal: AccessRefusal) -> TaskError {
+        match refusal {
+            AccessRefusal::ReadOnly => TaskError::Forbidden {
+                needs: ListRole::Editor,
+            },
+            AccessRefusal::Archived => TaskError::ListArchived,
+        }
+    }
+
     fn quota_exceeded(&self) -> TaskError {
         TaskError::QuotaExceeded {
             limit: self.max_tasks.unwrap_or(u64::MAX),
         }
     }
 
-    /// Creates a task owned by the caller, at version 1. With a `repeatable` request, at
-    /// most once per key: see [`TaskService::create_once`].
+    /// Creates a task in the list the draft names (the caller's inbox by default), at
+    /// version 1, created by the caller, last among its siblings. With a `repeatable`
+    /// request, at most once per key: see [`TaskService::create_once`].
     ///
     /// # Errors
-    /// `Store` when storage fails; those of [`TaskService::create_once`].
+    /// `UnknownList` when the caller is not a member of that list; `Forbidden` for a viewer;
+    /// `ListArchived`; `QuotaExceeded`; `Store` when storage fails; those of
+    /// [`TaskService::create_once`].
     pub async fn create(
         &self,
         caller: &Principal,
@@ -99,6 +114,9 @@ impl TaskService {
                 replayed: false,
             }),
             TaskInsert::QuotaExceeded => Err(self.quota_exceeded()),
+            TaskInsert::NoSuchList => Err(TaskError::UnknownList),
+            TaskInsert::UnknownAssignee => Err(TaskError::UnknownAssignee),
+            TaskInsert::Denied(refusal) => Err(Self::denied(refusal)),
             TaskInsert::ReservationLost => Err(StoreError::internal(
                 "a task without an idempotency key lost a reservation",
             )
@@ -106,12 +124,21 @@ impl TaskService {
         }
     }
 
-    /// The task a draft makes for the caller, now, at version 1 (not stored yet).
+    /// The task a draft makes for the caller, now, at version 1 (not stored yet), at the
+    /// top level, placed by its id ([`crate::position_from_id`]): after every sibling
+    /// created before it.
     fn new_task(&self, caller: &Principal, draft: TaskDraft) -> Task {
         let now = self.clock.now();
+        let id = self.ids.new_id();
         Task {
-            id: TaskId::from_uuid(self.ids.new_id()),
-            owner_id: caller.user_id,
+            id: TaskId::from_uuid(id),
+            list_id: draft
+                .list_id
+                .unwrap_or_else(|| ListId::inbox_of(caller.user_id)),
+            parent_id: None,
+            position: crate::position_from_id(TaskId::from_uuid(id)),
+            created_by: caller.user_id,
+            assignee_id: draft.assignee_id,
             title: draft.title,
             description: draft.description,
             is_done: draft.is_done,
@@ -191,10 +218,22 @@ impl TaskService {
                     // A retry took the reservation over: it decides what the key yields.
                     Ok(TaskInsert::ReservationLost) => Err(TaskError::IdempotencyKeyInProgress),
                     // Nothing was stored: the key is free again for a retry once there is
-                    // room.
+                    // room, or access.
                     Ok(TaskInsert::QuotaExceeded) => {
                         self.idempotency.release(held).await?;
                         Err(self.quota_exceeded())
+                    }
+                    Ok(TaskInsert::NoSuchList) => {
+                        self.idempotency.release(held).await?;
+                        Err(TaskError::UnknownList)
+                    }
+                    Ok(TaskInsert::Denied(refusal)) => {
+                        self.idempotency.release(held).await?;
+                        Err(Self::denied(refusal))
+                    }
+                    Ok(TaskInsert::UnknownAssignee) => {
+                        self.idempotency.release(held).await?;
+                        Err(TaskError::UnknownAssignee)
                     }
                     Err(e) => {
                         // Let a retry proceed; if even this fails, the reservation is taken
@@ -218,19 +257,19 @@ impl TaskService {
         Ok(self.idempotency.purge_expired(expired_before).await?)
     }
 
-    /// One of the caller's tasks.
+    /// A task of one of the caller's lists.
     ///
     /// # Errors
-    /// `NotFound` when the caller has no task with this id.
+    /// `NotFound` when no list of the caller holds a task with this id.
     pub async fn get(&self, caller: &Principal, id: TaskId) -> Result<Task, TaskError> {
         caller.require(Scope::TasksRead)?;
         self.tasks
-            .find_for_owner(caller.user_id, id)
+            .find_for_member(caller.user_id, id)
             .await?
             .ok_or(TaskError::NotFound)
     }
 
-    /// One page of the caller's tasks.
+    /// One page of the tasks of the caller's lists.
     ///
     /// # Errors
     /// `Store` when storage fails.
@@ -243,12 +282,13 @@ impl TaskService {
         self.list_of(caller.user_id, query).await
     }
 
-    /// One page of `owner`'s tasks; whoever calls it has decided the caller may see them.
+    /// One page of the tasks of `member`'s lists; whoever calls it has decided the caller
+    /// may see them.
     ///
     /// # Errors
     /// `Store` when storage fails.
-    async fn list_of(&self, owner: UserId, query: TaskListQuery) -> Result<TaskPage, TaskError> {
-        Ok(page_of(&*self.tasks, owner, query).await?)
+    async fn list_of(&self, member: UserId, query: TaskListQuery) -> Result<TaskPage, TaskError> {
+        Ok(page_of(&*self.tasks, member, query).await?)
     }
 
     /// Applies a partial update (PATCH and the original service's PUT).
@@ -258,10 +298,11 @@ impl TaskService {
     /// nothing returns the task as it is, leaving `version` and `updated_at` alone.
     ///
     /// With `condition`, the task must be at an admitted version when the lock is taken: of
-    /// concurrent writers carrying the same version, exactly one succeeds.
+    /// concurrent writers carrying the same version, exactly one succeeds. Viewers may not
+    /// update (checked before the version), nor anyone a task of an archived list.
     ///
     /// # Errors
-    /// `NotFound`; `VersionMismatch`.
+    /// `NotFound`; `Forbidden`; `ListArchived`; `VersionMismatch`.
     pub async fn update(
         &self,
         caller: &Principal,
@@ -271,7 +312,10 @@ impl TaskService {
     ) -> Result<Task, TaskError> {
         caller.require(Scope::TasksWrite)?;
         let now = self.clock.now();
-        let decide: DecideUpdate = Box::new(move |current: &Task| {
+        let decide: DecideUpdate = Box::new(move |current: &Task, access| {
+            if let Err(refusal) = access.check_write() {
+                return UpdateDecision::Deny(refusal);
+            }
             if condition.is_some_and(|condition| !condition.admits(current.version)) {
                 return UpdateDecision::Refuse;
             }
@@ -284,14 +328,18 @@ impl TaskService {
         match self.tasks.update_with(caller.user_id, id, decide).await? {
             UpdateOutcome::Updated(task) | UpdateOutcome::Unchanged(task) => Ok(task),
             UpdateOutcome::Refused => Err(TaskError::VersionMismatch),
+            UpdateOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            UpdateOutcome::UnknownAssignee => Err(TaskError::UnknownAssignee),
             UpdateOutcome::NotFound => Err(TaskError::NotFound),
         }
     }
 
-    /// Deletes one of the caller's tasks; with `condition`, only at an admitted version.
+    /// Deletes a task of one of the caller's lists; with `condition`, only at an admitted
+    /// version. Viewers may not delete, nor anyone a task of an archived list; both are
+    /// decided on the state storage holds locked for the deletion.
     ///
     /// # Errors
-    /// `NotFound` when the caller has no task with this id; `VersionMismatch`.
+    /// `NotFound`; `Forbidden`; `ListArchived`; `VersionMismatch`.
     pub async fn delete(
         &self,
         caller: &Principal,
@@ -299,29 +347,20 @@ impl TaskService {
         condition: Option<VersionCondition>,
     ) -> Result<(), TaskError> {
         caller.require(Scope::TasksWrite)?;
-        let expected = match &condition {
-            None | Some(VersionCondition::Any) => None,
-            Some(condition) => {
-                // Not `self.get`: a `tasks:write` token may delete without `tasks:read`.
-                let current = self
-                    .tasks
-                    .find_for_owner(caller.user_id, id)
-                    .await?
-                    .ok_or(TaskError::NotFound)?;
-                if !condition.admits(current.version) {
-                    return Err(TaskError::VersionMismatch);
-                }
-                Some(current.version)
+        let decide: DecideDelete = Box::new(move |current: &Task, access| {
+            if let Err(refusal) = access.check_write() {
+                return DeleteDecision::Deny(refusal);
             }
-        };
-        match self
-            .tasks
-            .delete_for_owner(caller.user_id, id, expected)
-            .await?
-        {
+            if condition.is_some_and(|c| !c.admits(current.version)) {
+                return DeleteDecision::Refuse;
+            }
+            DeleteDecision::Delete
+        });
+        match self.tasks.delete_with(caller.user_id, id, decide).await? {
             DeleteOutcome::Deleted => Ok(()),
             DeleteOutcome::NotFound => Err(TaskError::NotFound),
             DeleteOutcome::VersionMismatch => Err(TaskError::VersionMismatch),
+            DeleteOutcome::Denied(refusal) => Err(Self::denied(refusal)),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The task model: a task, a draft of a new one, a patch and the changes it makes.
 
-use crate::{Description, Priority, Tags, TaskId, TaskTitle, UserId};
+use crate::{Description, ListId, Priority, Tags, TaskId, TaskTitle, UserId};
 use chrono::{DateTime, Utc};
 
 /// A task, as stored and shown.
@@ -8,8 +8,17 @@ use chrono::{DateTime, Utc};
 pub struct Task {
     /// Its id.
     pub id: TaskId,
-    /// Who owns it: only they can see or change it.
-    pub owner_id: UserId,
+    /// The list it lives in: its members see it, editors and owners change it.
+    pub list_id: ListId,
+    /// The task it is a subtask of; `None` at the top level.
+    pub parent_id: Option<TaskId>,
+    /// Orders it among its siblings (the tasks of its list with its parent): an opaque key,
+    /// compared as a byte string.
+    pub position: String,
+    /// Who created it (kept after that account is deleted).
+    pub created_by: UserId,
+    /// The member it is assigned to, if any.
+    pub assignee_id: Option<UserId>,
     /// Its title.
     pub title: TaskTitle,
     /// Its description (possibly empty).
@@ -32,9 +41,23 @@ pub struct Task {
     pub version: i64,
 }
 
+/// The position a task gets from its id alone, until siblings are placed by moving them:
+/// `z`, the id's 32 hex digits, then `1`. Ids grow with time, so a new task sorts after
+/// every sibling created before it; and the key has the fractional-index shape sibling
+/// order keys take (`0-9A-Za-z` digits; head `z`: a 26-digit integer part; a fraction not
+/// ending in `0`), so that keys between and around such keys can be made without
+/// rewriting them. The migration that introduced positions gave existing tasks the same.
+pub fn position_from_id(id: TaskId) -> String {
+    format!("z{}1", id.as_uuid().simple())
+}
+
 /// A validated new task, as a client describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskDraft {
+    /// The list to put it in; the creator's inbox by default.
+    pub list_id: Option<ListId>,
+    /// The member to assign it to, if any (a member of its list).
+    pub assignee_id: Option<UserId>,
     /// Required title.
     pub title: TaskTitle,
     /// Description; empty by default.
@@ -53,6 +76,8 @@ impl TaskDraft {
     /// A draft with only a title and every default.
     pub fn titled(title: TaskTitle) -> Self {
         Self {
+            list_id: None,
+            assignee_id: None,
             title,
             description: Description::empty(),
             is_done: false,
@@ -79,6 +104,8 @@ pub struct TaskPatch {
     pub due_at: Option<Option<DateTime<Utc>>>,
     /// New tags (replacing the old ones).
     pub tags: Option<Tags>,
+    /// New assignee (a member of the task's list), or `Some(None)` to unassign it.
+    pub assignee_id: Option<Option<UserId>>,
 }
 
 /// The complete writable state of a task after an update, handed to storage.
@@ -98,6 +125,8 @@ pub struct TaskChanges {
     pub due_at: Option<DateTime<Utc>>,
     /// Tags.
     pub tags: Tags,
+    /// Assignee.
+    pub assignee_id: Option<UserId>,
 }
 
 impl Task {
@@ -122,6 +151,7 @@ impl Task {
             priority: patch.priority.unwrap_or(self.priority),
             due_at: patch.due_at.unwrap_or(self.due_at),
             tags: patch.tags.clone().unwrap_or_else(|| self.tags.clone()),
+            assignee_id: patch.assignee_id.unwrap_or(self.assignee_id),
         };
         let unchanged = changes.title == self.title
             && changes.description == self.description
@@ -129,7 +159,8 @@ impl Task {
             && changes.completed_at == self.completed_at
             && changes.priority == self.priority
             && changes.due_at == self.due_at
-            && changes.tags == self.tags;
+            && changes.tags == self.tags
+            && changes.assignee_id == self.assignee_id;
         (!unchanged).then_some(changes)
     }
 }

@@ -23,7 +23,11 @@ fn title(s: &str) -> TaskTitle {
 fn task(version: i64) -> Task {
     Task {
         id: TaskId::from_uuid(Uuid::from_u128(99)),
-        owner_id: caller().user_id,
+        list_id: ListId::inbox_of(caller().user_id),
+        parent_id: None,
+        position: "0".into(),
+        created_by: caller().user_id,
+        assignee_id: None,
         title: title("Buy milk"),
         description: Description::empty(),
         is_done: false,
@@ -63,6 +67,7 @@ fn updated(current: &Task, changes: &TaskChanges, now: DateTime<Utc>) -> Task {
         priority: changes.priority,
         due_at: changes.due_at,
         tags: changes.tags.clone(),
+        assignee_id: changes.assignee_id,
         updated_at: now,
         version: current.version + 1,
         ..current.clone()
@@ -257,7 +262,12 @@ async fn create_sets_owner_version_and_timestamps() {
     let mut repo = MockTaskRepository::new();
     repo.expect_insert().times(1).returning(|t, max_tasks| {
         assert_eq!(t.version, 1);
-        assert_eq!(t.owner_id, caller().user_id);
+        assert_eq!(t.created_by, caller().user_id);
+        assert_eq!(
+            t.list_id,
+            ListId::inbox_of(caller().user_id),
+            "the inbox by default"
+        );
         assert_eq!(max_tasks, None, "no quota configured");
         Ok(TaskInsert::Inserted)
     });
@@ -281,7 +291,7 @@ async fn create_sets_owner_version_and_timestamps() {
 #[tokio::test]
 async fn get_of_a_task_the_caller_does_not_own_is_not_found() {
     let mut repo = MockTaskRepository::new();
-    repo.expect_find_for_owner()
+    repo.expect_find_for_member()
         .withf(|owner, _| *owner == caller().user_id)
         .returning(|_, _| Ok(None));
     let result = service(repo, 100)
@@ -290,19 +300,48 @@ async fn get_of_a_task_the_caller_does_not_own_is_not_found() {
     assert!(matches!(result, Err(TaskError::NotFound)));
 }
 
+/// An editor's access to an active list.
+fn editor() -> TaskAccess {
+    TaskAccess {
+        role: ListRole::Editor,
+        archived: false,
+    }
+}
+
 /// A repository whose `update_with` runs the domain's decision on `current`, as an
 /// adapter does under its lock, and reports what the decision asked for.
 fn repo_deciding_on(current: Task) -> MockTaskRepository {
+    repo_deciding_with(current, editor())
+}
+
+/// [`repo_deciding_on`] for a caller with `access` to the task's list.
+fn repo_deciding_with(current: Task, access: TaskAccess) -> MockTaskRepository {
     let mut repo = MockTaskRepository::new();
     repo.expect_update_with().returning(move |_, _, decide| {
-        Ok(match decide(&current) {
+        Ok(match decide(&current, access) {
             UpdateDecision::Write(changes, now) => {
                 UpdateOutcome::Updated(updated(&current, &changes, now))
             }
             UpdateDecision::Keep => UpdateOutcome::Unchanged(current.clone()),
             UpdateDecision::Refuse => UpdateOutcome::Refused,
+            UpdateDecision::Deny(refusal) => UpdateOutcome::Denied(refusal),
         })
     });
+    repo
+}
+
+/// A repository whose `delete_with` runs the domain's decision on `current` with `access`.
+fn repo_deleting_with(current: Task, access: TaskAccess) -> MockTaskRepository {
+    let mut repo = MockTaskRepository::new();
+    repo.expect_delete_with()
+        .times(1)
+        .returning(move |_, _, decide| {
+            Ok(match decide(&current, access) {
+                DeleteDecision::Delete => DeleteOutcome::Deleted,
+                DeleteDecision::Refuse => DeleteOutcome::VersionMismatch,
+                DeleteDecision::Deny(refusal) => DeleteOutcome::Denied(refusal),
+            })
+        });
     repo
 }
 
@@ -377,10 +416,7 @@ async fn a_stale_version_condition_is_refused_under_the_lock_and_nothing_is_writ
 
 #[tokio::test]
 async fn a_stale_version_condition_on_delete_fails_without_deleting() {
-    let mut repo = MockTaskRepository::new();
-    repo.expect_find_for_owner()
-        .returning(|_, _| Ok(Some(task(3))));
-    repo.expect_delete_for_owner().never();
+    let repo = repo_deleting_with(task(3), editor());
     let result = service(repo, 200)
         .delete(
             &caller(),
@@ -406,11 +442,10 @@ async fn update_of_a_task_the_caller_does_not_have_is_not_found() {
 #[tokio::test]
 async fn delete_of_a_missing_task_is_not_found_and_storage_errors_pass_through() {
     let mut repo = MockTaskRepository::new();
-    repo.expect_delete_for_owner()
+    repo.expect_delete_with()
         .times(1)
-        .withf(|_, _, expected| expected.is_none())
         .returning(|_, _, _| Ok(DeleteOutcome::NotFound));
-    repo.expect_list_for_owner()
+    repo.expect_list_for_member()
         .returning(|_, _, _| Err(StoreError::unavailable("down")));
     let svc = service(repo, 100);
     assert!(matches!(
@@ -436,7 +471,7 @@ fn tasks_numbered(n: u128) -> Vec<Task> {
 #[tokio::test]
 async fn a_full_page_asks_for_one_more_and_points_after_its_last_item() {
     let mut repo = MockTaskRepository::new();
-    repo.expect_list_for_owner()
+    repo.expect_list_for_member()
         .withf(|_, _, limit| *limit == 3)
         .returning(|_, _, limit| Ok(tasks_numbered(u128::from(limit))));
     let query = TaskListQuery {
@@ -457,7 +492,7 @@ async fn a_full_page_asks_for_one_more_and_points_after_its_last_item() {
 #[tokio::test]
 async fn the_last_page_has_no_next_cursor() {
     let mut repo = MockTaskRepository::new();
-    repo.expect_list_for_owner()
+    repo.expect_list_for_member()
         .returning(|_, _, _| Ok(tasks_numbered(2)));
     let query = TaskListQuery {
         size: PageSize::new(2).unwrap_or_default(),
@@ -499,22 +534,149 @@ fn cursors_carry_the_key_of_their_sort() {
 }
 
 #[tokio::test]
-async fn a_conditional_delete_checks_the_version_in_the_delete_itself() {
-    let mut repo = MockTaskRepository::new();
-    repo.expect_find_for_owner()
-        .returning(|_, _| Ok(Some(task(3))));
-    repo.expect_delete_for_owner()
-        .times(1)
-        .withf(|_, _, expected| *expected == Some(3))
-        .returning(|_, _, _| Ok(DeleteOutcome::VersionMismatch));
-    let result = service(repo, 200)
+async fn a_conditional_delete_is_decided_on_the_locked_version() {
+    let result = service(repo_deleting_with(task(3), editor()), 200)
         .delete(
             &caller(),
             task(3).id,
             Some(VersionCondition::OneOf(vec![1, 3])),
         )
         .await;
-    assert!(matches!(result, Err(TaskError::VersionMismatch)));
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn viewers_may_neither_update_nor_delete_and_learn_it_before_the_version() {
+    let viewer = TaskAccess {
+        role: ListRole::Viewer,
+        archived: false,
+    };
+    let patch = TaskPatch {
+        title: Some(title("Mine now")),
+        ..Default::default()
+    };
+    let stale = Some(VersionCondition::OneOf(vec![1]));
+    let updated = service(repo_deciding_with(task(3), viewer), 200)
+        .update(&caller(), task(3).id, patch, stale.clone())
+        .await;
+    assert!(
+        matches!(
+            updated,
+            Err(TaskError::Forbidden {
+                needs: ListRole::Editor
+            })
+        ),
+        "{updated:?}"
+    );
+    let deleted = service(repo_deleting_with(task(3), viewer), 200)
+        .delete(&caller(), task(3).id, stale)
+        .await;
+    assert!(
+        matches!(
+            deleted,
+            Err(TaskError::Forbidden {
+                needs: ListRole::Editor
+            })
+        ),
+        "{deleted:?}"
+    );
+}
+
+#[tokio::test]
+async fn tasks_of_an_archived_list_can_be_neither_updated_nor_deleted() {
+    let archived = TaskAccess {
+        role: ListRole::Owner,
+        archived: true,
+    };
+    let patch = TaskPatch {
+        is_done: Some(true),
+        ..Default::default()
+    };
+    let updated = service(repo_deciding_with(task(3), archived), 200)
+        .update(&caller(), task(3).id, patch, None)
+        .await;
+    assert!(
+        matches!(updated, Err(TaskError::ListArchived)),
+        "{updated:?}"
+    );
+    let deleted = service(repo_deleting_with(task(3), archived), 200)
+        .delete(&caller(), task(3).id, None)
+        .await;
+    assert!(
+        matches!(deleted, Err(TaskError::ListArchived)),
+        "{deleted:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_task_goes_to_the_named_list_and_storage_refusals_are_told_apart() {
+    let shared = ListId::from_uuid(Uuid::from_u128(7));
+    let outcomes = [
+        (TaskInsert::NoSuchList, "unknown"),
+        (TaskInsert::Denied(AccessRefusal::ReadOnly), "forbidden"),
+        (TaskInsert::Denied(AccessRefusal::Archived), "archived"),
+    ];
+    for (outcome, expected) in outcomes {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_insert()
+            .times(1)
+            .withf(move |t, _| t.list_id == shared)
+            .returning(move |_, _| Ok(outcome));
+        let draft = TaskDraft {
+            list_id: Some(shared),
+            ..TaskDraft::titled(title("Shared"))
+        };
+        let result = service(repo, 100).create(&caller(), draft, None).await;
+        let got = match result {
+            Err(TaskError::UnknownList) => "unknown",
+            Err(TaskError::Forbidden {
+                needs: ListRole::Editor,
+            }) => "forbidden",
+            Err(TaskError::ListArchived) => "archived",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(got, expected);
+    }
+}
+
+#[tokio::test]
+async fn new_tasks_sort_after_earlier_siblings() {
+    let mut ids = MockIdGenerator::new();
+    let mut next = 0u128;
+    ids.expect_new_id().returning(move || {
+        next += 1;
+        Uuid::from_u128(next << 64)
+    });
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(|| at(100));
+    let mut repo = MockTaskRepository::new();
+    repo.expect_insert()
+        .returning(|_, _| Ok(TaskInsert::Inserted));
+    let svc = TaskService::new(
+        Arc::new(repo),
+        Arc::new(MockIdempotencyStore::new()),
+        Arc::new(clock),
+        Arc::new(ids),
+    );
+    let mut positions = Vec::new();
+    for _ in 0..3 {
+        let created = svc
+            .create(&caller(), TaskDraft::titled(title("t")), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        positions.push(created.task.position);
+    }
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted);
+    assert_ne!(positions[0], positions[1]);
+    // The shape of a fractional-index key: head `z` and 26 integer digits, then a fraction
+    // of base-62 digits that does not end in `0`.
+    for p in &positions {
+        assert_eq!(p.len(), 34, "{p}");
+        assert!(p.starts_with('z') && p.ends_with('1'), "{p}");
+        assert!(p.bytes().all(|b| b.is_ascii_alphanumeric()), "{p}");
+    }
 }
 
 fn key() -> IdempotencyKey {
@@ -537,7 +699,7 @@ async fn the_first_request_with_a_key_creates_and_records_its_task() {
         .withf(|task, held, _| {
             task.title.as_str() == "Ship it"
                 && held.key == key()
-                && held.owner == task.owner_id
+                && held.owner == task.created_by
                 && held.reserved_at == task.created_at
         })
         .returning(|_, _, _| Ok(TaskInsert::Inserted));
@@ -755,14 +917,7 @@ fn token_caller(scopes: Scopes) -> Principal {
 }
 
 fn draft() -> TaskDraft {
-    TaskDraft {
-        title: title("Buy milk"),
-        description: Description::empty(),
-        is_done: false,
-        priority: Priority::Medium,
-        due_at: None,
-        tags: Tags::default(),
-    }
+    TaskDraft::titled(title("Buy milk"))
 }
 
 #[tokio::test]
@@ -797,10 +952,10 @@ async fn every_task_use_case_refuses_an_api_token_without_its_scope_before_stora
 #[tokio::test]
 async fn a_token_with_the_scope_reaches_the_use_case() {
     let mut repo = MockTaskRepository::new();
-    repo.expect_find_for_owner()
+    repo.expect_find_for_member()
         .times(1)
         .returning(|_, _| Ok(Some(task(1))));
-    repo.expect_delete_for_owner()
+    repo.expect_delete_with()
         .times(1)
         .returning(|_, _, _| Ok(DeleteOutcome::Deleted));
     let s = service(repo, 100);

@@ -5,6 +5,7 @@
 pub(crate) mod accounts;
 mod admin;
 pub(crate) mod changes;
+mod lists;
 mod recovery;
 mod system;
 pub(crate) mod tasks;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     admin::configure(cfg);
     recovery::configure(cfg);
+    lists::configure(cfg);
     tasks::configure(cfg);
     changes::configure(cfg);
 }
@@ -33,6 +35,7 @@ pub(crate) fn request_body_schemas() -> Vec<(&'static str, serde_json::Value)> {
         accounts::request_bodies(),
         admin::request_bodies(),
         recovery::request_bodies(),
+        lists::request_bodies(),
         tasks::request_bodies(),
     ]
     .concat()

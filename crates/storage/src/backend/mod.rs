@@ -24,8 +24,32 @@ use diesel::result::Error as DieselError;
 use diesel::{PgConnection, QueryResult, SqliteConnection};
 
 use crate::listing::{ListParams, Phase};
-use crate::rows::TaskRow;
+use crate::rows::{ListRow, TaskRow};
 use crate::sql_types::SqlUuid;
+
+/// The embedded migrations older than `version` (its digits), for tests of a migration on
+/// data of the schema before it.
+#[cfg(feature = "test-support")]
+pub(crate) struct MigrationsBefore<'a> {
+    pub(crate) all: diesel_migrations::EmbeddedMigrations,
+    pub(crate) version: &'a str,
+}
+
+#[cfg(feature = "test-support")]
+impl<DB: diesel::backend::Backend> diesel::migration::MigrationSource<DB> for MigrationsBefore<'_>
+where
+    diesel_migrations::EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
+        let all = diesel::migration::MigrationSource::<DB>::migrations(&self.all)?;
+        Ok(all
+            .into_iter()
+            .filter(|m| m.name().version().to_string().as_str() < self.version)
+            .collect())
+    }
+}
 
 /// A connection to either backend. Queries written against it run on both.
 #[derive(diesel::MultiConnection)]
@@ -158,9 +182,35 @@ pub(crate) trait Engine {
     /// up with a message that says so.
     fn run_migrations(&mut self, lock_wait: Duration) -> Result<Vec<String>, String>;
 
-    /// The owner's task, locked against other writers until the write transaction ends.
-    fn lock_task_for_update(&mut self, owner: SqlUuid, id: SqlUuid)
-    -> QueryResult<Option<TaskRow>>;
+    /// The task, if `member` is a member of its list, locked against other writers until
+    /// the write transaction ends.
+    fn lock_task_for_update(
+        &mut self,
+        member: SqlUuid,
+        id: SqlUuid,
+    ) -> QueryResult<Option<TaskRow>>;
+
+    /// `member`'s role in the list and whether it is archived, if they are a member; the
+    /// membership and the list locked against changes (removal, role change, archiving)
+    /// until the write transaction ends, so that what they allow stays true until it
+    /// commits.
+    fn lock_access(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>>;
+
+    /// Locks the list's row until the write transaction ends: every change of its
+    /// memberships takes it first, so they take turns.
+    fn lock_list(&mut self, list: SqlUuid) -> QueryResult<()>;
+
+    /// The list and `member`'s role in it, if they are a member, both locked against other
+    /// writers until the write transaction ends.
+    fn lock_list_for_update(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(ListRow, String)>>;
 
     /// Locks the account's row until the write transaction ends, so that two inserts that
     /// each count the account's tasks against its quota take turns.
@@ -175,6 +225,16 @@ pub(crate) trait Engine {
     /// [`crate::changes`]). Called first in a read transaction, so that it is the
     /// snapshot's own, or alone (for the present).
     fn change_horizon(&mut self) -> QueryResult<crate::changes::ChangeHorizon>;
+    /// Applies, on a fresh database, the embedded migrations older than `version` (as
+    /// digits, `20261204010000`), for tests of a migration on data of the schema before it.
+    #[cfg(feature = "test-support")]
+    fn run_migrations_before(&mut self, version: &str) -> Result<Vec<String>, String>;
+
+    /// One page of a member's lists, each with their role in it.
+    fn list_lists(
+        &mut self,
+        params: &crate::lists::ListListParams,
+    ) -> QueryResult<Vec<(ListRow, String)>>;
 
     /// One phase of a task listing (see [`crate::listing`]).
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>>;

@@ -16,7 +16,7 @@ use crate::PoolSettings;
 use crate::changes::ChangeHorizon;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
-use crate::rows::TaskRow;
+use crate::rows::{ListRow, TaskRow};
 use crate::schema::{tasks, users};
 use crate::sql_types::SqlUuid;
 
@@ -183,13 +183,56 @@ impl Engine for PgConnection {
     /// `SELECT … FOR UPDATE`: concurrent updates of the task queue here instead of racing.
     fn lock_task_for_update(
         &mut self,
-        owner: SqlUuid,
+        member: SqlUuid,
         id: SqlUuid,
     ) -> QueryResult<Option<TaskRow>> {
         tasks::table
             .filter(tasks::id.eq(id))
-            .filter(tasks::owner_id.eq(owner))
+            .filter(crate::access::is_member_of_tasks_list(member))
             .select(TaskRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()
+    }
+
+    /// `SELECT … FOR SHARE` of the membership and the list: a removal, a role change or
+    /// archiving waits for the write this allows to commit, and answers only after it.
+    ///
+    /// The list's row is locked first and alone: every writer takes the list before any
+    /// membership (and before any task), so that no two writers wait for each other.
+    fn lock_access(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>> {
+        crate::schema::lists::table
+            .filter(crate::schema::lists::id.eq(list))
+            .select(crate::schema::lists::id)
+            .for_share()
+            .load::<SqlUuid>(self)?;
+        crate::access::access_query(list, member)
+            .for_share()
+            .first(self)
+            .optional()
+    }
+
+    fn lock_list(&mut self, list: SqlUuid) -> QueryResult<()> {
+        crate::schema::lists::table
+            .filter(crate::schema::lists::id.eq(list))
+            .select(crate::schema::lists::id)
+            .for_update()
+            .load::<SqlUuid>(self)?;
+        Ok(())
+    }
+
+    /// The list's row first and alone, as [`Engine::lock_access`] takes it.
+    fn lock_list_for_update(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(ListRow, String)>> {
+        self.lock_list(list)?;
+        crate::access::list_with_role(list, member)
             .for_update()
             .first(self)
             .optional()
@@ -233,6 +276,23 @@ impl Engine for PgConnection {
             before_txn: xmin,
             present: ChangePosition { txn: xmin, seq: 0 },
         })
+    }
+
+    #[cfg(feature = "test-support")]
+    fn run_migrations_before(&mut self, version: &str) -> Result<Vec<String>, String> {
+        self.run_pending_migrations(super::MigrationsBefore {
+            all: MIGRATIONS,
+            version,
+        })
+        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map_err(|e| e.to_string())
+    }
+
+    fn list_lists(
+        &mut self,
+        params: &crate::lists::ListListParams,
+    ) -> QueryResult<Vec<(ListRow, String)>> {
+        crate::lists::lists_query!(Pg, params).load(self)
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {

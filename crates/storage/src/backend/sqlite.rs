@@ -18,7 +18,7 @@ use crate::PoolSettings;
 use crate::changes::ChangeHorizon;
 use crate::errors::StorageError;
 use crate::listing::{ListParams, Phase, list_query};
-use crate::rows::TaskRow;
+use crate::rows::{ListRow, TaskRow};
 use crate::schema::{changes, tasks};
 use crate::sql_types::SqlUuid;
 
@@ -183,13 +183,40 @@ impl Engine for SqliteConnection {
     /// writer, and SQLite has no row locks.
     fn lock_task_for_update(
         &mut self,
-        owner: SqlUuid,
+        member: SqlUuid,
         id: SqlUuid,
     ) -> QueryResult<Option<TaskRow>> {
         tasks::table
             .filter(tasks::id.eq(id))
-            .filter(tasks::owner_id.eq(owner))
+            .filter(crate::access::is_member_of_tasks_list(member))
             .select(TaskRow::as_select())
+            .first(self)
+            .optional()
+    }
+
+    /// A plain read: the write transaction excludes every other writer.
+    fn lock_access(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>> {
+        crate::access::access_query(list, member)
+            .first(self)
+            .optional()
+    }
+
+    /// Nothing to do: the write transaction already serialises every writer.
+    fn lock_list(&mut self, _list: SqlUuid) -> QueryResult<()> {
+        Ok(())
+    }
+
+    /// A plain read: the write transaction excludes every other writer.
+    fn lock_list_for_update(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(ListRow, String)>> {
+        crate::access::list_with_role(list, member)
             .first(self)
             .optional()
     }
@@ -217,6 +244,23 @@ impl Engine for SqliteConnection {
                 seq: newest.unwrap_or(0),
             },
         })
+    }
+
+    #[cfg(feature = "test-support")]
+    fn run_migrations_before(&mut self, version: &str) -> Result<Vec<String>, String> {
+        self.run_pending_migrations(super::MigrationsBefore {
+            all: MIGRATIONS,
+            version,
+        })
+        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map_err(|e| e.to_string())
+    }
+
+    fn list_lists(
+        &mut self,
+        params: &crate::lists::ListListParams,
+    ) -> QueryResult<Vec<(ListRow, String)>> {
+        crate::lists::lists_query!(Sqlite, params).load(self)
     }
 
     fn list_tasks(&mut self, params: &ListParams, phase: Phase) -> QueryResult<Vec<TaskRow>> {

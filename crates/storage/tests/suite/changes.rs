@@ -65,7 +65,7 @@ fn id(n: u128) -> Uuid {
 }
 
 fn keep_or_write(changes: TaskChanges, now: DateTime<Utc>) -> taskapi_domain::DecideUpdate {
-    Box::new(move |current: &Task| {
+    Box::new(move |current: &Task, _access| {
         if changes_of(current) == changes {
             UpdateDecision::Keep
         } else {
@@ -113,17 +113,17 @@ async fn every_task_write_records_one_change_and_no_op_records_none(
     let refused = update_if_version(&*tasks, owner, first.id, 1, changes_of(&first), t(5)?).await?;
     assert_eq!(refused, UpdateOutcome::Refused);
     assert_eq!(
-        tasks.delete_for_owner(owner, second.id, Some(7)).await?,
+        tasks.delete_if_version(owner, second.id, Some(7)).await?,
         DeleteOutcome::VersionMismatch
     );
     assert_eq!(
         tasks
-            .delete_for_owner(owner, TaskId::from_uuid(id(99)), None)
+            .delete_if_version(owner, TaskId::from_uuid(id(99)), None)
             .await?,
         DeleteOutcome::NotFound
     );
     assert_eq!(
-        tasks.delete_for_owner(owner, second.id, None).await?,
+        tasks.delete_if_version(owner, second.id, None).await?,
         DeleteOutcome::Deleted
     );
 
@@ -219,7 +219,7 @@ async fn an_idempotent_create_records_once(#[case] backend: Backend) -> TestResu
     );
     // A change after the replay: whatever the replay recorded would come before it.
     tasks
-        .delete_for_owner(owner, TaskId::from_uuid(id(10)), None)
+        .delete_if_version(owner, TaskId::from_uuid(id(10)), None)
         .await?;
     let (records, _) = follow_to(&*log, owner, start, (id(10), ChangeOp::Delete)).await?;
     assert_eq!(
@@ -246,7 +246,7 @@ async fn another_users_changes_never_appear(#[case] backend: Backend) -> TestRes
     tasks.insert(new_task(bob, 20, t(2)?, &[])?, None).await?;
     tasks.insert(new_task(alice, 11, t(3)?, &[])?, None).await?;
     tasks
-        .delete_for_owner(bob, TaskId::from_uuid(id(20)), None)
+        .delete_if_version(bob, TaskId::from_uuid(id(20)), None)
         .await?;
     tasks.insert(new_task(alice, 12, t(4)?, &[])?, None).await?;
     let (alices, _) = follow_to(&*log, alice, start, (id(12), ChangeOp::Upsert)).await?;
@@ -260,7 +260,7 @@ async fn another_users_changes_never_appear(#[case] backend: Backend) -> TestRes
     );
     let batch = log.read(alice, start, 100).await?;
     assert_eq!(batch.tasks.len(), 3);
-    assert!(batch.tasks.iter().all(|t| t.owner_id == alice));
+    assert!(batch.tasks.iter().all(|t| t.created_by == alice));
     let (bobs, _) = follow_to(&*log, bob, start, (id(20), ChangeOp::Delete)).await?;
     assert_eq!(
         ops(&bobs),
@@ -425,7 +425,7 @@ async fn a_reader_following_concurrent_writers_on_two_instances_gets_every_chang
                 let deleted = k % 2 == 0;
                 if deleted {
                     assert_eq!(
-                        tasks.delete_for_owner(user, task.id, None).await?,
+                        tasks.delete_if_version(user, task.id, None).await?,
                         DeleteOutcome::Deleted
                     );
                 }

@@ -130,7 +130,7 @@ async fn idempotency_keys_are_reserved_once_then_replayed(#[case] backend: Backe
 
     let first = complete(&db, owner, &k, now).await?;
     // What becomes of the task since does not change what the key yields.
-    db.tasks().delete_for_owner(owner, first.id, None).await?;
+    db.tasks().delete_if_version(owner, first.id, None).await?;
     for (fingerprint, at) in [
         ("fp-1", 3 * SECOND),
         ("fp-2", 4 * SECOND),

@@ -99,7 +99,11 @@ fn task(owner: UserId, n: u128, title: &str) -> Result<Task, BoxError> {
     let at = t(i64::try_from(n)? * 1_000)?;
     Ok(Task {
         id: id(n),
-        owner_id: owner,
+        list_id: ListId::inbox_of(owner),
+        parent_id: None,
+        position: "0".into(),
+        created_by: owner,
+        assignee_id: None,
         title: TaskTitle::parse(title)?,
         description: Description::empty(),
         is_done: false,
@@ -137,7 +141,7 @@ async fn list(
         sort,
         ..TaskListQuery::default()
     };
-    Ok(tasks.list_for_owner(owner, query, ALL).await?)
+    Ok(tasks.list_for_member(owner, query, ALL).await?)
 }
 
 // --- filters ------------------------------------------------------------------------------
@@ -440,6 +444,8 @@ async fn listing_combines_filters_and_never_shows_other_owners_tasks(
     let tasks = db.tasks();
     let tasks = &*tasks;
     let everything = TaskFilter {
+        list_id: None,
+        assignee: None,
         is_done: Some(false),
         priority: Some(Priority::Medium),
         tag: Some(Tag::parse("work")?),
@@ -711,7 +717,11 @@ fn varied_task(owner: UserId, serial: u64, rng: &mut Rng) -> Result<Task, BoxErr
         id: TaskId::from_uuid(Uuid::from_u128(
             (u128::from(rng.next()) << 64) | u128::from(serial),
         )),
-        owner_id: owner,
+        list_id: ListId::inbox_of(owner),
+        parent_id: None,
+        position: "0".into(),
+        created_by: owner,
+        assignee_id: None,
         title: TaskTitle::parse(rng.pick::<&str>(&TITLES))?,
         description: Description::parse(format!("task {serial}"))?,
         is_done,
@@ -751,7 +761,7 @@ async fn walk(
             after: after.take(),
         };
         let mut items = tasks
-            .list_for_owner(owner, query, u32::from(size) + 1)
+            .list_for_member(owner, query, u32::from(size) + 1)
             .await?;
         let more = items.len() > usize::from(size);
         items.truncate(usize::from(size));
@@ -964,7 +974,7 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
                 ..TaskListQuery::default()
             };
             let mut items = tasks
-                .list_for_owner(owner, query, u32::from(size) + 1)
+                .list_for_member(owner, query, u32::from(size) + 1)
                 .await?;
             let more = items.len() > usize::from(size);
             items.truncate(usize::from(size));
@@ -983,7 +993,7 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
                 let gone = doomed.swap_remove(i);
                 let task = present.remove(&gone).ok_or("doomed task unknown")?;
                 assert_eq!(
-                    tasks.delete_for_owner(owner, gone, None).await?,
+                    tasks.delete_if_version(owner, gone, None).await?,
                     DeleteOutcome::Deleted
                 );
                 if compare(&task, &last, sort) == Order::Greater {
@@ -1080,7 +1090,7 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
                         inserted.pop()
                     };
                     if let Some(gone) = gone {
-                        tasks.delete_for_owner(owner, gone, None).await?;
+                        tasks.delete_if_version(owner, gone, None).await?;
                         operations += 1;
                     }
                     tokio::task::yield_now().await;
@@ -1100,7 +1110,7 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
                 ..TaskListQuery::default()
             };
             let mut items = tasks
-                .list_for_owner(owner, query, u32::from(size) + 1)
+                .list_for_member(owner, query, u32::from(size) + 1)
                 .await?;
             let more = items.len() > usize::from(size);
             items.truncate(usize::from(size));
@@ -1145,7 +1155,7 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
 /// One sort is legitimate: with `due_before`/`due_after` and a sort order other than
 /// `due_at` (`due_range_and_other_order`), no index gives both the range and the order, and
 /// SQLite (without statistics, as the service runs it) prefers seeking the due-date range
-/// of `(owner_id, due_at, id)` and sorting what it finds over reading the owner's tasks in
+/// of `(list_id, due_at, id)` and sorting what it finds over reading the owner's tasks in
 /// order and filtering them. Either plan is bounded by the owner and neither scans `tasks`,
 /// so the sort is accepted there, and only there, when the search is that range.
 fn sqlite_plan_problems(plan: &[String], due_range_and_other_order: bool) -> Vec<String> {
@@ -1153,7 +1163,7 @@ fn sqlite_plan_problems(plan: &[String], due_range_and_other_order: bool) -> Vec
         .iter()
         .filter(|line| line.starts_with("SEARCH tasks "))
         .all(|line| {
-            line.contains("USING INDEX tasks_owner_due_at_id (owner_id=? AND due_at")
+            line.contains("USING INDEX tasks_list_due_at_id (list_id=? AND due_at")
                 && (line.contains("due_at<?") || line.contains("due_at>?"))
         });
     let mut problems = Vec::new();
@@ -1161,8 +1171,8 @@ fn sqlite_plan_problems(plan: &[String], due_range_and_other_order: bool) -> Vec
         if line.starts_with("SCAN tasks") || line.starts_with("SCAN task_tags") {
             problems.push(format!("full scan: {line}"));
         }
-        if line.starts_with("SEARCH tasks ") && !line.contains("(owner_id=?") {
-            problems.push(format!("not bounded by owner: {line}"));
+        if line.starts_with("SEARCH tasks ") && !line.contains("(list_id=?") {
+            problems.push(format!("not bounded by the list: {line}"));
         }
         if line.contains("USE TEMP B-TREE") && !(due_range_and_other_order && searches_due_range) {
             problems.push(format!("sorts: {line}"));
@@ -1196,7 +1206,7 @@ fn postgres_plan_problems(plan: &[String]) -> Vec<String> {
         let condition = plan.get(i + 1).map_or("", |next| next.trim());
         if line.contains(" on tasks ") {
             scans_of_tasks += 1;
-            if !(condition.starts_with("Index Cond:") && condition.contains("owner_id = ")) {
+            if !(condition.starts_with("Index Cond:") && condition.contains("list_id = ")) {
                 problems.push(format!(
                     "scan of tasks not bounded by owner: {} / {condition}",
                     line.trim()
@@ -1254,6 +1264,8 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
     }
 
     let everything = TaskFilter {
+        list_id: None,
+        assignee: Some(None),
         is_done: Some(false),
         priority: Some(Priority::High),
         tag: Some(Tag::parse("work")?),
@@ -1409,9 +1421,9 @@ async fn q_is_looked_up_in_the_search_index(#[case] backend: Backend) -> TestRes
         // choice.
         let mut conn = db.hold_connection()?;
         conn.execute_sql(&format!(
-            "INSERT INTO tasks (id, owner_id, title, description, priority, created_at, \
-             updated_at, title_key, search_key) \
-             SELECT gen_random_uuid(), '{owner}', 'hay ' || n, repeat('stack of hay ', 100), \
+            "INSERT INTO tasks (id, created_by, list_id, position, title, description, priority, \
+             created_at, updated_at, title_key, search_key) \
+             SELECT gen_random_uuid(), '{owner}', '{owner}', n::text, 'hay ' || n, repeat('stack of hay ', 100), \
              1, now(), now(), 'hay ' || n, 'hay ' || n || chr(1) || repeat('stack of hay ', 100) \
              FROM generate_series(1, 3000) AS n; ANALYZE tasks",
             owner = owner.as_uuid()
@@ -1497,7 +1509,7 @@ async fn the_search_index_follows_updates_and_deletes(#[case] backend: Backend) 
                     after,
                     ..TaskListQuery::default()
                 };
-                let page = tasks.list_for_owner(owner, query, 2).await?;
+                let page = tasks.list_for_member(owner, query, 2).await?;
                 let Some(last) = page.last() else { break };
                 after = Some(TaskCursor::after(last, TaskSort::default()));
                 seen.extend(ids(&page));
@@ -1514,7 +1526,7 @@ async fn the_search_index_follows_updates_and_deletes(#[case] backend: Backend) 
         .update_with(
             owner,
             all[1].id,
-            Box::new(move |_: &Task| UpdateDecision::Write(renamed, Utc::now())),
+            Box::new(move |_: &Task, _| UpdateDecision::Write(renamed, Utc::now())),
         )
         .await?;
     assert!(matches!(outcome, UpdateOutcome::Updated(_)), "{outcome:?}");
@@ -1522,7 +1534,7 @@ async fn the_search_index_follows_updates_and_deletes(#[case] backend: Backend) 
     assert_eq!(found("omega").await?, vec![2]);
     assert_eq!(found("ÖL").await?, vec![2]);
 
-    let deleted = tasks.delete_for_owner(owner, all[2].id, None).await?;
+    let deleted = tasks.delete_if_version(owner, all[2].id, None).await?;
     assert_eq!(deleted, DeleteOutcome::Deleted);
     assert_eq!(found("alpha").await?, vec![1, 4, 5]);
 
@@ -1553,14 +1565,14 @@ async fn the_search_bomb_is_looked_up_in_the_index(#[case] backend: Backend) -> 
         let other = registered(&db, 2).await?;
         let mut conn = db.hold_connection()?;
         conn.execute_sql(&format!(
-            "INSERT INTO tasks (id, owner_id, title, description, priority, created_at, \
-             updated_at, title_key, search_key) \
-             SELECT gen_random_uuid(), '{bomber}', 'bomb ' || n, repeat('a', 10000), 1, \
+            "INSERT INTO tasks (id, created_by, list_id, position, title, description, priority, \
+             created_at, updated_at, title_key, search_key) \
+             SELECT gen_random_uuid(), '{bomber}', '{bomber}', n::text, 'bomb ' || n, repeat('a', 10000), 1, \
              now(), now(), 'bomb ' || n, 'bomb ' || n || chr(1) || repeat('a', 10000) \
              FROM generate_series(1, 500) AS n; \
-             INSERT INTO tasks (id, owner_id, title, priority, created_at, updated_at, \
-             title_key, search_key) \
-             SELECT gen_random_uuid(), '{other}', 'other ' || n, 1, now(), now(), \
+             INSERT INTO tasks (id, created_by, list_id, position, title, priority, created_at, \
+             updated_at, title_key, search_key) \
+             SELECT gen_random_uuid(), '{other}', '{other}', n::text, 'other ' || n, 1, now(), now(), \
              'other ' || n, 'other ' || n || chr(1) \
              FROM generate_series(1, 2000) AS n; ANALYZE tasks",
             bomber = bomber.as_uuid(),
@@ -1584,6 +1596,6 @@ async fn the_search_bomb_is_looked_up_in_the_index(#[case] backend: Backend) -> 
         "the search bomb does not use the search index:\n    {}",
         plan.join("\n    ")
     );
-    assert!(tasks.list_for_owner(bomber, query, 51).await?.is_empty());
+    assert!(tasks.list_for_member(bomber, query, 51).await?.is_empty());
     Ok(())
 }

@@ -15,6 +15,7 @@ mod credentials;
 mod housekeeping;
 mod idempotency;
 mod listing;
+mod lists;
 mod mail;
 mod postgres;
 mod sqlite;
@@ -29,11 +30,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rstest::rstest;
 use taskapi_domain::{
-    DeleteOutcome, InsertUserError, TaskInsert, TaskRepository, UpdateDecision, UpdateOutcome,
+    DeleteDecision, DeleteOutcome, InsertUserError, TaskInsert, TaskRepository, UpdateDecision,
+    UpdateOutcome,
 };
 use taskapi_domain::{
-    Description, Email, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task, TaskChanges,
-    TaskId, TaskListQuery, TaskTitle, UserId,
+    Description, Email, ListId, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task,
+    TaskChanges, TaskId, TaskListQuery, TaskTitle, UserId,
 };
 use taskapi_storage::{Database, PoolSettings};
 use taskapi_storage_testing::{PostgresTestDatabase, postgres_server_url};
@@ -182,7 +184,11 @@ pub fn new_task(
 ) -> Result<Task, BoxError> {
     Ok(Task {
         id: TaskId::from_uuid(Uuid::from_u128(n)),
-        owner_id: owner,
+        list_id: ListId::inbox_of(owner),
+        parent_id: None,
+        position: "0".into(),
+        created_by: owner,
+        assignee_id: None,
         title: TaskTitle::parse(&format!("Task {n}"))?,
         description: Description::parse(format!("  about task {n}\n"))?,
         is_done: false,
@@ -196,13 +202,48 @@ pub fn new_task(
     })
 }
 
+/// Deleting as the domain does for a client's (optional) version precondition.
+trait DeleteIfVersion {
+    /// Deletes the task if `member` may, and, with `expected`, only at that version.
+    async fn delete_if_version(
+        &self,
+        member: UserId,
+        id: TaskId,
+        expected: Option<i64>,
+    ) -> Result<DeleteOutcome, StoreError>;
+}
+
+impl<T: TaskRepository + ?Sized> DeleteIfVersion for T {
+    async fn delete_if_version(
+        &self,
+        member: UserId,
+        id: TaskId,
+        expected: Option<i64>,
+    ) -> Result<DeleteOutcome, StoreError> {
+        self.delete_with(
+            member,
+            id,
+            Box::new(move |current: &Task, access| {
+                if let Err(refusal) = access.check_write() {
+                    DeleteDecision::Deny(refusal)
+                } else if expected.is_some_and(|v| v != current.version) {
+                    DeleteDecision::Refuse
+                } else {
+                    DeleteDecision::Delete
+                }
+            }),
+        )
+        .await
+    }
+}
+
 /// Room for every task any test makes: one page holds them all.
 const ALL: u32 = 10_000;
 
 /// Every task of `owner`, in the default order (one page of [`ALL`]).
 async fn all_of(tasks: &dyn TaskRepository, owner: UserId) -> Result<Vec<Task>, BoxError> {
     Ok(tasks
-        .list_for_owner(owner, TaskListQuery::default(), ALL)
+        .list_for_member(owner, TaskListQuery::default(), ALL)
         .await?)
 }
 
@@ -220,7 +261,7 @@ async fn update_if_version(
         .update_with(
             owner,
             id,
-            Box::new(move |current: &Task| {
+            Box::new(move |current: &Task, _| {
                 if current.version == expected {
                     UpdateDecision::Write(changes, now)
                 } else {
@@ -240,6 +281,7 @@ fn changes_of(task: &Task) -> TaskChanges {
         priority: task.priority,
         due_at: task.due_at,
         tags: task.tags.clone(),
+        assignee_id: task.assignee_id,
     }
 }
 
@@ -411,16 +453,16 @@ async fn tasks_read_back_equal_with_tags_in_order(#[case] backend: Backend) -> T
     tasks.insert(tagged.clone(), None).await?;
     tasks.insert(bare.clone(), None).await?;
     assert_eq!(
-        tasks.find_for_owner(owner, tagged.id).await?,
+        tasks.find_for_member(owner, tagged.id).await?,
         Some(tagged.clone())
     );
     assert_eq!(
-        tasks.find_for_owner(owner, bare.id).await?,
+        tasks.find_for_member(owner, bare.id).await?,
         Some(bare.clone())
     );
     assert_eq!(all_of(&*tasks, owner).await?, vec![tagged, bare]);
     let missing = TaskId::from_uuid(Uuid::from_u128(12));
-    assert_eq!(tasks.find_for_owner(owner, missing).await?, None);
+    assert_eq!(tasks.find_for_member(owner, missing).await?, None);
     Ok(())
 }
 
@@ -449,7 +491,7 @@ async fn a_corrupt_stored_priority_is_an_error_not_a_default(
     db.hold_connection()?
         .execute_sql(&format!("{around_the_check} UPDATE tasks SET priority = 7"))?;
     for found in [
-        tasks.find_for_owner(owner, task.id).await.map(drop),
+        tasks.find_for_member(owner, task.id).await.map(drop),
         all_of(&*tasks, owner)
             .await
             .map(drop)
@@ -485,7 +527,7 @@ async fn another_owner_can_neither_see_nor_change_a_task(#[case] backend: Backen
     let task = new_task(alice, 10, t(0)?, &["secret"])?;
     tasks.insert(task.clone(), None).await?;
 
-    assert_eq!(tasks.find_for_owner(mallory, task.id).await?, None);
+    assert_eq!(tasks.find_for_member(mallory, task.id).await?, None);
     assert_eq!(all_of(&*tasks, mallory).await?, vec![]);
     let changes = TaskChanges {
         title: TaskTitle::parse("pwned")?,
@@ -499,7 +541,7 @@ async fn another_owner_can_neither_see_nor_change_a_task(#[case] backend: Backen
         .update_with(
             mallory,
             task.id,
-            Box::new(move |_: &Task| {
+            Box::new(move |_: &Task, _| {
                 seen.store(true, Ordering::SeqCst);
                 UpdateDecision::Write(changes, now)
             }),
@@ -512,14 +554,14 @@ async fn another_owner_can_neither_see_nor_change_a_task(#[case] backend: Backen
     );
     for expected in [None, Some(1), Some(2)] {
         assert_eq!(
-            tasks.delete_for_owner(mallory, task.id, expected).await?,
+            tasks.delete_if_version(mallory, task.id, expected).await?,
             DeleteOutcome::NotFound,
             "expected version {expected:?}"
         );
     }
 
     assert_eq!(
-        tasks.find_for_owner(alice, task.id).await?,
+        tasks.find_for_member(alice, task.id).await?,
         Some(task.clone())
     );
     assert_eq!(all_of(&*tasks, alice).await?, vec![task]);
@@ -595,6 +637,7 @@ async fn update_bumps_version_sets_updated_at_and_replaces_tags(
         priority: Priority::High,
         due_at: None,
         tags: Tags::parse(&["new", "stale", "another"])?,
+        assignee_id: None,
     };
     let outcome = update_if_version(&*tasks, owner, task.id, 1, changes.clone(), now).await?;
     let expected = Task {
@@ -611,7 +654,7 @@ async fn update_bumps_version_sets_updated_at_and_replaces_tags(
     };
     assert_eq!(outcome, UpdateOutcome::Updated(expected.clone()));
     assert_eq!(
-        tasks.find_for_owner(owner, task.id).await?,
+        tasks.find_for_member(owner, task.id).await?,
         Some(expected.clone())
     );
 
@@ -679,7 +722,7 @@ async fn update_with_a_stale_version_is_refused_and_changes_nothing(
             .update_with(
                 owner,
                 task.id,
-                Box::new(move |current: &Task| {
+                Box::new(move |current: &Task, _| {
                     if let Ok(mut shown) = record.lock() {
                         *shown = Some(current.clone());
                     }
@@ -695,7 +738,7 @@ async fn update_with_a_stale_version_is_refused_and_changes_nothing(
         let shown = shown.lock().map_err(|_| "poisoned")?.clone();
         assert_eq!(shown.as_ref(), Some(&current), "what decide saw");
     }
-    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(current));
+    assert_eq!(tasks.find_for_member(owner, task.id).await?, Some(current));
     Ok(())
 }
 
@@ -723,7 +766,7 @@ async fn update_of_a_missing_task_is_not_found(#[case] backend: Backend) -> Test
             update_if_version(&*tasks, other, task.id, version, changes_of(&task), t(1)?).await?;
         assert_eq!(outcome, UpdateOutcome::NotFound);
     }
-    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(task));
+    assert_eq!(tasks.find_for_member(owner, task.id).await?, Some(task));
     Ok(())
 }
 
@@ -770,7 +813,7 @@ async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
     assert_eq!((winners.len(), refused), (1, 15), "{winners:?}");
     let winner = winners.remove(0);
     assert_eq!(winner.version, 2);
-    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(winner));
+    assert_eq!(tasks.find_for_member(owner, task.id).await?, Some(winner));
     Ok(())
 }
 
@@ -808,7 +851,7 @@ async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
                 .update_with(
                     owner,
                     task.id,
-                    Box::new(move |current: &Task| {
+                    Box::new(move |current: &Task, _| {
                         let text = format!("{}{appended}", current.description.as_str());
                         match Description::parse(text) {
                             Ok(description) => UpdateDecision::Write(
@@ -848,7 +891,7 @@ async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
     }
     assert_eq!(versions, (2..=WRITERS + 1).collect::<BTreeSet<_>>());
     let last = tasks
-        .find_for_owner(owner, task.id)
+        .find_for_member(owner, task.id)
         .await?
         .ok_or("the task vanished")?;
     assert_eq!(last.version, 1 + WRITERS);
@@ -899,7 +942,7 @@ async fn a_kept_update_returns_the_task_unchanged(#[case] backend: Backend) -> T
         .update_with(
             owner,
             task.id,
-            Box::new(move |current: &Task| {
+            Box::new(move |current: &Task, _| {
                 if let Ok(mut shown) = record.lock() {
                     *shown = Some(current.clone());
                 }
@@ -913,15 +956,15 @@ async fn a_kept_update_returns_the_task_unchanged(#[case] backend: Backend) -> T
         Some(&current)
     );
     assert_eq!(
-        tasks.find_for_owner(owner, task.id).await?,
+        tasks.find_for_member(owner, task.id).await?,
         Some(current.clone())
     );
 
     let outcome = tasks
-        .update_with(other, task.id, Box::new(|_: &Task| UpdateDecision::Keep))
+        .update_with(other, task.id, Box::new(|_: &Task, _| UpdateDecision::Keep))
         .await?;
     assert_eq!(outcome, UpdateOutcome::NotFound);
-    assert_eq!(tasks.find_for_owner(owner, task.id).await?, Some(current));
+    assert_eq!(tasks.find_for_member(owner, task.id).await?, Some(current));
     Ok(())
 }
 
@@ -943,14 +986,14 @@ async fn delete_removes_the_task_and_its_tags(#[case] backend: Backend) -> TestR
     tasks.insert(kept.clone(), None).await?;
 
     assert_eq!(
-        tasks.delete_for_owner(owner, doomed.id, None).await?,
+        tasks.delete_if_version(owner, doomed.id, None).await?,
         DeleteOutcome::Deleted
     );
     assert_eq!(
-        tasks.delete_for_owner(owner, doomed.id, None).await?,
+        tasks.delete_if_version(owner, doomed.id, None).await?,
         DeleteOutcome::NotFound
     );
-    assert_eq!(tasks.find_for_owner(owner, doomed.id).await?, None);
+    assert_eq!(tasks.find_for_member(owner, doomed.id).await?, None);
     assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
     let mut conn = db.hold_connection()?;
     assert_eq!(
@@ -989,31 +1032,31 @@ async fn delete_with_an_expected_version_checks_it(#[case] backend: Backend) -> 
 
     for stale in [1, 3, 0] {
         assert_eq!(
-            tasks.delete_for_owner(owner, task.id, Some(stale)).await?,
+            tasks.delete_if_version(owner, task.id, Some(stale)).await?,
             DeleteOutcome::VersionMismatch,
             "expected version {stale}"
         );
     }
     for expected in [Some(2), Some(1), None] {
         assert_eq!(
-            tasks.delete_for_owner(other, task.id, expected).await?,
+            tasks.delete_if_version(other, task.id, expected).await?,
             DeleteOutcome::NotFound,
             "another owner expecting {expected:?}"
         );
     }
     assert_eq!(
-        tasks.find_for_owner(owner, task.id).await?,
+        tasks.find_for_member(owner, task.id).await?,
         Some(current.clone())
     );
 
     assert_eq!(
-        tasks.delete_for_owner(owner, task.id, Some(2)).await?,
+        tasks.delete_if_version(owner, task.id, Some(2)).await?,
         DeleteOutcome::Deleted
     );
-    assert_eq!(tasks.find_for_owner(owner, task.id).await?, None);
+    assert_eq!(tasks.find_for_member(owner, task.id).await?, None);
     for expected in [Some(2), None] {
         assert_eq!(
-            tasks.delete_for_owner(owner, task.id, expected).await?,
+            tasks.delete_if_version(owner, task.id, expected).await?,
             DeleteOutcome::NotFound
         );
     }
@@ -1116,7 +1159,8 @@ async fn a_task_quota_holds_under_concurrent_inserts(#[case] backend: Backend) -
     Ok(())
 }
 
-/// Foreign keys are enforced on pooled connections: a task of an unknown owner is refused.
+/// A task of an unknown account (hence of no list it belongs to) is refused; and foreign
+/// keys are enforced on pooled connections: a task under an unknown parent is refused.
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
@@ -1127,15 +1171,23 @@ async fn tasks_of_an_unknown_owner_are_refused(#[case] backend: Backend) -> Test
     };
     let db = migrated(&backend, settings()).await?;
     let ghost = UserId::from_uuid(Uuid::from_u128(404));
+    let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
     // Several attempts, so that more than one pooled connection is likely exercised.
     for n in 0..4 {
         let result = tasks
             .insert(new_task(ghost, 10 + n, t(0)?, &["t"])?, None)
             .await;
+        assert!(matches!(result, Ok(TaskInsert::NoSuchList)), "{result:?}");
+        let orphan = Task {
+            parent_id: Some(TaskId::from_uuid(Uuid::from_u128(999))),
+            ..new_task(owner, 20 + n, t(0)?, &["t"])?
+        };
+        let result = tasks.insert(orphan, None).await;
         assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
     }
     assert_eq!(all_of(&*tasks, ghost).await?, vec![]);
+    assert_eq!(all_of(&*tasks, owner).await?, vec![]);
     Ok(())
 }
 

@@ -22,7 +22,7 @@ pub async fn list_user_tasks(
     let _turn = params.search_turn(&state, &caller.0).await?;
     let page = state
         .admin
-        .list_user_tasks(&caller.0, id.get()?, params.query.clone())
+        .list_user_tasks(&caller.0, id.get()?, params.for_caller(caller.0.user_id))
         .await?;
     Ok(params.reply(page))
 }

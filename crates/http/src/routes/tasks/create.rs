@@ -10,11 +10,11 @@ use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    Created, Description, IdempotentRequest, Priority, Tag, TagProblem, Tags, TagsError, TaskDraft,
-    TaskTitle, ValidationErrors,
+    Created, Description, IdempotentRequest, ListId, Priority, Tag, TagProblem, Tags, TagsError,
+    TaskDraft, TaskTitle, UserId, ValidationErrors,
 };
 
-use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, etag};
+use super::{NEW_TASK_READ_ONLY, PRIORITIES, TaskResponse, etag};
 use crate::AppState;
 use crate::auth::{ScopedUser, TasksWrite};
 use crate::body::{
@@ -24,8 +24,9 @@ use crate::error::ApiError;
 use crate::idempotency::{IdempotencyKeyHeader, IdempotentBody};
 use crate::query::NoQuery;
 
-/// Creates a task owned by the caller; with `Idempotency-Key`, at most once. 409 past the
-/// account's task quota; 429 past its writes per minute.
+/// Creates a task in one of the caller's lists (their inbox unless `list_id` names another;
+/// editors and owners only), last among its siblings; with `Idempotency-Key`, at most once.
+/// 409 past the account's task quota or in an archived list; 429 past its writes per minute.
 #[api_v2_operation(operation_id = "create_task", tags(Tasks))]
 pub async fn create(
     state: Data<AppState>,
@@ -129,6 +130,30 @@ pub(crate) const TAGS_RULE: Kind = Kind::TextList {
     },
 };
 
+/// A UUID's rule (of a path id or a reference in a body).
+pub(crate) const UUID_RULE: Text = Text {
+    min_len: None,
+    max_len: Some(45),
+    pattern: None,
+    format: Some("uuid"),
+};
+
+/// Why a reference is refused before it is looked up.
+pub(crate) const NOT_A_UUID: &str = "must be a UUID";
+
+const LIST_ID: Field = Field::new(
+    "list_id",
+    Kind::Text(UUID_RULE),
+    "The list to create it in (editors and owners); default, or null: the caller's inbox.",
+)
+.nullable();
+/// The assignee field of a new task or an update.
+pub(crate) const ASSIGNEE_ID: Field = Field::new(
+    "assignee_id",
+    Kind::Text(UUID_RULE),
+    "The member of the task's list to assign it to; null for nobody.",
+)
+.nullable();
 const TITLE: Field = Field::new(
     "title",
     Kind::Text(TITLE_RULE),
@@ -158,11 +183,27 @@ const TAGS: Field = Field::new(
 impl RequestBody for CreateTaskRequest {
     const NAME: &'static str = "CreateTaskRequest";
     const DESCRIPTION: &'static str = "A new task. Only `title` is required.";
-    const FIELDS: &'static [Field] = &[TITLE, DESCRIPTION, IS_DONE, PRIORITY, DUE_AT, TAGS];
-    const READ_ONLY: &'static [&'static str] = TASK_READ_ONLY;
+    const FIELDS: &'static [Field] = &[
+        LIST_ID,
+        TITLE,
+        DESCRIPTION,
+        IS_DONE,
+        PRIORITY,
+        DUE_AT,
+        TAGS,
+        ASSIGNEE_ID,
+    ];
+    const READ_ONLY: &'static [&'static str] = NEW_TASK_READ_ONLY;
     type Parsed = TaskDraft;
 
     fn parse(f: &mut Fields) -> Option<TaskDraft> {
+        let list_id = match f.string(LIST_ID) {
+            Some(Slot::Present(raw)) => f
+                .check(LIST_ID, raw.parse::<ListId>().map_err(|_| NOT_A_UUID))
+                .map(Some),
+            Some(Slot::Absent | Slot::Null) => Some(None),
+            None => None,
+        };
         let title = f.string(TITLE);
         let title = f
             .required(TITLE, title)
@@ -191,7 +232,16 @@ impl RequestBody for CreateTaskRequest {
             Some(None) => Some(Tags::default()),
             None => None,
         };
+        let assignee_id = match f.string(ASSIGNEE_ID) {
+            Some(Slot::Present(raw)) => f
+                .check(ASSIGNEE_ID, raw.parse::<UserId>().map_err(|_| NOT_A_UUID))
+                .map(Some),
+            Some(Slot::Absent | Slot::Null) => Some(None),
+            None => None,
+        };
         Some(TaskDraft {
+            list_id: list_id?,
+            assignee_id: assignee_id?,
             title: title?,
             description: description?,
             is_done: is_done?,

@@ -35,6 +35,10 @@ pub async fn get(
 
 /// One task with its `ETag`, or 304 Not Modified when the client's copy is current.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per request and rendered at once: boxing would save nothing"
+)]
 pub enum TaskOrNotModified {
     /// 200 with the task.
     Task(JsonOk<TaskResponse>),

@@ -12,8 +12,8 @@ use paperclip::actix::{OperationModifier, api_v2_operation};
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, Either};
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
-    PageSize, Principal, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter, TaskId,
-    TaskListQuery, TaskPage, TaskSort, TaskSortField,
+    ListId, PageSize, Principal, Priority, SearchText, SortKey, Tag, TaskCursor, TaskFilter,
+    TaskId, TaskListQuery, TaskPage, TaskSort, TaskSortField, UserId,
 };
 
 use super::TaskResponse;
@@ -62,6 +62,17 @@ fn parse_sort(raw: &str) -> Result<TaskSort, String> {
         .ok_or_else(|| pagination::bad_sort(&SORT_FIELDS))
 }
 
+/// Parses `assignee` but `me`: `none`, or a member's id.
+fn parse_assignee(raw: &str) -> Result<Option<UserId>, &'static str> {
+    match raw {
+        "none" => Ok(None),
+        id => id
+            .parse::<UserId>()
+            .map(Some)
+            .map_err(|_| "must be me, none or a user id"),
+    }
+}
+
 /// The API form of a sort order (`-due_at`).
 fn sort_param(sort: TaskSort) -> String {
     let name = SORTS
@@ -71,8 +82,9 @@ fn sort_param(sort: TaskSort) -> String {
     format!("{}{name}", if sort.descending { "-" } else { "" })
 }
 
-/// Lists the caller's tasks: filtered, sorted, a page at a time (follow `Link: rel="next"`);
-/// `X-Changes-Cursor` is where to follow their changes from.
+/// Lists the tasks of the caller's lists (archived lists left out unless `list_id` names
+/// one): filtered, sorted, a page at a time (follow `Link: rel="next"`); `X-Changes-Cursor`
+/// is where to follow their changes from.
 #[api_v2_operation(operation_id = "list_tasks", tags(Tasks))]
 pub async fn list(
     state: Data<AppState>,
@@ -84,7 +96,8 @@ pub async fn list(
     // it, so following the changes from it misses nothing (one the page already shows may
     // come again, with the task as it is then).
     let present = state.changes.present().await?;
-    let page = state.tasks.list(&caller.0, params.query.clone()).await?;
+    let query = params.for_caller(caller.0.user_id);
+    let page = state.tasks.list(&caller.0, query).await?;
     Ok(params.reply(page).header((
         crate::routes::changes::X_CHANGES_CURSOR,
         crate::routes::changes::encode_cursor(&present),
@@ -94,8 +107,10 @@ pub async fn list(
 /// A validated `GET /tasks` query, and what the next page's link needs.
 #[derive(Debug)]
 pub struct TaskListParams {
-    /// The query for the domain.
-    pub query: TaskListQuery,
+    /// The query for the domain (but `assignee=me`).
+    query: TaskListQuery,
+    /// Whether `assignee=me` was asked for.
+    assigned_to_me: bool,
     /// Where the next page is.
     link: NextLink,
 }
@@ -117,13 +132,28 @@ impl TaskListParams {
         }
     }
 
-    fn parse(query: &str) -> Result<TaskListQuery, ApiError> {
+    /// Parses the query; `assignee=me` is left for [`TaskListParams::for_caller`].
+    fn parse(query: &str) -> Result<(TaskListQuery, bool), ApiError> {
         let mut params = QueryParams::parse(query)?;
         let mut filter = TaskFilter::default();
         let mut sort = TaskSort::default();
         let mut size = PageSize::default();
         let mut errors = taskapi_domain::ValidationErrors::new();
 
+        if let Some(raw) = params.take("list_id") {
+            filter.list_id = errors.check(
+                "list_id",
+                raw.parse::<ListId>().map_err(|_| super::create::NOT_A_UUID),
+            );
+        }
+        let mut assigned_to_me = false;
+        if let Some(raw) = params.take("assignee") {
+            if raw == "me" {
+                assigned_to_me = true;
+            } else {
+                filter.assignee = errors.check("assignee", parse_assignee(&raw));
+            }
+        }
         if let Some(raw) = params.take("is_done") {
             filter.is_done = errors.check("is_done", parse_bool(&raw));
         }
@@ -177,12 +207,24 @@ impl TaskListParams {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        Ok(TaskListQuery {
-            filter,
-            sort,
-            size,
-            after,
-        })
+        Ok((
+            TaskListQuery {
+                filter,
+                sort,
+                size,
+                after,
+            },
+            assigned_to_me,
+        ))
+    }
+
+    /// The query for the domain, `assignee=me` meaning `caller`.
+    pub(crate) fn for_caller(&self, caller: UserId) -> TaskListQuery {
+        let mut query = self.query.clone();
+        if self.assigned_to_me {
+            query.filter.assignee = Some(Some(caller));
+        }
+        query
     }
 
     /// The answer of a task list: the page's tasks, and `Link: rel="next"` when there are more.
@@ -249,8 +291,9 @@ impl FromRequest for TaskListParams {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = Self::parse(req.query_string()).map(|query| Self {
+        let parsed = Self::parse(req.query_string()).map(|(query, assigned_to_me)| Self {
             query,
+            assigned_to_me,
             link: NextLink::of(req),
         });
         let gate = AuthGate::of(req);
@@ -300,7 +343,23 @@ impl OperationModifier for TaskListParams {
              Ties are broken by id; tasks without due_at come last either way.",
             &SORT_FIELDS,
         );
+        let assignee = query_parameter(
+            "assignee",
+            "Only tasks assigned to me (the caller), to none, or to this user id.",
+            DataType::String,
+            None,
+        );
+        let mut list_id = query_parameter(
+            "list_id",
+            "Only the tasks of this list (archived or not); without it, the tasks of every \
+             unarchived list of the caller's.",
+            DataType::String,
+            Some(DataTypeFormat::Uuid),
+        );
+        list_id.max_length = Some(45);
         for parameter in [
+            list_id,
+            assignee,
             query_parameter(
                 "is_done",
                 "Only done (true) or open (false) tasks.",

@@ -1,6 +1,7 @@
-//! The caller's tasks (`/tasks`, `/tasks/{id}`): what the task routes share — the task as
-//! the API shows it, its `ETag`, the fields a client may send back unchanged — and their
-//! route table. Another user's task, a missing one and an invalid id are all 404.
+//! The tasks of the caller's lists (`/tasks`, `/tasks/{id}`): what the task routes share —
+//! the task as the API shows it, its `ETag`, the fields a client may send back unchanged —
+//! and their route table. A task of a list the caller is not a member of, a missing one and
+//! an invalid id are all 404.
 
 mod create;
 mod delete;
@@ -46,9 +47,30 @@ pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
 /// The values of `priority`, in the API's spelling.
 pub(crate) const PRIORITIES: &[&str] = &["low", "medium", "high"];
 
-/// Fields of a task a client may send back unchanged from a response; ignored on input.
-pub(crate) const TASK_READ_ONLY: &[&str] =
-    &["id", "created_at", "updated_at", "completed_at", "version"];
+/// Fields of a task a client may send back unchanged from a response; ignored on updates
+/// (where a task's list, parent and place are changed by moving it, and its creator never).
+pub(crate) const TASK_READ_ONLY: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "version",
+    "list_id",
+    "parent_id",
+    "position",
+    "created_by",
+];
+
+/// Fields of a task a client may send back unchanged on creation, which names its list.
+pub(crate) const NEW_TASK_READ_ONLY: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "version",
+    "position",
+    "created_by",
+];
 
 /// A task's `ETag`: its version, quoted.
 pub(crate) fn etag(task: &Task) -> String {
@@ -88,6 +110,16 @@ impl From<Priority> for PriorityDto {
 pub struct TaskResponse {
     /// The task's id (UUID v7).
     pub id: Uuid,
+    /// The list it is in (the creator's inbox unless another was named).
+    pub list_id: Uuid,
+    /// The task it is a subtask of; null at the top level.
+    pub parent_id: Option<Uuid>,
+    /// Opaque key ordering it among its siblings (compare as byte strings).
+    pub position: String,
+    /// The member it is assigned to, if any.
+    pub assignee_id: Option<Uuid>,
+    /// The account that created it.
+    pub created_by: Uuid,
     /// 1–200 characters.
     pub title: String,
     /// Up to 10 000 characters; empty by default.
@@ -114,6 +146,11 @@ impl From<Task> for TaskResponse {
     fn from(t: Task) -> Self {
         Self {
             id: t.id.as_uuid(),
+            list_id: t.list_id.as_uuid(),
+            parent_id: t.parent_id.map(|p| p.as_uuid()),
+            position: t.position,
+            assignee_id: t.assignee_id.map(|a| a.as_uuid()),
+            created_by: t.created_by.as_uuid(),
             title: t.title.as_str().to_owned(),
             description: t.description.as_str().to_owned(),
             is_done: t.is_done,

@@ -3,9 +3,9 @@
 
 use actix_web::web::Data;
 use paperclip::actix::api_v2_operation;
-use taskapi_domain::{Description, Priority, TaskPatch, TaskTitle};
+use taskapi_domain::{Description, Priority, TaskPatch, TaskTitle, UserId};
 
-use super::create::{DESCRIPTION_RULE, TAGS_RULE, TITLE_RULE};
+use super::create::{ASSIGNEE_ID, DESCRIPTION_RULE, NOT_A_UUID, TAGS_RULE, TITLE_RULE};
 use super::{PRIORITIES, TASK_READ_ONLY, TaskResponse, with_etag};
 use crate::AppState;
 use crate::auth::{ScopedUser, TasksWrite};
@@ -98,7 +98,15 @@ impl RequestBody for UpdateTaskRequest {
         clears `due_at` and\n `description`. Read-only fields (`id`, `created_at`, `updated_at`, \
         `completed_at`,\n `version`) are ignored, so a task read from the API may be sent back \
         as is.";
-    const FIELDS: &'static [Field] = &[TITLE, DESCRIPTION, IS_DONE, PRIORITY, DUE_AT, TAGS];
+    const FIELDS: &'static [Field] = &[
+        TITLE,
+        DESCRIPTION,
+        IS_DONE,
+        PRIORITY,
+        DUE_AT,
+        TAGS,
+        ASSIGNEE_ID,
+    ];
     const READ_ONLY: &'static [&'static str] = TASK_READ_ONLY;
     type Parsed = TaskPatch;
 
@@ -135,7 +143,16 @@ impl RequestBody for UpdateTaskRequest {
             Some(None) => Some(None),
             None => None,
         };
+        let assignee_id = match f.string(ASSIGNEE_ID) {
+            Some(Slot::Present(raw)) => f
+                .check(ASSIGNEE_ID, raw.parse::<UserId>().map_err(|_| NOT_A_UUID))
+                .map(|a| Some(Some(a))),
+            Some(Slot::Null) => Some(Some(None)),
+            Some(Slot::Absent) => Some(None),
+            None => None,
+        };
         Some(TaskPatch {
+            assignee_id: assignee_id?,
             title: title?,
             description: description?,
             is_done: is_done?,
