@@ -1,10 +1,12 @@
 //! Tasks: the task model and its values, listing (filters, sort orders, cursors),
-//! idempotent creation, and the `TaskService` use cases.
+//! idempotent creation, sibling order and the task tree's rules, and the `TaskService` use
+//! cases.
 
 mod error;
 mod idempotency;
 mod listing;
 mod ports;
+mod position;
 mod service;
 mod task;
 mod values;
@@ -26,6 +28,9 @@ pub use ports::{
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockIdempotencyStore, MockTaskRepository};
+pub use position::{
+    MAX_TASK_DEPTH, Position, PositionError, TreeError, check_depth, check_move, check_no_cycle,
+};
 pub use service::TaskService;
 pub(crate) use service::page_of;
 pub use task::{Task, TaskChanges, TaskDraft, TaskPatch, VersionCondition, position_from_id};
