@@ -144,7 +144,10 @@ async fn changes_since_the_present_collapse_into_each_tasks_latest_state(#[case]
     );
     assert_eq!(first["data"]["version"], json!(2));
     assert_eq!(first["data"]["is_done"], json!(true));
-    assert_eq!(first["list_id"], Value::Null);
+    assert_eq!(
+        first["list_id"], kept["list_id"],
+        "the task's list: the inbox"
+    );
     assert!(first["at"].is_string() && first["cursor"].is_string());
     assert_eq!(
         (&second["id"], &second["op"], &second["data"]),
@@ -409,4 +412,111 @@ async fn a_reader_misses_nothing_of_concurrent_writers_on_two_instances(#[case] 
     // Nothing more comes.
     let tail = changes(&one, &alice.token, &format!("?cursor={cursor}")).await;
     assert_eq!(tail["changes"], json!([]), "{tail}");
+}
+
+/// Every member of a shared list follows the changes of its tasks, whoever made them, with
+/// the list they are in; someone outside the list never sees them; and a member removed
+/// from the list gets none of its later changes.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn members_of_a_shared_list_follow_its_tasks_changes_and_no_one_else_does(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("owner@example.com").await;
+    let friend = app.signed_up("friend@example.com").await;
+    let stranger = app.signed_up("stranger@example.com").await;
+    let list = app
+        .call_json(
+            Method::POST,
+            "/lists",
+            Some(&owner.token),
+            &json!({"name": "Home"}),
+        )
+        .await
+        .json_with_status(201);
+    let list_id = string(&list["id"]);
+    let invitation = app
+        .call_json(
+            Method::POST,
+            &format!("/lists/{list_id}/invitations"),
+            Some(&owner.token),
+            &json!({"email": "friend@example.com", "role": "editor"}),
+        )
+        .await
+        .json_with_status(201);
+    app.call(
+        Method::POST,
+        &format!("/me/invitations/{}/accept", string(&invitation["id"])),
+        Some(&friend.token),
+    )
+    .await
+    .assert_status(200);
+    let (from_owner, from_friend, from_stranger) = (
+        present(&app, &owner.token).await,
+        present(&app, &friend.token).await,
+        present(&app, &stranger.token).await,
+    );
+    // The friend writes a task into the shared list; the owner renames it.
+    let task = app
+        .call_json(
+            Method::POST,
+            "/tasks",
+            Some(&friend.token),
+            &json!({"title": "Water the plants", "list_id": list_id}),
+        )
+        .await
+        .json_with_status(201);
+    let task_id = string(&task["id"]);
+    app.patch_task(&owner.token, &task_id, &json!({"title": "Water the ferns"}))
+        .await
+        .assert_status(200);
+    for (who, start) in [(&owner, &from_owner), (&friend, &from_friend)] {
+        let seen = all_changes(
+            &follow(&app, &who.token, start.clone(), 100, |all| {
+                all.iter().any(|c| {
+                    c["id"] == json!(task_id) && c["data"]["title"] == json!("Water the ferns")
+                })
+            })
+            .await,
+        );
+        let change = seen
+            .iter()
+            .rev()
+            .find(|c| c["id"] == json!(task_id))
+            .unwrap_or_else(|| panic!("no change of the task: {seen:?}"));
+        assert_eq!(change["list_id"], json!(list_id));
+        assert_eq!(change["op"], json!("upsert"));
+    }
+    let outside = changes(&app, &stranger.token, &format!("?cursor={from_stranger}")).await;
+    assert_eq!(outside["changes"], json!([]), "{outside}");
+
+    // Removed, the friend gets none of the list's later changes.
+    app.call(
+        Method::DELETE,
+        &format!("/lists/{list_id}/members/{}", friend.id),
+        Some(&owner.token),
+    )
+    .await
+    .assert_status(204);
+    let after_removal = present(&app, &friend.token).await;
+    app.patch_task(
+        &owner.token,
+        &task_id,
+        &json!({"title": "Water everything"}),
+    )
+    .await
+    .assert_status(200);
+    follow(&app, &owner.token, from_owner.clone(), 100, |all| {
+        all.iter()
+            .any(|c| c["data"]["title"] == json!("Water everything"))
+    })
+    .await;
+    let later = changes(&app, &friend.token, &format!("?cursor={after_removal}")).await;
+    assert_eq!(later["changes"], json!([]), "{later}");
 }

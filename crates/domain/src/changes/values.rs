@@ -38,7 +38,7 @@ pub struct ChangeCursor {
 pub enum Entity {
     /// A task.
     Task,
-    /// A list (none are recorded until lists exist).
+    /// A list (list changes are not recorded yet: only their tasks' changes).
     List,
 }
 
@@ -100,7 +100,7 @@ pub struct ChangeRecord {
     pub op: ChangeOp,
     /// The entity's id.
     pub id: Uuid,
-    /// The list the entity is in (none until lists exist).
+    /// The list the entity is in.
     pub list_id: Option<Uuid>,
     /// When the change was made.
     pub at: DateTime<Utc>,
@@ -125,7 +125,7 @@ pub struct Change {
     pub op: ChangeOp,
     /// The entity's id.
     pub id: Uuid,
-    /// The list the entity is in (none until lists exist).
+    /// The list the entity is in.
     pub list_id: Option<Uuid>,
     /// When the (latest) change was made.
     pub at: DateTime<Utc>,

@@ -140,7 +140,8 @@ async fn every_task_write_records_one_change_and_no_op_records_none(
     assert!(
         records
             .iter()
-            .all(|r| r.entity == Entity::Task && r.list_id.is_none())
+            .all(|r| r.entity == Entity::Task
+                && r.list_id == Some(ListId::inbox_of(owner).as_uuid()))
     );
     assert_eq!(
         records[..3].iter().map(|r| r.at).collect::<Vec<_>>(),

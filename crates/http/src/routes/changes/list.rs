@@ -70,7 +70,7 @@ pub struct ChangeResponse {
     pub op: ChangeOpDto,
     /// The entity's id.
     pub id: Uuid,
-    /// The list the entity is in; always null until lists exist.
+    /// The list the task is in (null for a change that is not about a list's content).
     pub list_id: Option<Uuid>,
     /// When the (latest) change was made.
     pub at: DateTime<Utc>,
