@@ -164,6 +164,107 @@ async fn a_token_reaches_each_task_route_only_with_its_scope(#[case] backend: Ba
     app.get_task(&reader, &theirs).await.assert_problem(404);
 }
 
+/// The list routes and the change feed, like the task routes: a token reaches each only
+/// with its scope (`lists:read` to read lists, their members and invitations; `lists:write`
+/// to change them; `changes:read` for `GET /changes`), and the refusal names the scope.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_token_reaches_the_list_routes_and_the_change_feed_only_with_their_scopes(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let list = app
+        .call_json(
+            Method::POST,
+            "/lists",
+            Some(&user.token),
+            &json!({"name": "Home"}),
+        )
+        .await
+        .json_with_status(201);
+    let id = string(&list["id"]);
+    let tasks_only = string(&app.api_token(&user, &["tasks:read", "tasks:write"]).await["token"]);
+    let reader = string(&app.api_token(&user, &["lists:read"]).await["token"]);
+    let writer = string(&app.api_token(&user, &["lists:write", "changes:read"]).await["token"]);
+
+    let reads = |token: String| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            vec![
+                app.call(Method::GET, "/lists", Some(&token)).await,
+                app.call(Method::GET, &format!("/lists/{id}"), Some(&token))
+                    .await,
+                app.call(Method::GET, &format!("/lists/{id}/members"), Some(&token))
+                    .await,
+                app.call(
+                    Method::GET,
+                    &format!("/lists/{id}/invitations"),
+                    Some(&token),
+                )
+                .await,
+                app.call(Method::GET, "/me/invitations", Some(&token)).await,
+            ]
+        }
+    };
+    for response in reads(tasks_only.clone())
+        .await
+        .iter()
+        .chain(&reads(writer.clone()).await)
+    {
+        let detail = assert_forbidden(response, "missing-scope");
+        assert!(detail.contains("lists:read"), "{detail}");
+    }
+    for response in reads(reader.clone()).await {
+        response.assert_status(200);
+    }
+    let rename = json!({"name": "House"});
+    for token in [&tasks_only, &reader] {
+        for response in [
+            app.call_json(Method::POST, "/lists", Some(token), &json!({"name": "New"}))
+                .await,
+            app.call_json(Method::PATCH, &format!("/lists/{id}"), Some(token), &rename)
+                .await,
+            app.call(Method::DELETE, &format!("/lists/{id}"), Some(token))
+                .await,
+            app.call_json(
+                Method::POST,
+                &format!("/lists/{id}/invitations"),
+                Some(token),
+                &json!({"email": "friend@example.com", "role": "viewer"}),
+            )
+            .await,
+        ] {
+            let detail = assert_forbidden(&response, "missing-scope");
+            assert!(detail.contains("lists:write"), "{detail}");
+        }
+    }
+    app.call_json(
+        Method::PATCH,
+        &format!("/lists/{id}"),
+        Some(&writer),
+        &rename,
+    )
+    .await
+    .assert_status(200);
+    // The change feed needs changes:read.
+    for token in [&tasks_only, &reader] {
+        let detail = assert_forbidden(
+            &app.call(Method::GET, "/changes", Some(token)).await,
+            "missing-scope",
+        );
+        assert!(detail.contains("changes:read"), "{detail}");
+    }
+    app.call(Method::GET, "/changes", Some(&writer))
+        .await
+        .assert_status(200);
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
