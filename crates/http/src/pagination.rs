@@ -7,10 +7,12 @@ use actix_web::HttpRequest;
 use actix_web::http::header::LINK;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use paperclip::v2::models::{DataType, DefaultSchemaRaw, Parameter};
 use serde::Serialize;
 use taskapi_domain::PageSize;
 
+use crate::instant::within_storable_years;
 use crate::query::query_parameter;
 use crate::reply::JsonOk;
 
@@ -61,6 +63,24 @@ pub(crate) fn decode_cursor(raw: &str) -> Result<Vec<String>, String> {
         .flatten()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     parts.ok_or_else(|| NOT_OURS.to_owned())
+}
+
+/// A cursor's instant key as text: RFC 3339 to the microsecond, as stored.
+pub(crate) fn encode_instant(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A cursor's instant key back, if it is one this API could have written (within the
+/// storable years).
+///
+/// # Errors
+/// [`NOT_OURS`] otherwise.
+pub(crate) fn decode_instant(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+        .and_then(|at| within_storable_years(at).ok())
+        .ok_or_else(|| NOT_OURS.to_owned())
 }
 
 /// The next page's address: the request's own path and query (every parameter but `cursor`,

@@ -4,7 +4,6 @@
 use actix_web::dev::Payload;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
-use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use paperclip::actix::{OperationModifier, api_v2_operation};
@@ -19,7 +18,6 @@ use super::ListResponse;
 use crate::AppState;
 use crate::auth::{AuthGate, AuthUser};
 use crate::error::ApiError;
-use crate::instant::within_storable_years;
 use crate::pagination::{
     self, NOT_OURS, NextLink, foreign_sort, limit_parameter, parse_limit, sort_parameter,
 };
@@ -128,7 +126,7 @@ impl ListListParams {
 /// Encodes a list cursor: its sort, the kind and value of its key, and its id.
 fn encode_cursor(cursor: &ListCursor) -> String {
     let (kind, value) = match &cursor.key {
-        ListSortKey::Instant(at) => ("t", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        ListSortKey::Instant(at) => ("t", pagination::encode_instant(at)),
         ListSortKey::Name(name) => ("s", name.clone()),
     };
     pagination::encode_cursor(&[
@@ -150,13 +148,7 @@ fn decode_cursor(raw: &str, sort: ListSort) -> Result<ListCursor, String> {
         return Err(foreign_sort(&sort_param(cursor_sort), &sort_param(sort)));
     }
     let key = match kind.as_str() {
-        "t" => ListSortKey::Instant(
-            DateTime::parse_from_rfc3339(value)
-                .ok()
-                .map(|at| at.with_timezone(&Utc))
-                .and_then(|at| within_storable_years(at).ok())
-                .ok_or_else(|| NOT_OURS.to_owned())?,
-        ),
+        "t" => ListSortKey::Instant(pagination::decode_instant(value)?),
         "s" => ListSortKey::Name(value.clone()),
         _ => return Err(NOT_OURS.into()),
     };

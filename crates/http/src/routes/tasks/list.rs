@@ -5,7 +5,6 @@
 use actix_web::dev::Payload;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
-use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use paperclip::actix::{OperationModifier, api_v2_operation};
@@ -238,7 +237,7 @@ impl TaskListParams {
 /// Encodes a task cursor: its sort, the kind and value of its key, and its id.
 fn encode_cursor(cursor: &TaskCursor) -> String {
     let (kind, value) = match &cursor.key {
-        SortKey::Instant(at) => ("t", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        SortKey::Instant(at) => ("t", pagination::encode_instant(at)),
         SortKey::NoDueDate => ("n", String::new()),
         SortKey::Priority(rank) => ("p", rank.to_string()),
         SortKey::Title(title) => ("s", title.clone()),
@@ -262,13 +261,7 @@ fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
         return Err(foreign_sort(&sort_param(cursor_sort), &sort_param(sort)));
     }
     let key = match kind.as_str() {
-        "t" => SortKey::Instant(
-            DateTime::parse_from_rfc3339(value)
-                .ok()
-                .map(|at| at.with_timezone(&Utc))
-                .and_then(|at| within_storable_years(at).ok())
-                .ok_or_else(|| NOT_OURS.to_owned())?,
-        ),
+        "t" => SortKey::Instant(pagination::decode_instant(value)?),
         "n" => SortKey::NoDueDate,
         "p" => SortKey::Priority(value.parse().map_err(|_| NOT_OURS.to_owned())?),
         "s" => SortKey::Title(value.clone()),
