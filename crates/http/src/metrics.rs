@@ -64,7 +64,7 @@ pub struct PoolSnapshot {
     pub idle_connections: u32,
     /// Database calls so far.
     pub checkouts: u64,
-    /// Database calls so far that had to wait (for a connection, a thread or a writer's turn).
+    /// Database calls so far that had to wait (for a connection, a thread or, on SQLite, a batch of writes to take them).
     pub waits: u64,
     /// Time spent waiting so far.
     pub wait_time: Duration,
@@ -209,7 +209,7 @@ impl PoolCollector {
             )?,
             waits: desc(
                 "taskapi_db_pool_waits_total",
-                "Database calls that had to wait for a connection, a thread or (SQLite) a writer's turn, counted as the wait begins.",
+                "Database calls that had to wait for a connection, a thread or (SQLite) a batch of writes to take them, counted as the wait begins.",
             )?,
             wait_seconds: desc(
                 "taskapi_db_pool_wait_seconds_total",

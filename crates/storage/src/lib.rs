@@ -5,7 +5,7 @@
 //! [`Database::sessions`], [`Database::tasks`] and [`Database::changes`] hand out the repositories the domain
 //! services need. Every database call runs on tokio's blocking pool, and waits at most the
 //! pool timeout (counted from the call) for a thread, a connection and, on SQLite, a
-//! writer's turn; so repository calls need a Tokio runtime with its time driver enabled.
+//! batch of writes to join; so repository calls need a Tokio runtime with its time driver enabled.
 //!
 //! Layout: `backend` holds everything engine-specific (SQLite and PostgreSQL); `pool` runs
 //! calls on the blocking pool with their deadline; `schema`, `rows` and

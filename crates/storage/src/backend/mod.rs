@@ -308,8 +308,9 @@ where
 /// Runs `f` in a write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so that concurrent writers queue (bounded by the busy timeout)
 /// instead of failing when they upgrade from reading to writing; PostgreSQL's row locks need
-/// no such care. Repositories call it through [`crate::pool::DbPool::write`], which
-/// also lets this process's SQLite writers take turns before they ask for the lock.
+/// no such care. Repositories call it through [`crate::pool::DbPool::write`]; on SQLite that
+/// batches the writes of this process instead (group commit: one `begin_write` for a batch,
+/// a savepoint for each write).
 pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,

@@ -231,7 +231,7 @@ impl Engine for SqliteConnection {
         Ok(())
     }
 
-    /// Every committed row is final (writers take turns, so row numbers are in commit
+    /// Every committed row is final (one writer at a time — the group commit's leader — so row numbers are in commit
     /// order); the present is the newest row's number.
     fn change_horizon(&mut self) -> QueryResult<ChangeHorizon> {
         let newest: Option<i64> = changes::table

@@ -1,5 +1,5 @@
 //! Running repository work: diesel is synchronous, so every call runs on tokio's blocking
-//! pool, and waits — for a thread, a connection and, on SQLite, a writer's turn — at most
+//! pool, and waits — for a thread, a connection and, on SQLite, a batch of writes to join — at most
 //! the pool timeout from when the call was made.
 //!
 //! Work asks for what it needs with one of three symmetric entry points:
@@ -15,7 +15,7 @@
 //!
 //! Calls are counted here, where the waiting happens, as plain atomic counters: how many
 //! there were, how many had to wait (for a connection, for a thread until they were given
-//! up on, or for a writer's turn), for how long in total, and how many gave up.
+//! up on, or for a batch of writes to take them), for how long in total, and how many gave up.
 //! Whoever exports metrics reads them through [`crate::Database::pool_stats`]; this crate
 //! knows nothing of the exporter.
 

@@ -28,7 +28,7 @@ fn short_timeout_pool(dir: &tempfile::TempDir) -> Result<DbPool, Box<dyn std::er
 }
 
 /// Work that says when it has started, then holds its thread (and connection, and
-/// writer's turn) until released — or for 10 s, should a test wrongly wait for it.
+/// batch of writes) until released — or for 10 s, should a test wrongly wait for it.
 /// Its result says whether it was released.
 fn holding() -> (
     impl FnOnce(&mut DbConnection) -> Result<bool, DbError> + Send + 'static,

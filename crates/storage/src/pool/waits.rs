@@ -15,7 +15,7 @@ pub(super) struct CheckoutCounters {
 }
 
 impl CheckoutCounters {
-    /// Counts a call that has to wait — for a connection, or on SQLite for a writer's turn —
+    /// Counts a call that has to wait — for a connection, or on SQLite for a batch of writes to take it —
     /// as the wait begins, so that a scrape during an outage already shows it. Returns when.
     pub(super) fn wait_begins(&self) -> Instant {
         self.waits.fetch_add(1, Ordering::Relaxed);
