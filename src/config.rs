@@ -192,6 +192,9 @@ pub struct MailSettings {
     pub password: Option<Secret>,
     /// `none`, `starttls` or `tls`.
     pub tls: String,
+    /// A PEM file of certificate authorities to trust for the SMTP server's certificate,
+    /// besides the system's (a private CA, or a relay's self-signed certificate).
+    pub ca_file: Option<String>,
 }
 
 /// Where mail goes (`mail.transport`, resolved for the environment).
@@ -593,6 +596,12 @@ impl Settings {
         }
         if self.mail.password.is_some() && self.mail.username.is_none() {
             return Err(invalid("mail.password", "needs mail.username"));
+        }
+        if self.mail.ca_file.is_some() && self.mail.tls() == Ok(MailTls::None) {
+            return Err(invalid(
+                "mail.ca_file",
+                "is only used with mail.tls = \"starttls\" or \"tls\"",
+            ));
         }
         if transport == MailTransport::Log && self.environment == Environment::Production {
             return Err(invalid(

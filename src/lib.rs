@@ -288,10 +288,17 @@ fn mailer(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> 
                     .unwrap_or_default();
                 (user, password)
             });
+            let extra_roots_pem = match &settings.mail.ca_file {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                    StartupError::Other(format!("mail.ca_file: cannot read {path}: {e}"))
+                })?,
+                None => String::new(),
+            };
             let smtp = taskapi_mail::SmtpMailer::new(&taskapi_mail::SmtpSettings {
                 host,
                 port,
                 tls,
+                extra_roots_pem,
                 credentials,
                 from: settings.mail.from.clone(),
                 timeout: SMTP_TIMEOUT,

@@ -667,6 +667,11 @@ fn bad_mail_settings_name_their_key_and_the_password_is_redacted() {
         ("TASKAPI__MAIL__FROM", "nobody", "mail.from"),
         ("TASKAPI__MAIL__PASSWORD", "hunter2hunter2", "mail.password"),
         (
+            "TASKAPI__MAIL__CA_FILE",
+            "/etc/ssl/private-ca.pem",
+            "mail.ca_file",
+        ),
+        (
             "TASKAPI__AUTH__EMAIL_VERIFICATION",
             "maybe",
             "auth.email_verification",

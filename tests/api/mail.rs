@@ -11,7 +11,9 @@ use awc::http::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Mail, PASSWORD, SmtpSink, TestApp, TestUser, run_cli, string};
+use crate::support::{
+    Backend, Mail, PASSWORD, SinkTls, SmtpSink, TestApp, TestCertificate, TestUser, run_cli, string,
+};
 
 const NEW_PASSWORD: &str = "a brand new password";
 
@@ -748,4 +750,126 @@ async fn wrong_passwords_at_an_address_change_count_as_failed_logins(#[case] bac
     forgot(&app, "ann@example.com").await.assert_status(202);
     sink.wait_for("ann@example.com", 1).await;
     assert_eq!((mails.len(), sink.mails().len()), (3, 4));
+}
+
+/// Mail over STARTTLS and over TLS from the first byte, to a server whose self-signed
+/// certificate is trusted through `mail.ca_file`: the reset mail arrives and its token
+/// works. (The transport does not depend on the database: SQLite only.)
+#[rstest]
+#[case::starttls(SinkTls::StartTls, "starttls")]
+#[case::tls(SinkTls::Tls, "tls")]
+#[actix_web::test]
+async fn mail_goes_over_starttls_and_tls_to_a_server_trusted_through_ca_file(
+    #[case] protection: SinkTls,
+    #[case] setting: &str,
+) {
+    if !Backend::Sqlite.select() {
+        return;
+    }
+    let Some(certificate) = TestCertificate::make() else {
+        return;
+    };
+    let Some(sink) = SmtpSink::start_with(protection, Some(&certificate)) else {
+        return;
+    };
+    let transport = format!("smtp://localhost:{}", sink.port);
+    let ca_file = certificate.cert_path().display().to_string();
+    let app = TestApp::spawn_with(&[
+        ("TASKAPI__MAIL__TRANSPORT", transport.as_str()),
+        ("TASKAPI__MAIL__TLS", setting),
+        ("TASKAPI__MAIL__CA_FILE", ca_file.as_str()),
+        ("TASKAPI__AUTH__EMAIL_VERIFICATION", "off"),
+    ])
+    .await;
+    app.signed_up("ann@example.com").await;
+    forgot(&app, "ann@example.com").await.assert_status(202);
+    let mails = sink.wait_for("ann@example.com", 1).await;
+    reset(&app, &mails[0].token(), NEW_PASSWORD)
+        .await
+        .assert_status(204);
+}
+
+fn smtp_mailer(
+    port: u16,
+    tls: taskapi_mail::SmtpTls,
+    extra_roots_pem: String,
+) -> taskapi_mail::SmtpMailer {
+    taskapi_mail::SmtpMailer::new(&taskapi_mail::SmtpSettings {
+        host: "localhost".to_owned(),
+        port,
+        tls,
+        extra_roots_pem,
+        credentials: None,
+        from: "taskapi <noreply@taskapi.local>".to_owned(),
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn outgoing(to: &str) -> taskapi_domain::OutgoingMail {
+    taskapi_domain::OutgoingMail {
+        to: taskapi_domain::Email::parse(to).unwrap_or_else(|e| panic!("{e:?}")),
+        subject: "hello".to_owned(),
+        body: "a body".to_owned(),
+    }
+}
+
+/// The SMTP adapter checks what it is told to: an untrusted certificate is refused (mail is
+/// not handed to a server it cannot authenticate), a trusted one is accepted, STARTTLS is
+/// required when configured (a server that does not offer it gets nothing), and extra roots
+/// that hold no certificate are refused when the mailer is made.
+#[actix_web::test]
+async fn the_smtp_adapter_sends_only_over_the_protection_it_was_told_to_use() {
+    use taskapi_domain::Mailer;
+    use taskapi_mail::SmtpTls;
+    let Some(certificate) = TestCertificate::make() else {
+        return;
+    };
+    for (protection, tls) in [
+        (SinkTls::StartTls, SmtpTls::StartTls),
+        (SinkTls::Tls, SmtpTls::Tls),
+    ] {
+        let Some(sink) = SmtpSink::start_with(protection, Some(&certificate)) else {
+            return;
+        };
+        let untrusted = smtp_mailer(sink.port, tls, String::new());
+        assert!(
+            untrusted.send(&outgoing("ann@example.com")).await.is_err(),
+            "{tls:?}: a self-signed certificate outside the trusted roots is refused"
+        );
+        let trusted = smtp_mailer(sink.port, tls, certificate.cert_pem());
+        trusted
+            .send(&outgoing("bob@example.com"))
+            .await
+            .unwrap_or_else(|e| panic!("{tls:?}: {e}"));
+        let mails = sink.mails();
+        assert_eq!(
+            mails.len(),
+            1,
+            "{tls:?}: only the trusted send arrived: {mails:?}"
+        );
+        assert!(mails[0].is_to("bob@example.com"));
+    }
+    let Some(plain) = SmtpSink::start() else {
+        return;
+    };
+    let required = smtp_mailer(plain.port, SmtpTls::StartTls, certificate.cert_pem());
+    assert!(
+        required.send(&outgoing("ann@example.com")).await.is_err(),
+        "STARTTLS is required: a server without it gets nothing"
+    );
+    assert!(plain.mails().is_empty());
+    let not_pem = taskapi_mail::SmtpMailer::new(&taskapi_mail::SmtpSettings {
+        host: "localhost".to_owned(),
+        port: plain.port,
+        tls: SmtpTls::Tls,
+        extra_roots_pem: "not a certificate".to_owned(),
+        credentials: None,
+        from: "taskapi <noreply@taskapi.local>".to_owned(),
+        timeout: std::time::Duration::from_secs(10),
+    });
+    assert!(
+        not_pem.is_err(),
+        "extra roots without a certificate are refused"
+    );
 }

@@ -20,4 +20,4 @@ pub use fixtures::*;
 pub use process::{Api, Taskapi, free_port, notice, poll, run_cli};
 pub use response::Response;
 pub use server::TestApp;
-pub use smtp::{Mail, SmtpSink};
+pub use smtp::{Mail, SinkTls, SmtpSink, TestCertificate};

@@ -44,6 +44,65 @@ impl Mail {
     }
 }
 
+/// How a sink protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS offered, and required before mail.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1` made with the `openssl`
+/// command, with its key, in a folder of its own.
+pub struct TestCertificate {
+    folder: TempDir,
+}
+
+impl TestCertificate {
+    /// A new one; `None` (announced once) when the `openssl` command is missing.
+    pub fn make() -> Option<TestCertificate> {
+        static MISSING: Once = Once::new();
+        let folder = TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+            .args(["-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(folder.path().join("key.pem"))
+            .arg("-out")
+            .arg(folder.path().join("cert.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            MISSING.call_once(|| notice("SMTP TLS tests skipped: no `openssl` command"));
+            return None;
+        }
+        Some(TestCertificate { folder })
+    }
+
+    /// The certificate's PEM file.
+    pub fn cert_path(&self) -> std::path::PathBuf {
+        self.folder.path().join("cert.pem")
+    }
+
+    /// The key's PEM file.
+    pub fn key_path(&self) -> std::path::PathBuf {
+        self.folder.path().join("key.pem")
+    }
+
+    /// The certificate as PEM text.
+    pub fn cert_pem(&self) -> String {
+        std::fs::read_to_string(self.cert_path())
+            .unwrap_or_else(|e| panic!("cannot read the test certificate: {e}"))
+    }
+}
+
 /// A running SMTP sink, stopped when dropped.
 pub struct SmtpSink {
     child: Child,
@@ -56,8 +115,14 @@ pub struct SmtpSink {
 static SKIPPED: Once = Once::new();
 
 impl SmtpSink {
-    /// Starts the sink; `None` (announced once) when aiosmtpd is not installed.
+    /// Starts a plain sink; `None` (announced once) when aiosmtpd is not installed.
     pub fn start() -> Option<SmtpSink> {
+        Self::start_with(SinkTls::None, None)
+    }
+
+    /// Starts a sink protected as `tls` says, with `certificate` (needed unless plain);
+    /// `None` (announced once) when aiosmtpd is not installed.
+    pub fn start_with(tls: SinkTls, certificate: Option<&TestCertificate>) -> Option<SmtpSink> {
         let installed = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
@@ -72,13 +137,27 @@ impl SmtpSink {
         }
         let folder = TempDir::new().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}"));
         let port = free_port();
-        let mut child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/support/smtp_sink.py"
             ))
             .arg(port.to_string())
-            .arg(folder.path())
+            .arg(folder.path());
+        if tls != SinkTls::None {
+            let certificate =
+                certificate.unwrap_or_else(|| panic!("a TLS sink needs a certificate"));
+            command
+                .arg(if tls == SinkTls::StartTls {
+                    "starttls"
+                } else {
+                    "tls"
+                })
+                .arg(certificate.cert_path())
+                .arg(certificate.key_path());
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -3,13 +3,17 @@ each delivered message to DIR as one JSON file (envelope, headers, decoded body)
 whole (a temporary file renamed into place). It stops when its standard input closes (the
 test process ended or dropped it).
 
-    python3 smtp_sink.py PORT DIR
+    python3 smtp_sink.py PORT DIR [starttls|tls CERT KEY]
+
+With `starttls` the server offers STARTTLS and refuses mail before it; with `tls` it speaks
+TLS from the first byte (SMTPS). CERT and KEY are PEM files.
 """
 
 import email
 import email.policy
 import json
 import os
+import ssl
 import sys
 import uuid
 
@@ -41,7 +45,18 @@ class Sink:
 
 def main():
     port, folder = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) > 3:
+        mode, cert, key = sys.argv[3:6]
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if mode == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        elif mode == "tls":
+            options = {"ssl_context": context}
+        else:
+            sys.exit(f"unknown mode {mode}")
+    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     try:

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use taskapi_domain::{MailError, Mailer, OutgoingMail};
 
@@ -34,6 +34,9 @@ pub struct SmtpSettings {
     pub port: u16,
     /// Connection protection.
     pub tls: SmtpTls,
+    /// Certificate authorities to trust for the server's certificate besides the system's
+    /// (the PEM text of one or more `CERTIFICATE` blocks; empty: the system's only).
+    pub extra_roots_pem: String,
     /// `user`, `password` to log in with, if the server wants it.
     pub credentials: Option<(String, String)>,
     /// The `From` of every message, e.g. `taskapi <noreply@example.com>`.
@@ -48,6 +51,10 @@ impl fmt::Debug for SmtpSettings {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("tls", &self.tls)
+            .field(
+                "extra_roots",
+                &pem_certificates(&self.extra_roots_pem).len(),
+            )
             .field(
                 "credentials",
                 &self
@@ -89,13 +96,34 @@ impl SmtpMailer {
     /// A mailer for `settings`. Connects only when sending.
     ///
     /// # Errors
-    /// [`SmtpSetupError`] for a `from` that is not a mailbox or TLS that cannot be set up.
+    /// [`SmtpSetupError`] for a `from` that is not a mailbox, extra roots that are not PEM
+    /// certificates, or TLS that cannot be set up.
     pub fn new(settings: &SmtpSettings) -> Result<Self, SmtpSetupError> {
         let from: Mailbox = settings.from.parse().map_err(|e| {
             SmtpSetupError(format!("`{}` is not a mail address: {e}", settings.from))
         })?;
+        let mut roots = Vec::new();
+        for (n, block) in pem_certificates(&settings.extra_roots_pem)
+            .iter()
+            .enumerate()
+        {
+            let certificate = Certificate::from_pem(block.as_bytes()).map_err(|e| {
+                SmtpSetupError(format!("certificate {} of the extra roots: {e}", n + 1))
+            })?;
+            roots.push(certificate);
+        }
+        if roots.is_empty() && !settings.extra_roots_pem.trim().is_empty() {
+            return Err(SmtpSetupError(
+                "the extra roots hold no PEM CERTIFICATE block".to_owned(),
+            ));
+        }
         let tls_parameters = || {
-            TlsParameters::new(settings.host.clone())
+            let mut builder = TlsParameters::builder(settings.host.clone());
+            for root in &roots {
+                builder = builder.add_root_certificate(root.clone());
+            }
+            builder
+                .build()
                 .map_err(|e| SmtpSetupError(format!("TLS for {}: {e}", settings.host)))
         };
         let tls = match settings.tls {
@@ -137,6 +165,23 @@ impl Mailer for SmtpMailer {
             Err(e) => Err(MailError::Transient(Box::new(e))),
         }
     }
+}
+
+/// The `CERTIFICATE` blocks of a PEM text, each with its armour lines, in order.
+fn pem_certificates(pem: &str) -> Vec<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(length) = rest[start..].find(END) else {
+            break;
+        };
+        let end = start + length + END.len();
+        blocks.push(format!("{}\n", &rest[start..end]));
+        rest = &rest[end..];
+    }
+    blocks
 }
 
 /// Writes every message, body included, to the log instead of sending it: for development
