@@ -376,17 +376,29 @@ async fn read_only_fields_sent_back_are_ignored(#[case] backend: Backend) {
         assert_eq!(task["version"], 2, "{method}: one change in all");
     }
     // Read-only fields with other values are ignored too.
+    // So are the tree and list fields (changed by moving a task, never by PATCH/PUT) and
+    // the creator, even when they name a real task.
+    let other = app.task(&user.token, "Would-be parent").await;
     let forged = json!({"id": crate::support::random_id(), "version": 99,
                         "created_at": "2000-01-01T00:00:00Z", "updated_at": "2000-01-01T00:00:00Z",
-                        "completed_at": "2000-01-01T00:00:00Z"});
-    let task = app
-        .patch_task(&user.token, &id, &forged)
-        .await
-        .json_with_status(200);
-    assert_eq!(task["id"], id.as_str());
-    assert_eq!(task["version"], 2);
-    assert_eq!(task["created_at"], created["created_at"]);
-    assert_eq!(task["completed_at"], Value::Null);
+                        "completed_at": "2000-01-01T00:00:00Z",
+                        "list_id": crate::support::random_id(), "parent_id": other["id"],
+                        "position": "a0", "created_by": crate::support::random_id()});
+    for method in ["PUT", "PATCH"] {
+        let response = if method == "PUT" {
+            app.put_task(&user.token, &id, &forged).await
+        } else {
+            app.patch_task(&user.token, &id, &forged).await
+        };
+        let task = response.json_with_status(200);
+        assert_eq!(task["id"], id.as_str(), "{method}");
+        assert_eq!(task["version"], 2, "{method}: nothing changed");
+        assert_eq!(task["created_at"], created["created_at"], "{method}");
+        assert_eq!(task["completed_at"], Value::Null, "{method}");
+        for field in ["list_id", "parent_id", "position", "created_by"] {
+            assert_eq!(task[field], created[field], "{method}: {field}");
+        }
+    }
 }
 
 #[rstest]
