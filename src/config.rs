@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
     CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
-    SyncSettings, ThrottleConfig, WebSettings,
+    SyncSettings, ThrottleConfig, TrashSettings, WebSettings,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -156,6 +156,8 @@ pub struct Settings {
     pub quota: QuotaSettings,
     /// `[sync]`.
     pub sync: SyncSettings,
+    /// `[trash]`.
+    pub trash: TrashSettings,
     /// `[lists]`.
     pub lists: ListsSettings,
     /// `[cors]`.
@@ -363,7 +365,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 19] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 20] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -454,6 +456,13 @@ impl Settings {
             ),
             // A cursor is refused once older than this; changes are kept an hour longer.
             ("sync.retention", self.sync.retention, SECOND, 3650 * DAY),
+            // Zero purges a trashed task at the next housekeeping round.
+            (
+                "trash.retention",
+                self.trash.retention,
+                Duration::ZERO,
+                3650 * DAY,
+            ),
         ]
     }
 

@@ -399,7 +399,8 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
             clock.clone(),
             ids.clone(),
         )
-        .with_task_quota(settings.quota.tasks_per_user),
+        .with_task_quota(settings.quota.tasks_per_user)
+        .with_trash_retention(settings.trash.retention),
         lists: ListService::new(database.lists(), clock, ids)
             .with_list_quota(settings.quota.lists_per_user)
             .with_invitation_ttl(settings.lists.invitation_ttl),
@@ -495,7 +496,7 @@ async fn deliver_mail(outbox: MailOutbox, wake: Arc<tokio::sync::Notify>) {
 
 /// Deletes what can never be used again (expired sessions, refresh tokens, API tokens,
 /// idempotency keys and one-time tokens; delivered or given-up mail; changes past
-/// `sync.retention`) and drops idle throttling state,
+/// `sync.retention`; tasks trashed longer than `trash.retention` ago) and drops idle throttling state,
 /// now and then, off the request path. Reads already ignore what is expired, so this only
 /// bounds the tables' size.
 async fn housekeeping(
@@ -518,6 +519,10 @@ async fn housekeeping(
         match tasks.purge_expired_idempotency_keys().await {
             Ok(purged) => log::debug!("purged {purged} expired idempotency keys"),
             Err(e) => log::warn!("purging expired idempotency keys failed: {e}"),
+        }
+        match tasks.purge_expired_trash().await {
+            Ok(purged) => log::debug!("purged {purged} tasks past trash.retention"),
+            Err(e) => log::warn!("purging the trash failed: {e}"),
         }
         match changes.purge_expired().await {
             Ok(purged) => log::debug!("purged {purged} changes past sync.retention"),

@@ -50,7 +50,7 @@ pub use readiness::CachedReadiness;
 pub use search_gate::SearchGate;
 pub use settings::{
     CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
-    SyncSettings, ThrottleConfig, WebSettings,
+    SyncSettings, ThrottleConfig, TrashSettings, WebSettings,
 };
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 pub use web_client::{InvalidWebClient, WebAsset, WebClient};

@@ -123,6 +123,15 @@ pub struct SyncSettings {
     pub retention: Duration,
 }
 
+/// `[trash]`: deleted tasks.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrashSettings {
+    /// How long a trashed task is kept before housekeeping purges it.
+    #[serde(with = "duration")]
+    pub retention: Duration,
+}
+
 /// `[cors]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

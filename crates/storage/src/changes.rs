@@ -155,6 +155,7 @@ fn current_tasks(
         conn,
         tasks::table
             .filter(tasks::id.eq_any(ids))
+            .filter(tasks::trashed_at.is_null())
             .filter(
                 tasks::list_id.eq_any(
                     list_members::table

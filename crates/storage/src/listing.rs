@@ -189,8 +189,10 @@ macro_rules! list_query {
 
         let p: &$crate::listing::ListParams = $params;
         let phase: Phase = $phase;
+        // Trashed tasks are never listed (`GET /trash` has its own query).
         let mut q = tasks::table
             .select($crate::rows::TaskRow::as_select())
+            .filter(tasks::trashed_at.is_null())
             .into_boxed::<$db>();
         // The membership is part of the statement: one list's tasks only while the member
         // belongs to it (an uncorrelated EXISTS, evaluated once), or the tasks of the lists

@@ -4,7 +4,7 @@
 //! writes get their turns in between. Every purge finds its rows through an index on the
 //! column its condition is on (a storage test checks each plan).
 //!
-//! A new purge (the trash, say) is one more [`Purge`] and one more arm of
+//! A new purge is one more [`Purge`] and one more arm of
 //! [`purge_batch!`]: the batching, the pauses and the plan test come with it.
 
 use std::time::Duration;
@@ -43,12 +43,15 @@ pub(crate) enum Purge {
     /// Mail delivered or given up by the instant (`outbound_mail_finished_at`, over
     /// finished mail only).
     FinishedMail,
+    /// Tasks trashed before the instant (`tasks_trashed_at`, over trashed tasks only); their
+    /// tags and their subtasks (trashed with them) go with them (`ON DELETE CASCADE`).
+    Trash,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 8] = [
+    pub(crate) const ALL: [Purge; 9] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
@@ -57,6 +60,7 @@ impl Purge {
         Purge::Changes,
         Purge::ExpiredAccountTokens,
         Purge::FinishedMail,
+        Purge::Trash,
     ];
 
     /// The index that finds this purge's rows.
@@ -71,6 +75,7 @@ impl Purge {
             Purge::Changes => "changes_at",
             Purge::ExpiredAccountTokens => "account_tokens_expires_at",
             Purge::FinishedMail => "outbound_mail_finished_at",
+            Purge::Trash => "tasks_trashed_at",
         }
     }
 }
@@ -85,7 +90,7 @@ macro_rules! purge_batch {
         use diesel::QueryDsl;
         use $crate::schema::{
             account_tokens, api_tokens, changes, idempotency_keys, outbound_mail, refresh_tokens,
-            sessions,
+            sessions, tasks,
         };
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
@@ -146,6 +151,13 @@ macro_rules! purge_batch {
                 let $statement = diesel::delete(outbound_mail::table.filter(condition(
                     "id IN (SELECT id FROM outbound_mail WHERE finished_at <= ",
                 )));
+                $body
+            }
+            $crate::purge::Purge::Trash => {
+                let $statement = diesel::delete(
+                    tasks::table
+                        .filter(condition("id IN (SELECT id FROM tasks WHERE trashed_at < ")),
+                );
                 $body
             }
         }

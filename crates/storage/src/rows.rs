@@ -336,6 +336,8 @@ pub(crate) struct TaskRow {
     pub(crate) parent_id: Option<SqlUuid>,
     pub(crate) position: String,
     pub(crate) assignee_id: Option<SqlUuid>,
+    pub(crate) trashed_at: Option<SqlTimestamp>,
+    pub(crate) trashed_by: Option<SqlUuid>,
 }
 
 impl TaskRow {
@@ -359,6 +361,9 @@ impl TaskRow {
             parent_id: task.parent_id.map(task_key),
             position: task.position.clone(),
             assignee_id: task.assignee_id.map(user_key),
+            // A task is stored live; only a delete trashes it.
+            trashed_at: None,
+            trashed_by: None,
         })
     }
 

@@ -198,6 +198,10 @@ diesel::table! {
         position -> Text,
         /// The member it is assigned to, if any.
         assignee_id -> Nullable<DbUuid>,
+        /// When it went to the trash (with its subtasks); null while it is live.
+        trashed_at -> Nullable<DbTimestamp>,
+        /// Who trashed it (kept after the account is deleted); null while it is live.
+        trashed_by -> Nullable<DbUuid>,
     }
 }
 

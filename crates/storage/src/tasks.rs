@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{ChangeOp, Clock, SystemClock};
@@ -25,7 +26,8 @@ use crate::errors::DbError;
 use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams};
 use crate::pool::DbPool;
-use crate::rows::{TagRow, TaskChangesRow, TaskRow, role_of, task_key, user_key};
+use crate::purge::{self, Purge};
+use crate::rows::{TagRow, TaskChangesRow, TaskRow, role_of, stamp, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
 use crate::task_snapshot;
@@ -135,6 +137,7 @@ fn task_with_tags(member: SqlUuid, id: SqlUuid) -> _ {
     tasks::table
         .left_join(task_tags::table)
         .filter(tasks::id.eq(id))
+        .filter(tasks::trashed_at.is_null())
         .filter(member_of)
         .order(task_tags::position)
         .select((columns, task_tags::tag.nullable()))
@@ -345,15 +348,29 @@ impl TaskRepository for DieselTaskRepository {
                     DeleteDecision::Deny(refusal) => return Ok(DeleteOutcome::Denied(refusal)),
                     DeleteDecision::Delete => {}
                 }
-                // Tags and subtasks go with the task (ON DELETE CASCADE).
-                diesel::delete(tasks::table.filter(tasks::id.eq(id))).execute(conn)?;
-                // The domain gives a delete no instant: the change is stamped by the same
-                // clock the domain uses.
-                record_task_change(conn, list, id, ChangeOp::Delete, SystemClock.now())?;
+                // The domain gives a delete no instant: the trash and the changes are stamped
+                // by the same clock the domain uses.
+                let now = SystemClock.now();
+                let trashed = live_subtree(conn, id)?;
+                execute_natively(
+                    conn,
+                    diesel::update(tasks::table.filter(tasks::id.eq_any(trashed.clone()))).set((
+                        tasks::trashed_at.eq(Some(stamp(now))),
+                        tasks::trashed_by.eq(Some(member)),
+                    )),
+                )?;
+                // Every trashed task leaves the members' view: one `delete` change each.
+                for task in trashed {
+                    record_task_change(conn, list, task, ChangeOp::Delete, now)?;
+                }
                 Ok(DeleteOutcome::Deleted)
             })
             .await
             .map_err(StoreError::from)
+    }
+
+    async fn purge_trashed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(purge::in_batches(&self.pool, Purge::Trash, before).await?)
     }
 }
 
@@ -372,6 +389,7 @@ fn lock_task_and_access(
     let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
     let list: Option<SqlUuid> = tasks::table
         .filter(tasks::id.eq(id))
+        .filter(tasks::trashed_at.is_null())
         .filter(member_of)
         .select(tasks::list_id)
         .first(conn)
@@ -390,6 +408,30 @@ fn lock_task_and_access(
         return Ok(None);
     }
     Ok(Some((row, access)))
+}
+
+/// The live task `root` and its live subtasks at any depth, level by level (a query per
+/// level: at most four levels exist, and the loop stops at the first empty one). Inside the
+/// write transaction that trashes them, so the tree cannot change underneath.
+fn live_subtree(conn: &mut DbConnection, root: SqlUuid) -> QueryResult<Vec<SqlUuid>> {
+    let mut all = vec![root];
+    let mut level = vec![root];
+    // Bounded even if stored data held a cycle (the domain never makes one): deeper than
+    // the four levels a tree may have is never read.
+    for _ in 0..8 {
+        if level.is_empty() {
+            break;
+        }
+        level = load_natively(
+            conn,
+            tasks::table
+                .filter(tasks::parent_id.eq_any(level))
+                .filter(tasks::trashed_at.is_null())
+                .select(tasks::id),
+        )?;
+        all.extend(level.iter().copied());
+    }
+    Ok(all)
 }
 
 /// The tags of the given tasks, in order, in one query (`IN`/`= ANY` over at most a page

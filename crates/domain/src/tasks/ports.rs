@@ -144,19 +144,28 @@ pub trait TaskRepository: Send + Sync {
     ) -> Result<UpdateOutcome, StoreError>;
 
     /// Reads the task and `member`'s access to its list, asks `decide`, and deletes the task
-    /// if it says so, atomically, as for [`TaskRepository::update_with`].
+    /// if it says so, atomically, as for [`TaskRepository::update_with`]. A delete moves the
+    /// task and its live subtasks at every depth to the trash (stamped with the instant and
+    /// `member`), recording a `delete` change of each: from then on every other method
+    /// MUST treat them as missing, until [`TaskRepository::purge_trashed`] removes them.
     async fn delete_with(
         &self,
         member: UserId,
         id: TaskId,
         decide: DecideDelete,
     ) -> Result<DeleteOutcome, StoreError>;
+
+    /// Purges for good every task trashed before `before` (with its tags, and its subtasks
+    /// trashed with it). Returns how many rows went. Adapters MUST delete in bounded
+    /// batches, each in a short transaction of its own, found through an index over trashed
+    /// tasks only, so that a backlog never holds the database's writers up for long.
+    async fn purge_trashed(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Outcome of a (conditional) delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteOutcome {
-    /// The task is gone.
+    /// The task (with its subtasks) is in the trash.
     Deleted,
     /// The task exists but not at the expected version; nothing was deleted.
     VersionMismatch,

@@ -11,6 +11,9 @@ use crate::{
     UpdateOutcome, UserId, VersionCondition,
 };
 
+/// What `trash.retention` defaults to: 30 days.
+const DEFAULT_TRASH_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
 /// The task use cases. Every method is scoped to the caller: a task of a list they are not a
 /// member of behaves exactly like a missing one. Every method first checks the caller's
 /// credential: reads need `tasks:read`, writes `tasks:write` (a session has both).
@@ -21,6 +24,8 @@ pub struct TaskService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     max_tasks: Option<u64>,
+    /// How long a trashed task is kept before it is purged.
+    trash_retention: chrono::TimeDelta,
 }
 
 impl fmt::Debug for TaskService {
@@ -63,7 +68,32 @@ impl TaskService {
             clock,
             ids,
             max_tasks: None,
+            trash_retention: DEFAULT_TRASH_RETENTION,
         }
+    }
+
+    /// The same service, purging trashed tasks once they have been in the trash for
+    /// `retention` (zero: at the next purge).
+    #[must_use]
+    pub fn with_trash_retention(mut self, retention: std::time::Duration) -> Self {
+        self.trash_retention =
+            chrono::TimeDelta::from_std(retention).unwrap_or(chrono::TimeDelta::MAX);
+        self
+    }
+
+    /// Purges for good the tasks trashed longer than the trash retention ago, returning how
+    /// many rows went. Nothing is recorded in the change log: every member was told of the
+    /// task's `delete` when it went to the trash.
+    ///
+    /// # Errors
+    /// What storage reports.
+    pub async fn purge_expired_trash(&self) -> Result<u64, TaskError> {
+        let before = self
+            .clock
+            .now()
+            .checked_sub_signed(self.trash_retention)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        Ok(self.tasks.purge_trashed(before).await?)
     }
 
     /// The same service, allowing each account at most `max_tasks` tasks (`0`: no limit).

@@ -188,6 +188,7 @@ impl Engine for PgConnection {
     ) -> QueryResult<Option<TaskRow>> {
         tasks::table
             .filter(tasks::id.eq(id))
+            .filter(tasks::trashed_at.is_null())
             .filter(crate::access::is_member_of_tasks_list(member))
             .select(TaskRow::as_select())
             .for_update()

@@ -14,7 +14,7 @@ use super::*;
 /// stops short of the changes of transactions younger than the oldest one still running on
 /// the server (other tests' included): those come once it ends, so this reads again until
 /// they have (at most a minute).
-async fn follow_until(
+pub(crate) async fn follow_until(
     log: &dyn ChangeLog,
     reader: UserId,
     mut after: ChangePosition,

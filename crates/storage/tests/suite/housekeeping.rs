@@ -167,7 +167,7 @@ async fn every_purge_finds_its_rows_through_an_index(#[case] backend: Backend) -
     let at = t(1_000)?;
     let explaining = db.clone();
     let plans = tokio::task::spawn_blocking(move || explaining.explain_purges(at)).await??;
-    assert_eq!(plans.len(), 8);
+    assert_eq!(plans.len(), 9);
     for PurgePlan { purge, index, plan } in plans {
         eprintln!("{purge} ({index}):\n  {}", plan.join("\n  "));
         assert!(
@@ -181,5 +181,92 @@ async fn every_purge_finds_its_rows_through_an_index(#[case] backend: Backend) -
             "{purge} scans a table: {plan:#?}"
         );
     }
+    Ok(())
+}
+
+/// Deleting a task moves it and its subtasks at every depth to the trash: none of them is
+/// read, listed, updated or deleted again, each member is told of a `delete` of each, and
+/// their rows stay until the trash purge, which takes the trashed tasks and nothing live.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_task_goes_to_the_trash_with_its_subtasks_until_the_purge(
+    #[case] backend: Backend,
+) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let tasks = db.tasks();
+    let owner = registered(&db, 1).await?;
+    let parent = new_task(owner, 10, t(0)?, &["a"])?;
+    let child = Task {
+        parent_id: Some(parent.id),
+        ..new_task(owner, 11, t(1)?, &["b"])?
+    };
+    let grandchild = Task {
+        parent_id: Some(child.id),
+        ..new_task(owner, 12, t(2)?, &[])?
+    };
+    let kept = new_task(owner, 13, t(3)?, &[])?;
+    for task in [&parent, &child, &grandchild, &kept] {
+        assert_eq!(
+            tasks.insert(task.clone(), None).await?,
+            TaskInsert::Inserted
+        );
+    }
+    let cursor = db.changes().present().await?;
+    let before_trash = Utc::now() - chrono::TimeDelta::seconds(1);
+
+    assert_eq!(
+        tasks.delete_if_version(owner, parent.id, None).await?,
+        DeleteOutcome::Deleted
+    );
+    for gone in [&parent, &child, &grandchild] {
+        assert_eq!(tasks.find_for_member(owner, gone.id).await?, None);
+        assert_eq!(
+            tasks.delete_if_version(owner, gone.id, None).await?,
+            DeleteOutcome::NotFound
+        );
+        let outcome = tasks
+            .update_with(owner, gone.id, Box::new(|_: &Task, _| UpdateDecision::Keep))
+            .await?;
+        assert!(matches!(outcome, UpdateOutcome::NotFound), "{outcome:?}");
+    }
+    let listed = tasks
+        .list_for_member(owner, TaskListQuery::default(), 100)
+        .await?;
+    assert_eq!(
+        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![kept.id]
+    );
+    let deletes = |records: &[taskapi_domain::ChangeRecord]| -> BTreeSet<Uuid> {
+        records
+            .iter()
+            .filter(|r| r.op == taskapi_domain::ChangeOp::Delete)
+            .map(|r| r.id)
+            .collect()
+    };
+    let trashed = BTreeSet::from([
+        parent.id.as_uuid(),
+        child.id.as_uuid(),
+        grandchild.id.as_uuid(),
+    ]);
+    let log = db.changes();
+    let (records, _) =
+        super::changes::follow_until(&*log, owner, cursor, 100, |all| deletes(all) == trashed)
+            .await?;
+    assert_eq!(records.len(), 3, "{records:#?}");
+    assert_eq!(count(&db, "tasks")?, 4, "trashed rows are kept");
+
+    // Nothing was trashed before it was deleted; everything trashed is purged after.
+    assert_eq!(tasks.purge_trashed(before_trash).await?, 0);
+    let purged = tasks
+        .purge_trashed(Utc::now() + chrono::TimeDelta::seconds(1))
+        .await?;
+    assert!(purged >= 1, "{purged} rows purged");
+    assert_eq!(count(&db, "tasks")?, 1);
+    assert_eq!(tasks.find_for_member(owner, kept.id).await?, Some(kept));
     Ok(())
 }

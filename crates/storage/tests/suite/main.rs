@@ -968,12 +968,15 @@ async fn a_kept_update_returns_the_task_unchanged(#[case] backend: Backend) -> T
     Ok(())
 }
 
-/// Deleting is `Deleted` once, then `NotFound`; the task and its tags are gone.
+/// Deleting is `Deleted` once, then `NotFound`; the task is out of sight, its row and tags
+/// kept in the trash until the trash purge removes them.
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn delete_removes_the_task_and_its_tags(#[case] backend: Backend) -> TestResult {
+async fn delete_trashes_the_task_and_the_purge_removes_it_with_its_tags(
+    #[case] backend: Backend,
+) -> TestResult {
     let Some(backend) = backend.databases()? else {
         return Ok(());
     };
@@ -995,6 +998,16 @@ async fn delete_removes_the_task_and_its_tags(#[case] backend: Backend) -> TestR
     );
     assert_eq!(tasks.find_for_member(owner, doomed.id).await?, None);
     assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
+    // The trashed task keeps its tags (for a restore) until the trash purge takes both.
+    let mut conn = db.hold_connection()?;
+    assert_eq!(
+        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
+        3
+    );
+    drop(conn);
+    tasks
+        .purge_trashed(Utc::now() + chrono::TimeDelta::seconds(1))
+        .await?;
     let mut conn = db.hold_connection()?;
     assert_eq!(
         conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
@@ -1004,7 +1017,7 @@ async fn delete_removes_the_task_and_its_tags(#[case] backend: Backend) -> TestR
 }
 
 /// A delete expecting a version other than the task's is `VersionMismatch` and deletes
-/// nothing; expecting the right one deletes the task and its tags; another owner gets
+/// nothing; expecting the right one trashes the task (its tags go with the purge); another owner gets
 /// `NotFound` whatever it expects.
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
@@ -1061,6 +1074,16 @@ async fn delete_with_an_expected_version_checks_it(#[case] backend: Backend) -> 
         );
     }
     assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
+    // The trashed task keeps its tags (for a restore) until the trash purge takes both.
+    let mut conn = db.hold_connection()?;
+    assert_eq!(
+        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
+        3
+    );
+    drop(conn);
+    tasks
+        .purge_trashed(Utc::now() + chrono::TimeDelta::seconds(1))
+        .await?;
     let mut conn = db.hold_connection()?;
     assert_eq!(
         conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
