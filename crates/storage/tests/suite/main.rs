@@ -998,21 +998,27 @@ async fn delete_trashes_the_task_and_the_purge_removes_it_with_its_tags(
     );
     assert_eq!(tasks.find_for_member(owner, doomed.id).await?, None);
     assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
-    // The trashed task keeps its tags (for a restore) until the trash purge takes both.
-    let mut conn = db.hold_connection()?;
-    assert_eq!(
-        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
-        3
-    );
-    drop(conn);
+    trash_keeps_tags_until_the_purge(&db, &*tasks, 3, 1).await
+}
+
+/// A trashed task keeps its tags (for a restore) until the trash purge takes both: `before`
+/// tags stored while it is in the trash, `after` once the purge ran.
+async fn trash_keeps_tags_until_the_purge(
+    db: &Database,
+    tasks: &dyn TaskRepository,
+    before: i64,
+    after: i64,
+) -> TestResult {
+    let count = || -> Result<i64, BoxError> {
+        Ok(db
+            .hold_connection()?
+            .query_i64("SELECT COUNT(*) AS value FROM task_tags")?)
+    };
+    assert_eq!(count()?, before, "tags kept while in the trash");
     tasks
         .purge_trashed(Utc::now() + chrono::TimeDelta::seconds(1))
         .await?;
-    let mut conn = db.hold_connection()?;
-    assert_eq!(
-        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
-        1
-    );
+    assert_eq!(count()?, after, "tags purged with the task");
     Ok(())
 }
 
@@ -1074,22 +1080,7 @@ async fn delete_with_an_expected_version_checks_it(#[case] backend: Backend) -> 
         );
     }
     assert_eq!(all_of(&*tasks, owner).await?, vec![kept]);
-    // The trashed task keeps its tags (for a restore) until the trash purge takes both.
-    let mut conn = db.hold_connection()?;
-    assert_eq!(
-        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
-        3
-    );
-    drop(conn);
-    tasks
-        .purge_trashed(Utc::now() + chrono::TimeDelta::seconds(1))
-        .await?;
-    let mut conn = db.hold_connection()?;
-    assert_eq!(
-        conn.query_i64("SELECT COUNT(*) AS value FROM task_tags")?,
-        1
-    );
-    Ok(())
+    trash_keeps_tags_until_the_purge(&db, &*tasks, 3, 1).await
 }
 
 /// Deleting an account (no port offers it yet: raw SQL) deletes its tasks and their tags.
