@@ -449,3 +449,28 @@ pub(crate) fn tags_of_tasks(
         .select((task_tags::task_id, task_tags::tag));
     load_natively(conn, query)
 }
+
+/// The greatest position among the live tasks of `list` under `parent` (`None`: the top
+/// level), if there are any: what a task placed last goes after. One seek of the
+/// `(list_id, parent_id, position, id)` index. Read after
+/// [`crate::backend::Engine::lock_sibling_order`], so that no other placement in the list
+/// can commit in between.
+pub(crate) fn greatest_sibling_position(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    parent: Option<SqlUuid>,
+) -> QueryResult<Option<String>> {
+    let siblings = tasks::table
+        .filter(tasks::list_id.eq(list))
+        .filter(tasks::trashed_at.is_null())
+        .into_boxed();
+    let siblings = match parent {
+        Some(parent) => siblings.filter(tasks::parent_id.eq(parent)),
+        None => siblings.filter(tasks::parent_id.is_null()),
+    };
+    siblings
+        .order(tasks::position.desc())
+        .select(tasks::position)
+        .first(conn)
+        .optional()
+}

@@ -212,6 +212,13 @@ pub(crate) trait Engine {
         member: SqlUuid,
     ) -> QueryResult<Option<(ListRow, String)>>;
 
+    /// Makes writers that place tasks among the siblings of `list` (a new task going last, a
+    /// move, a restore from the trash) take turns until the write transaction ends, so that
+    /// each reads the neighbours' positions after the previous one committed and no two
+    /// get the same position. Taken after the list's access ([`Engine::lock_access`]) and
+    /// before any task row; other writers of the list's tasks do not wait for it.
+    fn lock_sibling_order(&mut self, list: SqlUuid) -> QueryResult<()>;
+
     /// Locks the account's row until the write transaction ends, so that two inserts that
     /// each count the account's tasks against its quota take turns.
     fn lock_owner(&mut self, owner: SqlUuid) -> QueryResult<()>;

@@ -26,6 +26,10 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postg
 /// Key of the advisory lock that serialises migrations between instances starting together.
 const MIGRATION_LOCK: i64 = 0x0074_6173_6b61_7069; // "taskapi" in ASCII
 
+/// The first key of the advisory locks that order a list's siblings ("task" in ASCII); the
+/// second is the list's (see [`Engine::lock_sibling_order`]).
+const SIBLING_ORDER_LOCK: i32 = 0x7461_736b;
+
 /// How long a connection may sit idle in the pool before it is checked (`SELECT 1`) on its
 /// next checkout. Connections in steady use skip the check (a round trip per request);
 /// one idle across a server restart, a failover or a proxy's idle timeout is found dead
@@ -237,6 +241,24 @@ impl Engine for PgConnection {
             .for_update()
             .first(self)
             .optional()
+    }
+
+    /// A transaction-scoped advisory lock on the list (`pg_advisory_xact_lock` with the
+    /// two-key form: [`SIBLING_ORDER_LOCK`] and the list id folded to 32 bits; lists whose
+    /// ids fold alike merely take turns). Unlike a row lock on the list, it leaves updates of
+    /// the list's other tasks, which hold the list `FOR SHARE`, free to run alongside. Writes
+    /// run at `READ COMMITTED`, so the statements after it see what the previous holder
+    /// committed.
+    fn lock_sibling_order(&mut self, list: SqlUuid) -> QueryResult<()> {
+        let bytes = list.0.as_bytes();
+        let folded = bytes.chunks_exact(4).fold(0_u32, |acc, chunk| {
+            acc ^ u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])
+        });
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(SIBLING_ORDER_LOCK)
+            .bind::<diesel::sql_types::Integer, _>(i32::from_ne_bytes(folded.to_ne_bytes()))
+            .execute(self)
+            .map(drop)
     }
 
     /// `SELECT … FOR UPDATE` of the account: its concurrent task inserts queue here.

@@ -223,6 +223,11 @@ impl Engine for SqliteConnection {
     }
 
     /// Nothing to do: the write transaction already serialises every writer.
+    fn lock_sibling_order(&mut self, _list: SqlUuid) -> QueryResult<()> {
+        Ok(())
+    }
+
+    /// Nothing to do: the write transaction already serialises every writer.
     fn lock_owner(&mut self, _owner: SqlUuid) -> QueryResult<()> {
         Ok(())
     }
