@@ -11,7 +11,8 @@ use paperclip::v2::schema::Apiv2Errors;
 use serde::Serialize;
 use taskapi_domain::{
     AccountError, AdminError, AuthError, ChangeError, CredentialError, FieldError, HashError,
-    ListError, ListRole, RecoveryError, Scope, StoreError, TaskError, ValidationErrors,
+    ListError, ListRole, PlacementError, RecoveryError, Scope, StoreError, TaskError,
+    ValidationErrors,
 };
 
 /// The problem `type` of a change refused for want of a recent password login.
@@ -546,9 +547,24 @@ impl From<TaskError> for ApiError {
             TaskError::UnknownAssignee => {
                 ApiError::invalid("assignee_id", "is not a member of the task's list")
             }
+            TaskError::Placement(placement) => match placement {
+                PlacementError::UnknownParent => {
+                    ApiError::invalid("parent_id", "no such task in the target list")
+                }
+                PlacementError::UnknownSibling => ApiError::invalid(
+                    "after_id",
+                    "no such task under the target parent (other than the task itself)",
+                ),
+                PlacementError::Tree(tree) => ApiError::invalid("parent_id", tree.to_string()),
+                PlacementError::NoRoom => ApiError::Conflict(NO_ROOM.into()),
+            },
         }
     }
 }
+
+/// Why a task cannot be placed between two neighbours.
+const NO_ROOM: &str = "There is no room for another task between these neighbours (after very \
+                       many placements into one gap): move one of the neighbours first.";
 
 /// Why a task names a list the caller cannot use: missing, or not theirs (the same words).
 pub(crate) const NO_SUCH_LIST: &str = "no such list";

@@ -34,6 +34,7 @@ mod task_snapshot;
 mod tasks;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod tree;
 mod url;
 mod users;
 

@@ -216,6 +216,13 @@ macro_rules! list_query {
             ),
         };
 
+        match p.filter.parent {
+            Some(Some(parent)) => {
+                q = q.filter(tasks::parent_id.eq(SqlUuid(parent.as_uuid())));
+            }
+            Some(None) => q = q.filter(tasks::parent_id.is_null()),
+            None => {}
+        }
         match p.filter.assignee {
             Some(Some(assignee)) => {
                 q = q.filter(tasks::assignee_id.eq(SqlUuid(assignee.as_uuid())));
@@ -317,6 +324,13 @@ macro_rules! list_query {
                 tasks::title_key,
                 match key {
                     Some(SortKey::Title(title)) => Some(title),
+                    _ => None,
+                }
+            ),
+            (TaskSortField::Position, _) => keyset!(
+                tasks::position,
+                match key {
+                    Some(SortKey::Position(position)) => Some(position),
                     _ => None,
                 }
             ),

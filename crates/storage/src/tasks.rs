@@ -13,8 +13,9 @@ use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{
-    DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome, TaskAccess, TaskRepository,
-    UpdateDecision, UpdateOutcome,
+    DecideDelete, DecideMove, DecideUpdate, DeleteDecision, DeleteOutcome, MoveDecision, MoveFacts,
+    MoveOutcome, Place, PlacementError, TaskAccess, TaskMove, TaskRepository, UpdateDecision,
+    UpdateOutcome, place_new_task,
 };
 use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskInsert, TaskListQuery, UserId};
 
@@ -27,10 +28,11 @@ use crate::idempotency::held_reservation;
 use crate::listing::{self, ListParams};
 use crate::pool::DbPool;
 use crate::purge::{self, Purge};
-use crate::rows::{TagRow, TaskChangesRow, TaskRow, role_of, stamp, task_key, user_key};
+use crate::rows::{TagRow, TaskChangesRow, TaskRow, list_key, role_of, stamp, task_key, user_key};
 use crate::schema::{idempotency_keys, task_tags, tasks};
 use crate::sql_types::SqlUuid;
 use crate::task_snapshot;
+use crate::tree::{self, Edge};
 
 /// Tasks in the `tasks` table, their tags in `task_tags`.
 #[derive(Debug, Clone)]
@@ -104,11 +106,13 @@ pub(crate) fn locked_access(
     }))
 }
 
-/// Whether a new task may be stored: its creator's access to its list and their quota,
-/// checked in the write transaction that stores it. `None` when it may.
-fn refusal_of_insert(
+/// Whether a new task may be stored: its creator's access to its list, their quota and its
+/// parent, checked in the write transaction that stores it; `None` when it may, and then
+/// the row holds its position, last among its siblings (read under the list's sibling
+/// order, which the transaction keeps until it commits).
+fn prepare_insert(
     conn: &mut DbConnection,
-    row: &TaskRow,
+    row: &mut TaskRow,
     max_tasks: Option<u64>,
 ) -> Result<Option<TaskInsert>, DbError> {
     let Some(access) = locked_access(conn, row.list_id, row.created_by)? else {
@@ -125,7 +129,22 @@ fn refusal_of_insert(
     if at_quota(conn, row.created_by, max_tasks)? {
         return Ok(Some(TaskInsert::QuotaExceeded));
     }
-    Ok(None)
+    conn.engine().lock_sibling_order(row.list_id)?;
+    let parent_depth = match row.parent_id {
+        None => 0,
+        Some(parent) => match tree::ancestry(conn, row.list_id, parent)? {
+            Some(chain) => u32::try_from(chain.len()).unwrap_or(u32::MAX),
+            None => return Ok(Some(TaskInsert::Misplaced(PlacementError::UnknownParent))),
+        },
+    };
+    let last = tree::greatest_sibling_position(conn, row.list_id, row.parent_id)?;
+    match place_new_task(parent_depth, last.as_ref()) {
+        Ok(position) => {
+            row.position = position.as_str().to_owned();
+            Ok(None)
+        }
+        Err(placement) => Ok(Some(TaskInsert::Misplaced(placement))),
+    }
 }
 
 /// The task with its tags, if `member` is a member of its list, in one statement: a row per
@@ -151,7 +170,8 @@ impl TaskRepository for DieselTaskRepository {
         let created_at = task.created_at;
         self.pool
             .write(move |conn| {
-                if let Some(refused) = refusal_of_insert(conn, &row, max_tasks)? {
+                let mut row = row.clone();
+                if let Some(refused) = prepare_insert(conn, &mut row, max_tasks)? {
                     return Ok::<_, DbError>(refused);
                 }
                 diesel::insert_into(tasks::table)
@@ -159,7 +179,9 @@ impl TaskRepository for DieselTaskRepository {
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
                 record_task_change(conn, row.list_id, row.id, ChangeOp::Upsert, created_at)?;
-                Ok(TaskInsert::Inserted)
+                Ok(TaskInsert::Inserted {
+                    position: row.position,
+                })
             })
             .await
             .map_err(StoreError::from)
@@ -180,13 +202,18 @@ impl TaskRepository for DieselTaskRepository {
         let row = TaskRow::from_domain(&task)?;
         let tags = TagRow::for_task(row.id, &task.tags)?;
         let created_at = task.created_at;
-        let snapshot = task_snapshot::encode(&task)?;
         self.pool
             .write(move |conn| {
-                // Access and quota before the key, which this would otherwise have completed.
-                if let Some(refused) = refusal_of_insert(conn, &row, max_tasks)? {
+                let mut row = row.clone();
+                // Access, quota and place before the key, which this would otherwise have
+                // completed.
+                if let Some(refused) = prepare_insert(conn, &mut row, max_tasks)? {
                     return Ok::<_, DbError>(refused);
                 }
+                // What the key yields: the task as stored, at the position just decided.
+                let mut placed = task.clone();
+                placed.position.clone_from(&row.position);
+                let snapshot = task_snapshot::encode(&placed)?;
                 // The key first: its row stays locked to the end (PostgreSQL; SQLite's write
                 // transaction excludes every other writer), so no takeover can slip in
                 // between this check and the insert.
@@ -201,7 +228,9 @@ impl TaskRepository for DieselTaskRepository {
                     .execute(conn)?;
                 insert_tags(conn, &tags)?;
                 record_task_change(conn, row.list_id, row.id, ChangeOp::Upsert, created_at)?;
-                Ok(TaskInsert::Inserted)
+                Ok(TaskInsert::Inserted {
+                    position: row.position,
+                })
             })
             .await
             .map_err(StoreError::from)
@@ -287,7 +316,9 @@ impl TaskRepository for DieselTaskRepository {
         let (member, id) = (user_key(member), task_key(id));
         self.pool
             .write(move |conn| {
-                let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
+                let Some((row, access)) =
+                    lock_task_and_access(conn, member, id, SiblingOrder::Leave)?
+                else {
                     return Ok::<_, DbError>(UpdateOutcome::NotFound);
                 };
                 let (version, list) = (row.version, row.list_id);
@@ -338,7 +369,11 @@ impl TaskRepository for DieselTaskRepository {
         let (member, id) = (user_key(member), task_key(id));
         self.pool
             .write(move |conn| {
-                let Some((row, access)) = lock_task_and_access(conn, member, id)? else {
+                // The sibling order too: a concurrent move must not put a task under one of
+                // the tasks going to the trash after their subtree was read.
+                let Some((row, access)) =
+                    lock_task_and_access(conn, member, id, SiblingOrder::Lock)?
+                else {
                     return Ok::<_, DbError>(DeleteOutcome::NotFound);
                 };
                 let list = row.list_id;
@@ -369,9 +404,33 @@ impl TaskRepository for DieselTaskRepository {
             .map_err(StoreError::from)
     }
 
+    async fn move_with(
+        &self,
+        member: UserId,
+        id: TaskId,
+        request: TaskMove,
+        decide: DecideMove,
+    ) -> Result<MoveOutcome, StoreError> {
+        let (member, id) = (user_key(member), task_key(id));
+        self.pool
+            .write(move |conn| move_task(conn, member, id, request, decide))
+            .await
+            .map_err(StoreError::from)
+    }
+
     async fn purge_trashed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(purge::in_batches(&self.pool, Purge::Trash, before).await?)
     }
+}
+
+/// Whether a write changes which tasks are siblings where (and so takes the list's sibling
+/// order, [`crate::backend::Engine::lock_sibling_order`], before the task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SiblingOrder {
+    /// It does (a deletion takes a subtree out of the tree).
+    Lock,
+    /// It does not (an update).
+    Leave,
 }
 
 /// The task, locked, and `member`'s access to its list, locked, in a write transaction:
@@ -385,6 +444,7 @@ fn lock_task_and_access(
     conn: &mut DbConnection,
     member: SqlUuid,
     id: SqlUuid,
+    order: SiblingOrder,
 ) -> Result<Option<(TaskRow, TaskAccess)>, DbError> {
     let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
     let list: Option<SqlUuid> = tasks::table
@@ -401,6 +461,9 @@ fn lock_task_and_access(
     let Some(access) = locked_access(conn, list, member)? else {
         return Ok(None);
     };
+    if order == SiblingOrder::Lock {
+        conn.engine().lock_sibling_order(list)?;
+    }
     let Some(row) = conn.engine().lock_task_for_update(member, id)? else {
         return Ok(None);
     };
@@ -450,27 +513,188 @@ pub(crate) fn tags_of_tasks(
     load_natively(conn, query)
 }
 
-/// The greatest position among the live tasks of `list` under `parent` (`None`: the top
-/// level), if there are any: what a task placed last goes after. One seek of the
-/// `(list_id, parent_id, position, id)` index. Read after
-/// [`crate::backend::Engine::lock_sibling_order`], so that no other placement in the list
-/// can commit in between.
-pub(crate) fn greatest_sibling_position(
+/// [`TaskRepository::move_with`], inside its write transaction.
+fn move_task(
     conn: &mut DbConnection,
-    list: SqlUuid,
-    parent: Option<SqlUuid>,
-) -> QueryResult<Option<String>> {
-    let siblings = tasks::table
-        .filter(tasks::list_id.eq(list))
+    member: SqlUuid,
+    id: SqlUuid,
+    request: TaskMove,
+    decide: DecideMove,
+) -> Result<MoveOutcome, DbError> {
+    let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
+    let source: Option<SqlUuid> = tasks::table
+        .filter(tasks::id.eq(id))
         .filter(tasks::trashed_at.is_null())
-        .into_boxed();
-    let siblings = match parent {
-        Some(parent) => siblings.filter(tasks::parent_id.eq(parent)),
-        None => siblings.filter(tasks::parent_id.is_null()),
-    };
-    siblings
-        .order(tasks::position.desc())
-        .select(tasks::position)
+        .filter(member_of)
+        .select(tasks::list_id)
         .first(conn)
-        .optional()
+        .optional()?;
+    let Some(source) = source else {
+        return Ok(MoveOutcome::NotFound);
+    };
+    let target = list_key(request.target_list(taskapi_domain::ListId::from_uuid(source.0)));
+    // Both lists' access, then both lists' sibling order, each in the lists' id order, so
+    // that two moves between the same lists in opposite directions take turns instead of
+    // waiting for each other; then the task.
+    let mut lists = vec![source, target];
+    lists.sort_unstable();
+    lists.dedup();
+    let mut source_access = None;
+    let mut target_access = None;
+    for &list in &lists {
+        let access = locked_access(conn, list, member)?;
+        if list == source {
+            source_access = access;
+        }
+        if list == target {
+            target_access = access;
+        }
+    }
+    let Some(source_access) = source_access else {
+        return Ok(MoveOutcome::NotFound);
+    };
+    let Some(target_access) = target_access else {
+        return Ok(MoveOutcome::UnknownList);
+    };
+    for &list in &lists {
+        conn.engine().lock_sibling_order(list)?;
+    }
+    let Some(row) = conn.engine().lock_task_for_update(member, id)? else {
+        return Ok(MoveOutcome::NotFound);
+    };
+    if row.list_id != source {
+        return Ok(MoveOutcome::NotFound);
+    }
+    let current = row.into_domain(tags_of(conn, id)?)?;
+    let aim = request.target(&current);
+    let parent = aim.parent_id.map(task_key);
+    let ancestors = match parent {
+        None => Some(Vec::new()),
+        Some(parent) => tree::ancestry(conn, target, parent)?,
+    };
+    let live_below = tree::descendants(conn, id, true)?;
+    let neighbours = match aim.place {
+        Place::Stay => Some((None, None)),
+        Place::First => Some((
+            None,
+            tree::sibling_position(conn, target, parent, Some(id), Edge::Least)?,
+        )),
+        Place::Last => Some((
+            tree::sibling_position(conn, target, parent, Some(id), Edge::Greatest)?,
+            None,
+        )),
+        Place::After(sibling) => {
+            match tree::position_of_sibling(conn, target, parent, task_key(sibling), id)? {
+                None => None,
+                Some(before) => {
+                    let after = tree::sibling_position(
+                        conn,
+                        target,
+                        parent,
+                        Some(id),
+                        Edge::LeastAbove(before.as_str()),
+                    )?;
+                    Some((Some(before), after))
+                }
+            }
+        }
+    };
+    let changes_list = target != source;
+    let assignee_stays = match current.assignee_id {
+        Some(assignee) if changes_list => {
+            locked_access(conn, target, user_key(assignee))?.is_some()
+        }
+        _ => true,
+    };
+    let facts = MoveFacts {
+        task: &current,
+        target: aim,
+        source: source_access,
+        destination: target_access,
+        ancestors,
+        subtree_height: u32::try_from(live_below.len() + 1).unwrap_or(u32::MAX),
+        neighbours,
+        assignee_stays,
+    };
+    let (position, at, clear_assignee) = match decide(&facts) {
+        MoveDecision::Keep => return Ok(MoveOutcome::Unchanged(current)),
+        MoveDecision::Refuse => return Ok(MoveOutcome::Refused),
+        MoveDecision::Deny(refusal) => return Ok(MoveOutcome::Denied(refusal)),
+        MoveDecision::Invalid(placement) => return Ok(MoveOutcome::Invalid(placement)),
+        MoveDecision::Write {
+            position,
+            at,
+            clear_assignee,
+        } => (position, at, clear_assignee),
+    };
+    let assignee = if clear_assignee {
+        None
+    } else {
+        current.assignee_id.map(user_key)
+    };
+    let moved = diesel::update(
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::version.eq(current.version)),
+    )
+    .set((
+        tasks::list_id.eq(target),
+        tasks::parent_id.eq(parent),
+        tasks::position.eq(position.as_str()),
+        tasks::assignee_id.eq(assignee),
+        tasks::updated_at.eq(stamp(at)),
+        tasks::version.eq(tasks::version + 1),
+    ))
+    .returning(tasks::all_columns)
+    .get_result::<TaskRow>(conn)?;
+    let mut moved_ids = vec![id];
+    if changes_list {
+        // The subtasks go along, trashed ones too (their trash follows their parent); each
+        // is a change of its own, with its version bumped, and keeps its assignee only if
+        // they are a member of the target list.
+        let below: Vec<SqlUuid> = tree::descendants(conn, id, false)?
+            .into_iter()
+            .flatten()
+            .collect();
+        if !below.is_empty() {
+            execute_natively(
+                conn,
+                diesel::update(tasks::table.filter(tasks::id.eq_any(below.clone()))).set((
+                    tasks::list_id.eq(target),
+                    tasks::updated_at.eq(stamp(at)),
+                    tasks::version.eq(tasks::version + 1),
+                )),
+            )?;
+            execute_natively(
+                conn,
+                diesel::update(
+                    tasks::table
+                        .filter(tasks::id.eq_any(below.clone()))
+                        .filter(tasks::assignee_id.is_not_null())
+                        .filter(dsl::not(
+                            tasks::assignee_id.eq_any(
+                                crate::schema::list_members::table
+                                    .filter(crate::schema::list_members::list_id.eq(target))
+                                    .select(crate::schema::list_members::user_id.nullable()),
+                            ),
+                        )),
+                )
+                .set(tasks::assignee_id.eq(None::<SqlUuid>)),
+            )?;
+            // Only the live ones left the source list's view; trashed ones already did.
+            let live: std::collections::HashSet<SqlUuid> =
+                live_below.into_iter().flatten().collect();
+            moved_ids.extend(below.into_iter().filter(|t| live.contains(t)));
+        }
+        // Members of the source list see each moved task go first; members of both then
+        // see it come back in the target list (changes are read in the order recorded).
+        for &task in &moved_ids {
+            record_task_change(conn, source, task, ChangeOp::Delete, at)?;
+        }
+    }
+    for &task in &moved_ids {
+        record_task_change(conn, target, task, ChangeOp::Upsert, at)?;
+    }
+    let tags = tags_of(conn, id)?;
+    Ok(MoveOutcome::Moved(moved.into_domain(tags)?))
 }

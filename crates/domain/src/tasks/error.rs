@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::{CredentialError, ListRole, StoreError};
+use crate::{CredentialError, ListRole, PlacementError, StoreError};
 
 /// Failures of the task use cases.
 #[derive(Debug, Error)]
@@ -21,6 +21,10 @@ pub enum TaskError {
         /// The least role that would allow it.
         needs: ListRole,
     },
+    /// The task cannot go where it was asked to (an unknown parent or sibling, too deep,
+    /// a cycle, or no room between the neighbours).
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
     /// The assignee named is not a member of the task's list.
     #[error("the assignee is not a member of the list")]
     UnknownAssignee,

@@ -18,6 +18,9 @@ pub enum TaskSortField {
     Priority,
     /// Title, case-insensitively (by Unicode lower case).
     Title,
+    /// Position among siblings (the order a user gave them); only for the children of one
+    /// parent (or the top level) of one list, see [`TaskListQuery::sorts_siblings`].
+    Position,
 }
 
 /// A sort order: a field and a direction. Ties are broken by id in the same direction.
@@ -81,6 +84,8 @@ pub struct TaskFilter {
     pub priority: Option<Priority>,
     /// Only tasks assigned to this member (`Some(Some(_))`) or to nobody (`Some(None)`).
     pub assignee: Option<Option<UserId>>,
+    /// Only subtasks of this task (`Some(Some(_))`) or top-level tasks (`Some(None)`).
+    pub parent: Option<Option<TaskId>>,
     /// Only tasks carrying this tag.
     pub tag: Option<Tag>,
     /// Only tasks whose title or description contains this text (case-insensitively).
@@ -102,6 +107,8 @@ pub enum SortKey {
     Priority(i16),
     /// The Unicode lower case of the title.
     Title(String),
+    /// A position among siblings.
+    Position(String),
 }
 
 /// Where a page starts: just after the item with this sort key and id, in this order.
@@ -124,6 +131,7 @@ impl TaskCursor {
             TaskSortField::DueAt => task.due_at.map_or(SortKey::NoDueDate, SortKey::Instant),
             TaskSortField::Priority => SortKey::Priority(task.priority.rank()),
             TaskSortField::Title => SortKey::Title(task.title.sort_key()),
+            TaskSortField::Position => SortKey::Position(task.position.clone()),
         };
         Self {
             sort,
@@ -145,12 +153,22 @@ impl TaskCursor {
                 SortKey::Instant(_) | SortKey::NoDueDate
             ) | (TaskSortField::Priority, SortKey::Priority(0..=2))
                 | (TaskSortField::Title, SortKey::Title(_))
+                | (TaskSortField::Position, SortKey::Position(_))
         )
     }
 }
 
 /// One page of tasks.
 pub type TaskPage = Page<Task, TaskCursor>;
+
+impl TaskListQuery {
+    /// Whether the query may sort as it asks: positions order siblings only, so
+    /// [`TaskSortField::Position`] needs one list and one parent (or the top level) named.
+    pub fn sorts_siblings(&self) -> bool {
+        self.sort.field != TaskSortField::Position
+            || (self.filter.list_id.is_some() && self.filter.parent.is_some())
+    }
+}
 
 /// A request for one page of the owner's tasks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

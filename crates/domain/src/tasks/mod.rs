@@ -5,6 +5,7 @@
 mod error;
 mod idempotency;
 mod listing;
+mod moving;
 mod ports;
 mod position;
 mod service;
@@ -22,9 +23,13 @@ pub use idempotency::{Created, HeldKey, IdempotencyKey, IdempotentRequest, Reser
 pub use listing::{
     SearchText, SortKey, TaskCursor, TaskFilter, TaskListQuery, TaskPage, TaskSort, TaskSortField,
 };
+pub use moving::{
+    MoveDecision, MoveFacts, MoveTarget, Place, PlacementError, TaskMove, decide_move,
+    place_new_task,
+};
 pub use ports::{
-    DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome, IdempotencyStore, TaskInsert,
-    TaskRepository, UpdateDecision, UpdateOutcome,
+    DecideDelete, DecideMove, DecideUpdate, DeleteDecision, DeleteOutcome, IdempotencyStore,
+    MoveOutcome, TaskInsert, TaskRepository, UpdateDecision, UpdateOutcome,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockIdempotencyStore, MockTaskRepository};

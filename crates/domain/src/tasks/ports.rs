@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccessRefusal, HeldKey, IdempotencyKey, Reservation, StoreError, Task, TaskAccess, TaskChanges,
-    TaskId, TaskListQuery, UserId,
+    AccessRefusal, HeldKey, IdempotencyKey, MoveDecision, MoveFacts, PlacementError, Reservation,
+    StoreError, Task, TaskAccess, TaskChanges, TaskId, TaskListQuery, TaskMove, UserId,
 };
 
 /// What an update does to a task, decided by the domain on its current state while storage
@@ -61,11 +61,40 @@ pub enum UpdateOutcome {
     NotFound,
 }
 
+/// The domain's decision function for one move, given what storage found under its locks.
+pub type DecideMove = Box<dyn FnOnce(&MoveFacts<'_>) -> MoveDecision + Send>;
+
+/// Outcome of a move.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MoveOutcome {
+    /// The task was moved and now holds the returned state.
+    Moved(Task),
+    /// The task already was where the move asks; it is returned as it is.
+    Unchanged(Task),
+    /// The version condition did not hold; nothing changed.
+    Refused,
+    /// The caller may not write the task's list or the target list; nothing changed.
+    Denied(AccessRefusal),
+    /// The target is not a place the task can go; nothing changed.
+    Invalid(PlacementError),
+    /// The caller is not a member of the target list (or there is no such list); nothing
+    /// changed.
+    UnknownList,
+    /// The caller is not a member of the list of a task with this id (or there is none).
+    NotFound,
+}
+
 /// Outcome of storing a new task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskInsert {
-    /// Stored.
-    Inserted,
+    /// Stored, at this position (last among its siblings when it was stored).
+    Inserted {
+        /// The task's position, decided in the transaction that stored it.
+        position: String,
+    },
+    /// The parent named is not a live task of the list, or is at the deepest level; nothing
+    /// was written.
+    Misplaced(PlacementError),
     /// The creator already has the most tasks allowed; nothing was written.
     QuotaExceeded,
     /// The creator is not a member of the task's list (or there is no such list); nothing
@@ -92,8 +121,14 @@ pub trait TaskRepository: Send + Sync {
     /// Stores a new task with its tags, atomically, provided its creator is a member of its
     /// list (else [`TaskInsert::NoSuchList`]) allowed to write there
     /// ([`TaskAccess::check_write`], else [`TaskInsert::Denied`]), its assignee, if any, is
-    /// a member there too (else [`TaskInsert::UnknownAssignee`]), and it has created fewer than
-    /// `max_tasks` tasks (`None`: no limit). Adapters MUST count the creator's tasks in the
+    /// a member there too (else [`TaskInsert::UnknownAssignee`]), its parent, if any, is a
+    /// live task of the list with room below it ([`crate::place_new_task`] on the parent's
+    /// depth, else [`TaskInsert::Misplaced`]), and it has created fewer than
+    /// `max_tasks` tasks (`None`: no limit). The task's `position` is ignored: adapters
+    /// place it last among its live siblings with [`crate::place_new_task`], reading the
+    /// greatest sibling position while holding the list's sibling order, so that
+    /// concurrent placements in one list take turns and never share a position; the
+    /// position stored is returned. Adapters MUST count the creator's tasks in the
     /// same transaction as the insert, serialised with the creator's other inserts (a lock
     /// on the account, or the database's single writer), so that concurrent inserts cannot
     /// pass the limit together; past it [`TaskInsert::QuotaExceeded`], nothing written.
@@ -154,6 +189,25 @@ pub trait TaskRepository: Send + Sync {
         id: TaskId,
         decide: DecideDelete,
     ) -> Result<DeleteOutcome, StoreError>;
+
+    /// Moves the task (with its subtasks, when it changes list) as `request` asks, if
+    /// `member` is a member of its list, atomically: adapters lock the caller's access to
+    /// the task's list and to the target list (in a fixed order), the sibling order of both
+    /// lists, then the task; gather [`MoveFacts`] for [`TaskMove::target`] under those
+    /// locks; and do what `decide` says. A write sets the task's list, parent, position and
+    /// `updated_at`, bumps its `version` in the UPDATE statement, and clears its assignee if
+    /// told to; moving to another list takes every subtask along (its `list_id`, its
+    /// `version` bumped, its assignee cleared unless a member of the target list). Only the
+    /// moved rows are written: siblings keep their positions. The change is recorded as an
+    /// `upsert` of each moved task for the target list's members and, when the list
+    /// changes, a `delete` of each for the source list's members first.
+    async fn move_with(
+        &self,
+        member: UserId,
+        id: TaskId,
+        request: TaskMove,
+        decide: DecideMove,
+    ) -> Result<MoveOutcome, StoreError>;
 
     /// Purges for good every task trashed before `before` (with its tags, and its subtasks
     /// trashed with it). Returns how many rows went. Adapters MUST delete in bounded

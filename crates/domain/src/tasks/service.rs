@@ -4,11 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::{
-    AccessRefusal, Clock, Created, DecideDelete, DecideUpdate, DeleteDecision, DeleteOutcome,
-    HeldKey, IdGenerator, IdempotencyKey, IdempotencyStore, IdempotentRequest, ListId, ListRole,
-    Page, Principal, Reservation, Scope, StoreError, Task, TaskCursor, TaskDraft, TaskError,
-    TaskId, TaskInsert, TaskListQuery, TaskPage, TaskPatch, TaskRepository, UpdateDecision,
-    UpdateOutcome, UserId, VersionCondition,
+    AccessRefusal, Clock, Created, DecideDelete, DecideMove, DecideUpdate, DeleteDecision,
+    DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey, IdempotencyStore, IdempotentRequest,
+    ListId, ListRole, MoveOutcome, Page, Principal, Reservation, Scope, StoreError, Task,
+    TaskCursor, TaskDraft, TaskError, TaskId, TaskInsert, TaskListQuery, TaskMove, TaskPage,
+    TaskPatch, TaskRepository, UpdateDecision, UpdateOutcome, UserId, VersionCondition,
+    decide_move,
 };
 
 /// What `trash.retention` defaults to: 30 days.
@@ -125,7 +126,8 @@ impl TaskService {
     ///
     /// # Errors
     /// `UnknownList` when the caller is not a member of that list; `Forbidden` for a viewer;
-    /// `ListArchived`; `QuotaExceeded`; `Store` when storage fails; those of
+    /// `ListArchived`; `Placement` for a parent that is not a task of the list, or one at
+    /// the deepest level; `QuotaExceeded`; `Store` when storage fails; those of
     /// [`TaskService::create_once`].
     pub async fn create(
         &self,
@@ -137,12 +139,16 @@ impl TaskService {
         if let Some(request) = repeatable {
             return self.create_once(caller, draft, request).await;
         }
-        let task = self.new_task(caller, draft);
+        let mut task = self.new_task(caller, draft);
         match self.tasks.insert(task.clone(), self.max_tasks).await? {
-            TaskInsert::Inserted => Ok(Created {
-                task,
-                replayed: false,
-            }),
+            TaskInsert::Inserted { position } => {
+                task.position = position;
+                Ok(Created {
+                    task,
+                    replayed: false,
+                })
+            }
+            TaskInsert::Misplaced(placement) => Err(placement.into()),
             TaskInsert::QuotaExceeded => Err(self.quota_exceeded()),
             TaskInsert::NoSuchList => Err(TaskError::UnknownList),
             TaskInsert::UnknownAssignee => Err(TaskError::UnknownAssignee),
@@ -154,9 +160,8 @@ impl TaskService {
         }
     }
 
-    /// The task a draft makes for the caller, now, at version 1 (not stored yet), at the
-    /// top level, placed by its id ([`crate::position_from_id`]): after every sibling
-    /// created before it.
+    /// The task a draft makes for the caller, now, at version 1 (not stored yet; storage
+    /// gives it its position, last among its siblings).
     fn new_task(&self, caller: &Principal, draft: TaskDraft) -> Task {
         let now = self.clock.now();
         let id = self.ids.new_id();
@@ -165,8 +170,8 @@ impl TaskService {
             list_id: draft
                 .list_id
                 .unwrap_or_else(|| ListId::inbox_of(caller.user_id)),
-            parent_id: None,
-            position: crate::position_from_id(TaskId::from_uuid(id)),
+            parent_id: draft.parent_id,
+            position: String::new(),
             created_by: caller.user_id,
             assignee_id: draft.assignee_id,
             title: draft.title,
@@ -235,16 +240,19 @@ impl TaskService {
                     key,
                     reserved_at: now,
                 };
-                let task = self.new_task(caller, draft);
+                let mut task = self.new_task(caller, draft);
                 let stored = self
                     .tasks
                     .insert_for_key(task.clone(), held.clone(), self.max_tasks)
                     .await;
                 match stored {
-                    Ok(TaskInsert::Inserted) => Ok(Created {
-                        task,
-                        replayed: false,
-                    }),
+                    Ok(TaskInsert::Inserted { position }) => {
+                        task.position = position;
+                        Ok(Created {
+                            task,
+                            replayed: false,
+                        })
+                    }
                     // A retry took the reservation over: it decides what the key yields.
                     Ok(TaskInsert::ReservationLost) => Err(TaskError::IdempotencyKeyInProgress),
                     // Nothing was stored: the key is free again for a retry once there is
@@ -264,6 +272,10 @@ impl TaskService {
                     Ok(TaskInsert::UnknownAssignee) => {
                         self.idempotency.release(held).await?;
                         Err(TaskError::UnknownAssignee)
+                    }
+                    Ok(TaskInsert::Misplaced(placement)) => {
+                        self.idempotency.release(held).await?;
+                        Err(placement.into())
                     }
                     Err(e) => {
                         // Let a retry proceed; if even this fails, the reservation is taken
@@ -361,6 +373,39 @@ impl TaskService {
             UpdateOutcome::Denied(refusal) => Err(Self::denied(refusal)),
             UpdateOutcome::UnknownAssignee => Err(TaskError::UnknownAssignee),
             UpdateOutcome::NotFound => Err(TaskError::NotFound),
+        }
+    }
+
+    /// Moves a task of one of the caller's lists: to another list (with its subtasks), under
+    /// another parent, and/or right after a sibling (see [`TaskMove`]; [`crate::decide_move`]
+    /// decides on what storage holds locked). Only the moved rows change: siblings keep
+    /// their positions. A move to where the task already is changes nothing.
+    ///
+    /// # Errors
+    /// `NotFound`; `UnknownList` for a target list the caller is not a member of;
+    /// `Forbidden` unless an editor of both lists; `ListArchived`; `VersionMismatch`;
+    /// `Placement` (an unknown parent or sibling, too deep, a cycle, no room).
+    pub async fn move_task(
+        &self,
+        caller: &Principal,
+        id: TaskId,
+        request: TaskMove,
+        condition: Option<VersionCondition>,
+    ) -> Result<Task, TaskError> {
+        caller.require(Scope::TasksWrite)?;
+        let now = self.clock.now();
+        let decide: DecideMove = Box::new(move |facts| decide_move(facts, condition, now));
+        match self
+            .tasks
+            .move_with(caller.user_id, id, request, decide)
+            .await?
+        {
+            MoveOutcome::Moved(task) | MoveOutcome::Unchanged(task) => Ok(task),
+            MoveOutcome::Refused => Err(TaskError::VersionMismatch),
+            MoveOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            MoveOutcome::Invalid(placement) => Err(placement.into()),
+            MoveOutcome::UnknownList => Err(TaskError::UnknownList),
+            MoveOutcome::NotFound => Err(TaskError::NotFound),
         }
     }
 

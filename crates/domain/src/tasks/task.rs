@@ -41,12 +41,14 @@ pub struct Task {
     pub version: i64,
 }
 
-/// The position a task gets from its id alone, until siblings are placed by moving them:
-/// `z`, the id's 32 hex digits, then `1`. Ids grow with time, so a new task sorts after
-/// every sibling created before it; and the key has the fractional-index shape sibling
-/// order keys take (`0-9A-Za-z` digits; head `z`: a 26-digit integer part; a fraction not
-/// ending in `0`), so that keys between and around such keys can be made without
-/// rewriting them. The migration that introduced positions gave existing tasks the same.
+/// The position a task gets from its id alone: `z`, the id's 32 hex digits, then `1`.
+/// The migration that introduced positions gave existing tasks these (ids grow with time,
+/// so they kept their creation order), and snapshots of created tasks stored before then
+/// decode to them. The key has the fractional-index shape sibling order keys take
+/// (`0-9A-Za-z` digits; head `z`: a 26-digit integer part; a fraction not ending in `0`),
+/// so that keys between and around such keys can be made without rewriting them. New
+/// tasks are placed by storage instead, last among their siblings
+/// ([`crate::place_new_task`]).
 pub fn position_from_id(id: TaskId) -> String {
     format!("z{}1", id.as_uuid().simple())
 }
@@ -56,6 +58,8 @@ pub fn position_from_id(id: TaskId) -> String {
 pub struct TaskDraft {
     /// The list to put it in; the creator's inbox by default.
     pub list_id: Option<ListId>,
+    /// The task of that list to make it a subtask of; top-level by default.
+    pub parent_id: Option<TaskId>,
     /// The member to assign it to, if any (a member of its list).
     pub assignee_id: Option<UserId>,
     /// Required title.
@@ -77,6 +81,7 @@ impl TaskDraft {
     pub fn titled(title: TaskTitle) -> Self {
         Self {
             list_id: None,
+            parent_id: None,
             assignee_id: None,
             title,
             description: Description::empty(),

@@ -269,7 +269,9 @@ async fn create_sets_owner_version_and_timestamps() {
             "the inbox by default"
         );
         assert_eq!(max_tasks, None, "no quota configured");
-        Ok(TaskInsert::Inserted)
+        Ok(TaskInsert::Inserted {
+            position: "a0".into(),
+        })
     });
     let draft = TaskDraft {
         is_done: true,
@@ -621,7 +623,7 @@ async fn a_new_task_goes_to_the_named_list_and_storage_refusals_are_told_apart()
         repo.expect_insert()
             .times(1)
             .withf(move |t, _| t.list_id == shared)
-            .returning(move |_, _| Ok(outcome));
+            .returning(move |_, _| Ok(outcome.clone()));
         let draft = TaskDraft {
             list_id: Some(shared),
             ..TaskDraft::titled(title("Shared"))
@@ -640,42 +642,46 @@ async fn a_new_task_goes_to_the_named_list_and_storage_refusals_are_told_apart()
 }
 
 #[tokio::test]
-async fn new_tasks_sort_after_earlier_siblings() {
-    let mut ids = MockIdGenerator::new();
-    let mut next = 0u128;
-    ids.expect_new_id().returning(move || {
-        next += 1;
-        Uuid::from_u128(next << 64)
-    });
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(|| at(100));
+async fn a_new_task_asks_for_its_parent_and_takes_the_position_storage_placed_it_at() {
+    let parent = TaskId::from_uuid(Uuid::from_u128(42));
     let mut repo = MockTaskRepository::new();
     repo.expect_insert()
-        .returning(|_, _| Ok(TaskInsert::Inserted));
-    let svc = TaskService::new(
-        Arc::new(repo),
-        Arc::new(MockIdempotencyStore::new()),
-        Arc::new(clock),
-        Arc::new(ids),
-    );
-    let mut positions = Vec::new();
-    for _ in 0..3 {
-        let created = svc
+        .times(1)
+        .withf(move |t, _| t.parent_id == Some(parent))
+        .returning(|_, _| {
+            Ok(TaskInsert::Inserted {
+                position: "a1".into(),
+            })
+        });
+    let draft = TaskDraft {
+        parent_id: Some(parent),
+        ..TaskDraft::titled(title("Sub"))
+    };
+    let created = service(repo, 100)
+        .create(&caller(), draft, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(created.task.position, "a1");
+    assert_eq!(created.task.parent_id, Some(parent));
+}
+
+#[tokio::test]
+async fn a_misplaced_new_task_is_refused_with_the_placement_error() {
+    for placement in [
+        PlacementError::UnknownParent,
+        PlacementError::Tree(TreeError::TooDeep { max: 4 }),
+    ] {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_insert()
+            .times(1)
+            .returning(move |_, _| Ok(TaskInsert::Misplaced(placement)));
+        let result = service(repo, 100)
             .create(&caller(), TaskDraft::titled(title("t")), None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        positions.push(created.task.position);
-    }
-    let mut sorted = positions.clone();
-    sorted.sort();
-    assert_eq!(positions, sorted);
-    assert_ne!(positions[0], positions[1]);
-    // The shape of a fractional-index key: head `z` and 26 integer digits, then a fraction
-    // of base-62 digits that does not end in `0`.
-    for p in &positions {
-        assert_eq!(p.len(), 34, "{p}");
-        assert!(p.starts_with('z') && p.ends_with('1'), "{p}");
-        assert!(p.bytes().all(|b| b.is_ascii_alphanumeric()), "{p}");
+            .await;
+        assert!(
+            matches!(result, Err(TaskError::Placement(p)) if p == placement),
+            "{result:?}"
+        );
     }
 }
 
@@ -702,7 +708,11 @@ async fn the_first_request_with_a_key_creates_and_records_its_task() {
                 && held.owner == task.created_by
                 && held.reserved_at == task.created_at
         })
-        .returning(|_, _, _| Ok(TaskInsert::Inserted));
+        .returning(|_, _, _| {
+            Ok(TaskInsert::Inserted {
+                position: "a0".into(),
+            })
+        });
     let mut keys = MockIdempotencyStore::new();
     keys.expect_reserve()
         .withf(|_, _, fp, now, expired, abandoned| {
@@ -866,7 +876,11 @@ async fn a_zero_task_quota_is_no_limit() {
     repo.expect_insert()
         .times(1)
         .withf(|_, max_tasks| max_tasks.is_none())
-        .returning(|_, _| Ok(TaskInsert::Inserted));
+        .returning(|_, _| {
+            Ok(TaskInsert::Inserted {
+                position: "a0".into(),
+            })
+        });
     let created = service(repo, 100)
         .with_task_quota(0)
         .create(&caller(), TaskDraft::titled(title("Fine")), None)
@@ -947,6 +961,12 @@ async fn every_task_use_case_refuses_an_api_token_without_its_scope_before_stora
         Scope::TasksWrite
     ));
     assert!(is(s.delete(&read_only, id, None).await, Scope::TasksWrite));
+    assert!(is(
+        s.move_task(&read_only, id, TaskMove::default(), None)
+            .await
+            .map(drop),
+        Scope::TasksWrite
+    ));
 }
 
 #[tokio::test]
@@ -968,5 +988,413 @@ async fn a_token_with_the_scope_reaches_the_use_case() {
         s.delete(&writer, id, Some(VersionCondition::Any))
             .await
             .is_ok()
+    );
+}
+
+// --- moves -----------------------------------------------------------------------------------
+
+fn pos(raw: &str) -> Position {
+    Position::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+}
+
+fn other_list() -> ListId {
+    ListId::from_uuid(Uuid::from_u128(77))
+}
+
+fn tid(n: u128) -> TaskId {
+    TaskId::from_uuid(Uuid::from_u128(n))
+}
+
+/// A task at `a5` of the inbox, under task 50, assigned to someone.
+fn placed_task() -> Task {
+    Task {
+        parent_id: Some(tid(50)),
+        position: "a5".into(),
+        assignee_id: Some(UserId::from_uuid(Uuid::from_u128(3))),
+        ..task(4)
+    }
+}
+
+/// Facts of a valid move of [`placed_task`] to `target`, between `a1` and `a3`.
+fn facts<'a>(task: &'a Task, target: MoveTarget) -> MoveFacts<'a> {
+    MoveFacts {
+        task,
+        target,
+        source: editor(),
+        destination: editor(),
+        ancestors: Some(vec![tid(50)]),
+        subtree_height: 1,
+        neighbours: Some((Some(pos("a1")), Some(pos("a3")))),
+        assignee_stays: true,
+    }
+}
+
+#[test]
+fn a_move_resolves_omitted_fields_against_where_the_task_is() {
+    let task = placed_task();
+    let here = |place| MoveTarget {
+        list_id: task.list_id,
+        parent_id: task.parent_id,
+        place,
+    };
+    // Nothing asked: it stays.
+    assert_eq!(TaskMove::default().target(&task), here(Place::Stay));
+    // Only a place: among the same siblings.
+    let first = TaskMove {
+        after_id: Some(None),
+        ..TaskMove::default()
+    };
+    assert_eq!(first.target(&task), here(Place::First));
+    let after = TaskMove {
+        after_id: Some(Some(tid(7))),
+        ..TaskMove::default()
+    };
+    assert_eq!(after.target(&task), here(Place::After(tid(7))));
+    // A new parent without a place: last under it, in the same list.
+    let under = TaskMove {
+        parent_id: Some(Some(tid(60))),
+        ..TaskMove::default()
+    };
+    assert_eq!(
+        under.target(&task),
+        MoveTarget {
+            list_id: task.list_id,
+            parent_id: Some(tid(60)),
+            place: Place::Last,
+        }
+    );
+    // To the top level of its list.
+    let top = TaskMove {
+        parent_id: Some(None),
+        ..TaskMove::default()
+    };
+    assert_eq!(top.target(&task).parent_id, None);
+    assert_eq!(top.target(&task).place, Place::Last);
+    // Naming its own parent again is no change of parent: it stays.
+    let same = TaskMove {
+        parent_id: Some(task.parent_id),
+        ..TaskMove::default()
+    };
+    assert_eq!(same.target(&task), here(Place::Stay));
+    // Another list without a parent: the top level there (its parent stays behind), last.
+    let away = TaskMove {
+        list_id: Some(other_list()),
+        ..TaskMove::default()
+    };
+    assert_eq!(
+        away.target(&task),
+        MoveTarget {
+            list_id: other_list(),
+            parent_id: None,
+            place: Place::Last,
+        }
+    );
+    // Its own list named: the same as omitted.
+    let own = TaskMove {
+        list_id: Some(task.list_id),
+        ..TaskMove::default()
+    };
+    assert_eq!(own.target(&task), here(Place::Stay));
+}
+
+#[test]
+fn a_move_writes_a_position_between_the_neighbours_and_never_moves_time_back() {
+    let task = placed_task();
+    let target = MoveTarget {
+        list_id: task.list_id,
+        parent_id: task.parent_id,
+        place: Place::After(tid(7)),
+    };
+    match decide_move(&facts(&task, target), None, at(50)) {
+        MoveDecision::Write {
+            position,
+            at: stamped,
+            clear_assignee,
+        } => {
+            assert!(pos("a1") < position && position < pos("a3"), "{position:?}");
+            assert_eq!(
+                stamped, task.updated_at,
+                "the clock went back: updated_at stays"
+            );
+            assert!(!clear_assignee);
+        }
+        other => panic!("{other:?}"),
+    }
+    match decide_move(
+        &facts(&task, target),
+        Some(VersionCondition::OneOf(vec![4])),
+        at(500),
+    ) {
+        MoveDecision::Write { at: stamped, .. } => assert_eq!(stamped, at(500)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_move_to_where_the_task_already_is_changes_nothing() {
+    let task = placed_task();
+    let here = MoveTarget {
+        list_id: task.list_id,
+        parent_id: task.parent_id,
+        place: Place::Stay,
+    };
+    assert_eq!(
+        decide_move(&facts(&task, here), None, at(500)),
+        MoveDecision::Keep
+    );
+    // Right after the sibling it already follows (a3 < a5 < a7).
+    let after = MoveTarget {
+        place: Place::After(tid(7)),
+        ..here
+    };
+    let already = MoveFacts {
+        neighbours: Some((Some(pos("a3")), Some(pos("a7")))),
+        ..facts(&task, after)
+    };
+    assert_eq!(decide_move(&already, None, at(500)), MoveDecision::Keep);
+    // First, and already before every sibling.
+    let first = MoveFacts {
+        neighbours: Some((None, Some(pos("a7")))),
+        ..facts(
+            &task,
+            MoveTarget {
+                place: Place::First,
+                ..here
+            },
+        )
+    };
+    assert_eq!(decide_move(&first, None, at(500)), MoveDecision::Keep);
+    // The same neighbours under another parent are a move all the same.
+    let elsewhere = MoveFacts {
+        neighbours: Some((Some(pos("a3")), Some(pos("a7")))),
+        ..facts(
+            &task,
+            MoveTarget {
+                parent_id: Some(tid(60)),
+                place: Place::After(tid(8)),
+                ..here
+            },
+        )
+    };
+    assert!(matches!(
+        decide_move(&elsewhere, None, at(500)),
+        MoveDecision::Write { .. }
+    ));
+}
+
+#[test]
+fn a_move_checks_access_then_version_then_the_target() {
+    let task = placed_task();
+    let target = MoveTarget {
+        list_id: other_list(),
+        parent_id: Some(tid(60)),
+        place: Place::Last,
+    };
+    let viewer = TaskAccess {
+        role: ListRole::Viewer,
+        archived: false,
+    };
+    let archived = TaskAccess {
+        role: ListRole::Owner,
+        archived: true,
+    };
+    let stale = || Some(VersionCondition::OneOf(vec![3]));
+    // A viewer of either list may not move, whatever else is wrong.
+    for (source, destination) in [(viewer, editor()), (editor(), viewer)] {
+        let f = MoveFacts {
+            source,
+            destination,
+            ancestors: None,
+            ..facts(&task, target)
+        };
+        assert_eq!(
+            decide_move(&f, stale(), at(500)),
+            MoveDecision::Deny(AccessRefusal::ReadOnly)
+        );
+    }
+    let f = MoveFacts {
+        destination: archived,
+        ..facts(&task, target)
+    };
+    assert_eq!(
+        decide_move(&f, None, at(500)),
+        MoveDecision::Deny(AccessRefusal::Archived)
+    );
+    // Then the version.
+    let f = MoveFacts {
+        ancestors: None,
+        ..facts(&task, target)
+    };
+    assert_eq!(decide_move(&f, stale(), at(500)), MoveDecision::Refuse);
+    // Then the parent, the tree and the sibling.
+    assert_eq!(
+        decide_move(&f, None, at(500)),
+        MoveDecision::Invalid(PlacementError::UnknownParent)
+    );
+    let cycle = MoveFacts {
+        ancestors: Some(vec![tid(60), task.id, tid(50)]),
+        ..facts(&task, target)
+    };
+    assert_eq!(
+        decide_move(&cycle, None, at(500)),
+        MoveDecision::Invalid(PlacementError::Tree(TreeError::Cycle))
+    );
+    // Under a task at depth 2, a task with two levels of subtasks would reach depth 5.
+    let deep = MoveFacts {
+        ancestors: Some(vec![tid(60), tid(61)]),
+        subtree_height: 3,
+        ..facts(&task, target)
+    };
+    assert_eq!(
+        decide_move(&deep, None, at(500)),
+        MoveDecision::Invalid(PlacementError::Tree(TreeError::TooDeep { max: 4 }))
+    );
+    let fits = MoveFacts {
+        subtree_height: 2,
+        ..deep.clone()
+    };
+    assert!(matches!(
+        decide_move(&fits, None, at(500)),
+        MoveDecision::Write { .. }
+    ));
+    let no_sibling = MoveFacts {
+        neighbours: None,
+        ..facts(
+            &task,
+            MoveTarget {
+                place: Place::After(tid(8)),
+                ..target
+            },
+        )
+    };
+    assert_eq!(
+        decide_move(&no_sibling, None, at(500)),
+        MoveDecision::Invalid(PlacementError::UnknownSibling)
+    );
+}
+
+#[test]
+fn a_move_to_a_list_the_assignee_is_not_in_clears_the_assignee() {
+    let task = placed_task();
+    let target = MoveTarget {
+        list_id: other_list(),
+        parent_id: None,
+        place: Place::Last,
+    };
+    let f = MoveFacts {
+        ancestors: Some(Vec::new()),
+        neighbours: Some((Some(pos("a9")), None)),
+        assignee_stays: false,
+        ..facts(&task, target)
+    };
+    match decide_move(&f, None, at(500)) {
+        MoveDecision::Write {
+            position,
+            clear_assignee,
+            ..
+        } => {
+            assert!(clear_assignee);
+            assert!(position > pos("a9"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_new_task_goes_last_and_no_deeper_than_four_levels() {
+    assert_eq!(place_new_task(0, None), Ok(Position::first()));
+    let after = place_new_task(3, Some(&pos("b12")));
+    assert!(matches!(&after, Ok(p) if *p > pos("b12")), "{after:?}");
+    // After a key the migration gave an existing task.
+    let legacy = pos("z0190a1b2c3d4e5f60718293a4b5c6d7e1");
+    assert!(matches!(place_new_task(0, Some(&legacy)), Ok(p) if p > legacy));
+    assert_eq!(
+        place_new_task(4, None),
+        Err(PlacementError::Tree(TreeError::TooDeep { max: 4 }))
+    );
+}
+
+#[tokio::test]
+async fn move_outcomes_become_the_errors_the_api_maps() {
+    let outcomes = [
+        (MoveOutcome::NotFound, "not found"),
+        (MoveOutcome::UnknownList, "unknown list"),
+        (MoveOutcome::Refused, "version"),
+        (MoveOutcome::Denied(AccessRefusal::ReadOnly), "forbidden"),
+        (MoveOutcome::Denied(AccessRefusal::Archived), "archived"),
+        (
+            MoveOutcome::Invalid(PlacementError::UnknownSibling),
+            "placement",
+        ),
+        (MoveOutcome::Moved(placed_task()), "ok"),
+        (MoveOutcome::Unchanged(placed_task()), "ok"),
+    ];
+    for (outcome, expected) in outcomes {
+        let mut repo = MockTaskRepository::new();
+        repo.expect_move_with()
+            .times(1)
+            .withf(|_, id, request, _| *id == tid(99) && request.after_id == Some(None))
+            .returning(move |_, _, _, _| Ok(outcome.clone()));
+        let request = TaskMove {
+            after_id: Some(None),
+            ..TaskMove::default()
+        };
+        let result = service(repo, 100)
+            .move_task(&caller(), tid(99), request, None)
+            .await;
+        let got = match result {
+            Ok(_) => "ok",
+            Err(TaskError::NotFound) => "not found",
+            Err(TaskError::UnknownList) => "unknown list",
+            Err(TaskError::VersionMismatch) => "version",
+            Err(TaskError::Forbidden {
+                needs: ListRole::Editor,
+            }) => "forbidden",
+            Err(TaskError::ListArchived) => "archived",
+            Err(TaskError::Placement(PlacementError::UnknownSibling)) => "placement",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(got, expected);
+    }
+}
+
+#[tokio::test]
+async fn the_move_decision_storage_is_given_is_the_domains() {
+    // Storage hands the facts to the decision it was given: a viewer is refused there.
+    let mut repo = MockTaskRepository::new();
+    repo.expect_move_with()
+        .times(1)
+        .returning(|_, _, _, decide| {
+            let task = placed_task();
+            let f = MoveFacts {
+                source: TaskAccess {
+                    role: ListRole::Viewer,
+                    archived: false,
+                },
+                ..facts(
+                    &task,
+                    MoveTarget {
+                        list_id: task.list_id,
+                        parent_id: None,
+                        place: Place::First,
+                    },
+                )
+            };
+            Ok(match decide(&f) {
+                MoveDecision::Deny(refusal) => MoveOutcome::Denied(refusal),
+                other => panic!("{other:?}"),
+            })
+        });
+    let result = service(repo, 100)
+        .move_task(&caller(), tid(99), TaskMove::default(), None)
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(TaskError::Forbidden {
+                needs: ListRole::Editor
+            })
+        ),
+        "{result:?}"
     );
 }

@@ -91,10 +91,10 @@ async fn every_task_write_records_one_change_and_no_op_records_none(
     let (tasks, log) = (db.tasks(), db.changes());
     let owner = registered(&db, 1).await?;
     let start = log.present().await?;
-    let first = new_task(owner, 10, t(1)?, &["a"])?;
-    let second = new_task(owner, 11, t(2)?, &[])?;
-    tasks.insert(first.clone(), None).await?;
-    tasks.insert(second.clone(), None).await?;
+    let mut first = new_task(owner, 10, t(1)?, &["a"])?;
+    let mut second = new_task(owner, 11, t(2)?, &[])?;
+    tasks.insert_placed(&mut first, None).await?;
+    tasks.insert_placed(&mut second, None).await?;
     let done = TaskChanges {
         is_done: true,
         completed_at: Some(t(3)?),
@@ -408,8 +408,8 @@ async fn a_reader_following_concurrent_writers_on_two_instances_gets_every_chang
             for k in 0..TASKS_PER_WRITER {
                 let n = 1_000 * (w + 1) + k;
                 let created = t(i64::try_from(n)? * 100)?;
-                let task = new_task(user, n, created, &["hammer"])?;
-                tasks.insert(task.clone(), None).await?;
+                let mut task = new_task(user, n, created, &["hammer"])?;
+                tasks.insert_placed(&mut task, None).await?;
                 let mut instants = vec![created];
                 for u in 1..=UPDATES {
                     let now = t(i64::try_from(n)? * 100 + u)?;

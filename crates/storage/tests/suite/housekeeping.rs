@@ -200,21 +200,21 @@ async fn a_deleted_task_goes_to_the_trash_with_its_subtasks_until_the_purge(
     let db = migrated(&backend, settings()).await?;
     let tasks = db.tasks();
     let owner = registered(&db, 1).await?;
-    let parent = new_task(owner, 10, t(0)?, &["a"])?;
-    let child = Task {
+    let mut parent = new_task(owner, 10, t(0)?, &["a"])?;
+    let mut child = Task {
         parent_id: Some(parent.id),
         ..new_task(owner, 11, t(1)?, &["b"])?
     };
-    let grandchild = Task {
+    let mut grandchild = Task {
         parent_id: Some(child.id),
         ..new_task(owner, 12, t(2)?, &[])?
     };
-    let kept = new_task(owner, 13, t(3)?, &[])?;
-    for task in [&parent, &child, &grandchild, &kept] {
-        assert_eq!(
-            tasks.insert(task.clone(), None).await?,
-            TaskInsert::Inserted
-        );
+    let mut kept = new_task(owner, 13, t(3)?, &[])?;
+    for task in [&mut parent, &mut child, &mut grandchild, &mut kept] {
+        assert!(matches!(
+            tasks.insert_placed(task, None).await?,
+            TaskInsert::Inserted { .. }
+        ));
     }
     let cursor = db.changes().present().await?;
     let before_trash = Utc::now() - chrono::TimeDelta::seconds(1);

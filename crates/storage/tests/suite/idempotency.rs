@@ -61,12 +61,12 @@ async fn try_complete(
     key: &IdempotencyKey,
     reserved_at: DateTime<Utc>,
 ) -> Result<Option<Task>, BoxError> {
-    let task = fresh_task(owner, reserved_at, &["keyed", "ärger über 100% _x_ \\"])?;
+    let mut task = fresh_task(owner, reserved_at, &["keyed", "ärger über 100% _x_ \\"])?;
     let stored = db
         .tasks()
-        .insert_for_key(task.clone(), held(owner, key, reserved_at), None)
+        .insert_for_key_placed(&mut task, held(owner, key, reserved_at), None)
         .await?;
-    Ok((stored == TaskInsert::Inserted).then_some(task))
+    Ok(matches!(stored, TaskInsert::Inserted { .. }).then_some(task))
 }
 
 /// [`try_complete`] of a reservation the test knows is held.
@@ -153,13 +153,13 @@ async fn idempotency_keys_are_reserved_once_then_replayed(#[case] backend: Backe
         reserve(&*keys, owner, &other, "fp-9", now).await?,
         Reservation::Reserved
     );
-    let bare = fresh_task(owner, now, &[])?;
-    assert!(
+    let mut bare = fresh_task(owner, now, &[])?;
+    assert!(matches!(
         db.tasks()
-            .insert_for_key(bare.clone(), held(owner, &other, now), None)
-            .await?
-            == TaskInsert::Inserted
-    );
+            .insert_for_key_placed(&mut bare, held(owner, &other, now), None)
+            .await?,
+        TaskInsert::Inserted { .. }
+    ));
     assert_eq!(
         reserve(&*keys, owner, &other, "fp-9", t(SECOND)?).await?,
         completed("fp-9", &bare)

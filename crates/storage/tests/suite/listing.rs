@@ -38,6 +38,8 @@ fn compare(a: &Task, b: &Task, sort: TaskSort) -> Order {
         TaskSortField::UpdatedAt => a.updated_at.cmp(&b.updated_at),
         TaskSortField::Priority => a.priority.rank().cmp(&b.priority.rank()),
         TaskSortField::Title => a.title.sort_key().cmp(&b.title.sort_key()),
+        // Bytewise, as storage compares positions.
+        TaskSortField::Position => a.position.as_bytes().cmp(b.position.as_bytes()),
         TaskSortField::DueAt => match (a.due_at, b.due_at) {
             (Some(x), Some(y)) => x.cmp(&y),
             (Some(_), None) => return Order::Less,
@@ -122,9 +124,9 @@ fn day(s: i64) -> Result<DateTime<Utc>, BoxError> {
     t(s * 1_000_000)
 }
 
-async fn insert_all(tasks: &dyn TaskRepository, all: &[Task]) -> TestResult {
+async fn insert_all(tasks: &dyn TaskRepository, all: &mut [Task]) -> TestResult {
     for task in all {
-        tasks.insert(task.clone(), None).await?;
+        tasks.insert_placed(task, None).await?;
     }
     Ok(())
 }
@@ -219,9 +221,9 @@ async fn filter_setup(
     let db = migrated(backend, settings()).await?;
     let (alice, bob) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
-    let mine = filter_fixture(alice, 0)?;
-    insert_all(&*tasks, &mine).await?;
-    insert_all(&*tasks, &filter_fixture(bob, 100)?).await?;
+    let mut mine = filter_fixture(alice, 0)?;
+    insert_all(&*tasks, &mut mine).await?;
+    insert_all(&*tasks, &mut filter_fixture(bob, 100)?).await?;
     Ok((db, alice, bob, mine))
 }
 
@@ -445,6 +447,7 @@ async fn listing_combines_filters_and_never_shows_other_owners_tasks(
     let tasks = &*tasks;
     let everything = TaskFilter {
         list_id: None,
+        parent: None,
         assignee: None,
         is_done: Some(false),
         priority: Some(Priority::Medium),
@@ -515,7 +518,19 @@ async fn listing_combines_filters_and_never_shows_other_owners_tasks(
             &[],
         ),
     ];
-    let bobs = filter_fixture(bob, 100)?;
+    // Bob's fixture as stored: at the positions storage placed his tasks at.
+    let placed: HashMap<TaskId, String> = all_of(tasks, bob)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.position))
+        .collect();
+    let mut bobs = filter_fixture(bob, 100)?;
+    for task in &mut bobs {
+        task.position = placed
+            .get(&task.id)
+            .cloned()
+            .ok_or("bob's task is missing")?;
+    }
     for (filter, expected) in cases {
         assert_filter(tasks, alice, &all, filter.clone(), expected).await?;
         assert_filter(tasks, bob, &bobs, filter.clone(), expected).await?;
@@ -559,7 +574,7 @@ async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
     ];
     let mut all = Vec::new();
     for (n, title, created, updated, due, priority) in rows {
-        let task = Task {
+        let mut task = Task {
             created_at: at(created)?,
             updated_at: at(updated)?,
             due_at: due.map(day).transpose()?,
@@ -567,7 +582,7 @@ async fn listing_sorts_by_every_field_both_ways_with_ties_broken_by_id(
             tags: Tags::parse(&[format!("t{n}")])?,
             ..task(owner, n, title)?
         };
-        tasks.insert(task.clone(), None).await?;
+        tasks.insert_placed(&mut task, None).await?;
         all.push(task);
     }
     // Another owner's task that would sort first in every order.
@@ -650,8 +665,8 @@ async fn titles_sort_by_unicode_lower_case_as_code_points(#[case] backend: Backe
     let mut all = Vec::new();
     for (n, title) in (1u128..).zip(titles) {
         // Ids descending against the titles, so that ties cannot pass by insertion order.
-        let task = task(owner, 100 - n, title)?;
-        tasks.insert(task.clone(), None).await?;
+        let mut task = task(owner, 100 - n, title)?;
+        tasks.insert_placed(&mut task, None).await?;
         all.push(task);
     }
     let asc = TaskSort {
@@ -796,8 +811,8 @@ async fn keyset_pages_visit_every_task_once_in_order_for_every_sort(
     let mut rng = Rng(0x5eed_0001);
     let mut all = Vec::new();
     for serial in 0..25 {
-        let task = varied_task(owner, serial, &mut rng)?;
-        tasks.insert(task.clone(), None).await?;
+        let mut task = varied_task(owner, serial, &mut rng)?;
+        tasks.insert_placed(&mut task, None).await?;
         all.push(task);
     }
     for serial in 25..30 {
@@ -847,8 +862,8 @@ async fn keyset_pages_with_filters_visit_every_match_once(#[case] backend: Backe
     let mut rng = Rng(0x5eed_0002);
     let mut all = Vec::new();
     for serial in 0..30 {
-        let task = varied_task(owner, serial, &mut rng)?;
-        tasks.insert(task.clone(), None).await?;
+        let mut task = varied_task(owner, serial, &mut rng)?;
+        tasks.insert_placed(&mut task, None).await?;
         all.push(task);
     }
     let filters = [
@@ -952,8 +967,8 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
         let mut doomed: Vec<TaskId> = Vec::new();
         for k in 0..24 {
             serial += 1;
-            let task = varied_task(owner, serial, &mut rng)?;
-            tasks.insert(task.clone(), None).await?;
+            let mut task = varied_task(owner, serial, &mut rng)?;
+            tasks.insert_placed(&mut task, None).await?;
             if k % 3 == 0 {
                 doomed.push(task.id);
             }
@@ -1012,7 +1027,7 @@ async fn keyset_pages_stay_exact_while_tasks_come_and_go_between_pages(
                         ..last.clone()
                     };
                 }
-                tasks.insert(task.clone(), None).await?;
+                tasks.insert_placed(&mut task, None).await?;
                 if compare(&task, &last, sort) == Order::Greater {
                     must.insert(task.id);
                 } else {
@@ -1057,8 +1072,8 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
         let mut doomed = Vec::new();
         let known: Arc<Mutex<HashSet<TaskId>>> = Arc::new(Mutex::new(HashSet::new()));
         for k in 0..30 {
-            let task = varied_task(owner, 1_000 * u64::try_from(i)? + k, &mut rng)?;
-            tasks.insert(task.clone(), None).await?;
+            let mut task = varied_task(owner, 1_000 * u64::try_from(i)? + k, &mut rng)?;
+            tasks.insert_placed(&mut task, None).await?;
             known.lock().map_err(|_| "poisoned")?.insert(task.id);
             if k % 3 == 0 {
                 doomed.push(task.id);
@@ -1078,9 +1093,9 @@ async fn keyset_pages_stay_exact_under_concurrent_inserts_and_deletes(
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    let task = varied_task(owner, 1_000 * 1_000 + 100 * n, &mut rng)?;
+                    let mut task = varied_task(owner, 1_000 * 1_000 + 100 * n, &mut rng)?;
                     known.lock().map_err(|_| "poisoned")?.insert(task.id);
-                    tasks.insert(task.clone(), None).await?;
+                    tasks.insert_placed(&mut task, None).await?;
                     inserted.push(task.id);
                     operations += 1;
                     // Delete a doomed task, or one of those just inserted.
@@ -1254,7 +1269,9 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
         tags: Tags::parse(&["home"])?,
         ..task(owner, 2, "Zebra")?
     };
-    insert_all(&*tasks, &[dated.clone(), undated.clone()]).await?;
+    let mut both = [dated, undated];
+    insert_all(&*tasks, &mut both).await?;
+    let [dated, undated] = both;
     let other = registered(&db, 2).await?;
     let mut rng = Rng(0x5eed_0004);
     for serial in 10..40 {
@@ -1265,6 +1282,7 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
 
     let everything = TaskFilter {
         list_id: None,
+        parent: None,
         assignee: Some(None),
         is_done: Some(false),
         priority: Some(Priority::High),
@@ -1347,6 +1365,50 @@ async fn every_listing_query_is_served_by_an_index(#[case] backend: Backend) -> 
             },
         ));
     }
+    // Siblings in their order, of the top level and of a parent, both ways, after a cursor,
+    // and the parent filters under the default order.
+    let inbox = Some(ListId::inbox_of(owner));
+    for (parent_name, parent) in [("none", None), ("a task", Some(dated.id))] {
+        for descending in [false, true] {
+            let sort = TaskSort {
+                field: TaskSortField::Position,
+                descending,
+            };
+            let siblings = TaskListQuery {
+                filter: TaskFilter {
+                    list_id: inbox,
+                    parent: Some(parent),
+                    ..TaskFilter::default()
+                },
+                sort,
+                ..TaskListQuery::default()
+            };
+            cases.push((
+                format!("list_id, parent_id={parent_name}, sort={}", label(sort)),
+                siblings.clone(),
+            ));
+            cases.push((
+                format!(
+                    "list_id, parent_id={parent_name}, sort={} after a task",
+                    label(sort)
+                ),
+                TaskListQuery {
+                    after: Some(TaskCursor::after(&undated, sort)),
+                    ..siblings
+                },
+            ));
+        }
+        cases.push((
+            format!("parent_id={parent_name}"),
+            TaskListQuery {
+                filter: TaskFilter {
+                    parent: Some(parent),
+                    ..TaskFilter::default()
+                },
+                ..TaskListQuery::default()
+            },
+        ));
+    }
 
     let backend_name = db.backend_name();
     let mut failures = Vec::new();
@@ -1393,6 +1455,7 @@ fn label(sort: TaskSort) -> String {
         TaskSortField::DueAt => "due_at",
         TaskSortField::Priority => "priority",
         TaskSortField::Title => "title",
+        TaskSortField::Position => "position",
     };
     format!("{}{field}", if sort.descending { "-" } else { "" })
 }
@@ -1414,7 +1477,7 @@ async fn q_is_looked_up_in_the_search_index(#[case] backend: Backend) -> TestRes
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    insert_all(&*tasks, &[task(owner, 1, "Find the needle")?]).await?;
+    insert_all(&*tasks, &mut [task(owner, 1, "Find the needle")?]).await?;
     let backend_name = db.backend_name();
     if backend_name == "postgres" {
         // Many long tasks, one of which matches, and fresh statistics: the planner's own
@@ -1494,10 +1557,10 @@ async fn the_search_index_follows_updates_and_deletes(#[case] backend: Backend) 
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let all: Vec<Task> = (1..=5)
+    let mut all: Vec<Task> = (1..=5)
         .map(|n| task(owner, n, &format!("Alpha task {n}")))
         .collect::<Result<_, _>>()?;
-    insert_all(&*tasks, &all).await?;
+    insert_all(&*tasks, &mut all).await?;
     let found = |text: &'static str| {
         let tasks = tasks.clone();
         async move {
@@ -1560,7 +1623,7 @@ async fn the_search_bomb_is_looked_up_in_the_index(#[case] backend: Backend) -> 
     let db = migrated(&backend, settings()).await?;
     let bomber = registered(&db, 1).await?;
     let tasks = db.tasks();
-    insert_all(&*tasks, &[task(bomber, 1, "Only a title")?]).await?;
+    insert_all(&*tasks, &mut [task(bomber, 1, "Only a title")?]).await?;
     if db.backend_name() == "postgres" {
         let other = registered(&db, 2).await?;
         let mut conn = db.hold_connection()?;

@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rstest::rstest;
 use taskapi_domain::{
-    DeleteDecision, DeleteOutcome, InsertUserError, TaskInsert, TaskRepository, UpdateDecision,
-    UpdateOutcome,
+    DeleteDecision, DeleteOutcome, HeldKey, InsertUserError, PlacementError, TaskInsert,
+    TaskRepository, UpdateDecision, UpdateOutcome,
 };
 use taskapi_domain::{
     Description, Email, ListId, NewUser, PasswordHash, Priority, Role, StoreError, Tags, Task,
@@ -200,6 +200,52 @@ pub fn new_task(
         updated_at: created_at,
         version: 1,
     })
+}
+
+/// Storing new tasks as the domain does: storage places each last among its siblings, and
+/// the task takes the position it was given, so that it equals what reads give back.
+pub(crate) trait InsertPlaced {
+    /// [`TaskRepository::insert`], then the stored position into `task`.
+    async fn insert_placed(
+        &self,
+        task: &mut Task,
+        max_tasks: Option<u64>,
+    ) -> Result<TaskInsert, StoreError>;
+
+    /// [`TaskRepository::insert_for_key`], then the stored position into `task`.
+    async fn insert_for_key_placed(
+        &self,
+        task: &mut Task,
+        held: HeldKey,
+        max_tasks: Option<u64>,
+    ) -> Result<TaskInsert, StoreError>;
+}
+
+impl<T: TaskRepository + ?Sized> InsertPlaced for T {
+    async fn insert_placed(
+        &self,
+        task: &mut Task,
+        max_tasks: Option<u64>,
+    ) -> Result<TaskInsert, StoreError> {
+        let outcome = self.insert(task.clone(), max_tasks).await?;
+        if let TaskInsert::Inserted { position } = &outcome {
+            task.position.clone_from(position);
+        }
+        Ok(outcome)
+    }
+
+    async fn insert_for_key_placed(
+        &self,
+        task: &mut Task,
+        held: HeldKey,
+        max_tasks: Option<u64>,
+    ) -> Result<TaskInsert, StoreError> {
+        let outcome = self.insert_for_key(task.clone(), held, max_tasks).await?;
+        if let TaskInsert::Inserted { position } = &outcome {
+            task.position.clone_from(position);
+        }
+        Ok(outcome)
+    }
 }
 
 /// Deleting as the domain does for a client's (optional) version precondition.
@@ -439,19 +485,19 @@ async fn tasks_read_back_equal_with_tags_in_order(#[case] backend: Backend) -> T
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let tagged = Task {
+    let mut tagged = Task {
         is_done: true,
         completed_at: Some(t(999_999)?),
         priority: Priority::High,
         ..new_task(owner, 10, t(1)?, &["zeta", "alpha", "straße", "mid"])?
     };
-    let bare = Task {
+    let mut bare = Task {
         description: Description::empty(),
         due_at: None,
         ..new_task(owner, 11, t(2)?, &[])?
     };
-    tasks.insert(tagged.clone(), None).await?;
-    tasks.insert(bare.clone(), None).await?;
+    tasks.insert_placed(&mut tagged, None).await?;
+    tasks.insert_placed(&mut bare, None).await?;
     assert_eq!(
         tasks.find_for_member(owner, tagged.id).await?,
         Some(tagged.clone())
@@ -481,8 +527,8 @@ async fn a_corrupt_stored_priority_is_an_error_not_a_default(
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let task = new_task(owner, 20, t(1)?, &["x"])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(owner, 20, t(1)?, &["x"])?;
+    tasks.insert_placed(&mut task, None).await?;
     // Both schemas refuse such a rank (CHECK); go around them as corruption would.
     let around_the_check = match db.backend_name() {
         "sqlite" => "PRAGMA ignore_check_constraints = ON;",
@@ -524,8 +570,8 @@ async fn another_owner_can_neither_see_nor_change_a_task(#[case] backend: Backen
     let db = migrated(&backend, settings()).await?;
     let (alice, mallory) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
-    let task = new_task(alice, 10, t(0)?, &["secret"])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(alice, 10, t(0)?, &["secret"])?;
+    tasks.insert_placed(&mut task, None).await?;
 
     assert_eq!(tasks.find_for_member(mallory, task.id).await?, None);
     assert_eq!(all_of(&*tasks, mallory).await?, vec![]);
@@ -584,22 +630,22 @@ async fn listing_is_ordered_by_created_at_then_id_with_each_tasks_tags(
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
     // Inserted in an order that matches neither created_at nor id.
-    let newest = new_task(owner, 10, t(3_000_000)?, &["c"])?;
-    let tie_high_id = new_task(owner, 0xff00, t(1_000_000)?, &["b2", "b1"])?;
-    let oldest = new_task(owner, 0xffff, t(-5)?, &[])?;
-    let tie_low_id = new_task(owner, 0x00ff, t(1_000_000)?, &["a"])?;
+    let mut newest = new_task(owner, 10, t(3_000_000)?, &["c"])?;
+    let mut tie_high_id = new_task(owner, 0xff00, t(1_000_000)?, &["b2", "b1"])?;
+    let mut oldest = new_task(owner, 0xffff, t(-5)?, &[])?;
+    let mut tie_low_id = new_task(owner, 0x00ff, t(1_000_000)?, &["a"])?;
     // One microsecond later than the ties: must sort after them although its id is lowest.
-    let just_after = new_task(owner, 1, t(1_000_001)?, &["d"])?;
-    let others = new_task(other, 20, t(0)?, &["x"])?;
+    let mut just_after = new_task(owner, 1, t(1_000_001)?, &["d"])?;
+    let mut others = new_task(other, 20, t(0)?, &["x"])?;
     for task in [
-        &newest,
-        &tie_high_id,
-        &oldest,
-        &tie_low_id,
-        &just_after,
-        &others,
+        &mut newest,
+        &mut tie_high_id,
+        &mut oldest,
+        &mut tie_low_id,
+        &mut just_after,
+        &mut others,
     ] {
-        tasks.insert(task.clone(), None).await?;
+        tasks.insert_placed(task, None).await?;
     }
     let listed = all_of(&*tasks, owner).await?;
     assert_eq!(
@@ -625,8 +671,8 @@ async fn update_bumps_version_sets_updated_at_and_replaces_tags(
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let task = new_task(owner, 10, t(0)?, &["old", "stale"])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(owner, 10, t(0)?, &["old", "stale"])?;
+    tasks.insert_placed(&mut task, None).await?;
 
     let now = t(60_000_001)?;
     let changes = TaskChanges {
@@ -697,8 +743,8 @@ async fn update_with_a_stale_version_is_refused_and_changes_nothing(
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let task = new_task(owner, 10, t(0)?, &["keep"])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(owner, 10, t(0)?, &["keep"])?;
+    tasks.insert_placed(&mut task, None).await?;
     let first = TaskChanges {
         title: TaskTitle::parse("First writer")?,
         ..changes_of(&task)
@@ -754,8 +800,8 @@ async fn update_of_a_missing_task_is_not_found(#[case] backend: Backend) -> Test
     let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
-    let task = new_task(owner, 10, t(0)?, &[])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(owner, 10, t(0)?, &[])?;
+    tasks.insert_placed(&mut task, None).await?;
     let missing = TaskId::from_uuid(Uuid::from_u128(11));
     let outcome = update_if_version(&*tasks, owner, missing, 1, changes_of(&task), t(1)?).await?;
     assert_eq!(outcome, UpdateOutcome::NotFound);
@@ -786,8 +832,8 @@ async fn concurrent_updates_expecting_one_version_let_exactly_one_win(
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let task = new_task(owner, 10, t(0)?, &["start"])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(owner, 10, t(0)?, &["start"])?;
+    tasks.insert_placed(&mut task, None).await?;
 
     let mut handles = Vec::new();
     for n in 0..16 {
@@ -834,11 +880,11 @@ async fn concurrent_updates_all_apply_in_turn_and_none_is_lost(
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let task = Task {
+    let mut task = Task {
         description: Description::empty(),
         ..new_task(owner, 10, t(0)?, &["start"])?
     };
-    tasks.insert(task.clone(), None).await?;
+    tasks.insert_placed(&mut task, None).await?;
 
     let mut handles = Vec::new();
     for n in 0..WRITERS {
@@ -924,8 +970,8 @@ async fn a_kept_update_returns_the_task_unchanged(#[case] backend: Backend) -> T
     let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
-    let task = new_task(owner, 10, t(0)?, &["b", "a"])?;
-    tasks.insert(task.clone(), None).await?;
+    let mut task = new_task(owner, 10, t(0)?, &["b", "a"])?;
+    tasks.insert_placed(&mut task, None).await?;
     let renamed = TaskChanges {
         title: TaskTitle::parse("Renamed")?,
         ..changes_of(&task)
@@ -983,10 +1029,10 @@ async fn delete_trashes_the_task_and_the_purge_removes_it_with_its_tags(
     let db = migrated(&backend, settings()).await?;
     let owner = registered(&db, 1).await?;
     let tasks = db.tasks();
-    let doomed = new_task(owner, 10, t(0)?, &["a", "b"])?;
-    let kept = new_task(owner, 11, t(1)?, &["a"])?;
-    tasks.insert(doomed.clone(), None).await?;
-    tasks.insert(kept.clone(), None).await?;
+    let mut doomed = new_task(owner, 10, t(0)?, &["a", "b"])?;
+    let mut kept = new_task(owner, 11, t(1)?, &["a"])?;
+    tasks.insert_placed(&mut doomed, None).await?;
+    tasks.insert_placed(&mut kept, None).await?;
 
     assert_eq!(
         tasks.delete_if_version(owner, doomed.id, None).await?,
@@ -1036,10 +1082,10 @@ async fn delete_with_an_expected_version_checks_it(#[case] backend: Backend) -> 
     let db = migrated(&backend, settings()).await?;
     let (owner, other) = (registered(&db, 1).await?, registered(&db, 2).await?);
     let tasks = db.tasks();
-    let task = new_task(owner, 10, t(0)?, &["a", "b"])?;
-    let kept = new_task(owner, 11, t(1)?, &["c"])?;
-    tasks.insert(task.clone(), None).await?;
-    tasks.insert(kept.clone(), None).await?;
+    let mut task = new_task(owner, 10, t(0)?, &["a", "b"])?;
+    let mut kept = new_task(owner, 11, t(1)?, &["c"])?;
+    tasks.insert_placed(&mut task, None).await?;
+    tasks.insert_placed(&mut kept, None).await?;
     let changes = TaskChanges {
         title: TaskTitle::parse("Second version")?,
         ..changes_of(&task)
@@ -1100,8 +1146,8 @@ async fn deleting_a_user_deletes_their_tasks_and_tags(#[case] backend: Backend) 
             .insert(new_task(leaving, 10 + n, t(0)?, &["x", "y"])?, None)
             .await?;
     }
-    let kept = new_task(staying, 20, t(0)?, &["x"])?;
-    tasks.insert(kept.clone(), None).await?;
+    let mut kept = new_task(staying, 20, t(0)?, &["x"])?;
+    tasks.insert_placed(&mut kept, None).await?;
 
     {
         let mut conn = db.hold_connection()?;
@@ -1145,31 +1191,31 @@ async fn a_task_quota_holds_under_concurrent_inserts(#[case] backend: Backend) -
     }
     let inserted = outcomes
         .iter()
-        .filter(|o| **o == TaskInsert::Inserted)
+        .filter(|o| matches!(o, TaskInsert::Inserted { .. }))
         .count();
     assert_eq!(inserted, 5, "{outcomes:?}");
     assert!(
         outcomes
             .iter()
-            .all(|o| matches!(o, TaskInsert::Inserted | TaskInsert::QuotaExceeded))
+            .all(|o| matches!(o, TaskInsert::Inserted { .. } | TaskInsert::QuotaExceeded))
     );
     assert_eq!(
         all_of(&*tasks, owner).await?.len(),
         5,
         "nothing more stored"
     );
-    assert_eq!(
+    assert!(matches!(
         tasks
             .insert(new_task(other, 200, t(0)?, &[])?, Some(5))
             .await?,
-        TaskInsert::Inserted
-    );
-    assert_eq!(
+        TaskInsert::Inserted { .. }
+    ));
+    assert!(matches!(
         tasks
             .insert(new_task(owner, 201, t(0)?, &[])?, None)
             .await?,
-        TaskInsert::Inserted
-    );
+        TaskInsert::Inserted { .. }
+    ));
     Ok(())
 }
 
@@ -1198,7 +1244,13 @@ async fn tasks_of_an_unknown_owner_are_refused(#[case] backend: Backend) -> Test
             ..new_task(owner, 20 + n, t(0)?, &["t"])?
         };
         let result = tasks.insert(orphan, None).await;
-        assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Ok(TaskInsert::Misplaced(PlacementError::UnknownParent))
+            ),
+            "{result:?}"
+        );
     }
     assert_eq!(all_of(&*tasks, ghost).await?, vec![]);
     assert_eq!(all_of(&*tasks, owner).await?, vec![]);
@@ -1222,9 +1274,9 @@ async fn many_concurrent_writers_all_succeed(#[case] backend: Backend) -> TestRe
     for n in 0..50u128 {
         let tasks = Arc::clone(&tasks);
         let created = t(i64::try_from(n)?)?;
-        let task = new_task(owner, 100 + n, created, &["bulk", "concurrent"])?;
+        let mut task = new_task(owner, 100 + n, created, &["bulk", "concurrent"])?;
         handles.push(tokio::spawn(async move {
-            tasks.insert(task.clone(), None).await?;
+            tasks.insert_placed(&mut task, None).await?;
             // A write right after, to mix inserts with updates.
             let changes = TaskChanges {
                 is_done: true,

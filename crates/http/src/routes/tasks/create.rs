@@ -11,7 +11,7 @@ use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Respo
 use paperclip::v2::schema::Apiv2Schema;
 use taskapi_domain::{
     Created, Description, IdempotentRequest, ListId, Priority, Tag, TagProblem, Tags, TagsError,
-    TaskDraft, TaskTitle, UserId, ValidationErrors,
+    TaskDraft, TaskId, TaskTitle, UserId, ValidationErrors,
 };
 
 use super::{NEW_TASK_READ_ONLY, PRIORITIES, TaskResponse, etag};
@@ -25,8 +25,10 @@ use crate::idempotency::{IdempotencyKeyHeader, IdempotentBody};
 use crate::query::NoQuery;
 
 /// Creates a task in one of the caller's lists (their inbox unless `list_id` names another;
-/// editors and owners only), last among its siblings; with `Idempotency-Key`, at most once.
-/// 409 past the account's task quota or in an archived list; 429 past its writes per minute.
+/// editors and owners only), as a subtask of `parent_id` if given, last among its siblings;
+/// with `Idempotency-Key`, at most once. 409 past the account's task quota or in an
+/// archived list; 422 for a parent that is not a task of the list or sits at the deepest
+/// level (4); 429 past the account's writes per minute.
 #[api_v2_operation(operation_id = "create_task", tags(Tasks))]
 pub async fn create(
     state: Data<AppState>,
@@ -147,6 +149,13 @@ const LIST_ID: Field = Field::new(
     "The list to create it in (editors and owners); default, or null: the caller's inbox.",
 )
 .nullable();
+const PARENT_ID: Field = Field::new(
+    "parent_id",
+    Kind::Text(UUID_RULE),
+    "The task of the same list to make it a subtask of (at most 4 levels); default, or null: \
+     the top level.",
+)
+.nullable();
 /// The assignee field of a new task or an update.
 pub(crate) const ASSIGNEE_ID: Field = Field::new(
     "assignee_id",
@@ -185,6 +194,7 @@ impl RequestBody for CreateTaskRequest {
     const DESCRIPTION: &'static str = "A new task. Only `title` is required.";
     const FIELDS: &'static [Field] = &[
         LIST_ID,
+        PARENT_ID,
         TITLE,
         DESCRIPTION,
         IS_DONE,
@@ -200,6 +210,13 @@ impl RequestBody for CreateTaskRequest {
         let list_id = match f.string(LIST_ID) {
             Some(Slot::Present(raw)) => f
                 .check(LIST_ID, raw.parse::<ListId>().map_err(|_| NOT_A_UUID))
+                .map(Some),
+            Some(Slot::Absent | Slot::Null) => Some(None),
+            None => None,
+        };
+        let parent_id = match f.string(PARENT_ID) {
+            Some(Slot::Present(raw)) => f
+                .check(PARENT_ID, raw.parse::<TaskId>().map_err(|_| NOT_A_UUID))
                 .map(Some),
             Some(Slot::Absent | Slot::Null) => Some(None),
             None => None,
@@ -241,6 +258,7 @@ impl RequestBody for CreateTaskRequest {
         };
         Some(TaskDraft {
             list_id: list_id?,
+            parent_id: parent_id?,
             assignee_id: assignee_id?,
             title: title?,
             description: description?,

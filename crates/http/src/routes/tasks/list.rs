@@ -29,12 +29,13 @@ use crate::reply::JsonOk;
 use crate::search_gate::SearchTurn;
 
 /// The fields tasks can be sorted by: each API name with its domain field.
-const SORTS: [(&str, TaskSortField); 5] = [
+const SORTS: [(&str, TaskSortField); 6] = [
     ("created_at", TaskSortField::CreatedAt),
     ("updated_at", TaskSortField::UpdatedAt),
     ("due_at", TaskSortField::DueAt),
     ("priority", TaskSortField::Priority),
     ("title", TaskSortField::Title),
+    ("position", TaskSortField::Position),
 ];
 
 /// The API names of [`SORTS`], for error messages and the OpenAPI document.
@@ -60,6 +61,20 @@ fn parse_sort(raw: &str) -> Result<TaskSort, String> {
         .map(|&(_, field)| TaskSort { field, descending })
         .ok_or_else(|| pagination::bad_sort(&SORT_FIELDS))
 }
+
+/// Parses `parent_id`: `none` (top-level tasks), or a task's id.
+fn parse_parent(raw: &str) -> Result<Option<TaskId>, &'static str> {
+    match raw {
+        "none" => Ok(None),
+        id => id
+            .parse::<TaskId>()
+            .map(Some)
+            .map_err(|_| "must be none or a task id"),
+    }
+}
+
+/// Why `sort=position` is refused without one list and one parent.
+const POSITION_NEEDS_SIBLINGS: &str = "position orders the subtasks of one parent: it needs list_id and parent_id (a task id, or none for the top level)";
 
 /// Parses `assignee` but `me`: `none`, or a member's id.
 fn parse_assignee(raw: &str) -> Result<Option<UserId>, &'static str> {
@@ -145,6 +160,9 @@ impl TaskListParams {
                 raw.parse::<ListId>().map_err(|_| super::create::NOT_A_UUID),
             );
         }
+        if let Some(raw) = params.take("parent_id") {
+            filter.parent = errors.check("parent_id", parse_parent(&raw));
+        }
         let mut assigned_to_me = false;
         if let Some(raw) = params.take("assignee") {
             if raw == "me" {
@@ -197,6 +215,15 @@ impl TaskListParams {
             Some(raw) => errors.check("cursor", decode_cursor(&raw, sort)),
             None => None,
         };
+        let query = TaskListQuery {
+            filter,
+            sort,
+            size,
+            after,
+        };
+        if sort_ok && !query.sorts_siblings() {
+            errors.push("sort", POSITION_NEEDS_SIBLINGS);
+        }
         // Parameter errors first, in the order of the parameters above, then unknown ones.
         match params.finish() {
             Ok(()) => {}
@@ -206,15 +233,7 @@ impl TaskListParams {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        Ok((
-            TaskListQuery {
-                filter,
-                sort,
-                size,
-                after,
-            },
-            assigned_to_me,
-        ))
+        Ok((query, assigned_to_me))
     }
 
     /// The query for the domain, `assignee=me` meaning `caller`.
@@ -241,6 +260,7 @@ fn encode_cursor(cursor: &TaskCursor) -> String {
         SortKey::NoDueDate => ("n", String::new()),
         SortKey::Priority(rank) => ("p", rank.to_string()),
         SortKey::Title(title) => ("s", title.clone()),
+        SortKey::Position(position) => ("o", position.clone()),
     };
     pagination::encode_cursor(&[
         &sort_param(cursor.sort),
@@ -265,6 +285,7 @@ fn decode_cursor(raw: &str, sort: TaskSort) -> Result<TaskCursor, String> {
         "n" => SortKey::NoDueDate,
         "p" => SortKey::Priority(value.parse().map_err(|_| NOT_OURS.to_owned())?),
         "s" => SortKey::Title(value.clone()),
+        "o" => SortKey::Position(value.clone()),
         _ => return Err(NOT_OURS.into()),
     };
     let cursor = TaskCursor {
@@ -332,8 +353,9 @@ impl OperationModifier for TaskListParams {
         q.max_length = u32::try_from(SearchText::MAX_CHARS).ok();
         q.pattern = Some(NO_CONTROL.into());
         let sort = sort_parameter(
-            "Order: created_at (default), updated_at, due_at, priority or title; prefix - for descending. \
-             Ties are broken by id; tasks without due_at come last either way.",
+            "Order: created_at (default), updated_at, due_at, priority, title or position (the \
+             order of siblings; needs list_id and parent_id); prefix - for descending. Ties are \
+             broken by id; tasks without due_at come last either way.",
             &SORT_FIELDS,
         );
         let assignee = query_parameter(
@@ -350,8 +372,16 @@ impl OperationModifier for TaskListParams {
             Some(DataTypeFormat::Uuid),
         );
         list_id.max_length = Some(45);
+        let mut parent_id = query_parameter(
+            "parent_id",
+            "Only the subtasks of this task, or (none) only top-level tasks.",
+            DataType::String,
+            None,
+        );
+        parent_id.max_length = Some(45);
         for parameter in [
             list_id,
+            parent_id,
             assignee,
             query_parameter(
                 "is_done",
@@ -426,6 +456,8 @@ mod tests {
             "-due_at",
             "priority",
             "-title",
+            "position",
+            "-position",
         ] {
             let sort = parse_sort(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(sort_param(sort), raw);

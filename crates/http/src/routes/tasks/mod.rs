@@ -1,4 +1,4 @@
-//! The tasks of the caller's lists (`/tasks`, `/tasks/{id}`): what the task routes share —
+//! The tasks of the caller's lists (`/tasks`, `/tasks/{id}`, `/tasks/{id}/move`): what the task routes share —
 //! the task as the API shows it, its `ETag`, the fields a client may send back unchanged —
 //! and their route table. A task of a list the caller is not a member of, a missing one and
 //! an invalid id are all 404.
@@ -7,6 +7,7 @@ mod create;
 mod delete;
 mod get;
 pub(crate) mod list;
+mod moving;
 mod update;
 
 use actix_web::http::header::ETAG;
@@ -20,7 +21,7 @@ use super::resource;
 use crate::body::schema;
 use crate::reply::JsonOk;
 
-/// Registers `/tasks` and `/tasks/{id}`.
+/// Registers `/tasks`, `/tasks/{id}` and `/tasks/{id}/move`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/tasks", "GET, POST")
@@ -33,7 +34,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update::update))
             .route(web::put().to(update::put))
             .route(web::delete().to(delete::delete)),
-    );
+    )
+    .service(resource("/tasks/{id}/move", "POST").route(web::post().to(moving::move_task)));
 }
 
 /// The schemas of these routes' request bodies.
@@ -41,6 +43,7 @@ pub(super) fn request_bodies() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         schema::<create::CreateTaskRequest>(),
         schema::<update::UpdateTaskRequest>(),
+        schema::<moving::MoveTaskRequest>(),
     ]
 }
 

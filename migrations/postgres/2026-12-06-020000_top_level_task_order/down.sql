@@ -1,0 +1,1 @@
+DROP INDEX tasks_top_level_position;
