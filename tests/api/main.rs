@@ -32,6 +32,7 @@ mod lists;
 mod logs;
 mod mail;
 mod metrics;
+mod moving;
 mod openapi;
 mod request_ids;
 mod sessions;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, TestUser, random_id, string};
 
-async fn shared_list(app: &TestApp, owner: &TestUser) -> String {
+pub(crate) async fn shared_list(app: &TestApp, owner: &TestUser) -> String {
     let list = app
         .call_json(
             Method::POST,
@@ -33,7 +33,7 @@ async fn invite(app: &TestApp, owner: &TestUser, list: &str, email: &str, role: 
 }
 
 /// Invites `user` with `role` and has them accept.
-async fn join(app: &TestApp, owner: &TestUser, list: &str, user: &TestUser, role: &str) {
+pub(crate) async fn join(app: &TestApp, owner: &TestUser, list: &str, user: &TestUser, role: &str) {
     let invitation = invite(app, owner, list, &user.email, role).await;
     let accepted = app
         .call(
