@@ -200,13 +200,11 @@ pub fn decide_move(
         return MoveDecision::Invalid(PlacementError::UnknownSibling);
     };
     // Already between those neighbours: the order would not change.
-    if same_place {
-        if let Ok(current) = Position::parse(&task.position) {
-            let after_before = before.as_ref().is_none_or(|b| *b < current);
-            let before_after = after.as_ref().is_none_or(|a| current < *a);
-            if after_before && before_after {
-                return MoveDecision::Keep;
-            }
+    if same_place && let Ok(current) = Position::parse(&task.position) {
+        let after_before = before.as_ref().is_none_or(|b| *b < current);
+        let before_after = after.as_ref().is_none_or(|a| current < *a);
+        if after_before && before_after {
+            return MoveDecision::Keep;
         }
     }
     match Position::between(before.as_ref(), after.as_ref()) {
