@@ -9,8 +9,8 @@ use config::{Config, Environment as EnvSource, File, FileFormat};
 use serde::{Deserialize, Serialize, Serializer};
 pub use taskapi_auth::{AuthSettings, MIN_SECRET_BYTES, Secret};
 pub use taskapi_http::{
-    CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
-    SyncSettings, ThrottleConfig, TrashSettings, WebSettings,
+    CorsSettings, DocsSettings, EventsSettings, ListsSettings, MetricsSettings, QuotaSettings,
+    ServerSettings, SyncSettings, ThrottleConfig, TrashSettings, WebSettings,
 };
 pub use taskapi_storage::DatabaseSettings;
 
@@ -158,6 +158,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// `[trash]`.
     pub trash: TrashSettings,
+    /// `[events]`.
+    pub events: EventsSettings,
     /// `[lists]`.
     pub lists: ListsSettings,
     /// `[cors]`.
@@ -365,7 +367,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 20] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 22] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -463,6 +465,20 @@ impl Settings {
                 Duration::ZERO,
                 3650 * DAY,
             ),
+            // Proxies close connections idle for a minute or so: a heartbeat keeps streams
+            // open through them.
+            (
+                "events.heartbeat",
+                self.events.heartbeat,
+                SECOND,
+                10 * MINUTE,
+            ),
+            (
+                "events.poll_interval",
+                self.events.poll_interval,
+                Duration::from_millis(50),
+                MINUTE,
+            ),
         ]
     }
 
@@ -529,6 +545,12 @@ impl Settings {
             return Err(invalid(
                 "auth.max_api_tokens",
                 "must be between 0 and 10000",
+            ));
+        }
+        if !(1..=1_000).contains(&self.events.max_streams_per_user) {
+            return Err(invalid(
+                "events.max_streams_per_user",
+                "must be between 1 and 1000",
             ));
         }
         if self.auth.refresh_ttl <= self.auth.access_ttl {

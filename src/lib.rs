@@ -16,14 +16,14 @@ use async_trait::async_trait;
 use taskapi_auth::{BcryptHasher, JwtTokenService};
 use taskapi_domain::{
     AccountPorts, AccountService, AdminService, ChangeService, DeliveryPolicy, Email,
-    EmailVerification, IssuedAccountToken, ListService, MailOutbox, MailSignal, Mailer, Password,
-    RecoveryError, RecoveryPorts, RecoveryService, RecoverySettings, SessionCache, SessionSettings,
-    StoreError, TaskService, User,
+    EmailVerification, EventAccessService, IssuedAccountToken, ListService, MailOutbox, MailSignal,
+    Mailer, Password, RecoveryError, RecoveryPorts, RecoveryService, RecoverySettings,
+    SessionCache, SessionSettings, StoreError, TaskService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
-    ApiMetrics, AppState, CachedReadiness, Metrics, OpenApiJson, PoolSnapshot, PoolStatsSource,
-    ReadinessCheck, SearchGate, Throttle, WebClient,
+    ApiMetrics, AppState, CachedReadiness, EventHub, Metrics, OpenApiJson, PoolSnapshot,
+    PoolStatsSource, ReadinessCheck, SearchGate, Throttle, WebClient,
 };
 use taskapi_storage::{Database, redact_url};
 
@@ -313,6 +313,7 @@ fn mailer(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> 
 struct Services {
     accounts: AccountService,
     admin: AdminService,
+    event_access: EventAccessService,
     tasks: TaskService,
     changes: ChangeService,
     recovery: RecoveryService,
@@ -336,6 +337,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
     ));
     let hasher: Arc<dyn taskapi_domain::PasswordHasher> = Arc::new(hasher);
     let tokens: Arc<dyn taskapi_domain::TokenService> = Arc::new(tokens);
+    let tokens_for_events = tokens.clone();
     let verification = settings.auth.email_verification;
     let accounts = AccountService::new(
         AccountPorts {
@@ -389,9 +391,19 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         (outbox, wake)
     });
     let admin = AdminService::new(database.users(), database.tasks(), cache, clock.clone());
+    let event_access = EventAccessService::new(
+        database.event_tickets(),
+        database.sessions(),
+        database.users(),
+        database.api_tokens(),
+        tokens_for_events,
+        clock.clone(),
+        u32::try_from(settings.auth.max_api_tokens).unwrap_or(u32::MAX),
+    );
     Ok(Services {
         accounts,
         admin,
+        event_access,
         changes: ChangeService::new(database.changes(), clock.clone(), settings.sync.retention),
         tasks: TaskService::new(
             database.tasks(),
@@ -500,6 +512,7 @@ async fn deliver_mail(outbox: MailOutbox, wake: Arc<tokio::sync::Notify>) {
 /// now and then, off the request path. Reads already ignore what is expired, so this only
 /// bounds the tables' size.
 async fn housekeeping(
+    event_access: EventAccessService,
     accounts: AccountService,
     tasks: TaskService,
     changes: ChangeService,
@@ -528,6 +541,10 @@ async fn housekeeping(
             Ok(purged) => log::debug!("purged {purged} changes past sync.retention"),
             Err(e) => log::warn!("purging old changes failed: {e}"),
         }
+        match event_access.purge_expired().await {
+            Ok(purged) => log::debug!("purged {purged} expired event tickets"),
+            Err(e) => log::warn!("purging expired event tickets failed: {e}"),
+        }
         match recovery.purge_expired_tokens().await {
             Ok(purged) => log::debug!("purged {purged} expired one-time tokens"),
             Err(e) => log::warn!("purging expired one-time tokens failed: {e}"),
@@ -540,6 +557,34 @@ async fn housekeeping(
         }
         throttle.forget_idle();
     }
+}
+
+/// Closes the hub of live events on the first SIGTERM or SIGINT.
+async fn close_on_stop_signal(events: Arc<EventHub>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            log::warn!("cannot watch for stop signals: open event streams delay shutdown");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    log::info!(
+        "stop signal: closing {} event streams",
+        events.open_streams()
+    );
+    events.close();
 }
 
 struct DatabaseReadiness(Database);
@@ -644,6 +689,9 @@ pub struct Application {
     metrics: Option<MetricsServer>,
     housekeeping: actix_web::rt::task::JoinHandle<()>,
     mail: Option<actix_web::rt::task::JoinHandle<()>>,
+    /// The hub of live events, its loop, and what closes it on a stop signal.
+    events: Arc<EventHub>,
+    event_tasks: [actix_web::rt::task::JoinHandle<()>; 2],
 }
 
 impl std::fmt::Debug for Application {
@@ -666,6 +714,7 @@ impl Application {
         let Services {
             accounts,
             admin,
+            event_access,
             tasks,
             changes,
             recovery,
@@ -677,7 +726,15 @@ impl Application {
                 .throttle
                 .throttle_settings(&settings.quota, &settings.server.trusted_proxies)?,
         )?);
+        let events = EventHub::new(changes.clone(), settings.events);
+        let event_tasks = [
+            actix_web::rt::spawn(events.clone().run()),
+            // Streams never end by themselves: on SIGTERM or SIGINT they end at once, so that
+            // the graceful shutdown actix starts on the same signal is not held up by them.
+            actix_web::rt::spawn(close_on_stop_signal(events.clone())),
+        ];
         let housekeeping = actix_web::rt::spawn(housekeeping(
+            event_access.clone(),
             accounts.clone(),
             tasks.clone(),
             changes.clone(),
@@ -692,6 +749,8 @@ impl Application {
             recovery,
             tasks,
             changes,
+            events: events.clone(),
+            event_access,
             lists,
             readiness: Arc::new(CachedReadiness::new(
                 Arc::new(DatabaseReadiness(database.clone())),
@@ -792,6 +851,8 @@ impl Application {
             metrics,
             housekeeping,
             mail,
+            events,
+            event_tasks,
         })
     }
 
@@ -830,6 +891,10 @@ impl Application {
         self.housekeeping.abort();
         if let Some(mail) = self.mail {
             mail.abort();
+        }
+        self.events.close();
+        for task in self.event_tasks {
+            task.abort();
         }
         outcome
     }

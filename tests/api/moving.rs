@@ -659,8 +659,16 @@ async fn many_random_moves_keep_the_order_a_model_predicts(#[case] backend: Back
     }
     check_against(&app, &alice, &inbox, &model, &titles).await;
     // The run exercised both: many moves, and refusals of each kind the model knows.
-    assert!(moved >= 60 && refused >= 10, "{moved} moves, {refused} refusals");
-    let deepest = model.parent.keys().map(|id| model.depth(id)).max().unwrap_or(0);
+    assert!(
+        moved >= 60 && refused >= 10,
+        "{moved} moves, {refused} refusals"
+    );
+    let deepest = model
+        .parent
+        .keys()
+        .map(|id| model.depth(id))
+        .max()
+        .unwrap_or(0);
     assert!(deepest >= 3, "the tree reached depth {deepest} only");
 }
 

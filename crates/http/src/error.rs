@@ -142,6 +142,12 @@ pub enum ApiError {
         /// Seconds until a retry can succeed.
         retry_after: u64,
     },
+    /// 429: the account already holds the most event streams it may open here (the
+    /// limit). Carries `Retry-After`.
+    TooManyStreams(u32),
+    /// 401: an event ticket that is unknown, used, expired, or whose session ended. Carries
+    /// `WWW-Authenticate`.
+    InvalidTicket,
     /// 503: the database cannot be reached right now. Carries `Retry-After`.
     Unavailable,
     /// 503: the route would send mail and no mail transport is configured; its problem
@@ -177,6 +183,13 @@ impl ApiError {
                 "The access token is no longer valid.".into()
             }
             ApiError::InvalidCredentials => "Invalid email or password.".into(),
+            ApiError::InvalidTicket => "The ticket is not valid: it is unknown, already used \
+                 or expired, or its session has ended. Ask POST /events/ticket for a new one."
+                .into(),
+            ApiError::TooManyStreams(limit) => format!(
+                "This account already holds {limit} event streams open here, the most it may; \
+                 close one first."
+            ),
             ApiError::InvalidRefreshToken => {
                 "The refresh token is not valid (unknown, expired, already used or revoked); \
                  log in again."
@@ -329,7 +342,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_)
             | ApiError::InvalidCredentials
             | ApiError::InvalidRefreshToken
-            | ApiError::InvalidAccountToken => StatusCode::UNAUTHORIZED,
+            | ApiError::InvalidAccountToken
+            | ApiError::InvalidTicket => StatusCode::UNAUTHORIZED,
             ApiError::AccountDisabled
             | ApiError::EmailNotVerified
             | ApiError::Forbidden(_)
@@ -351,7 +365,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::TooManyStreams(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable | ApiError::TimedOut | ApiError::MailNotConfigured => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -378,7 +394,9 @@ impl ResponseError for ApiError {
             ApiError::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"taskapi\""));
             }
-            ApiError::InvalidRefreshToken | ApiError::InvalidAccountToken => {
+            ApiError::InvalidRefreshToken
+            | ApiError::InvalidAccountToken
+            | ApiError::InvalidTicket => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     "Bearer realm=\"taskapi\", error=\"invalid_token\"",
@@ -398,6 +416,9 @@ impl ResponseError for ApiError {
             }
             ApiError::InProgress => {
                 response.insert_header((header::RETRY_AFTER, 1));
+            }
+            ApiError::TooManyStreams(_) => {
+                response.insert_header((header::RETRY_AFTER, TOO_MANY_STREAMS_RETRY_AFTER_SECS));
             }
             _ => {}
         }
@@ -562,6 +583,10 @@ impl From<TaskError> for ApiError {
     }
 }
 
+/// When a client refused a stream may try again: by then a stream of its that went away
+/// unnoticed (a dropped connection) has been found closed at its next write.
+const TOO_MANY_STREAMS_RETRY_AFTER_SECS: u64 = 15;
+
 /// Why a task cannot be placed between two neighbours.
 const NO_ROOM: &str = "There is no room for another task between these neighbours (after very \
                        many placements into one gap): move one of the neighbours first.";
@@ -601,6 +626,16 @@ impl From<ListError> for ApiError {
             ListError::VersionMismatch => ApiError::ListPreconditionFailed,
             ListError::QuotaExceeded { limit } => ApiError::ListQuotaExceeded(limit),
             ListError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<taskapi_domain::EventTicketError> for ApiError {
+    fn from(e: taskapi_domain::EventTicketError) -> Self {
+        match e {
+            taskapi_domain::EventTicketError::Invalid => ApiError::InvalidTicket,
+            taskapi_domain::EventTicketError::Credential(e) => e.into(),
+            taskapi_domain::EventTicketError::Store(e) => e.into(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod cors;
 mod docs;
 mod edge;
 pub mod error;
+mod events;
 mod idempotency;
 mod instant;
 pub mod metrics;
@@ -35,8 +36,8 @@ use actix_web::web::{self, Data};
 use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
 use taskapi_domain::{
-    AccountService, AdminService, ChangeService, ListService, RecoveryService, StoreError,
-    TaskService,
+    AccountService, AdminService, ChangeService, EventAccessService, ListService, RecoveryService,
+    StoreError, TaskService,
 };
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
@@ -44,13 +45,14 @@ pub use cors::{InvalidOrigin, validate_origin};
 pub use docs::OpenApiJson;
 pub use edge::{REQUEST_ID, RequestId};
 pub use error::{ApiError, Problem};
+pub use events::{EventHub, StreamSlot, TooManyStreams};
 pub use metrics::{Metrics, PoolSnapshot, PoolStatsSource, metrics_app};
 pub use openapi::document as openapi_document;
 pub use readiness::CachedReadiness;
 pub use search_gate::SearchGate;
 pub use settings::{
-    CorsSettings, DocsSettings, ListsSettings, MetricsSettings, QuotaSettings, ServerSettings,
-    SyncSettings, ThrottleConfig, TrashSettings, WebSettings,
+    CorsSettings, DocsSettings, EventsSettings, ListsSettings, MetricsSettings, QuotaSettings,
+    ServerSettings, SyncSettings, ThrottleConfig, TrashSettings, WebSettings,
 };
 pub use throttle::{InvalidLimit, InvalidProxy, Throttle, ThrottleSettings, TrustedProxy};
 pub use web_client::{InvalidWebClient, WebAsset, WebClient};
@@ -77,6 +79,10 @@ pub struct AppState {
     pub lists: ListService,
     /// The caller's change feed.
     pub changes: ChangeService,
+    /// The streams of live events open on this instance, and the loop that wakes them.
+    pub events: Arc<EventHub>,
+    /// Event tickets, and whether a stream's credential still works.
+    pub event_access: EventAccessService,
     /// Readiness of the backing services.
     pub readiness: Arc<dyn ReadinessCheck>,
     /// Throttling of the auth routes (shared by every worker).

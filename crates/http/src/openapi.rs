@@ -56,6 +56,12 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
         &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
     ),
     ("delete_task", &[401, 403, 404, 409, 412, 429, 503]),
+    (
+        "move_task",
+        &[400, 401, 403, 404, 409, 412, 413, 415, 429, 503],
+    ),
+    ("follow_events", &[401, 403, 410, 429, 503]),
+    ("create_event_ticket", &[401, 403, 503]),
     ("list_changes", &[401, 403, 410, 503]),
     ("list_lists", &[401, 403, 503]),
     ("create_list", &[400, 401, 403, 409, 413, 415, 429, 503]),
@@ -91,7 +97,9 @@ const API_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("update_task", "tasks:write"),
     ("put_task", "tasks:write"),
     ("delete_task", "tasks:write"),
+    ("move_task", "tasks:write"),
     ("list_changes", "changes:read"),
+    ("follow_events", "changes:read"),
     ("list_lists", "lists:read"),
     ("get_list", "lists:read"),
     ("get_list_members", "lists:read"),
@@ -461,6 +469,20 @@ fn finish_operation(operation: &mut Value) {
         }
     }
     let responses = object(object(operation).entry("responses").or_insert(Value::Null));
+    // paperclip knows JSON bodies only; the live events are a stream of server-sent events.
+    if id == "follow_events"
+        && let Some(ok) = responses.get_mut("200")
+    {
+        object(ok).insert(
+            "content".into(),
+            json!({"text/event-stream": {"schema": {
+                "type": "string",
+                "description": "Server-sent events: `id: <cursor>`, `event: change`, \
+                    `data: <a change as GET /changes shows it>`, a blank line; comment lines \
+                    (`: heartbeat`) in between."
+            }}}),
+        );
+    }
     let specific = OPERATION_ERRORS
         .iter()
         .find(|(op, _)| *op == id)

@@ -123,6 +123,21 @@ pub struct SyncSettings {
     pub retention: Duration,
 }
 
+/// `[events]`: live events (`GET /events`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSettings {
+    /// How often an open stream gets a comment line (and has its session checked).
+    #[serde(with = "duration")]
+    pub heartbeat: Duration,
+    /// How often each instance asks the change log who has new changes, while it holds
+    /// streams open.
+    #[serde(with = "duration")]
+    pub poll_interval: Duration,
+    /// Most streams one account may hold open on one instance.
+    pub max_streams_per_user: u32,
+}
+
 /// `[trash]`: deleted tasks.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{
-    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeRecord, Entity, StoreError, Task,
-    UserId,
+    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeReaders, ChangeRecord, Entity,
+    StoreError, Task, UserId,
 };
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
@@ -141,6 +141,19 @@ pub(crate) fn feed(
         ))
 }
 
+/// The readers of the rows after a position and before the horizon: one range of the
+/// `(txn, seq)` index, the readers each once.
+#[dsl::auto_type(no_type_alias)]
+pub(crate) fn readers(after_txn: i64, after_seq: i64, before_txn: i64, limit: i64) -> _ {
+    changes::table
+        .filter(changes::txn.ge(after_txn))
+        .filter(changes::txn.gt(after_txn).or(changes::seq.gt(after_seq)))
+        .filter(changes::txn.lt(before_txn))
+        .select(changes::user_id)
+        .distinct()
+        .limit(limit)
+}
+
 /// The reader's tasks among `ids`, as they are now, with their tags: two queries for a
 /// whole page.
 fn current_tasks(
@@ -239,6 +252,40 @@ impl ChangeLog for DieselChangeLog {
                 .map(into_record)
                 .collect::<Result<_, _>>()?,
             tasks,
+            present,
+        })
+    }
+
+    async fn readers_after(
+        &self,
+        after: ChangePosition,
+        limit: u32,
+    ) -> Result<ChangeReaders, StoreError> {
+        let (users, present) = self
+            .pool
+            .read(move |conn| {
+                let horizon = conn.engine().change_horizon()?;
+                let users: Vec<SqlUuid> = load_natively(
+                    conn,
+                    readers(
+                        after.txn,
+                        after.seq,
+                        horizon.before_txn,
+                        i64::from(limit) + 1,
+                    ),
+                )?;
+                Ok::<_, DbError>((users, horizon.present))
+            })
+            .await?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let complete = users.len() <= limit;
+        Ok(ChangeReaders {
+            users: users
+                .into_iter()
+                .take(limit)
+                .map(|u| UserId::from_uuid(u.0))
+                .collect(),
+            complete,
             present,
         })
     }

@@ -19,6 +19,7 @@ mod backend;
 mod changes;
 mod codec;
 mod errors;
+mod event_tickets;
 mod idempotency;
 mod listing;
 mod lists;
@@ -45,8 +46,8 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
 use taskapi_domain::{
-    AccountTokenRepository, ApiTokenRepository, ChangeLog, IdempotencyStore, ListRepository,
-    MailQueue, SessionRepository, TaskRepository, UserRepository,
+    AccountTokenRepository, ApiTokenRepository, ChangeLog, EventTicketRepository, IdempotencyStore,
+    ListRepository, MailQueue, SessionRepository, TaskRepository, UserRepository,
 };
 
 pub use errors::StorageError;
@@ -306,6 +307,13 @@ impl Database {
     /// The task repository.
     pub fn tasks(&self) -> Arc<dyn TaskRepository> {
         Arc::new(tasks::DieselTaskRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The tickets that open `GET /events` for a session.
+    pub fn event_tickets(&self) -> Arc<dyn EventTicketRepository> {
+        Arc::new(event_tickets::DieselEventTicketRepository::new(
+            self.inner.pool.clone(),
+        ))
     }
 
     /// The change log (changes are recorded by the repositories that make them).

@@ -46,12 +46,14 @@ pub(crate) enum Purge {
     /// Tasks trashed before the instant (`tasks_trashed_at`, over trashed tasks only); their
     /// tags and their subtasks (trashed with them) go with them (`ON DELETE CASCADE`).
     Trash,
+    /// Event tickets expired at the instant (`event_tickets_expires_at`).
+    ExpiredEventTickets,
 }
 
 impl Purge {
     /// Every purge, for the plan test.
     #[cfg(feature = "test-support")]
-    pub(crate) const ALL: [Purge; 9] = [
+    pub(crate) const ALL: [Purge; 10] = [
         Purge::ExpiredRefreshTokens,
         Purge::ExpiredSessions,
         Purge::RevokedSessions,
@@ -61,6 +63,7 @@ impl Purge {
         Purge::ExpiredAccountTokens,
         Purge::FinishedMail,
         Purge::Trash,
+        Purge::ExpiredEventTickets,
     ];
 
     /// The index that finds this purge's rows.
@@ -76,6 +79,7 @@ impl Purge {
             Purge::ExpiredAccountTokens => "account_tokens_expires_at",
             Purge::FinishedMail => "outbound_mail_finished_at",
             Purge::Trash => "tasks_trashed_at",
+            Purge::ExpiredEventTickets => "event_tickets_expires_at",
         }
     }
 }
@@ -89,8 +93,8 @@ macro_rules! purge_batch {
     ($purge:expr, $at:expr, $limit:expr, |$statement:ident| $body:expr) => {{
         use diesel::QueryDsl;
         use $crate::schema::{
-            account_tokens, api_tokens, changes, idempotency_keys, outbound_mail, refresh_tokens,
-            sessions, tasks,
+            account_tokens, api_tokens, changes, event_tickets, idempotency_keys, outbound_mail,
+            refresh_tokens, sessions, tasks,
         };
         let (at, limit): ($crate::sql_types::SqlTimestamp, i64) = ($at, $limit);
         // `picked` ends with the comparison's operator; the instant and the limit follow.
@@ -150,6 +154,12 @@ macro_rules! purge_batch {
             $crate::purge::Purge::FinishedMail => {
                 let $statement = diesel::delete(outbound_mail::table.filter(condition(
                     "id IN (SELECT id FROM outbound_mail WHERE finished_at <= ",
+                )));
+                $body
+            }
+            $crate::purge::Purge::ExpiredEventTickets => {
+                let $statement = diesel::delete(event_tickets::table.filter(condition(
+                    "ticket_hash IN (SELECT ticket_hash FROM event_tickets WHERE expires_at <= ",
                 )));
                 $body
             }

@@ -33,6 +33,23 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::{DbTimestamp, DbUuid};
 
+    /// Single-use tickets opening `GET /events` for a session, as hashes.
+    event_tickets (ticket_hash) {
+        /// SHA-256 of the ticket, hex.
+        ticket_hash -> Text,
+        /// The account's id.
+        user_id -> DbUuid,
+        /// The session the ticket stands for.
+        session_id -> DbUuid,
+        /// When it stops working.
+        expires_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
     /// One-time account tokens (password reset, e-mail verification), as hashes.
     account_tokens (token_hash) {
         /// SHA-256 of the token, hex.
@@ -342,6 +359,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
+diesel::joinable!(event_tickets -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -355,5 +373,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     changes,
     account_tokens,
+    event_tickets,
     outbound_mail
 );

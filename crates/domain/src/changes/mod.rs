@@ -13,7 +13,7 @@ mod tests;
 pub use error::ChangeError;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockChangeLog;
-pub use ports::{ChangeBatch, ChangeLog};
+pub use ports::{ChangeBatch, ChangeLog, ChangeReaders};
 pub use service::{ChangeService, PURGE_MARGIN};
 pub use values::{
     Change, ChangeCursor, ChangeLimit, ChangeLimitError, ChangeOp, ChangePage, ChangePosition,

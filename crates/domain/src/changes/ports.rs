@@ -21,6 +21,17 @@ pub struct ChangeBatch {
     pub present: ChangePosition,
 }
 
+/// Who has new changes: what the live-event hub asks the log on each wake.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeReaders {
+    /// Readers with at least one final change after the position asked for (each once).
+    pub users: Vec<UserId>,
+    /// Whether `users` is all of them (`false`: the limit was reached; there may be more).
+    pub complete: bool,
+    /// The present, as [`ChangeBatch::present`]: the next question starts here.
+    pub present: ChangePosition,
+}
+
 /// Reading the change log.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -41,6 +52,19 @@ pub trait ChangeLog: Send + Sync {
         after: ChangePosition,
         limit: u32,
     ) -> Result<ChangeBatch, StoreError>;
+
+    /// The readers who have changes after `after` up to the present (at most `limit` of
+    /// them), and the present, in one snapshot: the final changes only, as for
+    /// [`ChangeLog::read`]. One range scan of an index over the log's positions, whatever
+    /// the number of readers.
+    ///
+    /// # Errors
+    /// `StoreError` when storage fails.
+    async fn readers_after(
+        &self,
+        after: ChangePosition,
+        limit: u32,
+    ) -> Result<ChangeReaders, StoreError>;
 
     /// The present: a position such that every change not yet committed now will be
     /// recorded after it.

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
     Change, ChangeCursor, ChangeError, ChangeLimit, ChangeLog, ChangeOp, ChangePage,
-    ChangePosition, ChangedEntity, Clock, Entity, Principal, Scope,
+    ChangePosition, ChangeReaders, ChangedEntity, Clock, Entity, Principal, Scope,
 };
 
 /// How much longer than the retention changes are kept. A cursor's `seen_at` is the
@@ -158,6 +158,38 @@ impl ChangeService {
             next,
             has_more,
         })
+    }
+
+    /// Whether a cursor may still be followed: `Gone` once it is older than the
+    /// retention (what [`ChangeService::read`] would answer), checked before a stream of
+    /// changes starts.
+    ///
+    /// # Errors
+    /// `Gone`.
+    pub fn check_cursor(&self, cursor: &ChangeCursor) -> Result<(), ChangeError> {
+        let oldest = self
+            .clock
+            .now()
+            .checked_sub_signed(self.retention)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if cursor.seen_at < oldest {
+            Err(ChangeError::Gone)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The readers with changes after `after`, at most `limit` of them, and the present
+    /// (see [`ChangeLog::readers_after`]): what wakes their streams.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn readers_after(
+        &self,
+        after: ChangePosition,
+        limit: u32,
+    ) -> Result<ChangeReaders, ChangeError> {
+        Ok(self.log.readers_after(after, limit).await?)
     }
 
     /// Forgets changes older than the retention plus [`PURGE_MARGIN`]; run periodically.

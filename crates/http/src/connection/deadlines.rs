@@ -56,7 +56,13 @@ pub(crate) async fn middleware(
     let method = req.method().clone();
     let uri = req.uri().clone();
     let outcome = tokio::time::timeout(limits.request_timeout, next.call(req)).await;
-    clock.answered(Instant::now());
+    // A stream of events is answered when it ends, not when its head leaves: until then no
+    // next head is awaited (the client sends nothing while it listens), and the head and
+    // keep-alive deadlines start once the stream is over.
+    let streaming = matches!(&outcome, Ok(Ok(response)) if is_event_stream(response));
+    if !streaming {
+        clock.answered(Instant::now());
+    }
     match outcome {
         // The request went down with the handler's future, so the answer leaves as an
         // error, which the edge middleware renders like any other.
@@ -75,7 +81,66 @@ pub(crate) async fn middleware(
                 ApiError::RequestTimeout.error_response(),
             ))
         }
+        Ok(response) if streaming => {
+            let clock = clock.clone();
+            Ok(response?.map_body(move |_, body| {
+                BoxBody::new(AnsweredAtEnd {
+                    body: body.boxed(),
+                    clock: Some(clock),
+                })
+            }))
+        }
         Ok(response) => Ok(response?.map_into_boxed_body()),
+    }
+}
+
+/// Whether the answer is a stream of server-sent events (`text/event-stream`).
+fn is_event_stream<B>(response: &ServiceResponse<B>) -> bool {
+    response
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// A streamed body that moves the connection's clock on when it ends (or is dropped, when
+/// the client goes away): only then is the request answered.
+struct AnsweredAtEnd {
+    body: BoxBody,
+    clock: Option<ConnectionClock>,
+}
+
+impl AnsweredAtEnd {
+    fn end(&mut self) {
+        if let Some(clock) = self.clock.take() {
+            clock.answered(Instant::now());
+        }
+    }
+}
+
+impl Drop for AnsweredAtEnd {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl MessageBody for AnsweredAtEnd {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_next(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            this.end();
+        }
+        polled
     }
 }
 

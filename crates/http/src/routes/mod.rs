@@ -5,6 +5,7 @@
 pub(crate) mod accounts;
 mod admin;
 pub(crate) mod changes;
+mod events;
 mod lists;
 mod recovery;
 mod system;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     lists::configure(cfg);
     tasks::configure(cfg);
     changes::configure(cfg);
+    events::configure(cfg);
 }
 
 /// The OpenAPI schema of every request body, generated from its field list (paperclip's

@@ -3,6 +3,8 @@
 
 mod list;
 
+pub(crate) use list::ChangeResponse;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;

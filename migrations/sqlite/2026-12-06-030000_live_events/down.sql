@@ -1,0 +1,2 @@
+DROP INDEX changes_txn_seq;
+DROP TABLE event_tickets;
