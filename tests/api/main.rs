@@ -24,6 +24,7 @@ mod conditional;
 mod cors;
 mod credentials;
 mod errors;
+mod events;
 mod idempotency;
 mod isolation;
 mod limits;
