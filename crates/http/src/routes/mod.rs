@@ -5,7 +5,7 @@
 pub(crate) mod accounts;
 mod admin;
 pub(crate) mod changes;
-mod lists;
+pub(crate) mod lists;
 mod recovery;
 mod system;
 pub(crate) mod tasks;
