@@ -28,6 +28,7 @@ mod idempotency;
 mod isolation;
 mod limits;
 mod listing;
+mod list_changes;
 mod lists;
 mod logs;
 mod mail;
