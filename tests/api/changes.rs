@@ -153,7 +153,10 @@ async fn changes_since_the_present_collapse_into_each_tasks_latest_state(#[case]
     })
     .await;
     let page = changes(&app, &alice.token, &format!("?cursor={start}")).await;
-    let listed = of("task", page["changes"].as_array().map_or(&[][..], Vec::as_slice));
+    let listed = of(
+        "task",
+        page["changes"].as_array().map_or(&[][..], Vec::as_slice),
+    );
     assert_eq!(listed.len(), 2, "{page:#}");
     let (first, second) = (&listed[0], &listed[1]);
     assert_eq!(
@@ -187,7 +190,10 @@ async fn changes_since_the_present_collapse_into_each_tasks_latest_state(#[case]
         &format!("?cursor={}", string(&first["cursor"])),
     )
     .await;
-    let rest = of("task", rest["changes"].as_array().map_or(&[][..], Vec::as_slice));
+    let rest = of(
+        "task",
+        rest["changes"].as_array().map_or(&[][..], Vec::as_slice),
+    );
     assert_eq!(rest.len(), 1, "{rest:?}");
     assert_eq!(rest[0]["id"], json!(gone_id));
 }

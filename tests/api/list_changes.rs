@@ -212,15 +212,18 @@ async fn members_gain_and_lose_lists_through_the_feed(#[case] backend: Backend) 
     .await;
     assert_eq!(seen["data"]["role"], json!("owner"));
     // The list's tasks are read, not sent: no change of the task came with the gain.
-    let friends_so_far = all_changes(
-        &follow(&app, &friend.token, from_friend.clone(), 100, |_| true).await,
-    );
+    let friends_so_far =
+        all_changes(&follow(&app, &friend.token, from_friend.clone(), 100, |_| true).await);
     assert!(
         friends_so_far.iter().all(|c| c["id"] != json!(task_id)),
         "{friends_so_far:#?}"
     );
     let tasks = app
-        .call(Method::GET, &format!("/tasks?list_id={id}"), Some(&friend.token))
+        .call(
+            Method::GET,
+            &format!("/tasks?list_id={id}"),
+            Some(&friend.token),
+        )
         .await
         .json_with_status(200);
     assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
@@ -324,9 +327,7 @@ async fn members_gain_and_lose_lists_through_the_feed(#[case] backend: Backend) 
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[actix_web::test]
-async fn an_account_deletion_reaches_the_remaining_members_as_an_upsert(
-    #[case] backend: Backend,
-) {
+async fn an_account_deletion_reaches_the_remaining_members_as_an_upsert(#[case] backend: Backend) {
     if !backend.select() {
         return;
     }
@@ -367,9 +368,13 @@ async fn a_read_of_the_lists_then_their_changes_from_its_cursor_miss_nothing(
     let (mut copy, cursor) = lists(&app, &alice.token).await;
     assert_eq!(copy.len(), 3, "the inbox and two lists: {copy:#?}");
     patch_list(&app, &alice.token, &renamed, &json!({"name": "House"})).await;
-    app.call(Method::DELETE, &format!("/lists/{doomed}"), Some(&alice.token))
-        .await
-        .assert_status(204);
+    app.call(
+        Method::DELETE,
+        &format!("/lists/{doomed}"),
+        Some(&alice.token),
+    )
+    .await
+    .assert_status(204);
     let added = string(&new_list(&app, &alice.token, "Added").await["id"]);
     let pages = follow(&app, &alice.token, cursor, 100, |all| {
         all.iter()

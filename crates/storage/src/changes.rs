@@ -22,15 +22,15 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{
-    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeRecord, Entity, List, StoreError,
-    Task, UserId,
+    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeRecord, Entity, List, StoreError, Task,
+    UserId,
 };
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
+use crate::lists::member_counts;
 use crate::pool::DbPool;
 use crate::purge::{self, Purge};
-use crate::lists::member_counts;
 use crate::rows::{ListRow, TaskRow, stamp, user_key};
 use crate::schema::{changes, list_members, lists, tasks};
 use crate::sql_types::{SqlTimestamp, SqlUuid};

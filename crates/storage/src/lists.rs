@@ -114,7 +114,10 @@ macro_rules! lists_query {
 pub(crate) use lists_query;
 
 /// How many members each of these lists has (one query over at most a page of ids).
-pub(crate) fn member_counts(conn: &mut DbConnection, ids: Vec<SqlUuid>) -> QueryResult<HashMap<SqlUuid, i64>> {
+pub(crate) fn member_counts(
+    conn: &mut DbConnection,
+    ids: Vec<SqlUuid>,
+) -> QueryResult<HashMap<SqlUuid, i64>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

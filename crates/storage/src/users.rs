@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use diesel::query_source::{Alias, AliasedField};
-use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, UserRepository,
 };
+use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{
     ListRole, NewUser, PasswordHash, Role, StoreError, User, UserCursor, UserId, UserListQuery,
     UserSortField, UserSortKey,

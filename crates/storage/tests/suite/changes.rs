@@ -712,15 +712,27 @@ async fn every_list_write_records_its_change_for_the_users_it_concerns(
             Box::new(|_| Ok(())),
         )
         .await?;
-    assert!(matches!(invited, InvitationsOutcome::Done(_)), "{invited:?}");
-    assert!(lists.accept(friend, invitation, Utc::now()).await?.is_some());
+    assert!(
+        matches!(invited, InvitationsOutcome::Done(_)),
+        "{invited:?}"
+    );
+    assert!(
+        lists
+            .accept(friend, invitation, Utc::now())
+            .await?
+            .is_some()
+    );
     assert!(matches!(
-        lists.update_with(owner, list, rename_to("Home and garden")).await?,
+        lists
+            .update_with(owner, list, rename_to("Home and garden"))
+            .await?,
         ListUpdateOutcome::Updated(_)
     ));
     // The same name again: nothing changes, nothing is recorded.
     assert!(matches!(
-        lists.update_with(friend, list, rename_to("Home and garden")).await?,
+        lists
+            .update_with(friend, list, rename_to("Home and garden"))
+            .await?,
         ListUpdateOutcome::Unchanged(_)
     ));
     let set_role = |role: ListRole| -> taskapi_domain::DecideMemberChange {
@@ -734,7 +746,10 @@ async fn every_list_write_records_its_change_for_the_users_it_concerns(
     let demoted = lists
         .change_member(owner, list, friend, set_role(ListRole::Viewer))
         .await?;
-    assert!(matches!(demoted, MemberOutcome::Changed(Some(_))), "{demoted:?}");
+    assert!(
+        matches!(demoted, MemberOutcome::Changed(Some(_))),
+        "{demoted:?}"
+    );
 
     // Until here the friend sees the list as a viewer of a list of two members.
     let of_the_list = |all: &[ChangeRecord]| {
