@@ -28,6 +28,7 @@ mod events;
 mod idempotency;
 mod isolation;
 mod limits;
+mod list_changes;
 mod listing;
 mod lists;
 mod logs;

@@ -239,6 +239,13 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
         "`<…&cursor=…>; rel=\"next\"` while more lists follow.",
     ),
     (
+        "list_lists",
+        "200",
+        "X-Changes-Cursor",
+        "The change cursor of the present as of this read: follow `GET /changes?cursor=` from \
+         it and no change the page does not show is missed.",
+    ),
+    (
         "list_user_tasks",
         "200",
         "Link",
@@ -259,16 +266,11 @@ const NULLABLE: &[(&str, &str)] = &[
     ("SessionResponse", "user_agent"),
     ("SessionResponse", "address"),
     ("ChangePageResponse", "changes/items/properties/list_id"),
-    ("ChangePageResponse", "changes/items/properties/data"),
-    (
-        "ChangePageResponse",
-        "changes/items/properties/data/properties/completed_at",
-    ),
-    (
-        "ChangePageResponse",
-        "changes/items/properties/data/properties/due_at",
-    ),
 ];
+
+/// Where a change's `data` is in the change page's schema, and what it is: a task or a list
+/// (paperclip cannot say `oneOf`).
+const CHANGE_DATA: &str = "/properties/changes/items/properties/data";
 
 /// Builds the finished document for the API's routes.
 pub fn document() -> Value {
@@ -372,7 +374,7 @@ pub fn finish(mut doc: Value) -> Value {
             {"name": "Accounts", "description": "Registration, login and your own account."},
             {"name": "Lists", "description": "Your lists: your inbox, and the lists shared with you."},
             {"name": "Tasks", "description": "The tasks of your lists: visible to their members only."},
-            {"name": "Changes", "description": "What changed in your lists' tasks since a cursor, to keep a copy in step."},
+            {"name": "Changes", "description": "What changed in your lists and their tasks since a cursor, to keep a copy in step."},
             {"name": "Admin", "description": "Account administration (role `admin`)."},
             {"name": "System", "description": "Liveness and readiness."}
         ]),
@@ -410,6 +412,20 @@ pub fn finish(mut doc: Value) -> Value {
         {
             object(p).insert("nullable".into(), json!(true));
         }
+    }
+    if let Some(data) = schemas
+        .get_mut("ChangePageResponse")
+        .and_then(|s| s.pointer_mut(CHANGE_DATA))
+    {
+        *data = json!({
+            "description": "The entity as it is now: a task when `entity` is `task`, a list \
+                (with your `role` and its `member_count`) when it is `list`; null for `delete`.",
+            "nullable": true,
+            "oneOf": [
+                {"$ref": "#/components/schemas/TaskResponse"},
+                {"$ref": "#/components/schemas/ListResponse"}
+            ]
+        });
     }
 
     let Some(paths) = root.get_mut("paths").and_then(Value::as_object_mut) else {

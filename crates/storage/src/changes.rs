@@ -1,5 +1,6 @@
 //! The change log over diesel: recording a change inside the write transaction that makes
-//! it ([`record_task_change`], the one call each task write path makes), and the
+//! it ([`record_task_change`], the one call each task write path makes, and
+//! [`record_list_change`], the one each write of a list or its memberships makes), and the
 //! [`ChangeLog`] port that reads it back in commit order.
 //!
 //! Order and completeness: rows are read in `(txn, seq)` order, and only up to the engine's
@@ -8,10 +9,11 @@
 //! of transactions older than the oldest one still running in the read's snapshot, so
 //! that no row can ever be committed at or before a position a reader was given.
 //!
-//! Scope: today a row belongs to the user who owns the task (`user_id`), and a read is
-//! `user_id = reader`. When tasks live in shared lists, that one clause of [`feed`]
-//! becomes the reader's list memberships, and the tasks' current state is loaded by
-//! membership instead of ownership (in [`current_tasks`]).
+//! Scope: a row belongs to one user who may see the change (`user_id`): a task's change
+//! gets a row for each member of its list, a list's change one for each user it concerns
+//! (its members; on a loss, the member who lost it). A read is `user_id = reader`, and the
+//! current state of the tasks and lists a page names is loaded by the reader's membership
+//! (in [`current_tasks`] and [`current_lists`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,16 +22,17 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{
-    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeReaders, ChangeRecord, Entity,
+    ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeReaders, ChangeRecord, Entity, List,
     StoreError, Task, UserId,
 };
 
 use crate::backend::{DbConnection, execute_natively, load_natively};
 use crate::errors::DbError;
+use crate::lists::member_counts;
 use crate::pool::DbPool;
 use crate::purge::{self, Purge};
-use crate::rows::{TaskRow, stamp, user_key};
-use crate::schema::{changes, list_members, tasks};
+use crate::rows::{ListRow, TaskRow, stamp, user_key};
+use crate::schema::{changes, list_members, lists, tasks};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 use crate::tasks::tags_of_tasks;
 
@@ -65,6 +68,42 @@ type ChangeRow = (
     SqlTimestamp,
 );
 
+/// The members of `list`. Read in a write transaction that holds the list's row locked (as
+/// every change of its memberships takes it first), they stay its members until it commits.
+pub(crate) fn members_of(conn: &mut DbConnection, list: SqlUuid) -> QueryResult<Vec<SqlUuid>> {
+    list_members::table
+        .filter(list_members::list_id.eq(list))
+        .select(list_members::user_id)
+        .load(conn)
+}
+
+/// Inserts one change row for each of `users`.
+fn insert_rows(
+    conn: &mut DbConnection,
+    users: &[SqlUuid],
+    entity: Entity,
+    op: ChangeOp,
+    id: SqlUuid,
+    list: SqlUuid,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    let rows: Vec<NewChangeRow> = users
+        .iter()
+        .map(|user| NewChangeRow {
+            user_id: *user,
+            entity: entity.as_str(),
+            op: op.as_str(),
+            entity_id: id,
+            list_id: Some(list),
+            at: stamp(at),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    execute_natively(conn, diesel::insert_into(changes::table).values(rows)).map(drop)
+}
+
 /// Records, inside the caller's write transaction, that task `id` of `list` was upserted or
 /// deleted at `at`: for every member of the list.
 pub(crate) fn record_task_change(
@@ -78,25 +117,23 @@ pub(crate) fn record_task_change(
     // own range of the `(user_id, txn, seq)` index. The members are read in the writer's
     // transaction, which holds the list's membership locked (`FOR SHARE` on PostgreSQL, the
     // write lock on SQLite): a member removed concurrently either gets the row or is gone.
-    let members: Vec<SqlUuid> = list_members::table
-        .filter(list_members::list_id.eq(list))
-        .select(list_members::user_id)
-        .load(conn)?;
-    let rows: Vec<NewChangeRow> = members
-        .into_iter()
-        .map(|member| NewChangeRow {
-            user_id: member,
-            entity: Entity::Task.as_str(),
-            op: op.as_str(),
-            entity_id: id,
-            list_id: Some(list),
-            at: stamp(at),
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    execute_natively(conn, diesel::insert_into(changes::table).values(rows)).map(drop)
+    let members = members_of(conn, list)?;
+    insert_rows(conn, &members, Entity::Task, op, id, list, at)
+}
+
+/// Records, inside the caller's write transaction (which holds the list's row locked), that
+/// `list` was upserted or deleted at `at` for each of `users`: all its members for a
+/// change of the list itself or of its memberships (see [`members_of`]); for a loss, a
+/// `delete` for the member who lost it (they drop the list and its tasks) and an `upsert`
+/// for those who remain. The row's `list_id` is the list's own id.
+pub(crate) fn record_list_change(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    op: ChangeOp,
+    at: DateTime<Utc>,
+    users: &[SqlUuid],
+) -> QueryResult<()> {
+    insert_rows(conn, users, Entity::List, op, list, list, at)
 }
 
 /// The rows `reader` may see, after `after` and before the horizon, in log order.
@@ -120,7 +157,7 @@ pub(crate) fn feed(
     before_txn: i64,
     limit: i64,
 ) -> _ {
-    // The scope: the one clause lists will replace with the reader's memberships.
+    // The scope: the reader's own rows (written for each user a change concerns).
     changes::table
         .filter(changes::user_id.eq(reader))
         // The position as a plain range, then exactly: both engines seek the
@@ -191,6 +228,35 @@ fn current_tasks(
         .collect::<Result<_, _>>()?)
 }
 
+/// The lists among `ids` that `reader` is a member of, as the reader sees them now (their
+/// role, the member count): two queries for a whole page.
+fn current_lists(
+    conn: &mut DbConnection,
+    reader: SqlUuid,
+    ids: Vec<SqlUuid>,
+) -> Result<Vec<List>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns: <lists::table as Table>::AllColumns = lists::all_columns;
+    let rows: Vec<(ListRow, String)> = load_natively(
+        conn,
+        lists::table
+            .inner_join(list_members::table)
+            .filter(lists::id.eq_any(ids))
+            .filter(list_members::user_id.eq(reader))
+            .select((columns, list_members::role)),
+    )?;
+    let counts = member_counts(conn, rows.iter().map(|(row, _)| row.id).collect())?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, role)| {
+            let count = counts.get(&row.id).copied().unwrap_or(0);
+            row.into_domain(&role, count)
+        })
+        .collect::<Result<_, _>>()?)
+}
+
 fn into_record(row: ChangeRow) -> Result<ChangeRecord, StoreError> {
     let (txn, seq, entity, op, id, list_id, at) = row;
     let corrupt = |what: &str, value: &str| {
@@ -228,22 +294,25 @@ impl ChangeLog for DieselChangeLog {
         limit: u32,
     ) -> Result<ChangeBatch, StoreError> {
         let reader = user_key(reader);
-        let (rows, tasks, present) = self
+        let (rows, tasks, lists, present) = self
             .pool
             .read(move |conn| {
                 // First, so that the horizon is the snapshot's own (REPEATABLE READ takes
                 // it at the first statement; SQLite's read starts its snapshot there).
                 let horizon = conn.engine().change_horizon()?;
                 let rows = scoped(conn, reader, after, horizon.before_txn, i64::from(limit))?;
-                let mut seen = HashSet::new();
-                let ids: Vec<SqlUuid> = rows
-                    .iter()
-                    .filter(|row| row.2 == Entity::Task.as_str())
-                    .map(|row| row.4)
-                    .filter(|id| seen.insert(*id))
-                    .collect();
-                let tasks = current_tasks(conn, reader, ids)?;
-                Ok::<_, DbError>((rows, tasks, horizon.present))
+                let ids_of = |entity: Entity| {
+                    let mut seen = HashSet::new();
+                    rows.iter()
+                        .filter(|row| row.2 == entity.as_str())
+                        .map(|row| row.4)
+                        .filter(|id| seen.insert(*id))
+                        .collect::<Vec<SqlUuid>>()
+                };
+                let (task_ids, list_ids) = (ids_of(Entity::Task), ids_of(Entity::List));
+                let tasks = current_tasks(conn, reader, task_ids)?;
+                let lists = current_lists(conn, reader, list_ids)?;
+                Ok::<_, DbError>((rows, tasks, lists, horizon.present))
             })
             .await?;
         Ok(ChangeBatch {
@@ -252,6 +321,7 @@ impl ChangeLog for DieselChangeLog {
                 .map(into_record)
                 .collect::<Result<_, _>>()?,
             tasks,
+            lists,
             present,
         })
     }

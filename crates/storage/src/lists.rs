@@ -1,6 +1,8 @@
 //! [`ListRepository`] over diesel. Every statement that reads a list joins the caller's
 //! membership; every write locks the list and the membership in its transaction and applies
-//! the domain's decision to what it read there.
+//! the domain's decision to what it read there. Every write that changes a list or its
+//! memberships records the list's change for the users it concerns, in its transaction
+//! ([`record_list_change`]).
 
 use std::collections::HashMap;
 
@@ -8,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
+use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{
     DecideInvitations, DecideListDelete, DecideListUpdate, DecideMemberChange, Invitation,
     InvitationId, InvitationsOutcome, List, ListDeleteDecision, ListDeleteOutcome, ListId,
@@ -17,6 +20,7 @@ use taskapi_domain::{
 };
 
 use crate::backend::{DbConnection, load_natively};
+use crate::changes::{members_of, record_list_change};
 use crate::errors::DbError;
 use crate::pool::DbPool;
 use crate::rows::{
@@ -110,7 +114,10 @@ macro_rules! lists_query {
 pub(crate) use lists_query;
 
 /// How many members each of these lists has (one query over at most a page of ids).
-fn member_counts(conn: &mut DbConnection, ids: Vec<SqlUuid>) -> QueryResult<HashMap<SqlUuid, i64>> {
+pub(crate) fn member_counts(
+    conn: &mut DbConnection,
+    ids: Vec<SqlUuid>,
+) -> QueryResult<HashMap<SqlUuid, i64>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -244,6 +251,7 @@ impl ListRepository for DieselListRepository {
             role: ListRole::Owner.as_str().to_owned(),
             added_at: stamp(list.created_at),
         };
+        let at = list.created_at;
         self.pool
             .write(move |conn| {
                 if at_quota(conn, owner.user_id, max_lists)? {
@@ -255,6 +263,7 @@ impl ListRepository for DieselListRepository {
                 diesel::insert_into(list_members::table)
                     .values(&owner)
                     .execute(conn)?;
+                record_list_change(conn, row.id, ChangeOp::Upsert, at, &[owner.user_id])?;
                 Ok(ListInsert::Inserted)
             })
             .await
@@ -345,6 +354,8 @@ impl ListRepository for DieselListRepository {
                     ))
                     .returning(lists::all_columns)
                     .get_result(conn)?;
+                let members = members_of(conn, id)?;
+                record_list_change(conn, id, ChangeOp::Upsert, now, &members)?;
                 Ok(ListUpdateOutcome::Updated(List {
                     name: changes.name,
                     archived: row.archived,
@@ -372,6 +383,11 @@ impl ListRepository for DieselListRepository {
                 if let ListDeleteDecision::Refuse(refusal) = decide(&current) {
                     return Ok(ListDeleteOutcome::Refused(refusal));
                 }
+                // Every member it had drops it with its tasks: one change each, no change
+                // of each task. The domain gives a delete no instant: the change is stamped
+                // by the clock the domain uses.
+                let members = members_of(conn, id)?;
+                record_list_change(conn, id, ChangeOp::Delete, SystemClock.now(), &members)?;
                 // Members, invitations and tasks (with their tags) go with it (ON DELETE
                 // CASCADE).
                 diesel::delete(lists::table.filter(lists::id.eq(id))).execute(conn)?;
@@ -445,16 +461,29 @@ impl ListRepository for DieselListRepository {
                 let membership = list_members::table
                     .filter(list_members::list_id.eq(list))
                     .filter(list_members::user_id.eq(target));
+                // The domain gives a membership change no instant: its changes are stamped
+                // by the clock the domain uses.
                 match decide(&change) {
                     MemberDecision::Refuse(refusal) => Ok(MemberOutcome::Refused(refusal)),
                     MemberDecision::Remove => {
                         diesel::delete(membership).execute(conn)?;
+                        // The member who is gone drops the list and its tasks; the others'
+                        // member count changed.
+                        let now = SystemClock.now();
+                        record_list_change(conn, list, ChangeOp::Delete, now, &[target])?;
+                        let remaining = members_of(conn, list)?;
+                        record_list_change(conn, list, ChangeOp::Upsert, now, &remaining)?;
                         Ok(MemberOutcome::Changed(None))
                     }
                     MemberDecision::SetRole(role) => {
-                        diesel::update(membership)
-                            .set(list_members::role.eq(role.as_str()))
-                            .execute(conn)?;
+                        if role != target_member.role {
+                            diesel::update(membership)
+                                .set(list_members::role.eq(role.as_str()))
+                                .execute(conn)?;
+                            let members = members_of(conn, list)?;
+                            let now = SystemClock.now();
+                            record_list_change(conn, list, ChangeOp::Upsert, now, &members)?;
+                        }
                         Ok(MemberOutcome::Changed(Some(Member {
                             role,
                             ..target_member
@@ -607,7 +636,7 @@ impl ListRepository for DieselListRepository {
                     .select(list_members::role)
                     .first(conn)
                     .optional()?;
-                match existing {
+                let joined = match existing {
                     None => {
                         diesel::insert_into(list_members::table)
                             .values(&MemberRow {
@@ -617,13 +646,21 @@ impl ListRepository for DieselListRepository {
                                 added_at: stamp(now),
                             })
                             .execute(conn)?;
+                        true
                     }
                     Some(role) if role_of(&role)? < offered => {
                         diesel::update(membership)
                             .set(list_members::role.eq(offered.as_str()))
                             .execute(conn)?;
+                        true
                     }
-                    Some(_) => {}
+                    Some(_) => false,
+                };
+                // The new member gains the list (and reads its tasks); the others see its
+                // member count (or the member's role) change.
+                if joined {
+                    let members = members_of(conn, row.list_id)?;
+                    record_list_change(conn, row.list_id, ChangeOp::Upsert, now, &members)?;
                 }
                 visible_list(conn, row.list_id, user)
             })

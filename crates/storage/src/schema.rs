@@ -341,7 +341,7 @@ diesel::table! {
         op -> Text,
         /// The entity's id.
         entity_id -> DbUuid,
-        /// The entity's list (null for a change that is not about a list's content).
+        /// The task's list, or a list change's own list.
         list_id -> Nullable<DbUuid>,
         /// When the change was made.
         at -> DbTimestamp,

@@ -8,12 +8,14 @@ use diesel::query_source::{Alias, AliasedField};
 use taskapi_domain::{
     AccountChange, AccountDeletion, AccountUpdate, InsertUserError, UserRepository,
 };
+use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{
     ListRole, NewUser, PasswordHash, Role, StoreError, User, UserCursor, UserId, UserListQuery,
     UserSortField, UserSortKey,
 };
 
 use crate::backend::DbConnection;
+use crate::changes::record_list_change;
 use crate::errors::DbError;
 use crate::listing::like_pattern;
 use crate::pool::DbPool;
@@ -76,8 +78,13 @@ impl DieselUserRepository {
 /// Before `user`'s account is deleted: deletes the lists (but the inbox, which goes with the
 /// account) `user` is the only member of, and in each list where `user` is the only owner
 /// makes the longest-standing other member an owner, editors before viewers. Each list's
-/// row is locked first, as every change of its memberships does.
+/// row is locked first, as every change of its memberships does. The members who remain in
+/// a list get an upsert of it (its member count, perhaps its owner, changed); a deleted
+/// list's only member was `user`, whose changes go with the account.
 fn hand_over_lists(conn: &mut DbConnection, user: SqlUuid) -> Result<(), DbError> {
+    // The domain gives an account deletion no instant: the changes are stamped by the clock
+    // the domain uses.
+    let now = SystemClock.now();
     let lists: Vec<SqlUuid> = list_members::table
         .inner_join(lists::table)
         .filter(list_members::user_id.eq(user))
@@ -99,6 +106,10 @@ fn hand_over_lists(conn: &mut DbConnection, user: SqlUuid) -> Result<(), DbError
             ))
             .first(conn)
             .optional()?;
+        if successor.is_some() {
+            let remaining: Vec<SqlUuid> = others.select(list_members::user_id).load(conn)?;
+            record_list_change(conn, list, ChangeOp::Upsert, now, &remaining)?;
+        }
         match successor {
             None => {
                 // Its tasks (and their tags) go with it.
@@ -154,6 +165,14 @@ impl UserRepository for DieselUserRepository {
                 diesel::insert_into(list_members::table)
                     .values(&owner)
                     .execute(conn)?;
+                // The account's first change: it has its inbox.
+                record_list_change(
+                    conn,
+                    owner.list_id,
+                    ChangeOp::Upsert,
+                    user.created_at,
+                    &[owner.user_id],
+                )?;
                 Ok(row)
             })
             .await

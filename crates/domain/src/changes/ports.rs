@@ -1,11 +1,12 @@
 //! The change log's port. Changes are recorded by the repositories that make them, in the
-//! same transaction as the change (see [`crate::TaskRepository`]); this port reads them
+//! same transaction as the change (see [`crate::TaskRepository`],
+//! [`crate::ListRepository`] and [`crate::UserRepository::delete`]); this port reads them
 //! back and forgets old ones.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{ChangePosition, ChangeRecord, StoreError, Task, UserId};
+use crate::{ChangePosition, ChangeRecord, List, StoreError, Task, UserId};
 
 /// What one read of the change log returns, all from one snapshot of the database.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -15,6 +16,10 @@ pub struct ChangeBatch {
     /// The tasks the records name that the reader can see now, as they are now; a task
     /// named but missing here is gone (for the reader).
     pub tasks: Vec<Task>,
+    /// The lists the records name that the reader is a member of now, as the reader sees
+    /// them now (their role, the member count); a list named but missing here is gone (for
+    /// the reader).
+    pub lists: Vec<List>,
     /// The present: every change that can still appear in the log will be after it; when
     /// fewer than `limit` records came back, every change the reader may see before it is
     /// among `records` or at or before the position asked for.
@@ -37,7 +42,7 @@ pub struct ChangeReaders {
 #[async_trait]
 pub trait ChangeLog: Send + Sync {
     /// Up to `limit` changes that `reader` may see, after `after`, in log order, with the
-    /// current state of the tasks they name and the present, in one snapshot.
+    /// current state of the tasks and lists they name and the present, in one snapshot.
     ///
     /// Adapters MUST return only changes that are final: no change may ever be recorded,
     /// by any transaction on any instance, at or before a position returned (so a reader

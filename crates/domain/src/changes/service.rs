@@ -62,7 +62,9 @@ impl ChangeService {
 
     /// The caller's changes after `cursor`, at most `limit` of them before collapsing:
     /// several changes of one entity in the page become its latest, with the entity as it
-    /// is now (a delete if it is gone). Without a cursor, an empty page whose `next` is the
+    /// is now (a delete if it is gone, for the caller). A list the caller lost (a `delete`
+    /// of it) stays a delete, and is kept before a later gain of it in the same page, so
+    /// that the client drops the list and its tasks and then reads them again. Without a cursor, an empty page whose `next` is the
     /// present.
     ///
     /// # Errors
@@ -124,19 +126,37 @@ impl ChangeService {
             .into_iter()
             .map(|t| (t.id.as_uuid(), t))
             .collect();
-        // Each entity once, at its latest change in the page.
+        let mut lists: HashMap<_, _> = batch
+            .lists
+            .into_iter()
+            .map(|l| (l.id.as_uuid(), l))
+            .collect();
+        // Each entity once, at its latest change in the page; but a list the reader lost
+        // (a `delete` of it) keeps its latest loss too, before a later gain: a client that
+        // dropped the list and its tasks then sees the gain, and reads the tasks again.
         let mut latest: HashMap<(Entity, uuid::Uuid), usize> = HashMap::new();
+        let mut lost: HashMap<uuid::Uuid, usize> = HashMap::new();
         for (n, record) in records.iter().enumerate() {
             latest.insert((record.entity, record.id), n);
+            if record.entity == Entity::List && record.op == ChangeOp::Delete {
+                lost.insert(record.id, n);
+            }
         }
         let changes = records
             .into_iter()
             .enumerate()
-            .filter(|(n, r)| latest.get(&(r.entity, r.id)) == Some(n))
+            .filter(|(n, r)| {
+                latest.get(&(r.entity, r.id)) == Some(n)
+                    || (r.entity == Entity::List && lost.get(&r.id) == Some(n))
+            })
             .map(|(_, record)| {
                 let data = match record.entity {
                     Entity::Task => tasks.remove(&record.id).map(ChangedEntity::Task),
-                    Entity::List => None,
+                    // A loss stays one whatever came after it (a later gain in this page
+                    // follows it); an upsert of a list the reader no longer sees is a
+                    // delete, as for tasks.
+                    Entity::List if record.op == ChangeOp::Delete => None,
+                    Entity::List => lists.remove(&record.id).map(ChangedEntity::List),
                 };
                 Change {
                     cursor: cursor_at(record.position, record.at),

@@ -43,6 +43,28 @@ fn task(id: u128) -> Task {
     }
 }
 
+fn list(id: u128, member_count: i64) -> List {
+    List {
+        id: ListId::from_uuid(Uuid::from_u128(id)),
+        name: ListName::parse("Home").unwrap_or_else(|e| panic!("{e}")),
+        is_inbox: false,
+        archived: false,
+        role: ListRole::Editor,
+        member_count,
+        created_at: at(100),
+        updated_at: at(100),
+        version: 1,
+    }
+}
+
+fn list_record(seq: i64, id: u128, op: ChangeOp) -> ChangeRecord {
+    ChangeRecord {
+        entity: Entity::List,
+        list_id: Some(Uuid::from_u128(id)),
+        ..record(seq, id, op)
+    }
+}
+
 fn pos(seq: i64) -> ChangePosition {
     ChangePosition { txn: 7, seq }
 }
@@ -158,6 +180,7 @@ async fn changes_of_one_entity_collapse_into_its_latest_with_its_state_now() {
             // 11 was deleted since; 12 is (no longer) the caller's.
             tasks: vec![task(10)],
             present: pos(9),
+            ..ChangeBatch::default()
         })
     });
     let page = read(log, 5_000, Some(cursor(3, 4_000)), 10)
@@ -184,6 +207,82 @@ async fn changes_of_one_entity_collapse_into_its_latest_with_its_state_now() {
 }
 
 #[tokio::test]
+async fn list_changes_collapse_per_list_with_the_list_as_the_reader_sees_it_now() {
+    let mut log = MockChangeLog::new();
+    log.expect_read().returning(|_, _, _| {
+        Ok(ChangeBatch {
+            records: vec![
+                list_record(4, 20, ChangeOp::Upsert),
+                // A task and a list may share an id: they are different entities.
+                record(5, 20, ChangeOp::Upsert),
+                list_record(6, 20, ChangeOp::Upsert),
+                // Upserted, but the reader is no longer a member: a delete.
+                list_record(7, 21, ChangeOp::Upsert),
+            ],
+            tasks: vec![task(20)],
+            lists: vec![list(20, 3)],
+            present: pos(9),
+        })
+    });
+    let page = read(log, 5_000, Some(cursor(3, 4_000)), 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen: Vec<_> = page
+        .changes
+        .iter()
+        .map(|c| (c.entity, c.id, c.op, c.cursor.position))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Entity::Task, Uuid::from_u128(20), ChangeOp::Upsert, pos(5)),
+            (Entity::List, Uuid::from_u128(20), ChangeOp::Upsert, pos(6)),
+            (Entity::List, Uuid::from_u128(21), ChangeOp::Delete, pos(7)),
+        ]
+    );
+    assert_eq!(page.changes[1].data, Some(ChangedEntity::List(list(20, 3))));
+    assert_eq!(page.changes[1].list_id, Some(Uuid::from_u128(20)));
+    assert_eq!(page.changes[2].data, None);
+}
+
+#[tokio::test]
+async fn a_lost_list_stays_lost_and_comes_before_a_later_gain_in_the_page() {
+    let mut log = MockChangeLog::new();
+    log.expect_read().returning(|_, _, _| {
+        Ok(ChangeBatch {
+            records: vec![
+                list_record(4, 20, ChangeOp::Upsert),
+                list_record(5, 20, ChangeOp::Delete),
+                list_record(6, 20, ChangeOp::Delete),
+                list_record(7, 20, ChangeOp::Upsert),
+                list_record(8, 20, ChangeOp::Upsert),
+                // Lost at the end of the page though visible now (a gain follows later).
+                list_record(9, 21, ChangeOp::Delete),
+            ],
+            lists: vec![list(20, 2), list(21, 2)],
+            present: pos(9),
+            ..ChangeBatch::default()
+        })
+    });
+    let page = read(log, 5_000, Some(cursor(3, 4_000)), 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen: Vec<_> = page
+        .changes
+        .iter()
+        .map(|c| (c.id, c.op, c.cursor.position, c.data.is_some()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Uuid::from_u128(20), ChangeOp::Delete, pos(6), false),
+            (Uuid::from_u128(20), ChangeOp::Upsert, pos(8), true),
+            (Uuid::from_u128(21), ChangeOp::Delete, pos(9), false),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_full_page_has_more_and_next_points_after_its_last_change() {
     let mut log = MockChangeLog::new();
     log.expect_read().returning(|_, _, _| {
@@ -195,6 +294,7 @@ async fn a_full_page_has_more_and_next_points_after_its_last_change() {
             ],
             tasks: vec![task(10), task(11), task(12)],
             present: pos(9),
+            ..ChangeBatch::default()
         })
     });
     let page = read(log, 5_000, Some(cursor(3, 900)), 2)

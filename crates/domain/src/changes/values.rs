@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::Task;
+use crate::{List, Task};
 
 /// A place in the change log, in the order readers get changes: by `txn`, then `seq`.
 ///
@@ -38,7 +38,8 @@ pub struct ChangeCursor {
 pub enum Entity {
     /// A task.
     Task,
-    /// A list (list changes are not recorded yet: only their tasks' changes).
+    /// A list: created, renamed, archived or unarchived, deleted, its members changed, or
+    /// the reader gaining or losing it.
     List,
 }
 
@@ -100,7 +101,7 @@ pub struct ChangeRecord {
     pub op: ChangeOp,
     /// The entity's id.
     pub id: Uuid,
-    /// The list the entity is in.
+    /// The list the entity is in (a list's own id for a list).
     pub list_id: Option<Uuid>,
     /// When the change was made.
     pub at: DateTime<Utc>,
@@ -111,6 +112,8 @@ pub struct ChangeRecord {
 pub enum ChangedEntity {
     /// A task.
     Task(Task),
+    /// A list, as the reader sees it (their role, its member count).
+    List(List),
 }
 
 /// One change as a reader gets it: the entity's latest change in the page, with the
@@ -121,11 +124,12 @@ pub struct Change {
     pub cursor: ChangeCursor,
     /// The kind of entity.
     pub entity: Entity,
-    /// `Upsert` when the entity exists now, `Delete` when it is gone.
+    /// `Upsert` when the entity exists now, `Delete` when it is gone (for a list, also when
+    /// the reader lost it: they drop the list and its tasks).
     pub op: ChangeOp,
     /// The entity's id.
     pub id: Uuid,
-    /// The list the entity is in.
+    /// The list the entity is in (a list's own id for a list).
     pub list_id: Option<Uuid>,
     /// When the (latest) change was made.
     pub at: DateTime<Utc>,

@@ -85,6 +85,14 @@ pub enum ListDeleteOutcome {
 /// MUST NOT return, change or delete a list the given user is not a member of, and MUST read
 /// the membership in the same statement, or the same transaction holding it locked, as what
 /// it allows (never a read followed by an unguarded write).
+///
+/// Every write that changes a list or its memberships MUST record, in its transaction, a
+/// list change for each user it concerns (the change log's `list_id` being the list's own
+/// id): an upsert for every member when the list is created, renamed, archived or
+/// unarchived, when a member joins or a role changes (for the joining member too); a delete
+/// for every member it had when it is deleted, and for the member who leaves or is
+/// removed, with an upsert for those who remain (its member count changed). A write that
+/// changes nothing records nothing.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ListRepository: Send + Sync {

@@ -6,7 +6,7 @@ pub(crate) mod accounts;
 mod admin;
 pub(crate) mod changes;
 mod events;
-mod lists;
+pub(crate) mod lists;
 mod recovery;
 mod system;
 pub(crate) mod tasks;

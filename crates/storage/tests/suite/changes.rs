@@ -43,17 +43,29 @@ pub(crate) async fn follow_until(
     }
 }
 
-/// [`follow_until`] the change of `last` is there: what comes before it is final.
+/// [`follow_until`] the task change `last` is there (what comes before it is final): the
+/// task changes. (A list change read with them, such as the registration's upsert of the
+/// reader's inbox on PostgreSQL, where a present can come before changes already committed,
+/// is left out.)
 async fn follow_to(
     log: &dyn ChangeLog,
     reader: UserId,
     after: ChangePosition,
     last: (Uuid, ChangeOp),
 ) -> Result<(Vec<ChangeRecord>, ChangePosition), BoxError> {
-    follow_until(log, reader, after, 100, |all| {
+    let (records, position) = follow_until(log, reader, after, 100, |all| {
         all.last().is_some_and(|r| (r.id, r.op) == last)
     })
-    .await
+    .await?;
+    Ok((tasks_only(records), position))
+}
+
+/// The task changes among `records`.
+pub(crate) fn tasks_only(records: Vec<ChangeRecord>) -> Vec<ChangeRecord> {
+    records
+        .into_iter()
+        .filter(|r| r.entity == Entity::Task)
+        .collect()
 }
 
 fn ops(records: &[ChangeRecord]) -> Vec<(Uuid, ChangeOp)> {
@@ -305,7 +317,8 @@ async fn a_purge_forgets_old_changes_and_keeps_young_ones(#[case] backend: Backe
             )
             .await?;
     }
-    assert_eq!(log.purge_before(t(cut)?).await?, u64::try_from(old)?);
+    // The old task changes, and the registration's change of the inbox.
+    assert_eq!(log.purge_before(t(cut)?).await?, u64::try_from(old)? + 1);
     let (records, _) = follow_to(&*log, owner, start, (id(5_002), ChangeOp::Upsert)).await?;
     assert_eq!(
         records.iter().map(|r| r.id).collect::<Vec<_>>(),
@@ -453,7 +466,10 @@ async fn a_reader_following_concurrent_writers_on_two_instances_gets_every_chang
                 for record in batch.records {
                     assert!(record.position > after, "{record:?} is not after {after:?}");
                     after = record.position;
-                    seen.push(record);
+                    // The accounts' registrations (their inboxes) are no task's changes.
+                    if record.entity == Entity::Task {
+                        seen.push(record);
+                    }
                 }
                 if finished && short {
                     let expected = usize::try_from((WRITERS - 1) * TASKS_PER_WRITER)?
@@ -544,10 +560,11 @@ async fn a_change_that_commits_after_a_younger_one_is_neither_skipped_nor_overta
     tasks.insert(new_task(owner, 20, t(1)?, &[])?, None).await?;
     let committed = db
         .hold_connection()?
-        .query_i64("SELECT COUNT(*) AS value FROM changes")?;
+        .query_i64("SELECT COUNT(*) AS value FROM changes WHERE entity = 'task'")?;
     assert_eq!(committed, 1, "the younger change is committed");
     let batch = log.read(owner, start, 100).await?;
-    assert!(batch.records.is_empty(), "{:?}", batch.records);
+    let tasks_read = tasks_only(batch.records);
+    assert!(tasks_read.is_empty(), "{tasks_read:?}");
     older.execute_sql("COMMIT")?;
     drop(older);
     let (records, _) = follow_to(&*log, owner, start, (id(20), ChangeOp::Upsert)).await?;
@@ -592,5 +609,273 @@ async fn a_read_of_the_feed_is_one_range_scan_of_its_index(#[case] backend: Back
                 || line.contains("TEMP B-TREE")),
         "{plan:#?}"
     );
+    Ok(())
+}
+
+/// The list changes among `records`, as (id, op).
+fn list_ops(records: &[ChangeRecord]) -> Vec<(Uuid, ChangeOp)> {
+    records
+        .iter()
+        .filter(|r| r.entity == Entity::List)
+        .map(|r| (r.id, r.op))
+        .collect()
+}
+
+/// Follows `reader`'s feed from `after` until its last change of list `last.0` is `last`;
+/// the changes of that list read (not, say, of the reader's inbox at registration, which
+/// on PostgreSQL may come after a present taken later).
+async fn follow_list_to(
+    log: &dyn ChangeLog,
+    reader: UserId,
+    after: ChangePosition,
+    last: (Uuid, ChangeOp),
+) -> Result<Vec<ChangeRecord>, BoxError> {
+    let (records, _) = follow_until(log, reader, after, 100, |all| {
+        all.iter()
+            .rev()
+            .find(|r| r.entity == Entity::List && r.id == last.0)
+            .is_some_and(|r| r.op == last.1)
+    })
+    .await?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.entity == Entity::List && r.id == last.0)
+        .collect())
+}
+
+fn rename_to(to: &'static str) -> taskapi_domain::DecideListUpdate {
+    Box::new(move |current: &taskapi_domain::List| {
+        current.decide_update(
+            &taskapi_domain::ListPatch {
+                name: Some(taskapi_domain::ListName::parse(to).unwrap_or_else(|e| panic!("{e}"))),
+                archived: None,
+            },
+            None,
+            Utc::now(),
+        )
+    })
+}
+
+/// Every write of a list or its memberships records the list's change, in its transaction,
+/// for the users it concerns, with the list's own id as `list_id`: its creation for the
+/// owner; a join, a rename and a role change for every member; a removal as a delete for
+/// the removed member and an upsert for those who remain; its deletion as a delete for every
+/// member it had. A write that changes nothing records nothing. A read carries the lists as
+/// the reader sees them now.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_list_write_records_its_change_for_the_users_it_concerns(
+    #[case] backend: Backend,
+) -> TestResult {
+    use taskapi_domain::{
+        InvitationId, InvitationsOutcome, ListDeleteDecision, ListDeleteOutcome, ListInsert,
+        ListRole, ListUpdateOutcome, MemberDecision, MemberOutcome, MembershipChange,
+        NewInvitation, NewList,
+    };
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let (lists, log) = (db.lists(), db.changes());
+    let owner = registered(&db, 1).await?;
+    let friend = registered(&db, 2).await?;
+    let stranger = registered(&db, 3).await?;
+    let start = log.present().await?;
+    let list = ListId::from_uuid(id(100));
+    let inserted = lists
+        .insert(
+            NewList {
+                id: list,
+                name: taskapi_domain::ListName::parse("Home")?,
+                owner,
+                created_at: t(5)?,
+            },
+            None,
+        )
+        .await?;
+    assert_eq!(inserted, ListInsert::Inserted);
+    let invitation = InvitationId::from_uuid(id(200));
+    let invited = lists
+        .invite(
+            owner,
+            NewInvitation {
+                id: invitation,
+                list_id: list,
+                email: Email::parse("user2@example.com")?,
+                role: ListRole::Editor,
+                invited_by: owner,
+                created_at: Utc::now(),
+                expires_at: Utc::now() + chrono::TimeDelta::days(1),
+            },
+            Box::new(|_| Ok(())),
+        )
+        .await?;
+    assert!(
+        matches!(invited, InvitationsOutcome::Done(_)),
+        "{invited:?}"
+    );
+    assert!(
+        lists
+            .accept(friend, invitation, Utc::now())
+            .await?
+            .is_some()
+    );
+    assert!(matches!(
+        lists
+            .update_with(owner, list, rename_to("Home and garden"))
+            .await?,
+        ListUpdateOutcome::Updated(_)
+    ));
+    // The same name again: nothing changes, nothing is recorded.
+    assert!(matches!(
+        lists
+            .update_with(friend, list, rename_to("Home and garden"))
+            .await?,
+        ListUpdateOutcome::Unchanged(_)
+    ));
+    let set_role = |role: ListRole| -> taskapi_domain::DecideMemberChange {
+        Box::new(move |_: &MembershipChange| MemberDecision::SetRole(role))
+    };
+    // The role the friend has already: nothing recorded.
+    let same = lists
+        .change_member(owner, list, friend, set_role(ListRole::Editor))
+        .await?;
+    assert!(matches!(same, MemberOutcome::Changed(Some(_))), "{same:?}");
+    let demoted = lists
+        .change_member(owner, list, friend, set_role(ListRole::Viewer))
+        .await?;
+    assert!(
+        matches!(demoted, MemberOutcome::Changed(Some(_))),
+        "{demoted:?}"
+    );
+
+    // Until here the friend sees the list as a viewer of a list of two members.
+    let of_the_list = |all: &[ChangeRecord]| {
+        all.iter()
+            .filter(|r| r.entity == Entity::List && r.id == id(100))
+            .count()
+    };
+    let (friends, _) = follow_until(&*log, friend, start, 100, |all| of_the_list(all) >= 3).await?;
+    assert_eq!(of_the_list(&friends), 3, "{friends:#?}");
+    let batch = log.read(friend, start, 100).await?;
+    let seen = batch
+        .lists
+        .iter()
+        .find(|l| l.id == list)
+        .ok_or("the shared list")?;
+    assert_eq!(
+        (seen.id, seen.name.as_str(), seen.role, seen.member_count),
+        (list, "Home and garden", ListRole::Viewer, 2)
+    );
+
+    let removed = lists
+        .change_member(
+            owner,
+            list,
+            friend,
+            Box::new(|_: &MembershipChange| MemberDecision::Remove),
+        )
+        .await?;
+    assert_eq!(removed, MemberOutcome::Changed(None));
+    let deleted = lists
+        .delete_with(owner, list, Box::new(|_| ListDeleteDecision::Delete))
+        .await?;
+    assert_eq!(deleted, ListDeleteOutcome::Deleted);
+
+    let owners = follow_list_to(&*log, owner, start, (id(100), ChangeOp::Delete)).await?;
+    assert_eq!(
+        list_ops(&owners),
+        vec![
+            (id(100), ChangeOp::Upsert), // created
+            (id(100), ChangeOp::Upsert), // the friend joined
+            (id(100), ChangeOp::Upsert), // renamed
+            (id(100), ChangeOp::Upsert), // the friend's role
+            (id(100), ChangeOp::Upsert), // the friend removed
+            (id(100), ChangeOp::Delete), // deleted
+        ]
+    );
+    assert!(
+        owners
+            .iter()
+            .all(|r| r.list_id == Some(id(100)) && r.entity == Entity::List)
+    );
+    assert_eq!(owners[0].at, t(5)?);
+    let friends = follow_list_to(&*log, friend, start, (id(100), ChangeOp::Delete)).await?;
+    assert_eq!(
+        list_ops(&friends),
+        vec![
+            (id(100), ChangeOp::Upsert), // joined
+            (id(100), ChangeOp::Upsert), // renamed
+            (id(100), ChangeOp::Upsert), // made a viewer
+            (id(100), ChangeOp::Delete), // removed: nothing of the list after
+        ]
+    );
+    // Gone: neither sees it any more.
+    for reader in [owner, friend] {
+        let now = log.read(reader, start, 100).await?.lists;
+        assert!(now.iter().all(|l| l.id != list), "{now:?}");
+    }
+    // The stranger got none of it (beyond, perhaps, their own inbox at registration).
+    let strangers = log.read(stranger, start, 100).await?.records;
+    assert!(
+        strangers.iter().all(|r| r.id == stranger.as_uuid()),
+        "{strangers:?}"
+    );
+    Ok(())
+}
+
+/// Deleting an account records an upsert of each list it leaves behind for the members who
+/// remain (a new owner, one member fewer); the lists it was alone in go without a change for
+/// anyone.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_deletion_records_the_hand_over_for_the_remaining_members(
+    #[case] backend: Backend,
+) -> TestResult {
+    use taskapi_domain::{ListInsert, ListRole, NewList};
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let (lists, log) = (db.lists(), db.changes());
+    let owner = registered(&db, 1).await?;
+    let editor = registered(&db, 2).await?;
+    for (n, title) in [(100, "Shared"), (101, "Alone")] {
+        let inserted = lists
+            .insert(
+                NewList {
+                    id: ListId::from_uuid(id(n)),
+                    name: taskapi_domain::ListName::parse(title)?,
+                    owner,
+                    created_at: t(5)?,
+                },
+                None,
+            )
+            .await?;
+        assert_eq!(inserted, ListInsert::Inserted);
+    }
+    db.hold_connection()?.execute_sql(&format!(
+        "INSERT INTO list_members (list_id, user_id, role, added_at) \
+         VALUES ('{}', '{editor}', 'editor', '2026-01-01T00:00:00.000000Z')",
+        id(100)
+    ))?;
+    let start = log.present().await?;
+    assert_eq!(
+        db.users().delete(owner).await?,
+        taskapi_domain::AccountDeletion::Deleted
+    );
+    let editors = follow_list_to(&*log, editor, start, (id(100), ChangeOp::Upsert)).await?;
+    assert_eq!(list_ops(&editors), vec![(id(100), ChangeOp::Upsert)]);
+    let batch = log.read(editor, start, 100).await?;
+    let seen = batch
+        .lists
+        .iter()
+        .find(|l| l.id.as_uuid() == id(100))
+        .ok_or("the shared list")?;
+    assert_eq!((seen.role, seen.member_count), (ListRole::Owner, 1));
     Ok(())
 }

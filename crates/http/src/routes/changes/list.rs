@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use paperclip::actix::{Apiv2Schema, OperationModifier, api_v2_operation};
-use paperclip::v2::models::{DataType, DefaultOperationRaw, Either};
+use paperclip::v2::models::{DataType, DefaultOperationRaw, DefaultSchemaRaw, Either};
 use paperclip::v2::schema::Apiv2Schema as Apiv2SchemaTrait;
 use serde::Serialize;
 use taskapi_domain::{
@@ -21,6 +21,7 @@ use crate::auth::{AuthGate, ChangesRead, ScopedUser};
 use crate::error::ApiError;
 use crate::query::{QueryParams, query_parameter};
 use crate::reply::JsonOk;
+use crate::routes::lists::ListResponse;
 use crate::routes::tasks::TaskResponse;
 
 /// The caller's changes after `cursor`, in commit order: each entity's latest change in
@@ -64,18 +65,41 @@ pub enum ChangeOpDto {
 pub struct ChangeResponse {
     /// Resume after this change with `GET /changes?cursor=<this>`.
     pub cursor: String,
-    /// `task` (or `list`, once lists exist).
+    /// `task` or `list`.
     pub entity: EntityDto,
-    /// `upsert` when the entity exists now, `delete` when it is gone.
+    /// `upsert` when the entity exists now, `delete` when it is gone (for a list, also
+    /// when you lost it: drop the list and its tasks).
     pub op: ChangeOpDto,
     /// The entity's id.
     pub id: Uuid,
-    /// The list the task is in (null for a change that is not about a list's content).
+    /// The list the task is in; a list's own id for a list.
     pub list_id: Option<Uuid>,
     /// When the (latest) change was made.
     pub at: DateTime<Utc>,
-    /// The entity as it is now; null for `delete`.
-    pub data: Option<TaskResponse>,
+    /// The entity as it is now (a task, or a list as you see it: your `role`, its
+    /// `member_count`); null for `delete`.
+    pub data: Option<ChangeData>,
+}
+
+/// A changed entity as it is now: a task when `entity` is `task`, a list when it is `list`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ChangeData {
+    /// A task.
+    Task(TaskResponse),
+    /// A list, as the caller sees it.
+    List(ListResponse),
+}
+
+/// Declared as an object here; the document states it as `oneOf` the task and the list
+/// (`crate::openapi`), which paperclip cannot express.
+impl Apiv2SchemaTrait for ChangeData {
+    fn raw_schema() -> DefaultSchemaRaw {
+        DefaultSchemaRaw {
+            data_type: Some(DataType::Object),
+            ..DefaultSchemaRaw::default()
+        }
+    }
 }
 
 /// A page of changes.
@@ -105,9 +129,10 @@ impl From<Change> for ChangeResponse {
             id: c.id,
             list_id: c.list_id,
             at: c.at,
-            data: c
-                .data
-                .map(|ChangedEntity::Task(task)| TaskResponse::from(task)),
+            data: c.data.map(|entity| match entity {
+                ChangedEntity::Task(task) => ChangeData::Task(task.into()),
+                ChangedEntity::List(list) => ChangeData::List(list.into()),
+            }),
         }
     }
 }
@@ -184,7 +209,7 @@ impl OperationModifier for ChangeParams {
         let mut cursor = query_parameter(
             "cursor",
             "Where to go on from: `next_cursor` of the previous page, a change's `cursor`, or \
-             `X-Changes-Cursor` of `GET /tasks`. Without it, the page is empty and \
+             `X-Changes-Cursor` of `GET /tasks` or `GET /lists`. Without it, the page is empty and \
              `next_cursor` is the present. One older than the retention (`sync.retention`, \
              30 days by default) is 410 Gone: read everything again.",
             DataType::String,

@@ -13,7 +13,8 @@ use taskapi_domain::{ChangeCursor, ChangePosition};
 
 use super::resource;
 
-/// The header `GET /tasks` carries: the change cursor of the present as of its read.
+/// The header `GET /tasks` and `GET /lists` carry: the change cursor of the present as of
+/// their read.
 pub(crate) const X_CHANGES_CURSOR: &str = "x-changes-cursor";
 
 /// Registers `/changes`.

@@ -55,15 +55,22 @@ fn sort_param(sort: ListSort) -> String {
     format!("{}{name}", if sort.descending { "-" } else { "" })
 }
 
-/// Lists the lists the caller belongs to, a page at a time (follow `Link: rel="next"`).
+/// Lists the lists the caller belongs to, a page at a time (follow `Link: rel="next"`);
+/// `X-Changes-Cursor` is where to follow their changes from.
 #[api_v2_operation(operation_id = "list_lists", tags(Lists))]
 pub async fn list(
     state: Data<AppState>,
     caller: AuthUser,
     params: ListListParams,
 ) -> Result<JsonOk<Vec<ListResponse>>, ApiError> {
+    // The present just before the read, as for `GET /tasks`: every change the page does not
+    // show commits after it, so following the changes from it misses nothing.
+    let present = state.changes.present().await?;
     let page = state.lists.list(&caller.0, params.query.clone()).await?;
-    Ok(params.reply(page))
+    Ok(params.reply(page).header((
+        crate::routes::changes::X_CHANGES_CURSOR,
+        crate::routes::changes::encode_cursor(&present),
+    )))
 }
 
 /// A validated `GET /lists` query, and what the next page's link needs.
