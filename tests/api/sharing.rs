@@ -565,3 +565,56 @@ async fn deleting_an_account_hands_its_lists_to_the_longest_standing_member(
         owner.id.as_str()
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_member_who_leaves_or_is_removed_is_no_longer_anyones_assignee(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("owner@example.com").await;
+    let editor = app.signed_up("editor@example.com").await;
+    let viewer = app.signed_up("viewer@example.com").await;
+    let list = shared_list(&app, &owner).await;
+    join(&app, &owner, &list, &editor, "editor").await;
+    join(&app, &owner, &list, &viewer, "viewer").await;
+    let assigned = |who: &str| json!({"title": "chore", "list_id": list, "assignee_id": who});
+    let to_editor = app
+        .create_task(&owner.token, &assigned(&editor.id))
+        .await
+        .json_with_status(201);
+    let to_viewer = app
+        .create_task(&owner.token, &assigned(&viewer.id))
+        .await
+        .json_with_status(201);
+    let to_owner = app
+        .create_task(&owner.token, &assigned(&owner.id))
+        .await
+        .json_with_status(201);
+    // The owner removes the editor; the viewer leaves.
+    for (user, by) in [(&editor, &owner), (&viewer, &viewer)] {
+        app.call(
+            Method::DELETE,
+            &format!("/lists/{list}/members/{}", user.id),
+            Some(&by.token),
+        )
+        .await
+        .assert_status(204);
+    }
+    for task in [&to_editor, &to_viewer] {
+        let now = app
+            .get_task(&owner.token, &string(&task["id"]))
+            .await
+            .json_with_status(200);
+        assert_eq!(now["assignee_id"], Value::Null, "{now}");
+        assert_eq!(now["version"], 2, "unassigning is a change of the task");
+    }
+    let kept = app
+        .get_task(&owner.token, &string(&to_owner["id"]))
+        .await
+        .json_with_status(200);
+    assert_eq!(kept, to_owner, "a remaining member's task is untouched");
+}

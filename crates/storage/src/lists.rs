@@ -20,13 +20,13 @@ use taskapi_domain::{
 };
 
 use crate::backend::{DbConnection, load_natively};
-use crate::changes::{members_of, record_list_change};
+use crate::changes::{members_of, record_list_change, record_task_change};
 use crate::errors::DbError;
 use crate::pool::DbPool;
 use crate::rows::{
     InvitationRow, ListRow, MemberRow, list_key, member_of, role_of, stamp, user_key,
 };
-use crate::schema::{list_invitations, list_members, lists, users};
+use crate::schema::{list_invitations, list_members, lists, tasks, users};
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 
 /// Lists in `lists`, their members in `list_members`.
@@ -236,6 +236,37 @@ fn invitation_rows(
 
 /// Most invitations one listing returns.
 const MAX_INVITATIONS: i64 = 1_000;
+
+/// Clears `member` as the assignee of every task of `list` (an assignee is always a member
+/// of the task's list), trashed ones included, bumping each task's version; each live task
+/// so changed is an `upsert` for the list's members. Inside the write transaction that
+/// removes the membership, which holds the list's row locked: no task write of the list
+/// runs meanwhile.
+fn unassign(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    member: SqlUuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let changed: Vec<(SqlUuid, Option<SqlTimestamp>)> = diesel::update(
+        tasks::table
+            .filter(tasks::list_id.eq(list))
+            .filter(tasks::assignee_id.eq(member)),
+    )
+    .set((
+        tasks::assignee_id.eq(None::<SqlUuid>),
+        tasks::version.eq(tasks::version + 1),
+        tasks::updated_at.eq(stamp(now)),
+    ))
+    .returning((tasks::id, tasks::trashed_at))
+    .get_results(conn)?;
+    for (task, trashed_at) in changed {
+        if trashed_at.is_none() {
+            record_task_change(conn, list, task, ChangeOp::Upsert, now)?;
+        }
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl ListRepository for DieselListRepository {
@@ -473,6 +504,7 @@ impl ListRepository for DieselListRepository {
                         record_list_change(conn, list, ChangeOp::Delete, now, &[target])?;
                         let remaining = members_of(conn, list)?;
                         record_list_change(conn, list, ChangeOp::Upsert, now, &remaining)?;
+                        unassign(conn, list, target, now)?;
                         Ok(MemberOutcome::Changed(None))
                     }
                     MemberDecision::SetRole(role) => {
