@@ -547,6 +547,9 @@ impl Settings {
                 "must be between 0 and 10000",
             ));
         }
+        if !(1..=10_000).contains(&self.lists.max_members) {
+            return Err(invalid("lists.max_members", "must be between 1 and 10000"));
+        }
         if !(1..=1_000).contains(&self.events.max_streams_per_user) {
             return Err(invalid(
                 "events.max_streams_per_user",

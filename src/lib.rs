@@ -415,7 +415,8 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         .with_trash_retention(settings.trash.retention),
         lists: ListService::new(database.lists(), clock, ids)
             .with_list_quota(settings.quota.lists_per_user)
-            .with_invitation_ttl(settings.lists.invitation_ttl),
+            .with_invitation_ttl(settings.lists.invitation_ttl)
+            .with_member_cap(settings.lists.max_members),
         recovery,
         outbox,
     })

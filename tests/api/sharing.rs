@@ -618,3 +618,66 @@ async fn a_member_who_leaves_or_is_removed_is_no_longer_anyones_assignee(#[case]
         .json_with_status(200);
     assert_eq!(kept, to_owner, "a remaining member's task is untouched");
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn a_list_holds_at_most_its_members_pending_invitations_included(#[case] backend: Backend) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn_with(&[("TASKAPI__LISTS__MAX_MEMBERS", "3")]).await;
+    let owner = app.signed_up("owner@example.com").await;
+    let friend = app.signed_up("friend@example.com").await;
+    let list = shared_list(&app, &owner).await;
+    // The owner and two invitations take the three seats.
+    let first = invite(&app, &owner, &list, &friend.email, "editor").await;
+    invite(&app, &owner, &list, "someone@example.com", "viewer").await;
+    let full = |email: &'static str| {
+        let app = &app;
+        let owner = &owner;
+        let list = list.clone();
+        async move {
+            app.call_json(
+                Method::POST,
+                &format!("/lists/{list}/invitations"),
+                Some(&owner.token),
+                &json!({"email": email, "role": "viewer"}),
+            )
+            .await
+        }
+    };
+    let refused = full("third@example.com").await;
+    let problem = refused.assert_problem(409);
+    assert!(string(&problem["detail"]).contains('3'), "{problem}");
+    // Inviting someone already invited again replaces their invitation: no new seat.
+    invite(&app, &owner, &list, "someone@example.com", "editor").await;
+    // Accepting turns an invitation's seat into a member's: still full.
+    app.call(
+        Method::POST,
+        &format!("/me/invitations/{}/accept", string(&first["id"])),
+        Some(&friend.token),
+    )
+    .await
+    .assert_status(200);
+    full("third@example.com").await.assert_problem(409);
+    // A removed member frees a seat.
+    app.call(
+        Method::DELETE,
+        &format!("/lists/{list}/members/{}", friend.id),
+        Some(&owner.token),
+    )
+    .await
+    .assert_status(204);
+    full("third@example.com").await.assert_status(201);
+    let members = app
+        .call(
+            Method::GET,
+            &format!("/lists/{list}/members"),
+            Some(&owner.token),
+        )
+        .await
+        .json_with_status(200);
+    assert_eq!(members.as_array().map(Vec::len), Some(1));
+}

@@ -625,6 +625,10 @@ impl From<ListError> for ApiError {
             ListError::Inbox => ApiError::Conflict(INBOX_IS_FIXED.into()),
             ListError::VersionMismatch => ApiError::ListPreconditionFailed,
             ListError::QuotaExceeded { limit } => ApiError::ListQuotaExceeded(limit),
+            ListError::Full { limit } => ApiError::Conflict(format!(
+                "This list already has {limit} members and pending invitations, the most a \
+                 list may have: remove a member or withdraw an invitation first."
+            )),
             ListError::Store(e) => e.into(),
         }
     }

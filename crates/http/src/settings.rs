@@ -174,6 +174,8 @@ pub struct ListsSettings {
     /// How long an invitation to a list stays valid.
     #[serde(with = "duration")]
     pub invitation_ttl: Duration,
+    /// Most members a list may have, pending invitations included.
+    pub max_members: u64,
 }
 
 /// `[docs]`.

@@ -12,9 +12,9 @@ use diesel::dsl;
 use diesel::prelude::*;
 use taskapi_domain::{ChangeOp, Clock, SystemClock};
 use taskapi_domain::{
-    DecideInvitations, DecideListDelete, DecideListUpdate, DecideMemberChange, Invitation,
-    InvitationId, InvitationsOutcome, List, ListDeleteDecision, ListDeleteOutcome, ListId,
-    ListInsert, ListListQuery, ListRepository, ListRole, ListSortField, ListSortKey,
+    DecideInvitations, DecideInvite, DecideListDelete, DecideListUpdate, DecideMemberChange,
+    Invitation, InvitationId, InvitationsOutcome, List, ListDeleteDecision, ListDeleteOutcome,
+    ListId, ListInsert, ListListQuery, ListRepository, ListRole, ListSortField, ListSortKey,
     ListUpdateDecision, ListUpdateOutcome, Member, MemberDecision, MemberOutcome, MembershipChange,
     NewInvitation, NewList, StoreError, UserId,
 };
@@ -531,7 +531,7 @@ impl ListRepository for DieselListRepository {
         &self,
         caller: UserId,
         invitation: NewInvitation,
-        decide: DecideInvitations,
+        decide: DecideInvite,
     ) -> Result<InvitationsOutcome<Invitation>, StoreError> {
         let caller = user_key(caller);
         let row = InvitationRow::from_new(&invitation);
@@ -540,7 +540,19 @@ impl ListRepository for DieselListRepository {
                 let Some(current) = locked_list(conn, row.list_id, caller)? else {
                     return Ok::<_, DbError>(InvitationsOutcome::ListNotFound);
                 };
-                if let Err(refusal) = decide(&current) {
+                // Seats: the members, and the other invitations still pending (the one for
+                // this email, if any, is replaced below). The list's row is locked, so no
+                // other invitation or acceptance of the list comes in between.
+                let pending: i64 = list_invitations::table
+                    .filter(list_invitations::list_id.eq(row.list_id))
+                    .filter(list_invitations::email.ne(&row.email))
+                    .filter(list_invitations::expires_at.gt(row.created_at))
+                    .count()
+                    .get_result(conn)?;
+                let seats = u64::try_from(current.member_count)
+                    .unwrap_or(0)
+                    .saturating_add(u64::try_from(pending).unwrap_or(0));
+                if let Err(refusal) = decide(&current, seats) {
                     return Ok(InvitationsOutcome::Refused(refusal));
                 }
                 // A newer invitation of the same email replaces the pending one.

@@ -42,6 +42,12 @@ pub enum ListError {
         /// The most lists an account may own.
         limit: u64,
     },
+    /// The list's members and pending invitations already number `lists.max_members`.
+    #[error("a list may have at most {limit} members, pending invitations included")]
+    Full {
+        /// The most members (with pending invitations) a list may have.
+        limit: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -84,6 +84,12 @@ pub enum ListRefusal {
     Inbox,
     /// The list is not at a version the condition admits.
     VersionMismatch,
+    /// Every seat of the list is taken: its members and pending invitations already number
+    /// the most it may have.
+    Full {
+        /// The most members (with pending invitations) a list may have.
+        limit: u64,
+    },
 }
 
 /// What an update does to a list, decided on its current state while storage holds it.

@@ -29,12 +29,13 @@ pub use listing::{
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockListRepository;
 pub use ports::{
-    DecideInvitations, DecideListDelete, DecideListUpdate, DecideMemberChange, InvitationsOutcome,
-    ListDeleteOutcome, ListInsert, ListRepository, ListUpdateOutcome, MemberOutcome,
+    DecideInvitations, DecideInvite, DecideListDelete, DecideListUpdate, DecideMemberChange,
+    InvitationsOutcome, ListDeleteOutcome, ListInsert, ListRepository, ListUpdateOutcome,
+    MemberOutcome,
 };
 pub use service::ListService;
 pub use sharing::{
-    Invitation, Member, MemberDecision, MemberRefusal, MembershipChange, NewInvitation,
+    Invitation, Member, MemberDecision, MemberRefusal, MembershipChange, NewInvitation, may_invite,
     may_manage_invitations,
 };
 pub use values::{ListName, ListRole, ListRoleError};

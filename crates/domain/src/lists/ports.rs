@@ -18,6 +18,10 @@ pub type DecideMemberChange = Box<dyn FnOnce(&MembershipChange) -> MemberDecisio
 /// The domain's decision whether the caller may manage a list's invitations.
 pub type DecideInvitations = Box<dyn FnOnce(&List) -> Result<(), ListRefusal> + Send>;
 
+/// The domain's decision whether the caller may invite someone to a list, given the list
+/// and how many seats its members and other pending invitations already take.
+pub type DecideInvite = Box<dyn FnOnce(&List, u64) -> Result<(), ListRefusal> + Send>;
+
 /// Outcome of a change of membership.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MemberOutcome {
@@ -148,13 +152,16 @@ pub trait ListRepository: Send + Sync {
     ) -> Result<MemberOutcome, StoreError>;
 
     /// Stores an invitation to `invitation.list_id` (replacing a pending one for the same
-    /// email) if `decide` allows it on the list as the caller sees it. Adapters MUST NOT
-    /// look up whether an account has the email.
+    /// email) if `decide` allows it on the list as the caller sees it and the seats taken:
+    /// its members plus its invitations pending at `invitation.created_at` other than one
+    /// for the same email, counted in the write transaction with the list locked (so that
+    /// concurrent invitations cannot overfill it). Adapters MUST NOT look up whether an
+    /// account has the email.
     async fn invite(
         &self,
         caller: UserId,
         invitation: NewInvitation,
-        decide: DecideInvitations,
+        decide: DecideInvite,
     ) -> Result<InvitationsOutcome<Invitation>, StoreError>;
 
     /// The list's invitations pending at `now`, oldest first, if `decide` allows the caller

@@ -10,7 +10,7 @@ use crate::{
     InvitationsOutcome, List, ListCursor, ListDeleteOutcome, ListError, ListId, ListInsert,
     ListListQuery, ListName, ListPage, ListPatch, ListRefusal, ListRepository, ListRole,
     ListUpdateOutcome, Member, MemberOutcome, MemberRefusal, MembershipChange, NewInvitation,
-    NewList, Page, Principal, Scope, UserId, VersionCondition, may_manage_invitations,
+    NewList, Page, Principal, Scope, UserId, VersionCondition, may_invite, may_manage_invitations,
 };
 
 /// The list use cases. Every method is scoped to the caller: a list they are not a member of
@@ -22,6 +22,8 @@ pub struct ListService {
     ids: Arc<dyn IdGenerator>,
     max_lists: Option<u64>,
     invitation_ttl: Duration,
+    /// Most members a list may have, pending invitations included (`None`: no limit).
+    max_members: Option<u64>,
 }
 
 impl fmt::Debug for ListService {
@@ -36,6 +38,7 @@ impl From<ListRefusal> for ListError {
             ListRefusal::Forbidden(needs) => ListError::Forbidden { needs },
             ListRefusal::Inbox => ListError::Inbox,
             ListRefusal::VersionMismatch => ListError::VersionMismatch,
+            ListRefusal::Full { limit } => ListError::Full { limit },
         }
     }
 }
@@ -53,6 +56,7 @@ impl ListService {
             ids,
             max_lists: None,
             invitation_ttl: Duration::days(7),
+            max_members: None,
         }
     }
 
@@ -60,6 +64,14 @@ impl ListService {
     #[must_use]
     pub fn with_invitation_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.invitation_ttl = Duration::from_std(ttl).unwrap_or(Duration::days(7));
+        self
+    }
+
+    /// The same service, letting each list have at most `max_members` members, pending
+    /// invitations included (`0`: no limit).
+    #[must_use]
+    pub fn with_member_cap(mut self, max_members: u64) -> Self {
+        self.max_members = (max_members > 0).then_some(max_members);
         self
     }
 
@@ -267,7 +279,8 @@ impl ListService {
             created_at: now,
             expires_at: now + self.invitation_ttl,
         };
-        let decide = Box::new(|list: &List| may_manage_invitations(list));
+        let max_members = self.max_members;
+        let decide = Box::new(move |list: &List, seats: u64| may_invite(list, seats, max_members));
         Self::invitations_result(
             self.lists
                 .invite(caller.user_id, invitation, decide)

@@ -129,6 +129,26 @@ pub struct NewInvitation {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Whether the caller may invite someone to `list`, where `seats_taken` members and other
+/// pending invitations already hold seats, of at most `max_members` (`None`: no limit): an
+/// owner may, unless every seat is taken. An invitation holds a seat until it is accepted
+/// (then its member does), declined, withdrawn or expired, so accepting never overfills a
+/// list.
+///
+/// # Errors
+/// As [`may_manage_invitations`], then [`ListRefusal::Full`].
+pub fn may_invite(
+    list: &List,
+    seats_taken: u64,
+    max_members: Option<u64>,
+) -> Result<(), ListRefusal> {
+    may_manage_invitations(list)?;
+    match max_members {
+        Some(limit) if seats_taken >= limit => Err(ListRefusal::Full { limit }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether the caller may manage the list's invitations: owners only, never of an inbox
 /// (which cannot be shared).
 ///

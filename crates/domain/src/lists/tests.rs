@@ -462,6 +462,48 @@ fn only_owners_manage_invitations_and_never_of_an_inbox() {
     assert_eq!(may_manage_invitations(&inbox()), Err(ListRefusal::Inbox));
 }
 
+#[test]
+fn an_invitation_needs_a_free_seat_of_the_list() {
+    let owned = list(ListRole::Owner, 3);
+    assert_eq!(may_invite(&owned, 4, Some(5)), Ok(()));
+    assert_eq!(
+        may_invite(&owned, 5, Some(5)),
+        Err(ListRefusal::Full { limit: 5 })
+    );
+    assert_eq!(may_invite(&owned, 5_000, None), Ok(()));
+    // The role and the inbox rule come first.
+    assert_eq!(
+        may_invite(&list(ListRole::Editor, 3), 9, Some(5)),
+        Err(ListRefusal::Forbidden(ListRole::Owner))
+    );
+    assert_eq!(may_invite(&inbox(), 9, Some(5)), Err(ListRefusal::Inbox));
+}
+
+#[tokio::test]
+async fn the_member_cap_reaches_the_invitation_decision() {
+    let mut repo = MockListRepository::new();
+    repo.expect_invite().times(1).returning(|_, _, decide| {
+        Ok(match decide(&list(ListRole::Owner, 2), 2) {
+            Ok(()) => panic!("a full list took an invitation"),
+            Err(refusal) => InvitationsOutcome::Refused(refusal),
+        })
+    });
+    let svc = service(repo, 100).with_member_cap(2);
+    let email = Email::parse("friend@example.com").unwrap_or_else(|e| panic!("{e}"));
+    let refused = svc
+        .invite(
+            &caller(),
+            list(ListRole::Owner, 2).id,
+            email,
+            ListRole::Viewer,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ListError::Full { limit: 2 })),
+        "{refused:?}"
+    );
+}
+
 #[tokio::test]
 async fn an_invitation_expires_after_its_ttl_and_storage_refusals_become_errors() {
     let mut repo = MockListRepository::new();
@@ -473,7 +515,7 @@ async fn an_invitation_expires_after_its_ttl_and_storage_refusals_become_errors(
                 && inv.role == ListRole::Editor
         })
         .returning(|_, inv, decide| {
-            Ok(match decide(&list(ListRole::Owner, 1)) {
+            Ok(match decide(&list(ListRole::Owner, 1), 1) {
                 Ok(()) => InvitationsOutcome::Done(Invitation {
                     id: inv.id,
                     list_id: inv.list_id,

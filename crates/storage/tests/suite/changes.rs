@@ -709,7 +709,7 @@ async fn every_list_write_records_its_change_for_the_users_it_concerns(
                 created_at: Utc::now(),
                 expires_at: Utc::now() + chrono::TimeDelta::days(1),
             },
-            Box::new(|_| Ok(())),
+            Box::new(|_, _| Ok(())),
         )
         .await?;
     assert!(

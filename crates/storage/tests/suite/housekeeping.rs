@@ -167,7 +167,7 @@ async fn every_purge_finds_its_rows_through_an_index(#[case] backend: Backend) -
     let at = t(1_000)?;
     let explaining = db.clone();
     let plans = tokio::task::spawn_blocking(move || explaining.explain_purges(at)).await??;
-    assert_eq!(plans.len(), 9);
+    assert_eq!(plans.len(), 10);
     for PurgePlan { purge, index, plan } in plans {
         eprintln!("{purge} ({index}):\n  {}", plan.join("\n  "));
         assert!(
