@@ -34,6 +34,7 @@ mod task_snapshot;
 mod tasks;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod trash;
 mod url;
 mod users;
 
@@ -45,7 +46,7 @@ use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
 use taskapi_domain::{
     AccountTokenRepository, ApiTokenRepository, ChangeLog, IdempotencyStore, ListRepository,
-    MailQueue, SessionRepository, TaskRepository, UserRepository,
+    MailQueue, SessionRepository, TaskRepository, TrashRepository, UserRepository,
 };
 
 pub use errors::StorageError;
@@ -305,6 +306,11 @@ impl Database {
     /// The task repository.
     pub fn tasks(&self) -> Arc<dyn TaskRepository> {
         Arc::new(tasks::DieselTaskRepository::new(self.inner.pool.clone()))
+    }
+
+    /// The trash: trashed tasks, restored or purged by their lists' editors.
+    pub fn trash(&self) -> Arc<dyn TrashRepository> {
+        Arc::new(trash::DieselTrashRepository::new(self.inner.pool.clone()))
     }
 
     /// The change log (changes are recorded by the repositories that make them).
