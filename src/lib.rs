@@ -18,7 +18,7 @@ use taskapi_domain::{
     AccountPorts, AccountService, AdminService, ChangeService, DeliveryPolicy, Email,
     EmailVerification, IssuedAccountToken, ListService, MailOutbox, MailSignal, Mailer, Password,
     RecoveryError, RecoveryPorts, RecoveryService, RecoverySettings, SessionCache, SessionSettings,
-    StoreError, TaskService, User,
+    StoreError, TaskService, TrashService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
@@ -314,6 +314,7 @@ struct Services {
     accounts: AccountService,
     admin: AdminService,
     tasks: TaskService,
+    trash: TrashService,
     changes: ChangeService,
     recovery: RecoveryService,
     /// The sender of queued mail and what wakes it, when a transport is configured.
@@ -401,6 +402,7 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         )
         .with_task_quota(settings.quota.tasks_per_user)
         .with_trash_retention(settings.trash.retention),
+        trash: TrashService::new(database.trash(), clock.clone()),
         lists: ListService::new(database.lists(), clock, ids)
             .with_list_quota(settings.quota.lists_per_user)
             .with_invitation_ttl(settings.lists.invitation_ttl),
@@ -667,6 +669,7 @@ impl Application {
             accounts,
             admin,
             tasks,
+            trash,
             changes,
             recovery,
             outbox,
@@ -691,6 +694,7 @@ impl Application {
             admin,
             recovery,
             tasks,
+            trash,
             changes,
             lists,
             readiness: Arc::new(CachedReadiness::new(

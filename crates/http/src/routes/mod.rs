@@ -9,6 +9,7 @@ mod lists;
 mod recovery;
 mod system;
 pub(crate) mod tasks;
+mod trash;
 
 use actix_web::HttpRequest;
 use paperclip::actix::web;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     recovery::configure(cfg);
     lists::configure(cfg);
     tasks::configure(cfg);
+    trash::configure(cfg);
     changes::configure(cfg);
 }
 
