@@ -26,13 +26,68 @@ use crate::changes::record_task_change;
 use crate::errors::DbError;
 use crate::pool::DbPool;
 use crate::rows::{TaskRow, list_key, stamp, task_key, user_key};
-use crate::schema::{list_members, lists, tasks};
+use crate::schema::tasks;
 use crate::sql_types::{SqlTimestamp, SqlUuid};
 use crate::tasks::{greatest_sibling_position, locked_access, tags_of_tasks};
 
 /// Levels of subtasks ever followed: twice the four a tree may have, so that even stored
 /// data holding a cycle (the domain never makes one) bounds every walk.
 const MAX_WALK: usize = 8;
+
+/// One page of `$member`'s trash as a diesel query bound to `$page` for `$body`: the trashed
+/// tasks of the lists they edit or own (with `$only`, of that list, archived or not; else of
+/// their unarchived lists), the membership a subquery of the statement itself, newest
+/// deletion first, from just after `$after` (`(trashed_at, id)`), at most `$limit`. With
+/// `$seek`, the one list the page can hold (the one named, or the caller's only one): then
+/// the page is one backward range of `tasks_trash_by_list`, in its order. A macro so that
+/// the listing and the plan test (on each engine's own connection) build the very same
+/// statement.
+macro_rules! trash_page {
+    ($member:expr, $only:expr, $seek:expr, $after:expr, $limit:expr, |$page:ident| $body:expr) => {{
+        use diesel::prelude::*;
+        use $crate::schema::{list_members, lists, tasks};
+        let member: $crate::sql_types::SqlUuid = $member;
+        let only: Option<$crate::sql_types::SqlUuid> = $only;
+        let seek: Option<$crate::sql_types::SqlUuid> = $seek;
+        let after: Option<($crate::sql_types::SqlTimestamp, $crate::sql_types::SqlUuid)> = $after;
+        let limit: i64 = $limit;
+        let roles = [
+            taskapi_domain::ListRole::Editor.as_str(),
+            taskapi_domain::ListRole::Owner.as_str(),
+        ];
+        let editable = list_members::table
+            .inner_join(lists::table)
+            .filter(list_members::user_id.eq(member))
+            .filter(list_members::role.eq_any(roles))
+            .filter(
+                lists::archived
+                    .eq(false)
+                    .or(list_members::list_id.nullable().eq(only)),
+            )
+            .select(list_members::list_id);
+        let mut page = tasks::table
+            .filter(tasks::trashed_at.is_not_null())
+            .filter(tasks::list_id.eq_any(editable))
+            .into_boxed();
+        if let Some(list) = seek {
+            page = page.filter(tasks::list_id.eq(list));
+        }
+        if let Some((at, id)) = after {
+            // The cursor as a plain range, then exactly: both engines seek the index to it.
+            page = page
+                .filter(tasks::trashed_at.le(at))
+                .filter(tasks::trashed_at.lt(at).or(tasks::id.lt(id)));
+        }
+        let $page = page
+            .order((tasks::trashed_at.desc(), tasks::id.desc()))
+            .limit(limit)
+            .select(tasks::all_columns);
+        $body
+    }};
+}
+// The engines use it for the plan test.
+#[cfg(feature = "test-support")]
+pub(crate) use trash_page;
 
 /// The trash in the `tasks` table.
 #[derive(Debug, Clone)]
@@ -185,6 +240,27 @@ fn clash_at(
     }))
 }
 
+/// The one unarchived list `member` edits or owns, if there is exactly one (an account
+/// with nothing but its inbox): the page then seeks that list's range of the index.
+pub(crate) fn only_editable_list(
+    conn: &mut DbConnection,
+    member: SqlUuid,
+) -> QueryResult<Option<SqlUuid>> {
+    use crate::schema::{list_members, lists};
+    let lists: Vec<SqlUuid> = list_members::table
+        .inner_join(lists::table)
+        .filter(list_members::user_id.eq(member))
+        .filter(list_members::role.eq_any([ListRole::Editor.as_str(), ListRole::Owner.as_str()]))
+        .filter(lists::archived.eq(false))
+        .select(list_members::list_id)
+        .limit(2)
+        .load(conn)?;
+    Ok(match lists.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    })
+}
+
 /// The tags of `id`, in order.
 fn tags_of(conn: &mut DbConnection, id: SqlUuid) -> QueryResult<Vec<String>> {
     Ok(tags_of_tasks(conn, vec![id])?
@@ -207,40 +283,14 @@ impl TrashRepository for DieselTrashRepository {
         let (rows, tags) = self
             .pool
             .read(move |conn| {
-                // The lists whose trash the caller sees, in the statement itself: those they
-                // edit or own (archived ones only when named).
-                let editable = list_members::table
-                    .inner_join(lists::table)
-                    .filter(list_members::user_id.eq(member))
-                    .filter(
-                        list_members::role
-                            .eq_any([ListRole::Editor.as_str(), ListRole::Owner.as_str()]),
-                    )
-                    .filter(
-                        lists::archived
-                            .eq(false)
-                            .or(list_members::list_id.nullable().eq(only)),
-                    )
-                    .select(list_members::list_id);
-                let mut page = tasks::table
-                    .filter(tasks::trashed_at.is_not_null())
-                    .filter(tasks::list_id.eq_any(editable))
-                    .into_boxed();
-                if let Some(list) = only {
-                    page = page.filter(tasks::list_id.eq(list));
-                }
-                if let Some((at, id)) = after {
-                    page = page.filter(
-                        tasks::trashed_at
-                            .lt(at)
-                            .or(tasks::trashed_at.eq(at).and(tasks::id.lt(id))),
-                    );
-                }
-                let rows: Vec<TaskRow> = page
-                    .order((tasks::trashed_at.desc(), tasks::id.desc()))
-                    .limit(i64::from(limit))
-                    .select(tasks::all_columns)
-                    .load(conn)?;
+                let seek = match only {
+                    Some(list) => Some(list),
+                    None => only_editable_list(conn, member)?,
+                };
+                let rows: Vec<TaskRow> =
+                    trash_page!(member, only, seek, after, i64::from(limit), |page| {
+                        page.load(conn)
+                    })?;
                 let tags = tags_of_tasks(conn, rows.iter().map(|r| r.id).collect())?;
                 Ok::<_, DbError>((rows, tags))
             })

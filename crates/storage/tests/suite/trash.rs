@@ -259,3 +259,49 @@ fn count(db: &Database, table: &str) -> Result<i64, BoxError> {
     let mut conn = db.hold_connection()?;
     Ok(conn.query_i64(&format!("SELECT COUNT(*) AS value FROM {table}"))?)
 }
+
+/// `GET /trash` seeks the partial index over trashed tasks by list, on the first page and
+/// from a cursor, for every list of the caller's or one: it never scans the tasks table
+/// (nor, on PostgreSQL with sequential scans off, falls back to one).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_of_the_trash_is_read_through_its_index(#[case] backend: Backend) -> TestResult {
+    let Some(backend) = backend.databases()? else {
+        return Ok(());
+    };
+    let db = migrated(&backend, settings()).await?;
+    let owner = registered(&db, 1).await?;
+    for n in 0..20 {
+        let task = placed(owner, 100 + n, None, "a1")?;
+        insert_all(&db, &[&task]).await?;
+        db.tasks().delete_if_version(owner, task.id, None).await?;
+    }
+    let inbox = ListId::inbox_of(owner);
+    let after = Some((t(5)?, TaskId::from_uuid(Uuid::from_u128(110))));
+    for (only, after) in [
+        (None, None),
+        (None, after),
+        (Some(inbox), None),
+        (Some(inbox), after),
+    ] {
+        let explaining = db.clone();
+        let plan =
+            tokio::task::spawn_blocking(move || explaining.explain_trash_page(owner, only, after))
+                .await??;
+        println!("{only:?} {after:?}: {plan:#?}");
+        assert!(
+            plan.iter().any(|line| line.contains("tasks_trash_by_list")),
+            "{only:?} {after:?} does not use tasks_trash_by_list: {plan:#?}"
+        );
+        assert!(
+            !plan.iter().any(|line| {
+                let line = line.trim_start();
+                line.starts_with("SCAN tasks") || line.contains("Seq Scan on tasks")
+            }),
+            "{only:?} {after:?} scans the tasks: {plan:#?}"
+        );
+    }
+    Ok(())
+}
