@@ -153,7 +153,7 @@ async fn a_deleted_task_is_listed_in_the_trash_and_restored_at_its_place(#[case]
     let listed = app.call(Method::GET, "/trash", Some(&alice.token)).await;
     let page = listed.json_with_status(200);
     listed.require_header("x-changes-cursor");
-    assert_eq!(ids(&page), [id.clone()], "the deleted task, nothing else");
+    assert_eq!(ids(&page), [id.as_str()], "the deleted task, nothing else");
     let trashed = &page[0];
     assert_eq!(trashed["trashed_by"], alice.id.as_str());
     for field in [
@@ -222,7 +222,10 @@ async fn a_purged_task_is_gone_for_good(#[case] backend: Backend) {
 
     let before = present(&app, &alice.token).await;
     purge(&app, &alice.token, &id).await.assert_status(204);
-    assert_eq!(ids(&trash(&app, &alice.token, "").await), [kept_id.clone()]);
+    assert_eq!(
+        ids(&trash(&app, &alice.token, "").await),
+        [kept_id.as_str()]
+    );
     restore(&app, &alice.token, &id).await.assert_problem(404);
     purge(&app, &alice.token, &id).await.assert_problem(404);
     app.get_task(&alice.token, &id).await.assert_problem(404);
@@ -291,11 +294,11 @@ async fn the_trash_is_for_editors_and_owners_and_a_strangers_is_404(#[case] back
     assert_eq!(owners, both);
     assert_eq!(
         ids(&trash(&app, &editor.token, "").await),
-        [shared_id.clone()]
+        [shared_id.as_str()]
     );
     assert_eq!(
         ids(&trash(&app, &alice.token, &format!("?list_id={list}")).await),
-        [shared_id.clone()]
+        [shared_id.as_str()]
     );
     assert_eq!(trash(&app, &viewer.token, "").await, json!([]));
     assert_eq!(
@@ -304,7 +307,7 @@ async fn the_trash_is_for_editors_and_owners_and_a_strangers_is_404(#[case] back
     );
     assert_eq!(
         ids(&trash(&app, &stranger.token, "").await),
-        [strangers_id.clone()]
+        [strangers_id.as_str()]
     );
     assert_eq!(
         trash(&app, &stranger.token, &format!("?list_id={list}")).await,
@@ -437,7 +440,7 @@ async fn trash_routes_need_credentials_scopes_and_valid_parameters(#[case] backe
     // API tokens: reading the trash takes tasks:read, restoring and purging tasks:write.
     let reader = string(&app.api_token(&alice, &["tasks:read"]).await["token"]);
     let writer = string(&app.api_token(&alice, &["tasks:write"]).await["token"]);
-    assert_eq!(ids(&trash(&app, &reader, "").await), [id.clone()]);
+    assert_eq!(ids(&trash(&app, &reader, "").await), [id.as_str()]);
     app.call(Method::GET, "/trash", Some(&writer))
         .await
         .assert_problem(403);

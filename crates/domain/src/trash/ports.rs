@@ -68,6 +68,10 @@ pub type DecideRestore = Box<dyn FnOnce(&RestoreSite) -> RestoreDecision + Send>
 
 /// Outcome of a restore.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned once per restore and matched at once: boxing the task would save nothing"
+)]
 pub enum RestoreOutcome {
     /// The task (with the subtasks trashed with it) is live again, as returned.
     Restored(Task),

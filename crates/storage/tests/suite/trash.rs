@@ -290,7 +290,6 @@ async fn a_page_of_the_trash_is_read_through_its_index(#[case] backend: Backend)
         let plan =
             tokio::task::spawn_blocking(move || explaining.explain_trash_page(owner, only, after))
                 .await??;
-        println!("{only:?} {after:?}: {plan:#?}");
         assert!(
             plan.iter().any(|line| line.contains("tasks_trash_by_list")),
             "{only:?} {after:?} does not use tasks_trash_by_list: {plan:#?}"
