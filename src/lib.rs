@@ -402,7 +402,8 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         )
         .with_task_quota(settings.quota.tasks_per_user)
         .with_trash_retention(settings.trash.retention),
-        trash: TrashService::new(database.trash(), clock.clone()),
+        trash: TrashService::new(database.trash(), clock.clone())
+            .with_retention(settings.trash.retention),
         lists: ListService::new(database.lists(), clock, ids)
             .with_list_quota(settings.quota.lists_per_user)
             .with_invitation_ttl(settings.lists.invitation_ttl),

@@ -369,6 +369,7 @@ impl TrashRepository for DieselTrashRepository {
                     RestoreDecision::Refuse => return Ok(RestoreOutcome::Refused),
                     RestoreDecision::Deny(refusal) => return Ok(RestoreOutcome::Denied(refusal)),
                     RestoreDecision::NoRoom => return Ok(RestoreOutcome::NoRoom),
+                    RestoreDecision::Expired => return Ok(RestoreOutcome::NotFound),
                 };
                 // The root first, and only as it was read: a row the retention purge took
                 // meanwhile (PostgreSQL) is not found, and nothing was written.

@@ -61,6 +61,9 @@ pub enum RestoreDecision {
     Deny(AccessRefusal),
     /// Refuse: no position is left where it would go (in theory only).
     NoRoom,
+    /// Refuse as if it were not there: its time in the trash has run out, and the retention
+    /// purge may be taking it (a restore must never race it).
+    Expired,
 }
 
 /// The domain's decision function for one restore.

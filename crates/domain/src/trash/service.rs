@@ -93,6 +93,9 @@ pub fn place_restored(site: &RestoreSite) -> Result<(Option<TaskId>, Position), 
 pub struct TrashService {
     trash: Arc<dyn TrashRepository>,
     clock: Arc<dyn Clock>,
+    /// How long a trashed task is kept (`trash.retention`): past it, it is no longer
+    /// restorable.
+    retention: chrono::TimeDelta,
 }
 
 impl fmt::Debug for TrashService {
@@ -104,7 +107,20 @@ impl fmt::Debug for TrashService {
 impl TrashService {
     /// Builds the service from its ports.
     pub fn new(trash: Arc<dyn TrashRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { trash, clock }
+        Self {
+            trash,
+            clock,
+            retention: chrono::TimeDelta::days(30),
+        }
+    }
+
+    /// The same service for a trash kept `retention` long (`trash.retention`): a task
+    /// trashed longer ago is not found by a restore, even before housekeeping purged it, so
+    /// that a restore never races the purge of the same task.
+    #[must_use]
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = chrono::TimeDelta::from_std(retention).unwrap_or(chrono::TimeDelta::MAX);
+        self
     }
 
     /// What a storage refusal of a trash write means to the caller.
@@ -143,8 +159,9 @@ impl TrashService {
     /// tasks still count toward the task quota, so a restore never exceeds it.
     ///
     /// # Errors
-    /// `NotFound` when no list of the caller holds a trashed task with this id; `Forbidden`
-    /// for a viewer; `ListArchived`; `VersionMismatch`; `Store`.
+    /// `NotFound` when no list of the caller holds a trashed task with this id, or when it
+    /// was trashed longer than the retention ago; `Forbidden` for a viewer; `ListArchived`;
+    /// `VersionMismatch`; `Store`.
     pub async fn restore(
         &self,
         caller: &Principal,
@@ -153,7 +170,15 @@ impl TrashService {
     ) -> Result<Task, TaskError> {
         caller.require(Scope::TasksWrite)?;
         let now = self.clock.now();
+        // Housekeeping purges what was trashed before its own `now - retention`, taken
+        // earlier than this one: anything it may be purging is older than this cutoff.
+        let expired_before = now
+            .checked_sub_signed(self.retention)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let decide: DecideRestore = Box::new(move |site: &RestoreSite| {
+            if site.trashed_at < expired_before {
+                return RestoreDecision::Expired;
+            }
             if let Err(refusal) = site.access.check_write() {
                 return RestoreDecision::Deny(refusal);
             }

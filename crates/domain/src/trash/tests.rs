@@ -103,6 +103,7 @@ fn restoring(site: RestoreSite) -> MockTrashRepository {
                 RestoreDecision::Refuse => RestoreOutcome::Refused,
                 RestoreDecision::Deny(refusal) => RestoreOutcome::Denied(refusal),
                 RestoreDecision::NoRoom => RestoreOutcome::NoRoom,
+                RestoreDecision::Expired => RestoreOutcome::NotFound,
             })
         });
     repo
@@ -243,6 +244,21 @@ async fn a_restore_honours_its_version_condition() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_task_trashed_longer_than_the_retention_ago_is_no_longer_restorable() {
+    // Trashed at 300; with a retention of 100 s it may be restored until 400.
+    let within = service(restoring(site()), 400)
+        .with_retention(std::time::Duration::from_secs(100))
+        .restore(&caller(), id(), None)
+        .await;
+    assert!(within.is_ok(), "{within:?}");
+    let past = service(restoring(site()), 401)
+        .with_retention(std::time::Duration::from_secs(100))
+        .restore(&caller(), id(), None)
+        .await;
+    assert!(matches!(past, Err(TaskError::NotFound)), "{past:?}");
 }
 
 #[tokio::test]
