@@ -18,7 +18,7 @@ use taskapi_domain::{
     AccountPorts, AccountService, AdminService, ChangeService, DeliveryPolicy, Email,
     EmailVerification, EventAccessService, IssuedAccountToken, ListService, MailOutbox, MailSignal,
     Mailer, Password, RecoveryError, RecoveryPorts, RecoveryService, RecoverySettings,
-    SessionCache, SessionSettings, StoreError, TaskService, User,
+    SessionCache, SessionSettings, StoreError, TaskService, TrashService, User,
 };
 use taskapi_domain::{SystemClock, UuidV7Generator};
 use taskapi_http::{
@@ -315,6 +315,7 @@ struct Services {
     admin: AdminService,
     event_access: EventAccessService,
     tasks: TaskService,
+    trash: TrashService,
     changes: ChangeService,
     recovery: RecoveryService,
     /// The sender of queued mail and what wakes it, when a transport is configured.
@@ -413,6 +414,8 @@ async fn services(settings: &Settings, database: &Database) -> Result<Services, 
         )
         .with_task_quota(settings.quota.tasks_per_user)
         .with_trash_retention(settings.trash.retention),
+        trash: TrashService::new(database.trash(), clock.clone())
+            .with_retention(settings.trash.retention),
         lists: ListService::new(database.lists(), clock, ids)
             .with_list_quota(settings.quota.lists_per_user)
             .with_invitation_ttl(settings.lists.invitation_ttl)
@@ -717,6 +720,7 @@ impl Application {
             admin,
             event_access,
             tasks,
+            trash,
             changes,
             recovery,
             outbox,
@@ -749,6 +753,7 @@ impl Application {
             admin,
             recovery,
             tasks,
+            trash,
             changes,
             events: events.clone(),
             event_access,

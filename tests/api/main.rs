@@ -43,4 +43,5 @@ mod slow_clients;
 mod system;
 mod tasks;
 mod throttling;
+mod trash;
 mod web;

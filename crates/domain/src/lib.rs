@@ -19,6 +19,7 @@ mod paging;
 mod ports;
 mod recovery;
 mod tasks;
+mod trash;
 mod validation;
 
 #[cfg(test)]
@@ -38,4 +39,5 @@ pub use ports::{Clock, IdGenerator, SystemClock, UuidV7Generator};
 pub use ports::{MockClock, MockIdGenerator};
 pub use recovery::*;
 pub use tasks::*;
+pub use trash::*;
 pub use validation::{FieldError, ValidationErrors};

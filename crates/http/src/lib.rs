@@ -37,7 +37,7 @@ use async_trait::async_trait;
 use paperclip::actix::OpenApiExt;
 use taskapi_domain::{
     AccountService, AdminService, ChangeService, EventAccessService, ListService, RecoveryService,
-    StoreError, TaskService,
+    StoreError, TaskService, TrashService,
 };
 
 pub use connection::{ConnectionLimits, ServerOptions, serve};
@@ -75,6 +75,8 @@ pub struct AppState {
     pub recovery: RecoveryService,
     /// The tasks of the caller's lists.
     pub tasks: TaskService,
+    /// The trash of the caller's lists.
+    pub trash: TrashService,
     /// The caller's lists.
     pub lists: ListService,
     /// The caller's change feed.

@@ -62,6 +62,9 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ),
     ("follow_events", &[401, 403, 410, 429, 503]),
     ("create_event_ticket", &[401, 403, 503]),
+    ("list_trash", &[401, 403, 503]),
+    ("restore_trashed_task", &[401, 403, 404, 409, 412, 429, 503]),
+    ("purge_trashed_task", &[401, 403, 404, 409, 412, 429, 503]),
     ("list_changes", &[401, 403, 410, 503]),
     ("list_lists", &[401, 403, 503]),
     ("create_list", &[400, 401, 403, 409, 413, 415, 429, 503]),
@@ -98,6 +101,9 @@ const API_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("put_task", "tasks:write"),
     ("delete_task", "tasks:write"),
     ("move_task", "tasks:write"),
+    ("list_trash", "tasks:read"),
+    ("restore_trashed_task", "tasks:write"),
+    ("purge_trashed_task", "tasks:write"),
     ("list_changes", "changes:read"),
     ("follow_events", "changes:read"),
     ("list_lists", "lists:read"),
@@ -233,6 +239,25 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
          it and no change the page does not show is missed.",
     ),
     (
+        "list_trash",
+        "200",
+        "Link",
+        "`<…&cursor=…>; rel=\"next\"` while more trashed tasks follow.",
+    ),
+    (
+        "list_trash",
+        "200",
+        "X-Changes-Cursor",
+        "The change cursor of the present as of this read: follow `GET /changes?cursor=` from \
+         it and no restore or purge the page does not show is missed.",
+    ),
+    (
+        "restore_trashed_task",
+        "200",
+        "ETag",
+        "The restored task's new version, as `\"<version>\"`.",
+    ),
+    (
         "list_lists",
         "200",
         "Link",
@@ -259,6 +284,9 @@ const RESPONSE_HEADERS: &[(&str, &str, &str, &str)] = &[
 const NULLABLE: &[(&str, &str)] = &[
     ("TaskResponse", "completed_at"),
     ("TaskResponse", "due_at"),
+    ("TrashedTaskResponse", "completed_at"),
+    ("TrashedTaskResponse", "due_at"),
+    ("TrashedTaskResponse", "trashed_by"),
     ("ApiTokenResponse", "expires_at"),
     ("ApiTokenResponse", "last_used_at"),
     ("CreatedApiTokenResponse", "expires_at"),
@@ -374,6 +402,7 @@ pub fn finish(mut doc: Value) -> Value {
             {"name": "Accounts", "description": "Registration, login and your own account."},
             {"name": "Lists", "description": "Your lists: your inbox, and the lists shared with you."},
             {"name": "Tasks", "description": "The tasks of your lists: visible to their members only."},
+            {"name": "Trash", "description": "Deleted tasks of the lists you edit: restore them, or purge them for good."},
             {"name": "Changes", "description": "What changed in your lists and their tasks since a cursor, to keep a copy in step."},
             {"name": "Admin", "description": "Account administration (role `admin`)."},
             {"name": "System", "description": "Liveness and readiness."}

@@ -35,6 +35,7 @@ mod task_snapshot;
 mod tasks;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod trash;
 mod tree;
 mod url;
 mod users;
@@ -47,7 +48,7 @@ use diesel::RunQueryDsl;
 use taskapi_domain::StoreError;
 use taskapi_domain::{
     AccountTokenRepository, ApiTokenRepository, ChangeLog, EventTicketRepository, IdempotencyStore,
-    ListRepository, MailQueue, SessionRepository, TaskRepository, UserRepository,
+    ListRepository, MailQueue, SessionRepository, TaskRepository, TrashRepository, UserRepository,
 };
 
 pub use errors::StorageError;
@@ -314,6 +315,11 @@ impl Database {
         Arc::new(event_tickets::DieselEventTicketRepository::new(
             self.inner.pool.clone(),
         ))
+    }
+
+    /// The trash: trashed tasks, restored or purged by their lists' editors.
+    pub fn trash(&self) -> Arc<dyn TrashRepository> {
+        Arc::new(trash::DieselTrashRepository::new(self.inner.pool.clone()))
     }
 
     /// The change log (changes are recorded by the repositories that make them).

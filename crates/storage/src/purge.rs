@@ -163,10 +163,20 @@ macro_rules! purge_batch {
                 )));
                 $body
             }
+            // Oldest first, in the order of `tasks_trashed_at`: so that no engine walks the
+            // whole of `tasks_trash_by_list` (GET /trash's index, also over trashed tasks
+            // only, but by list) to find a batch.
             $crate::purge::Purge::Trash => {
                 let $statement = diesel::delete(
-                    tasks::table
-                        .filter(condition("id IN (SELECT id FROM tasks WHERE trashed_at < ")),
+                    tasks::table.filter(
+                        diesel::dsl::sql::<diesel::sql_types::Bool>(
+                            "id IN (SELECT id FROM tasks WHERE trashed_at < ",
+                        )
+                        .bind::<$crate::sql_types::DbTimestamp, _>(at)
+                        .sql(" ORDER BY trashed_at LIMIT ")
+                        .bind::<diesel::sql_types::BigInt, _>(limit)
+                        .sql(")"),
+                    ),
                 );
                 $body
             }

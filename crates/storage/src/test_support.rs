@@ -147,6 +147,39 @@ impl Database {
             .collect()
     }
 
+    /// The plan of one page of `member`'s trash (`GET /trash`; with `only`, of that list;
+    /// from just after `after`), narrowed as the listing narrows it, as
+    /// [`Database::explain_task_listing`] gives plans. Blocking.
+    ///
+    /// # Errors
+    /// When the plan cannot be had.
+    pub fn explain_trash_page(
+        &self,
+        member: UserId,
+        only: Option<taskapi_domain::ListId>,
+        after: Option<(chrono::DateTime<chrono::Utc>, taskapi_domain::TaskId)>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut held = self.hold_connection()?;
+        let (member, only) = (
+            crate::rows::user_key(member),
+            only.map(crate::rows::list_key),
+        );
+        let failed = |e: diesel::result::Error| StoreError::from(DbError::from(e));
+        let seek = match only {
+            Some(list) => Some(list),
+            None => crate::trash::only_editable_list(&mut held.conn, member).map_err(failed)?,
+        };
+        held.conn
+            .engine()
+            .explain_trash_page(
+                member,
+                only,
+                seek,
+                after.map(|(at, id)| (SqlTimestamp(at), crate::rows::task_key(id))),
+            )
+            .map_err(failed)
+    }
+
     /// Rows one batch of a purge deletes.
     pub const PURGE_BATCH_ROWS: i64 = BATCH_ROWS;
 }

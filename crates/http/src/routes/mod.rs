@@ -10,6 +10,7 @@ pub(crate) mod lists;
 mod recovery;
 mod system;
 pub(crate) mod tasks;
+mod trash;
 
 use actix_web::HttpRequest;
 use paperclip::actix::web;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     recovery::configure(cfg);
     lists::configure(cfg);
     tasks::configure(cfg);
+    trash::configure(cfg);
     changes::configure(cfg);
     events::configure(cfg);
 }

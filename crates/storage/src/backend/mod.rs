@@ -266,6 +266,17 @@ pub(crate) trait Engine {
         before_txn: i64,
     ) -> QueryResult<Vec<String>>;
 
+    /// The plan of one page of a member's trash (see [`crate::trash`]), as `EXPLAIN` words
+    /// it.
+    #[cfg(feature = "test-support")]
+    fn explain_trash_page(
+        &mut self,
+        member: SqlUuid,
+        only: Option<SqlUuid>,
+        seek: Option<SqlUuid>,
+        after: Option<(crate::sql_types::SqlTimestamp, SqlUuid)>,
+    ) -> QueryResult<Vec<String>>;
+
     /// The plan of one batch of a purge (see [`crate::purge`]), as `EXPLAIN` words it.
     #[cfg(feature = "test-support")]
     fn explain_purge(

@@ -363,6 +363,23 @@ impl Engine for PgConnection {
 
     /// `EXPLAIN`'s lines, planned as [`Engine::explain_list_tasks`] plans its.
     #[cfg(feature = "test-support")]
+    fn explain_trash_page(
+        &mut self,
+        member: SqlUuid,
+        only: Option<SqlUuid>,
+        seek: Option<SqlUuid>,
+        after: Option<(crate::sql_types::SqlTimestamp, SqlUuid)>,
+    ) -> QueryResult<Vec<String>> {
+        self.transaction(|conn| {
+            conn.batch_execute(PLAN_SETTINGS)?;
+            crate::trash::trash_page!(member, only, seek, after, 51, |page| {
+                super::Explain::<_, diesel::sql_types::Text>::new("EXPLAIN ", page).load(conn)
+            })
+        })
+    }
+
+    /// `EXPLAIN`'s lines, planned with [`PLAN_SETTINGS`].
+    #[cfg(feature = "test-support")]
     fn explain_purge(
         &mut self,
         purge: crate::purge::Purge,

@@ -312,6 +312,27 @@ impl Engine for SqliteConnection {
 
     /// `EXPLAIN QUERY PLAN`'s details.
     #[cfg(feature = "test-support")]
+    fn explain_trash_page(
+        &mut self,
+        member: SqlUuid,
+        only: Option<SqlUuid>,
+        seek: Option<SqlUuid>,
+        after: Option<(crate::sql_types::SqlTimestamp, SqlUuid)>,
+    ) -> QueryResult<Vec<String>> {
+        use diesel::sql_types::{Integer, Text};
+        let plan: Vec<(i32, i32, i32, String)> =
+            crate::trash::trash_page!(member, only, seek, after, 51, |page| {
+                super::Explain::<_, (Integer, Integer, Integer, Text)>::new(
+                    "EXPLAIN QUERY PLAN ",
+                    page,
+                )
+                .load(self)
+            })?;
+        Ok(plan.into_iter().map(|(_, _, _, detail)| detail).collect())
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s details.
+    #[cfg(feature = "test-support")]
     fn explain_purge(
         &mut self,
         purge: crate::purge::Purge,

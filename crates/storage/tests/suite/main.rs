@@ -19,6 +19,7 @@ mod lists;
 mod mail;
 mod postgres;
 mod sqlite;
+mod trash;
 
 use std::collections::BTreeSet;
 use std::error::Error;

@@ -1,0 +1,1 @@
+DROP INDEX tasks_trash_by_list;
