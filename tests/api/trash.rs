@@ -2,9 +2,10 @@
 //! first, pages with `Link`, `X-Changes-Cursor`), `POST /trash/{id}/restore` (at its place,
 //! visible again, recorded as an upsert) and `DELETE /trash/{id}` (for good, recorded as a
 //! delete), with every status: 401, 403 for viewers and scopes, 404 for strangers, unknown,
-//! live and invalid ids, 409 in an archived list, 412 on `If-Match`, 422 on bad parameters.
-//! Where a restored subtask goes, and its subtree coming back with it, are tested in the
-//! storage suite (`trash.rs`): `POST /tasks` takes no `parent_id` here yet.
+//! live and invalid ids, 409 in an archived list, 412 on `If-Match`, 422 on bad parameters;
+//! and subtasks: trashed with their parent, back with it, or alone to the top level (last)
+//! while their parent is still in the trash. Every placement case is also in the storage
+//! suite (`trash.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -535,4 +536,92 @@ async fn the_trash_pages_newest_deletion_first_with_next_links(#[case] backend: 
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, deleted, "newest deletion first, each once");
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn subtasks_go_to_the_trash_with_their_parent_and_come_back_with_it(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up("alice@example.com").await;
+    let create = |body: Value| {
+        let app = &app;
+        let token = alice.token.clone();
+        async move { app.create_task(&token, &body).await.json_with_status(201) }
+    };
+    let parent = create(json!({"title": "parent"})).await;
+    let pid = string(&parent["id"]);
+    let child = create(json!({"title": "child", "parent_id": pid})).await;
+    let cid = string(&child["id"]);
+    let grandchild = create(json!({"title": "grandchild", "parent_id": cid})).await;
+    let gid = string(&grandchild["id"]);
+    let other = create(json!({"title": "other"})).await;
+    delete(&app, &alice.token, &pid).await;
+    // The whole subtree is in the trash, each with its parent_id; none is a task any more.
+    let mut listed = ids(&trash(&app, &alice.token, "").await);
+    listed.sort();
+    let mut want = vec![pid.clone(), cid.clone(), gid.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    for id in [&pid, &cid, &gid] {
+        app.get_task(&alice.token, id).await.assert_problem(404);
+    }
+    // The child alone comes back at the top level, last (its parent is still in the
+    // trash), with its own subtask.
+    let back = restore(&app, &alice.token, &cid)
+        .await
+        .json_with_status(200);
+    assert_eq!(back["parent_id"], Value::Null);
+    let top = app
+        .call(
+            Method::GET,
+            &format!(
+                "/tasks?list_id={}&parent_id=none&sort=position",
+                string(&other["list_id"])
+            ),
+            Some(&alice.token),
+        )
+        .await
+        .json_with_status(200);
+    let titles: Vec<String> = top
+        .as_array()
+        .unwrap_or_else(|| panic!("{top}"))
+        .iter()
+        .map(|t| string(&t["title"]))
+        .collect();
+    assert_eq!(titles, vec!["other", "child"]);
+    let g = app.get_task(&alice.token, &gid).await.json_with_status(200);
+    assert_eq!(string(&g["parent_id"]), cid);
+    // The parent comes back alone: its child was restored before.
+    let parent_back = restore(&app, &alice.token, &pid)
+        .await
+        .json_with_status(200);
+    assert_eq!(parent_back["parent_id"], Value::Null);
+    assert_eq!(
+        ids(&trash(&app, &alice.token, "").await),
+        Vec::<String>::new()
+    );
+    // Trashed with its parent and restored with it: under it again.
+    move_under(&app, &alice.token, &cid, &pid).await;
+    delete(&app, &alice.token, &pid).await;
+    restore(&app, &alice.token, &pid).await.assert_status(200);
+    let c = app.get_task(&alice.token, &cid).await.json_with_status(200);
+    assert_eq!(string(&c["parent_id"]), pid);
+}
+
+async fn move_under(app: &Client, token: &str, id: &str, parent: &str) {
+    app.call_json(
+        Method::POST,
+        &format!("/tasks/{id}/move"),
+        Some(token),
+        &json!({"parent_id": parent}),
+    )
+    .await
+    .assert_status(200);
 }
