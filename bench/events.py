@@ -3,6 +3,7 @@
 cost the server, and how long a change takes to reach all of them. See bench/README.md.
 
   python3 bench/events.py BINARY [--backend sqlite|postgres] [--streams 1000] [--writes 50]
+                                 [--cross]
 
 Starts BINARY (a release build of taskapi) on a fresh database (SQLite in a temporary
 folder, or a new database on --pg-url), registers one account, opens --streams streams of
@@ -10,7 +11,9 @@ it (raising events.max_streams_per_user to match), then makes --writes tasks one
 other through another connection. For each write it records, per stream, the time from just
 before the POST until the stream has received the change, and reports over every (write,
 stream) pair the p50, p99 and maximum, and the server's resident memory with no stream and
-with every stream open (from /proc). Results go to stdout as JSON.
+with every stream open (from /proc). With --cross (PostgreSQL), a second instance on the
+same database holds the streams while the writes go through the first, so every change
+crosses instances. Results go to stdout as JSON.
 """
 
 import argparse
@@ -92,7 +95,7 @@ class Stream:
                 self.buffer = b""
 
 
-async def measure(port, token, streams, writes, pid):
+async def measure(port, write_port, token, streams, writes, pid):
     holders = [Stream() for _ in range(streams)]
     opened = [asyncio.get_running_loop().create_future() for _ in holders]
     tasks = [asyncio.create_task(h.run(port, token, o)) for h, o in zip(holders, opened)]
@@ -106,7 +109,7 @@ async def measure(port, token, streams, writes, pid):
             h.waiting = marker
         started = time.monotonic()
         status, _ = await loop.run_in_executor(
-            None, lambda: call(port, "POST", "/tasks", {"title": marker}, token)
+            None, lambda: call(write_port, "POST", "/tasks", {"title": marker}, token)
         )
         if status != 201:
             sys.exit(f"a write answered {status}")
@@ -132,6 +135,8 @@ def main():
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--writes", type=int, default=50)
     parser.add_argument("--port", type=int, default=18_571)
+    parser.add_argument("--cross", action="store_true",
+                        help="streams on a second instance, writes through the first")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -159,10 +164,18 @@ def main():
         TASKAPI__EVENTS__MAX_STREAMS_PER_USER=str(min(args.streams, 1000)),
         RUST_LOG="warn,taskapi::access=off",
     )
-    server = subprocess.Popen([args.binary, "serve"], cwd=work, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(f"{work}/server.log", "w"))
+    if args.cross and args.backend != "postgres":
+        sys.exit("--cross needs --backend postgres (instances share a PostgreSQL database)")
+    servers = []
+    ports = [args.port, args.port + 1] if args.cross else [args.port]
+    for n, port in enumerate(ports):
+        servers.append(subprocess.Popen(
+            [args.binary, "serve"], cwd=work, env=dict(env, TASKAPI__SERVER__PORT=str(port)),
+            stdout=subprocess.DEVNULL, stderr=open(f"{work}/server{n}.log", "w")))
+        wait_ready(port, time.monotonic() + 60)
+    server = servers[-1]
+    stream_port = ports[-1]
     try:
-        wait_ready(args.port, time.monotonic() + 60)
         email = "events@example.com"
         password = "a long bench password"
         status, _ = call(args.port, "POST", "/register", {"email": email, "password": password})
@@ -172,12 +185,13 @@ def main():
         token = login["access_token"]
         idle_rss = rss_kib(server.pid)
         latencies, open_rss = asyncio.run(
-            measure(args.port, token, args.streams, args.writes, server.pid))
+            measure(stream_port, args.port, token, args.streams, args.writes, server.pid))
         latencies.sort()
         def pct(p):
             return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000
         print(json.dumps({
             "backend": args.backend,
+            "across_instances": args.cross,
             "streams": args.streams,
             "writes": args.writes,
             "deliveries": len(latencies),
@@ -189,11 +203,13 @@ def main():
                         "growth": round((open_rss - idle_rss) / 1024, 1)},
         }, indent=2))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
         if database:
             subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"])
         shutil.rmtree(work, ignore_errors=True)
