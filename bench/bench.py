@@ -72,15 +72,19 @@ def task_row(n, owner, micros, rng):
     due = None if n % 3 == 0 else ts_text(micros + (n % 30 + 1) * DAY * 1_000_000)
     updated = completed if done else created
     title_key = title.lower()
-    return n, (uuid7(micros, rng), owner, title, description, 1 if done else 0, completed,
-            n % 3, due, created, updated, 1, title_key,
-            title_key + "\x01" + description.lower())
+    task_id = uuid7(micros, rng)
+    # In the owner's inbox (whose id is the owner's), at the top level, at the position the
+    # migration to lists gave existing tasks: `z`, the id's hex, `1` (creation order).
+    position = "z" + task_id.replace("-", "") + "1"
+    return n, (task_id, owner, owner, position, title, description, 1 if done else 0,
+               completed, n % 3, due, created, updated, 1, title_key,
+               title_key + "\x01" + description.lower())
 
 
 TASK_INSERT = (
-    "INSERT INTO tasks (id, owner_id, title, description, is_done, completed_at, priority, "
-    "due_at, created_at, updated_at, version, title_key, search_key) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "INSERT INTO tasks (id, created_by, list_id, position, title, description, is_done, "
+    "completed_at, priority, due_at, created_at, updated_at, version, title_key, search_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 TAG_INSERT = "INSERT INTO task_tags (task_id, position, tag) VALUES (?, ?, ?)"
 
 
@@ -138,6 +142,14 @@ def seed_sqlite(args):
                     "INSERT INTO users (id, email, password_hash, role, disabled, created_at, "
                     "updated_at) VALUES (?, ?, ?, 'user', 0, ?, ?)",
                     (user_id, f"seed{u}@bench.invalid", "seeded-never-logs-in", created, created))
+                # Its inbox, as registration makes it.
+                conn.execute(
+                    "INSERT INTO lists (id, name, name_key, inbox_of, archived, created_at, "
+                    "updated_at, version) VALUES (?, 'Inbox', 'inbox', ?, 0, ?, ?, 1)",
+                    (user_id, user_id, created, created))
+                conn.execute(
+                    "INSERT INTO list_members (list_id, user_id, role, added_at) "
+                    "VALUES (?, ?, 'owner', ?)", (user_id, user_id, created))
         # Tasks grouped by owner (as an owner's tasks would be spread in time, but inserted
         # together so that the owner-led indexes grow in order).
         def rows():

@@ -508,7 +508,7 @@ bench_backend() {
 
     token=$(login "$BENCH_EMAIL")
     deep_token=$(login "$DEEP_EMAIL")
-    sql "SELECT id FROM tasks WHERE owner_id = '$bench_id' ORDER BY created_at, id" >"$OUT/ids.txt"
+    sql "SELECT id FROM tasks WHERE created_by = '$bench_id' ORDER BY created_at, id" >"$OUT/ids.txt"
     local read_id hot_id
     read_id=$(sed -n 1p "$OUT/ids.txt")
     hot_id=$(sed -n 2p "$OUT/ids.txt")

@@ -161,9 +161,14 @@ async fn two_browsers_log_in_edit_one_task_and_the_stale_one_sees_the_conflict(
     let output = run(command, BROWSER_TIMEOUT).await;
     assert!(output.status.success(), "{}", report(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("ok: saving the stale copy shows a conflict"),
-        "{}",
-        report(&output)
-    );
+    // Every step ran, none skipped: sharing and live changes included.
+    for step in [
+        "ok: saving the stale copy shows a conflict",
+        "ok: the second user logs in, accepts, and sees the shared list",
+        "ok: a task added to the shared list appears live in the other browser",
+        "ok: an edit in one browser appears live in the other",
+    ] {
+        assert!(stdout.contains(step), "{step}\n{}", report(&output));
+    }
+    assert!(!stdout.contains("skipped"), "{}", report(&output));
 }

@@ -18,3 +18,10 @@ INSERT INTO users (id, email, password_hash, role, disabled, created_at, updated
 SELECT id, 'seed' || rn || '@bench.invalid', 'seeded-never-logs-in', 'user', false, at, at
 FROM bench_owners
 ORDER BY rn;
+
+-- Every account has its inbox (whose id is the account's), owned by it, as registration
+-- makes them.
+INSERT INTO lists (id, name, name_key, inbox_of, archived, created_at, updated_at, version)
+SELECT id, 'Inbox', 'inbox', id, false, at, at, 1 FROM bench_owners ORDER BY rn;
+INSERT INTO list_members (list_id, user_id, role, added_at)
+SELECT id, id, 'owner', at FROM bench_owners ORDER BY rn;
