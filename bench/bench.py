@@ -335,6 +335,12 @@ def report(directory, out_path):
         ("PATCH /tasks/{id} (one row) ÷ GET /ping throughput",
          ratio(rps("update_hot"), rps("ping")), ">=", 0.080 if sqlite else 0.053,
          ["update_hot", "ping"]),
+        ("GET /tasks/{id} of a shared list ÷ of the inbox throughput",
+         ratio(rps("get_task_shared"), rps("get_task")), ">=", 0.9,
+         ["get_task_shared", "get_task"]),
+        (f"GET /changes time at {meta.get('changes_total', '?')} ÷ at "
+         f"{meta.get('changes_small_total', '?')} changes",
+         ratio(rps("changes_small"), rps("changes")), "<=", 1.5, ["changes_small", "changes"]),
         ("idle resident memory (MB)", idle, "<", 30.0, []),
         (f"resident memory at {meta.get('high_connections', '256')} connections (MB)", peak,
          "<", 150.0, ["get_task_high"]),

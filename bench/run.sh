@@ -21,6 +21,9 @@
 #   BENCH_USER_TASKS         tasks of the benchmark's own user, also the "small" database [1000]
 #   BENCH_DEEP_TASKS         tasks of the "deep" user whose pages are walked [100000]
 #   BENCH_DEEP_PAGE          which page (of 100 tasks) of the deep user is compared [1000]
+#   BENCH_CHANGES            change-log rows of other accounts seeded before the main
+#                            measurements (GET /changes is compared at 1 000 and at this)
+#                            [1000000]
 #   BENCH_CONNECTIONS        connections of the ordinary measurements [32]
 #   BENCH_HIGH_CONNECTIONS   connections of the concurrency measurement [256]
 #   BENCH_LOGIN_CONNECTIONS  connections of the login measurements [4 × cores]
@@ -58,6 +61,7 @@ BENCH_TASKS=${BENCH_TASKS:-1000000}
 BENCH_USERS=${BENCH_USERS:-10000}
 BENCH_USER_TASKS=${BENCH_USER_TASKS:-1000}
 BENCH_DEEP_TASKS=${BENCH_DEEP_TASKS:-100000}
+BENCH_CHANGES=${BENCH_CHANGES:-1000000}
 BENCH_DEEP_PAGE=${BENCH_DEEP_PAGE:-1000}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
 BENCH_HIGH_CONNECTIONS=${BENCH_HIGH_CONNECTIONS:-256}
@@ -79,6 +83,7 @@ BENCH_SYNC_COST=${BENCH_SYNC_COST:-1}
 
 PAGE_SIZE=100
 BENCH_EMAIL=bench@bench.invalid
+MEMBER_EMAIL=member@bench.invalid
 DEEP_EMAIL=deep@bench.invalid
 ATTACK_EMAIL=attacker@bench.invalid
 ATTACK_RAMP=2
@@ -246,6 +251,15 @@ sample_peak_rss() {
 post_json() { # PATH BODY: prints the body, fails on a non-2xx status
     curl -fsS -m 30 -X POST "$BASE$1" -H 'Content-Type: application/json' -d "$2"
 }
+authed_post() { # PATH BODY TOKEN: as post_json, with the token; no body when BODY is empty
+    if [[ -n $2 ]]; then
+        curl -fsS -m 30 -X POST "$BASE$1" -H "Authorization: Bearer $3" \
+            -H 'Content-Type: application/json' -d "$2"
+    else
+        curl -fsS -m 30 -X POST "$BASE$1" -H "Authorization: Bearer $3"
+    fi
+}
+authed_get() { curl -fsS -m 30 "$BASE$1" -H "Authorization: Bearer $2"; } # PATH TOKEN
 register() { post_json /register "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" | helper json-field id; }
 login() { post_json /login "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" | helper json-field access_token; }
 
@@ -290,6 +304,19 @@ seed_crowd() {
                 psql "$DB_URL" -qX -v users="$1" -f "$BENCH_DIR/sql/pg_users.sql"
             fi ;;
     esac
+}
+
+# seed_changes USER COUNT: COUNT change rows (task upserts) naming USER's tasks for USER
+# (USER empty: for every other seeded account, naming theirs), as if they had been written
+# now (so that the retention purge leaves them alone while the benchmark runs).
+seed_changes() {
+    local who="created_by = '$1'" now
+    [[ -n $1 ]] || who="created_by NOT IN (SELECT id FROM users WHERE email LIKE '%@bench.invalid' AND email NOT LIKE 'seed%')"
+    now="'$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)'"
+    [[ $BACKEND == postgres ]] && now="$now::timestamptz"
+    local select="SELECT created_by, 'task', 'upsert', id, list_id, $now FROM tasks WHERE $who"
+    sql "INSERT INTO changes (user_id, entity, op, entity_id, list_id, at) \
+         SELECT * FROM ($select UNION ALL $select) AS rows LIMIT $2" >/dev/null
 }
 
 # Fresh statistics, and (PostgreSQL) no autovacuum or checkpoint left to run mid-measurement.
@@ -486,6 +513,15 @@ bench_backend() {
     token=$(login "$BENCH_EMAIL")
     log "listing at $small_total stored tasks"
     measure list_small "GET /tasks?limit=50" "$BENCH_CONNECTIONS" "/tasks?limit=50" WRK_TOKEN="$token"
+    # The change feed at a small log: 1 000 changes of the benchmark user after a cursor.
+    local changes_cursor
+    changes_cursor=$(authed_get /changes "$token" | helper json-field next_cursor)
+    seed_changes "$bench_id" 1000
+    settle_database
+    meta changes_small_total "$(sql "SELECT count(*) FROM changes")"
+    CHANGES_PATH="/changes?cursor=$changes_cursor&limit=100"
+    measure changes_small "GET /changes (100 changes)" "$BENCH_CONNECTIONS" "$CHANGES_PATH" \
+        WRK_TOKEN="$token"
     stop_server
 
     # Phase 2: the bulk, with the server stopped.
@@ -495,7 +531,10 @@ bench_backend() {
     local seed_start=$SECONDS
     seed_owner_tasks "$deep_id" "$BENCH_DEEP_TASKS" "$BENCH_USER_TASKS"
     seed_crowd "$BENCH_USERS" "$crowd_tasks" $((BENCH_USER_TASKS + BENCH_DEEP_TASKS))
+    log "seeding $BENCH_CHANGES changes of the other accounts"
+    seed_changes "" "$BENCH_CHANGES"
     settle_database
+    meta changes_total "$(sql "SELECT count(*) FROM changes")"
     meta seed_seconds $((SECONDS - seed_start))
     meta tasks_total "$(sql "SELECT count(*) FROM tasks")"
     meta users_total "$(sql "SELECT count(*) FROM users")"
@@ -530,6 +569,19 @@ bench_backend() {
     local c=$BENCH_CONNECTIONS
     measure ping "GET /ping" "$c" /ping
     measure get_task "GET /tasks/{id}" "$c" "/tasks/$read_id" "$auth"
+    # A task of a shared list (two members), beside the inbox task just read.
+    local list_id shared_id invitation member_token
+    list_id=$(authed_post /lists '{"name":"Shared benchmark list"}' "$token" | helper json-field id)
+    shared_id=$(authed_post /tasks "{\"title\":\"Shared task\",\"list_id\":\"$list_id\"}" "$token" \
+        | helper json-field id)
+    register "$MEMBER_EMAIL" >/dev/null
+    invitation=$(authed_post "/lists/$list_id/invitations" \
+        "{\"email\":\"$MEMBER_EMAIL\",\"role\":\"editor\"}" "$token" | helper json-field id)
+    member_token=$(login "$MEMBER_EMAIL")
+    authed_post "/me/invitations/$invitation/accept" "" "$member_token" >/dev/null
+    measure get_task_shared "GET /tasks/{id} (shared list)" "$c" "/tasks/$shared_id" "$auth"
+    measure lists "GET /lists" "$c" /lists "$auth"
+    measure changes "GET /changes (100 changes)" "$c" "$CHANGES_PATH" "$auth"
 
     log "$BENCH_HIGH_CONNECTIONS connections, sampling resident memory"
     : >"$OUT/peak_rss"
