@@ -167,7 +167,8 @@ def seed_sqlite(args):
 
 
 def sqlite_query(db, sql):
-    conn = sqlite3.connect(db, timeout=60)
+    # Autocommit, as psql: a statement that writes (a seed) is kept.
+    conn = sqlite3.connect(db, timeout=60, isolation_level=None)
     for row in conn.execute(sql):
         print("\t".join("" if v is None else str(v) for v in row))
     conn.close()
