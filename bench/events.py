@@ -138,6 +138,7 @@ def main():
     parser.add_argument("--cross", action="store_true",
                         help="streams on a second instance, writes through the first")
     args = parser.parse_args()
+    args.binary = os.path.abspath(args.binary)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.streams * 2 + 256)), hard))
