@@ -449,6 +449,8 @@ pub fn finish(mut doc: Value) -> Value {
         *data = json!({
             "description": "The entity as it is now: a task when `entity` is `task`, a list \
                 (with your `role` and its `member_count`) when it is `list`; null for `delete`.",
+            // OpenAPI 3.0 wants a `type` beside `nullable`; both alternatives are objects.
+            "type": "object",
             "nullable": true,
             "oneOf": [
                 {"$ref": "#/components/schemas/TaskResponse"},
