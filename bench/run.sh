@@ -604,6 +604,8 @@ bench_backend() {
         WRK_BODY='{"title":"Benchmark task","description":"Created by bench/run.sh","priority":"high","tags":["bench"]}'
     measure update_hot "PATCH /tasks/{id} (one row)" "$c" /tasks "$auth" WRK_PATCH_IDS="$OUT/hot.txt"
     measure update "PATCH /tasks/{id} (spread)" "$c" /tasks "$auth" WRK_PATCH_IDS="$OUT/ids.txt"
+    measure move "POST /tasks/{id}/move (first)" "$c" /tasks "$auth" WRK_PATCH_IDS="$OUT/ids.txt" \
+        WRK_MOVE=1
 
     log "logins: $BENCH_LOGIN_DURATION each"
     server_alive

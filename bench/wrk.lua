@@ -9,6 +9,9 @@
 --   WRK_PATCH_IDS  file of task ids, one per line: every request is a PATCH of the next id
 --                  (each thread starts at its own offset) with a title never sent before,
 --                  so that every request really writes. One id = one hot row.
+--   WRK_MOVE       1 (with WRK_PATCH_IDS): every request is a POST /tasks/{id}/move of the
+--                  next id to the first place among its siblings, so that every request
+--                  really writes (the task moved was not first: the one before it was)
 --   WRK_FLOOD      1: every request is a POST /login with a wrong password for an email
 --                  never sent before, from an X-Forwarded-For address never sent before
 --                  (a distributed flood behind a trusted proxy: no throttle key repeats)
@@ -38,6 +41,7 @@ local sent = 0
 non2xx = 0
 s401, s408, s429, s503 = 0, 0, 0, 0
 local flood = os.getenv("WRK_FLOOD") == "1"
+local move = os.getenv("WRK_MOVE") == "1"
 
 -- wrk.headers already holds Host (set before init runs): add to it, never replace it.
 function init(args)
@@ -72,6 +76,9 @@ if patch_ids_file and patch_ids_file ~= "" then
       local id = patch_ids[next_index]
       next_index = next_index % #patch_ids + 1
       sent = sent + 1
+      if move then
+         return wrk.format("POST", "/tasks/" .. id .. "/move", wrk.headers, '{"after_id":null}')
+      end
       local body = string.format('{"title":"bench t%d r%d","is_done":%s}', thread_no, sent,
          (sent % 2 == 0) and "true" or "false")
       return wrk.format("PATCH", "/tasks/" .. id, wrk.headers, body)

@@ -386,7 +386,7 @@ impl TaskRepository for DieselTaskRepository {
                 // The domain gives a delete no instant: the trash and the changes are stamped
                 // by the same clock the domain uses.
                 let now = SystemClock.now();
-                let trashed = live_subtree(conn, id)?;
+                let trashed = live_subtree(conn, list, id)?;
                 execute_natively(
                     conn,
                     diesel::update(tasks::table.filter(tasks::id.eq_any(trashed.clone()))).set((
@@ -476,7 +476,11 @@ fn lock_task_and_access(
 /// The live task `root` and its live subtasks at any depth, level by level (a query per
 /// level: at most four levels exist, and the loop stops at the first empty one). Inside the
 /// write transaction that trashes them, so the tree cannot change underneath.
-fn live_subtree(conn: &mut DbConnection, root: SqlUuid) -> QueryResult<Vec<SqlUuid>> {
+fn live_subtree(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    root: SqlUuid,
+) -> QueryResult<Vec<SqlUuid>> {
     let mut all = vec![root];
     let mut level = vec![root];
     // Bounded even if stored data held a cycle (the domain never makes one): deeper than
@@ -488,6 +492,7 @@ fn live_subtree(conn: &mut DbConnection, root: SqlUuid) -> QueryResult<Vec<SqlUu
         level = load_natively(
             conn,
             tasks::table
+                .filter(tasks::list_id.eq(list))
                 .filter(tasks::parent_id.eq_any(level))
                 .filter(tasks::trashed_at.is_null())
                 .select(tasks::id),
@@ -572,7 +577,7 @@ fn move_task(
         None => Some(Vec::new()),
         Some(parent) => tree::ancestry(conn, target, parent)?,
     };
-    let live_below = tree::descendants(conn, id, true)?;
+    let live_below = tree::descendants(conn, source, id, true)?;
     let neighbours = match aim.place {
         Place::Stay => Some((None, None)),
         Place::First => Some((
@@ -652,7 +657,7 @@ fn move_task(
         // The subtasks go along, trashed ones too (their trash follows their parent); each
         // is a change of its own, with its version bumped, and keeps its assignee only if
         // they are a member of the target list.
-        let below: Vec<SqlUuid> = tree::descendants(conn, id, false)?
+        let below: Vec<SqlUuid> = tree::descendants(conn, source, id, false)?
             .into_iter()
             .flatten()
             .collect();

@@ -145,6 +145,7 @@ fn trashed_row(
 /// the root and they take.
 fn trashed_descendants(
     conn: &mut DbConnection,
+    list: SqlUuid,
     root: SqlUuid,
     trashed_at: Option<SqlTimestamp>,
 ) -> QueryResult<(Vec<SqlUuid>, u32)> {
@@ -152,7 +153,11 @@ fn trashed_descendants(
     let mut level = vec![root];
     let mut height = 1;
     for _ in 0..MAX_WALK {
+        // By list and parent (a subtree never spans lists): one range of the list's
+        // (list_id, parent_id, …) index, which SQLite's planner takes even when its statistics
+        // say that nearly every task has the same (null) parent.
         let under = tasks::table
+            .filter(tasks::list_id.eq(list))
             .filter(tasks::parent_id.eq_any(level))
             .filter(tasks::trashed_at.is_not_null());
         level = match trashed_at {
@@ -338,7 +343,8 @@ impl TrashRepository for DieselTrashRepository {
                 let Some(trashed_at) = row.trashed_at else {
                     return Ok(RestoreOutcome::NotFound);
                 };
-                let (subtasks, subtree_height) = trashed_descendants(conn, id, Some(trashed_at))?;
+                let (subtasks, subtree_height) =
+                    trashed_descendants(conn, list, id, Some(trashed_at))?;
                 let parent_depth = match row.parent_id {
                     None => Some(0),
                     Some(parent) => live_parent_depth(conn, member, list, parent)?,
@@ -445,7 +451,7 @@ impl TrashRepository for DieselTrashRepository {
                 // Every subtask under a trashed task is trashed (a deletion trashes the live
                 // subtree; a restore never puts a task under a trashed one), and all of them
                 // go with it (`ON DELETE CASCADE`, tags included).
-                let (subtasks, _) = trashed_descendants(conn, id, None)?;
+                let (subtasks, _) = trashed_descendants(conn, list, id, None)?;
                 let deleted = diesel::delete(
                     tasks::table
                         .filter(tasks::id.eq(id))

@@ -135,17 +135,23 @@ pub(crate) fn ancestry(
     Ok(Some(chain))
 }
 
-/// The subtasks of `root` at every depth, level by level (a query per level), live ones
-/// only or trashed ones too; `root` itself is not included.
+/// The subtasks of `root` (a task of `list`) at every depth, level by level (a query per
+/// level), live ones only or trashed ones too; `root` itself is not included.
 pub(crate) fn descendants(
     conn: &mut DbConnection,
+    list: SqlUuid,
     root: SqlUuid,
     live_only: bool,
 ) -> QueryResult<Vec<Vec<SqlUuid>>> {
     let mut levels = Vec::new();
     let mut level = vec![root];
     for _ in 0..WALK_LIMIT {
-        let below = tasks::table.filter(tasks::parent_id.eq_any(level));
+        // By list and parent (a subtree never spans lists): one range of the list's
+        // (list_id, parent_id, …) index, which SQLite's planner takes even when its statistics
+        // say that nearly every task has the same (null) parent.
+        let below = tasks::table
+            .filter(tasks::list_id.eq(list))
+            .filter(tasks::parent_id.eq_any(level));
         level = if live_only {
             load_natively(
                 conn,
