@@ -102,33 +102,9 @@ async fn present(app: &Client, token: &str) -> String {
 }
 
 /// A list of `owner`'s shared with `member` as `role`.
-async fn shared_list(app: &Client, owner: &TestUser, member: &TestUser, role: &str) -> String {
-    let list = app
-        .call_json(
-            Method::POST,
-            "/lists",
-            Some(&owner.token),
-            &json!({"name": "Shared"}),
-        )
-        .await
-        .json_with_status(201);
-    let list = string(&list["id"]);
-    let invitation = app
-        .call_json(
-            Method::POST,
-            &format!("/lists/{list}/invitations"),
-            Some(&owner.token),
-            &json!({"email": member.email, "role": role}),
-        )
-        .await
-        .json_with_status(201);
-    app.call(
-        Method::POST,
-        &format!("/me/invitations/{}/accept", string(&invitation["id"])),
-        Some(&member.token),
-    )
-    .await
-    .assert_status(200);
+async fn shared_list(app: &TestApp, owner: &TestUser, member: &TestUser, role: &str) -> String {
+    let list = crate::sharing::shared_list(app, owner).await;
+    crate::sharing::join(app, owner, &list, member, role).await;
     list
 }
 

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::{CredentialError, ListRole, PlacementError, StoreError};
+use crate::{AccessRefusal, CredentialError, ListRole, PlacementError, StoreError};
 
 /// Failures of the task use cases.
 #[derive(Debug, Error)]
@@ -52,6 +52,19 @@ pub enum TaskError {
         /// The most tasks an account may have.
         limit: u64,
     },
+}
+
+impl From<AccessRefusal> for TaskError {
+    /// What a storage refusal of a task write (create, update, move, delete, restore,
+    /// purge) means to the caller.
+    fn from(refusal: AccessRefusal) -> Self {
+        match refusal {
+            AccessRefusal::ReadOnly => TaskError::Forbidden {
+                needs: ListRole::Editor,
+            },
+            AccessRefusal::Archived => TaskError::ListArchived,
+        }
+    }
 }
 
 /// Why a text (a title, a tag, a search text) is refused.

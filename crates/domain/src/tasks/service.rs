@@ -4,12 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::{
-    AccessRefusal, Clock, Created, DecideDelete, DecideMove, DecideUpdate, DeleteDecision,
-    DeleteOutcome, HeldKey, IdGenerator, IdempotencyKey, IdempotencyStore, IdempotentRequest,
-    ListId, ListRole, MoveOutcome, Page, Principal, Reservation, Scope, StoreError, Task,
-    TaskCursor, TaskDraft, TaskError, TaskId, TaskInsert, TaskListQuery, TaskMove, TaskPage,
-    TaskPatch, TaskRepository, UpdateDecision, UpdateOutcome, UserId, VersionCondition,
-    decide_move,
+    Clock, Created, DecideDelete, DecideMove, DecideUpdate, DeleteDecision, DeleteOutcome, HeldKey,
+    IdGenerator, IdempotencyKey, IdempotencyStore, IdempotentRequest, ListId, MoveOutcome, Page,
+    Principal, Reservation, Scope, StoreError, Task, TaskCursor, TaskDraft, TaskError, TaskId,
+    TaskInsert, TaskListQuery, TaskMove, TaskPage, TaskPatch, TaskRepository, UpdateDecision,
+    UpdateOutcome, UserId, VersionCondition, decide_move,
 };
 
 /// What `trash.retention` defaults to: 30 days.
@@ -104,16 +103,6 @@ impl TaskService {
         self
     }
 
-    /// What a storage refusal of a task write means to the caller.
-    fn denied(refusal: AccessRefusal) -> TaskError {
-        match refusal {
-            AccessRefusal::ReadOnly => TaskError::Forbidden {
-                needs: ListRole::Editor,
-            },
-            AccessRefusal::Archived => TaskError::ListArchived,
-        }
-    }
-
     fn quota_exceeded(&self) -> TaskError {
         TaskError::QuotaExceeded {
             limit: self.max_tasks.unwrap_or(u64::MAX),
@@ -152,7 +141,7 @@ impl TaskService {
             TaskInsert::QuotaExceeded => Err(self.quota_exceeded()),
             TaskInsert::NoSuchList => Err(TaskError::UnknownList),
             TaskInsert::UnknownAssignee => Err(TaskError::UnknownAssignee),
-            TaskInsert::Denied(refusal) => Err(Self::denied(refusal)),
+            TaskInsert::Denied(refusal) => Err(refusal.into()),
             TaskInsert::ReservationLost => Err(StoreError::internal(
                 "a task without an idempotency key lost a reservation",
             )
@@ -267,7 +256,7 @@ impl TaskService {
                     }
                     Ok(TaskInsert::Denied(refusal)) => {
                         self.idempotency.release(held).await?;
-                        Err(Self::denied(refusal))
+                        Err(refusal.into())
                     }
                     Ok(TaskInsert::UnknownAssignee) => {
                         self.idempotency.release(held).await?;
@@ -370,7 +359,7 @@ impl TaskService {
         match self.tasks.update_with(caller.user_id, id, decide).await? {
             UpdateOutcome::Updated(task) | UpdateOutcome::Unchanged(task) => Ok(task),
             UpdateOutcome::Refused => Err(TaskError::VersionMismatch),
-            UpdateOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            UpdateOutcome::Denied(refusal) => Err(refusal.into()),
             UpdateOutcome::UnknownAssignee => Err(TaskError::UnknownAssignee),
             UpdateOutcome::NotFound => Err(TaskError::NotFound),
         }
@@ -402,7 +391,7 @@ impl TaskService {
         {
             MoveOutcome::Moved(task) | MoveOutcome::Unchanged(task) => Ok(task),
             MoveOutcome::Refused => Err(TaskError::VersionMismatch),
-            MoveOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            MoveOutcome::Denied(refusal) => Err(refusal.into()),
             MoveOutcome::Invalid(placement) => Err(placement.into()),
             MoveOutcome::UnknownList => Err(TaskError::UnknownList),
             MoveOutcome::NotFound => Err(TaskError::NotFound),
@@ -435,7 +424,7 @@ impl TaskService {
             DeleteOutcome::Deleted => Ok(()),
             DeleteOutcome::NotFound => Err(TaskError::NotFound),
             DeleteOutcome::VersionMismatch => Err(TaskError::VersionMismatch),
-            DeleteOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            DeleteOutcome::Denied(refusal) => Err(refusal.into()),
         }
     }
 }

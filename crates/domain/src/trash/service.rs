@@ -6,10 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccessRefusal, Clock, DecidePurge, DecideRestore, ListId, ListRole, Page, PageSize, Position,
-    PositionError, Principal, PurgeDecision, PurgeOutcome, RestoreDecision, RestoreOutcome,
-    RestoreSite, Scope, StoreError, Task, TaskError, TaskId, TrashRepository, UserId,
-    VersionCondition, check_depth,
+    Clock, DecidePurge, DecideRestore, ListId, Page, PageSize, Position, PositionError, Principal,
+    PurgeDecision, PurgeOutcome, RestoreDecision, RestoreOutcome, RestoreSite, Scope, StoreError,
+    Task, TaskError, TaskId, TrashRepository, UserId, VersionCondition, check_depth,
 };
 
 /// A task in the trash, with when and by whom it was deleted.
@@ -123,16 +122,6 @@ impl TrashService {
         self
     }
 
-    /// What a storage refusal of a trash write means to the caller.
-    fn denied(refusal: AccessRefusal) -> TaskError {
-        match refusal {
-            AccessRefusal::ReadOnly => TaskError::Forbidden {
-                needs: ListRole::Editor,
-            },
-            AccessRefusal::Archived => TaskError::ListArchived,
-        }
-    }
-
     /// One page of the trashed tasks of the lists where the caller is an editor or owner,
     /// newest deletion first.
     ///
@@ -197,7 +186,7 @@ impl TrashService {
         match self.trash.restore_with(caller.user_id, id, decide).await? {
             RestoreOutcome::Restored(task) => Ok(task),
             RestoreOutcome::Refused => Err(TaskError::VersionMismatch),
-            RestoreOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            RestoreOutcome::Denied(refusal) => Err(refusal.into()),
             RestoreOutcome::NotFound => Err(TaskError::NotFound),
             RestoreOutcome::NoRoom => Err(StoreError::internal(format!(
                 "no sibling position is left where trashed task {id} would go back"
@@ -230,7 +219,7 @@ impl TrashService {
         match self.trash.purge_with(caller.user_id, id, decide).await? {
             PurgeOutcome::Purged => Ok(()),
             PurgeOutcome::Refused => Err(TaskError::VersionMismatch),
-            PurgeOutcome::Denied(refusal) => Err(Self::denied(refusal)),
+            PurgeOutcome::Denied(refusal) => Err(refusal.into()),
             PurgeOutcome::NotFound => Err(TaskError::NotFound),
         }
     }
