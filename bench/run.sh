@@ -38,7 +38,7 @@
 #   BENCH_RESULTS            where the Markdown reports are written [bench/results]
 #   BENCH_ATTACKS            attacks during which another user's reads are measured, on a
 #                            server restarted with throttling on; "" for none
-#                            ["search slow flood flood_spread"]
+#                            ["search slow flood flood_spread ping_flood"]
 #   BENCH_SEARCH_TASKS       tasks of the search attacker [500] ...
 #   BENCH_SEARCH_LENGTH      ... each with a description of this many 'a' [10000]
 #   BENCH_SEARCH_CONNECTIONS concurrent crafted searches [8]
@@ -73,7 +73,7 @@ BENCH_ACCESS_LOG=${BENCH_ACCESS_LOG:-0}
 BENCH_BUILD=${BENCH_BUILD:-1}
 BENCH_KEEP=${BENCH_KEEP:-0}
 BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
-BENCH_ATTACKS=${BENCH_ATTACKS-search slow flood flood_spread}
+BENCH_ATTACKS=${BENCH_ATTACKS-search slow flood flood_spread ping_flood}
 BENCH_SEARCH_TASKS=${BENCH_SEARCH_TASKS:-500}
 BENCH_SEARCH_LENGTH=${BENCH_SEARCH_LENGTH:-10000}
 BENCH_SEARCH_CONNECTIONS=${BENCH_SEARCH_CONNECTIONS:-8}
@@ -148,8 +148,8 @@ for backend in $BACKENDS; do
 done
 for attack in $BENCH_ATTACKS; do
     case $attack in
-        search | slow | flood | flood_spread) ;;
-        *) die "unknown attack '$attack' in BENCH_ATTACKS (search, slow, flood, flood_spread)" ;;
+        search | slow | flood | flood_spread | ping_flood) ;;
+        *) die "unknown attack '$attack' in BENCH_ATTACKS (search, slow, flood, flood_spread, ping_flood)" ;;
     esac
 done
 
@@ -474,6 +474,10 @@ attacks() {
             flood_spread)
                 attack_wrk flood_spread "POST /login wrong, spread (attacker)" \
                     "$BENCH_FLOOD_CONNECTIONS" /login WRK_FLOOD=1 ;;
+            ping_flood)
+                # A control, not an attack to defend against: the cheapest answer the server
+                # has, at the floods' connections, from the same machine.
+                attack_wrk ping_flood "GET /ping (flood, control)" "$BENCH_FLOOD_CONNECTIONS" /ping ;;
         esac
     done
 }

@@ -367,7 +367,7 @@ impl Settings {
     /// what the clock arithmetic behind it can hold (a `refresh_ttl` of centuries would
     /// overflow the session's expiry at the first login) and from values that make no sense
     /// for the key; start-up refuses a value outside them, naming the key.
-    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 22] {
+    fn duration_bounds(&self) -> [(&'static str, Duration, Duration, Duration); 23] {
         const SECOND: Duration = Duration::from_secs(1);
         const MINUTE: Duration = Duration::from_secs(60);
         const HOUR: Duration = Duration::from_secs(3600);
@@ -456,6 +456,12 @@ impl Settings {
                 SECOND,
                 DAY,
             ),
+            (
+                "throttle.refusal_delay",
+                self.throttle.refusal_delay,
+                Duration::ZERO,
+                10 * SECOND,
+            ),
             // A cursor is refused once older than this; changes are kept an hour longer.
             ("sync.retention", self.sync.retention, SECOND, 3650 * DAY),
             // Zero purges a trashed task at the next housekeeping round.
@@ -495,6 +501,13 @@ impl Settings {
                     ),
                 ));
             }
+        }
+        // A held refusal that reached the request deadline would be a 503 instead.
+        if self.throttle.refusal_delay >= self.server.request_timeout {
+            return Err(invalid(
+                "throttle.refusal_delay",
+                "must be shorter than server.request_timeout",
+            ));
         }
         if self.server.max_connections > MAX_CONNECTIONS {
             return Err(invalid(

@@ -37,6 +37,7 @@ fn compiled_in_defaults_match_the_spec() {
     assert_eq!(s.throttle.failed_login_window, Duration::from_secs(15 * 60));
     assert_eq!(s.throttle.failed_logins_per_email_total, 50);
     assert_eq!(s.throttle.max_tracked_keys, 100_000);
+    assert_eq!(s.throttle.refusal_delay, Duration::from_secs(1));
     assert_eq!(s.auth.hash_queue, 32);
     assert_eq!(s.quota.tasks_per_user, 100_000);
     assert_eq!(s.quota.concurrent_searches_per_user, 1);
@@ -447,10 +448,20 @@ fn every_duration_key_is_bounded_at_start_up() {
             "500ms",
             "throttle.failed_login_window",
         ),
+        (
+            "TASKAPI__THROTTLE__REFUSAL_DELAY",
+            "11s",
+            "throttle.refusal_delay",
+        ),
     ] {
         let result = load(&[(var, value)]);
         assert_eq!(key_of(result), key, "{var}={value}");
     }
+    let held_past_the_deadline = load(&[
+        ("TASKAPI__THROTTLE__REFUSAL_DELAY", "2s"),
+        ("TASKAPI__SERVER__REQUEST_TIMEOUT", "2s"),
+    ]);
+    assert_eq!(key_of(held_past_the_deadline), "throttle.refusal_delay");
     let message = load(&[("TASKAPI__AUTH__REFRESH_TTL", "100years")])
         .err()
         .map(|e| e.to_string())
@@ -541,6 +552,7 @@ fn slow_client_keys_have_their_defaults_and_bounds() {
         ("TASKAPI__SERVER__KEEP_ALIVE", "0s"),
         ("TASKAPI__SERVER__MAX_CONNECTIONS", "0"),
         ("TASKAPI__SERVER__REQUEST_TIMEOUT", "10ms"),
+        ("TASKAPI__THROTTLE__REFUSAL_DELAY", "0s"),
     ]);
     assert!(edges.is_ok(), "{:?}", edges.err());
 }

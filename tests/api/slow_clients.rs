@@ -279,6 +279,7 @@ async fn a_request_running_past_the_request_timeout_answers_503(#[case] backend:
     // A registration hashes its password: at this cost it takes far longer than 20 ms.
     let app = TestApp::spawn_with(&[
         ("TASKAPI__SERVER__REQUEST_TIMEOUT", "20ms"),
+        ("TASKAPI__THROTTLE__REFUSAL_DELAY", "0s"),
         ("TASKAPI__AUTH__BCRYPT_COST", "10"),
         ("TASKAPI__CORS__ALLOWED_ORIGINS", "https://app.example.com"),
     ])

@@ -167,3 +167,68 @@ async fn throttling_can_be_turned_off(#[case] backend: Backend) {
         .await
         .assert_status(200);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn refusals_are_held_for_the_refusal_delay_but_never_past_their_retry_after(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn_with(&[
+        ("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "1"),
+        ("TASKAPI__THROTTLE__REFUSAL_DELAY", "2s"),
+    ])
+    .await;
+    app.refresh("whatever").await.assert_status(401);
+    // A flood past the budget: each refusal comes only after the delay, concurrent ones
+    // each after their own, and says how much of the wait is left.
+    let refused = (0..4).map(|_| async {
+        let started = std::time::Instant::now();
+        let answer = app.refresh("whatever").await;
+        (started.elapsed(), answer)
+    });
+    for (took, answer) in futures_util::future::join_all(refused).await {
+        assert_throttled(&answer);
+        assert!(
+            took >= std::time::Duration::from_secs(2),
+            "answered after {took:?}"
+        );
+        let retry: u64 = answer
+            .require_header("retry-after")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(retry <= 58, "the held 2 s are not counted again: {retry}");
+    }
+    // What is not refused is not held.
+    app.get("/ping").await.assert_status(200);
+
+    // A budget that lets the next request in within a second holds its refusal no longer
+    // than that, whatever the delay.
+    let app = TestApp::spawn_with(&[
+        ("TASKAPI__THROTTLE__PER_ADDRESS_PER_MINUTE", "60"),
+        ("TASKAPI__THROTTLE__REFUSAL_DELAY", "10s"),
+    ])
+    .await;
+    // The burst of 60 is spent at once (one more may come in while it is).
+    let (took, answer) = 'refused: {
+        for _ in 0..120 {
+            let started = std::time::Instant::now();
+            let answer = app.refresh("whatever").await;
+            if answer.status == 429 {
+                break 'refused (started.elapsed(), answer);
+            }
+            answer.assert_status(401);
+        }
+        panic!("120 requests and no refusal with a budget of 60 a minute");
+    };
+    assert_throttled(&answer);
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "held for {took:?}, past the second its budget needed"
+    );
+}

@@ -2,6 +2,7 @@
 //! rest of the service.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -116,6 +117,8 @@ struct HashingPool {
     threads: usize,
     /// Most jobs waiting for a thread; 0 for no bound.
     queue: usize,
+    /// Jobs submitted and not yet taken by a thread.
+    waiting: Arc<AtomicUsize>,
 }
 
 /// The sending end of the queue: bounded unless configured off.
@@ -137,34 +140,48 @@ impl HashingPool {
             (Jobs::Bounded(tx), rx)
         };
         let queue_end = Arc::new(Mutex::new(queue_end));
+        let waiting = Arc::new(AtomicUsize::new(0));
         for n in 0..threads {
-            let queue_end = Arc::clone(&queue_end);
+            let (queue_end, waiting) = (Arc::clone(&queue_end), Arc::clone(&waiting));
             std::thread::Builder::new()
                 .name(format!("taskapi-bcrypt-{n}"))
-                .spawn(move || hashing_thread(&queue_end))
+                .spawn(move || hashing_thread(&queue_end, &waiting))
                 .map_err(HasherStartError::Thread)?;
         }
         Ok(Self {
             jobs,
             threads,
             queue,
+            waiting,
         })
+    }
+
+    /// Whether the queue is full now (never, without a bound).
+    fn is_full(&self) -> bool {
+        self.queue != 0 && self.waiting.load(Ordering::Relaxed) >= self.queue
     }
 
     /// Queues a job, never waiting: [`HashError::Busy`] when the queue is full.
     fn submit(&self, job: Job) -> Result<(), HashError> {
         let stopped = || HashError::new("the hashing threads have stopped");
-        match &self.jobs {
+        // Counted before it is sent, so that the thread taking it never counts it off
+        // first.
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let sent = match &self.jobs {
             Jobs::Unbounded(tx) => tx.send(job).map_err(|_| stopped()),
             Jobs::Bounded(tx) => tx.try_send(job).map_err(|e| match e {
                 TrySendError::Full(_) => HashError::Busy,
                 TrySendError::Disconnected(_) => stopped(),
             }),
+        };
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
         }
+        sent
     }
 }
 
-fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
+fn hashing_thread(queue: &Mutex<Receiver<Job>>, waiting: &AtomicUsize) {
     lower_priority();
     loop {
         // The lock is held only while waiting for the next job, never while hashing.
@@ -173,7 +190,10 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         match next {
-            Ok(job) => job(),
+            Ok(job) => {
+                waiting.fetch_sub(1, Ordering::Relaxed);
+                job();
+            }
             Err(_) => return, // every sender is gone: the hasher was dropped
         }
     }
@@ -211,6 +231,10 @@ impl PasswordHasher for BcryptHasher {
 
     fn dummy_hash(&self) -> PasswordHash {
         self.dummy.clone()
+    }
+
+    fn is_at_capacity(&self) -> bool {
+        self.pool.is_full()
     }
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
@@ -337,6 +361,7 @@ mod tests {
                 }))
                 .unwrap_or_else(|e| panic!("{e}"));
         }
+        assert!(h.is_at_capacity());
         assert!(matches!(
             h.verify(pw("whatever1"), h.dummy_hash()).await,
             Err(HashError::Busy)
@@ -352,6 +377,7 @@ mod tests {
         for _ in 0..2 {
             ran.recv().unwrap_or_else(|e| panic!("{e}"));
         }
+        assert!(!h.is_at_capacity());
         assert_eq!(
             h.verify(pw("whatever1"), h.dummy_hash()).await.ok(),
             Some(false)

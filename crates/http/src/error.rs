@@ -137,10 +137,12 @@ pub enum ApiError {
     /// 422: well-formed input that breaks the rules; lists every invalid field.
     Validation(ValidationErrors),
     /// 429: too many requests from this client address, or failed logins for this email.
-    /// Carries `Retry-After` (whole seconds).
     TooManyRequests {
-        /// Seconds until a retry can succeed.
+        /// Seconds until a retry can succeed (counted from when the answer is sent).
         retry_after: u64,
+        /// How long the answer is held before it is sent (`throttle.refusal_delay`, at most
+        /// until the retry could succeed); see [`crate::throttle::hold_refusals`].
+        hold: std::time::Duration,
     },
     /// 429: the account already holds the most event streams it may open here (the
     /// limit). Carries `Retry-After`.
@@ -273,7 +275,7 @@ impl ApiError {
                     format!("{n} invalid field{plural}.")
                 }
             }
-            ApiError::TooManyRequests { retry_after } => {
+            ApiError::TooManyRequests { retry_after, .. } => {
                 format!("Too many attempts; retry in {retry_after} seconds.")
             }
             ApiError::Unavailable => {
@@ -402,7 +404,7 @@ impl ResponseError for ApiError {
                     "Bearer realm=\"taskapi\", error=\"invalid_token\"",
                 ));
             }
-            ApiError::TooManyRequests { retry_after } => {
+            ApiError::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, (*retry_after).max(1)));
             }
             ApiError::MethodNotAllowed(allow) => {

@@ -153,6 +153,7 @@ pub fn app(
         .with_json_spec_v3_at("/openapi.json")
         .build()
         .default_service(web::to(edge::not_found))
+        .wrap(from_fn(throttle::hold_refusals))
         // Inside the edge middleware, so that preflight answers carry a request id too.
         .wrap(cors)
         // Times bodies and requests; inside the edge middleware, which renders its answers.

@@ -80,8 +80,10 @@ impl SearchGate {
                 Ok(Some(turn))
             }
             // The semaphore is never closed; were it, no turn would ever come.
+            // Not held: it has waited already.
             Ok(Err(_)) | Err(_) => Err(ApiError::TooManyRequests {
                 retry_after: self.wait.as_secs().max(1),
+                hold: Duration::ZERO,
             }),
         }
     }
@@ -163,7 +165,9 @@ mod tests {
         let _a = gate.enter(alice).await.unwrap_or_else(|e| panic!("{e}"));
         let _b = gate.enter(alice).await.unwrap_or_else(|e| panic!("{e}"));
         match gate.enter(alice).await {
-            Err(ApiError::TooManyRequests { retry_after }) => assert_eq!(retry_after, 1),
+            Err(ApiError::TooManyRequests { retry_after, hold }) => {
+                assert_eq!((retry_after, hold), (1, Duration::ZERO));
+            }
             other => panic!("expected 429, got {other:?}"),
         }
         drop((_a, _b));

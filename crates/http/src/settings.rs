@@ -69,6 +69,10 @@ pub struct ThrottleConfig {
     pub failed_login_window: Duration,
     /// Most keys each limiter remembers.
     pub max_tracked_keys: usize,
+    /// How long a 429 of these limits or of `quota.writes_per_minute` is held before it is
+    /// answered (never past its `Retry-After`).
+    #[serde(with = "duration")]
+    pub refusal_delay: Duration,
 }
 
 /// `[quota]`: what one account may store and do.
@@ -106,6 +110,7 @@ impl ThrottleConfig {
             failed_login_window: self.failed_login_window,
             max_tracked_keys: self.max_tracked_keys,
             writes_per_minute: quota.writes_per_minute,
+            refusal_delay: self.refusal_delay,
             trusted_proxies: trusted_proxies
                 .iter()
                 .map(|p| p.parse::<TrustedProxy>())

@@ -17,7 +17,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
@@ -122,6 +124,9 @@ pub struct ThrottleSettings {
     pub writes_per_minute: u32,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// How long a refusal (429) of these limits is held before it is answered, never longer
+    /// than until a retry could succeed (see [`hold_refusals`]). Zero answers at once.
+    pub refusal_delay: Duration,
 }
 
 /// A keyed state store of bounded size: a least-recently-used map of at most `capacity`
@@ -207,6 +212,7 @@ pub struct Throttle {
     failed_logins_total: Option<(Limiter<String>, BoundedStore<String>)>,
     writes: Option<Limiter<uuid::Uuid>>,
     trusted_proxies: Vec<TrustedProxy>,
+    refusal_delay: Duration,
 }
 
 impl fmt::Debug for Throttle {
@@ -302,12 +308,23 @@ impl Throttle {
             writes: writes.map(|q| limiter(q, capacity, &clock).0),
             clock,
             trusted_proxies: settings.trusted_proxies,
+            refusal_delay: settings.refusal_delay,
         })
     }
 
-    fn retry_after(&self, not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>) -> u64 {
+    /// The 429 for a request a limiter refused: held for `refusal_delay` or until the
+    /// request could succeed, whichever is sooner, and then naming the seconds that are left.
+    fn refused(
+        &self,
+        not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    ) -> ApiError {
         let wait = not_until.wait_time_from(self.clock.now());
-        wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        let hold = self.refusal_delay.min(wait);
+        let left = wait - hold;
+        ApiError::TooManyRequests {
+            retry_after: (left.as_secs() + u64::from(left.subsec_nanos() > 0)).max(1),
+            hold,
+        }
     }
 
     /// Counts one auth request from `address` (IPv6 clients by their /64 network).
@@ -320,9 +337,7 @@ impl Throttle {
         }
         self.per_address
             .check_key(&budget_key(address))
-            .map_err(|n| ApiError::TooManyRequests {
-                retry_after: self.retry_after(&n),
-            })
+            .map_err(|n| self.refused(&n))
     }
 
     fn email_key(email: &str) -> String {
@@ -350,9 +365,7 @@ impl Throttle {
             return Ok(());
         }
         let email = Self::email_key(email);
-        let refused = |n: governor::NotUntil<_>| ApiError::TooManyRequests {
-            retry_after: self.retry_after(&n),
-        };
+        let refused = |n: governor::NotUntil<_>| self.refused(&n);
         self.failed_logins
             .check_key(&(email.clone(), address_key(address)))
             .map_err(refused)?;
@@ -381,11 +394,7 @@ impl Throttle {
         let Some(writes) = &self.writes else {
             return Ok(());
         };
-        writes
-            .check_key(&account)
-            .map_err(|n| ApiError::TooManyRequests {
-                retry_after: self.retry_after(&n),
-            })
+        writes.check_key(&account).map_err(|n| self.refused(&n))
     }
 
     /// Drops the state of keys that are back to a full budget, so that memory stays small
@@ -489,6 +498,38 @@ impl FromRequest for AuthThrottle {
         };
         std::future::ready(checked)
     }
+}
+
+/// Holds each refusal of the throttle (a `429` carrying a hold) for that long before it is
+/// sent; every other answer passes at once.
+///
+/// A client that sends refused requests as fast as they are answered — a flood of logins
+/// from one address, an account hammering past its write quota — would otherwise be
+/// answered as fast as the CPU allows, and take that CPU from everyone else: held, each of
+/// its connections costs one cheap answer per `throttle.refusal_delay`. Only a timer
+/// waits (no thread, no database connection, no hash), and the client loses nothing it
+/// could have had: no retry could succeed sooner. The decision itself is made where it
+/// always was, so a refusal still wins over the request's body errors.
+///
+/// # Errors
+/// Those of the rest of the chain.
+pub async fn hold_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let hold = match response
+        .response()
+        .error()
+        .map(|e| e.as_error::<ApiError>())
+    {
+        Some(Some(ApiError::TooManyRequests { hold, .. })) => *hold,
+        _ => Duration::ZERO,
+    };
+    if !hold.is_zero() {
+        actix_web::rt::time::sleep(hold).await;
+    }
+    Ok(response)
 }
 
 impl Apiv2Schema for AuthThrottle {}

@@ -285,6 +285,11 @@ pub trait PasswordHasher: Send + Sync {
     /// login that verified it should store a new hash of the password. A malformed hash is
     /// `false`.
     fn needs_rehash(&self, hash: &PasswordHash) -> bool;
+
+    /// Whether a check submitted now would be refused with [`HashError::Busy`] (every
+    /// hashing thread busy and the queue full). Only a hint — the check itself still decides
+    /// — so that a login can be refused before it costs a database lookup.
+    fn is_at_capacity(&self) -> bool;
 }
 
 /// Access-token issuing and verification, and refresh-token generation and hashing.

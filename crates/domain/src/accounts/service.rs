@@ -214,6 +214,12 @@ impl AccountService {
         password: String,
         client: SessionClient,
     ) -> Result<TokenPair, AccountError> {
+        // With every hashing thread busy and the queue full, the check below would be
+        // refused anyway: refuse before the account lookup, so that a flood of logins
+        // beyond the hashing capacity costs no database work.
+        if self.hasher.is_at_capacity() {
+            return Err(AccountError::Hashing(crate::HashError::Busy));
+        }
         let user = match Email::parse(email) {
             Ok(email) => self.users.find_by_email(email.as_str()).await?,
             Err(_) => None,

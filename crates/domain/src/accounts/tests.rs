@@ -135,6 +135,7 @@ impl Mocks {
 fn current_cost_hasher() -> MockPasswordHasher {
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_needs_rehash().returning(|_| false);
+    hasher.expect_is_at_capacity().returning(|| false);
     hasher
 }
 
@@ -1074,6 +1075,7 @@ mod sessions {
 /// A hasher mock whose stored hash "old-cost" was made at another cost than its own.
 fn rehashing_hasher(verifies: bool) -> MockPasswordHasher {
     let mut hasher = MockPasswordHasher::new();
+    hasher.expect_is_at_capacity().returning(|| false);
     hasher
         .expect_needs_rehash()
         .returning(|h| h.as_str() == "stored-hash");
@@ -1210,6 +1212,21 @@ async fn a_busy_hasher_is_its_own_error_for_login_register_and_password_change()
     assert!(matches!(
         accounts
             .change_password(&caller, "whatever1".into(), password("whatever2"))
+            .await,
+        Err(AccountError::Hashing(HashError::Busy))
+    ));
+}
+
+#[tokio::test]
+async fn a_login_at_hashing_capacity_is_refused_before_the_account_lookup() {
+    let mut m = Mocks::new();
+    m.hasher = MockPasswordHasher::new();
+    m.hasher.expect_is_at_capacity().returning(|| true);
+    m.hasher.expect_verify().never();
+    m.users.expect_find_by_email().never();
+    assert!(matches!(
+        m.service()
+            .login("bob@example.com", "whatever1".into())
             .await,
         Err(AccountError::Hashing(HashError::Busy))
     ));

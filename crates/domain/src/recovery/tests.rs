@@ -40,7 +40,11 @@ impl Mocks {
         Self {
             users: MockUserRepository::new(),
             account_tokens: MockAccountTokenRepository::new(),
-            hasher: MockPasswordHasher::new(),
+            hasher: {
+                let mut hasher = MockPasswordHasher::new();
+                hasher.expect_is_at_capacity().returning(|| false);
+                hasher
+            },
             signal: MockMailSignal::new(),
         }
     }

@@ -17,6 +17,7 @@ fn settings(per_minute: u32, failures: u32, trusted: &[&str]) -> ThrottleSetting
         max_tracked_keys: 100_000,
         writes_per_minute: 0,
         trusted_proxies: proxies(trusted),
+        refusal_delay: Duration::ZERO,
     }
 }
 
@@ -90,7 +91,7 @@ fn an_address_gets_its_budget_then_429_with_a_retry_after() {
         assert!(t.check_address(ip("1.1.1.1")).is_ok());
     }
     match t.check_address(ip("1.1.1.1")) {
-        Err(ApiError::TooManyRequests { retry_after }) => {
+        Err(ApiError::TooManyRequests { retry_after, .. }) => {
             assert!((1..=20).contains(&retry_after), "{retry_after}");
         }
         other => panic!("expected 429, got {other:?}"),
@@ -170,7 +171,7 @@ fn writes_are_counted_per_account_even_with_throttling_off() {
     let (a, b) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
     assert!(t.check_write(a).is_ok() && t.check_write(a).is_ok());
     match t.check_write(a) {
-        Err(ApiError::TooManyRequests { retry_after }) => {
+        Err(ApiError::TooManyRequests { retry_after, .. }) => {
             assert!((1..=60).contains(&retry_after), "{retry_after}");
         }
         other => panic!("expected 429, got {other:?}"),
@@ -254,4 +255,32 @@ fn ipv4_clients_of_a_dual_stack_listener_keep_budgets_of_their_own() {
     let v4: IpAddr = "192.0.2.7".parse().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(budget_key(mapped), v4);
     assert_ne!(budget_key(mapped), budget_key(neighbour));
+}
+
+#[test]
+fn a_refusal_is_held_for_the_delay_at_most_until_a_retry_could_succeed() {
+    let held = |per_minute: u32, delay: u64| {
+        let t = Throttle::new(ThrottleSettings {
+            refusal_delay: Duration::from_secs(delay),
+            ..settings(per_minute, 5, &[])
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..per_minute {
+            assert!(t.check_address(ip("1.1.1.1")).is_ok());
+        }
+        match t.check_address(ip("1.1.1.1")) {
+            Err(ApiError::TooManyRequests { retry_after, hold }) => (retry_after, hold),
+            other => panic!("expected 429, got {other:?}"),
+        }
+    };
+    // One a minute: held 2 s, and the Retry-After counts from when the answer is sent.
+    let (retry_after, hold) = held(1, 2);
+    assert_eq!(hold, Duration::from_secs(2));
+    assert!((57..=58).contains(&retry_after), "{retry_after}");
+    // One a second: never held past the moment a retry succeeds.
+    let (retry_after, hold) = held(60, 10);
+    assert!(hold <= Duration::from_secs(1), "{hold:?}");
+    assert_eq!(retry_after, 1);
+    // No delay: answered at once.
+    assert_eq!(held(1, 0).1, Duration::ZERO);
 }
