@@ -117,8 +117,35 @@ pub(crate) fn record_task_change(
     // own range of the `(user_id, txn, seq)` index. The members are read in the writer's
     // transaction, which holds the list's membership locked (`FOR SHARE` on PostgreSQL, the
     // write lock on SQLite): a member removed concurrently either gets the row or is gone.
-    let members = members_of(conn, list)?;
-    insert_rows(conn, &members, Entity::Task, op, id, list, at)
+    // One `INSERT … SELECT` from the memberships: every task write pays one statement for
+    // its change, not a read of the members and then an insert (on PostgreSQL, a round
+    // trip less inside the write's locks).
+    use crate::sql_types::{DbTimestamp, DbUuid};
+    use diesel::sql_types::{Nullable, Text};
+    let rows = list_members::table
+        .filter(list_members::list_id.eq(list))
+        .select((
+            list_members::user_id,
+            Entity::Task.as_str().into_sql::<Text>(),
+            op.as_str().into_sql::<Text>(),
+            id.into_sql::<DbUuid>(),
+            Some(list).into_sql::<Nullable<DbUuid>>(),
+            stamp(at).into_sql::<DbTimestamp>(),
+        ));
+    execute_natively(
+        conn,
+        diesel::insert_into(changes::table)
+            .values(rows)
+            .into_columns((
+                changes::user_id,
+                changes::entity,
+                changes::op,
+                changes::entity_id,
+                changes::list_id,
+                changes::at,
+            )),
+    )
+    .map(drop)
 }
 
 /// Records, inside the caller's write transaction (which holds the list's row locked), that
