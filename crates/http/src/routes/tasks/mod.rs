@@ -130,16 +130,20 @@ pub struct TaskResponse {
     /// Whether the task is done.
     pub is_done: bool,
     /// When the task was marked done; null while it is not.
+    #[serde(serialize_with = "crate::instant::serialize_optional_instant")]
     pub completed_at: Option<DateTime<Utc>>,
     /// The task's priority.
     pub priority: PriorityDto,
     /// When the task is due, if ever.
+    #[serde(serialize_with = "crate::instant::serialize_optional_instant")]
     pub due_at: Option<DateTime<Utc>>,
     /// Lower-case tags, at most 20.
     pub tags: Vec<String>,
     /// When the task was created.
+    #[serde(serialize_with = "crate::instant::serialize_instant")]
     pub created_at: DateTime<Utc>,
     /// When the task last changed.
+    #[serde(serialize_with = "crate::instant::serialize_instant")]
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one on every change; the `ETag` is `"<version>"`.
     pub version: i64,
