@@ -2,7 +2,7 @@
 """Instructions per request, counted by callgrind: a figure that does not move with the
 machine's load, so that a regression shows even on a busy or shared machine.
 
-    python3 bench/callgrind.py [--no-build] [--requests N] [--out FILE]
+    python3 bench/callgrind.py [--no-build] [--requests N] [--out FILE] [--keep]
 
 Builds the release binary (as bench/run.sh does), starts `taskapi serve` on a fresh SQLite
 database under `valgrind --tool=callgrind` with instrumentation off, registers a user and
@@ -104,6 +104,8 @@ def main():
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--out", help="also write the Markdown table here")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder and its dumps (for callgrind_annotate)")
     args = parser.parse_args()
 
     if not args.no_build:
@@ -195,7 +197,10 @@ def main():
     print(table)
     if args.out:
         Path(args.out).write_text(table + "\n")
-    subprocess.run(["rm", "-rf", str(work)])
+    if args.keep:
+        print(f"dumps kept in {work}", file=sys.stderr)
+    else:
+        subprocess.run(["rm", "-rf", str(work)])
 
 
 if __name__ == "__main__":
