@@ -21,7 +21,7 @@ use taskapi_domain::{HeldKey, StoreError, Task, TaskId, TaskInsert, TaskListQuer
 
 use crate::access::is_member_of_tasks_list;
 
-use crate::backend::{DbConnection, execute_natively, load_natively};
+use crate::backend::{CachedUpdate, DbConnection, execute_natively, load_natively};
 use crate::changes::record_task_change;
 use crate::errors::DbError;
 use crate::idempotency::held_reservation;
@@ -341,17 +341,24 @@ impl TaskRepository for DieselTaskRepository {
                 let tags = TagRow::for_task(id, &changes.tags)?;
                 // The version bump happens in the statement; its version check is redundant
                 // under the lock, and kept as the last line of defence.
-                let row = diesel::update(
-                    tasks::table
-                        .filter(tasks::id.eq(id))
-                        .filter(tasks::version.eq(version)),
-                )
-                .set((&columns, tasks::version.eq(tasks::version + 1)))
-                // All columns in `TaskRow`'s order: the multi-backend connection cannot
-                // return a `Selectable`.
-                .returning(tasks::all_columns)
-                .get_result::<TaskRow>(conn)?;
-                replace_tags(conn, id, &tags)?;
+                // Natively and through the statement cache: the changeset writes every
+                // column, so its text never varies (see `CachedUpdate`).
+                let row = load_natively::<_, TaskRow>(
+                    conn,
+                    CachedUpdate::new(
+                        "tasks",
+                        (columns, tasks::version.eq(tasks::version + 1)),
+                        tasks::id.eq(id).and(tasks::version.eq(version)),
+                        tasks::all_columns,
+                    ),
+                )?
+                .into_iter()
+                .next()
+                .ok_or(diesel::result::Error::NotFound)?;
+                // Tags as they were (most updates) are left alone: no delete and insert.
+                if changes.tags != current.tags {
+                    replace_tags(conn, id, &tags)?;
+                }
                 record_task_change(conn, list, id, ChangeOp::Upsert, now)?;
                 let tags = tags.into_iter().map(|t| t.tag).collect();
                 Ok(UpdateOutcome::Updated(row.into_domain(tags)?))
