@@ -156,6 +156,9 @@ def main():
                                              {"title": f"new {next(counter)}"}, expect=(201,))),
             ("PATCH /tasks/{id}", lambda: api.call("PATCH", f"/tasks/{ids[1]}",
                                                    {"title": f"renamed {next(counter)}"})),
+            # Each move takes the next of the other tasks to the first place, so each writes.
+            ("POST /tasks/{id}/move", lambda: api.call(
+                "POST", f"/tasks/{ids[2 + next(counter) % 48]}/move", {"after_id": None})),
         ]
         results = []
         for name, send in scenarios:

@@ -647,21 +647,26 @@ fn move_task(
     } else {
         current.assignee_id.map(user_key)
     };
-    let moved = diesel::update(
-        tasks::table
-            .filter(tasks::id.eq(id))
-            .filter(tasks::version.eq(current.version)),
-    )
-    .set((
-        tasks::list_id.eq(target),
-        tasks::parent_id.eq(parent),
-        tasks::position.eq(position.as_str()),
-        tasks::assignee_id.eq(assignee),
-        tasks::updated_at.eq(stamp(at)),
-        tasks::version.eq(tasks::version + 1),
-    ))
-    .returning(tasks::all_columns)
-    .get_result::<TaskRow>(conn)?;
+    // Through the statement cache: these columns, always (see `CachedUpdate`).
+    let moved = load_natively::<_, TaskRow>(
+        conn,
+        CachedUpdate::new(
+            "tasks",
+            (
+                tasks::list_id.eq(target),
+                tasks::parent_id.eq(parent),
+                tasks::position.eq(position.as_str().to_owned()),
+                tasks::assignee_id.eq(assignee),
+                tasks::updated_at.eq(stamp(at)),
+                tasks::version.eq(tasks::version + 1),
+            ),
+            tasks::id.eq(id).and(tasks::version.eq(current.version)),
+            tasks::all_columns,
+        ),
+    )?
+    .into_iter()
+    .next()
+    .ok_or(diesel::result::Error::NotFound)?;
     let mut moved_ids = vec![id];
     if changes_list {
         // The subtasks go along, trashed ones too (their trash follows their parent); each
