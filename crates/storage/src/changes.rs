@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 use taskapi_domain::{
     ChangeBatch, ChangeLog, ChangeOp, ChangePosition, ChangeReaders, ChangeRecord, Entity, List,
     StoreError, Task, UserId,
@@ -33,7 +34,7 @@ use crate::pool::DbPool;
 use crate::purge::{self, Purge};
 use crate::rows::{ListRow, TaskRow, stamp, user_key};
 use crate::schema::{changes, list_members, lists, tasks};
-use crate::sql_types::{SqlTimestamp, SqlUuid};
+use crate::sql_types::{DbTimestamp, DbUuid, SqlTimestamp, SqlUuid};
 use crate::tasks::tags_of_tasks;
 
 /// How far a read may go, as the engine sees it in the read's snapshot.
@@ -120,8 +121,6 @@ pub(crate) fn record_task_change(
     // One `INSERT … SELECT` from the memberships: every task write pays one statement for
     // its change, not a read of the members and then an insert (on PostgreSQL, a round
     // trip less inside the write's locks).
-    use crate::sql_types::{DbTimestamp, DbUuid};
-    use diesel::sql_types::{Nullable, Text};
     let rows = list_members::table
         .filter(list_members::list_id.eq(list))
         .select((

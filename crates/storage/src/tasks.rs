@@ -346,18 +346,13 @@ impl TaskRepository for DieselTaskRepository {
                 // under the lock, and kept as the last line of defence.
                 // Natively and through the statement cache: the changeset writes every
                 // column, so its text never varies (see `CachedUpdate`).
-                let row = load_natively::<_, TaskRow>(
-                    conn,
-                    CachedUpdate::new(
-                        "tasks",
-                        (columns, tasks::version.eq(tasks::version + 1)),
-                        tasks::id.eq(id).and(tasks::version.eq(version)),
-                        tasks::all_columns,
-                    ),
-                )?
-                .into_iter()
-                .next()
-                .ok_or(diesel::result::Error::NotFound)?;
+                let row: TaskRow = CachedUpdate::new(
+                    "tasks",
+                    (columns, tasks::version.eq(tasks::version + 1)),
+                    tasks::id.eq(id).and(tasks::version.eq(version)),
+                    tasks::all_columns,
+                )
+                .get_one(conn)?;
                 // Tags as they were (most updates) are left alone: no delete and insert.
                 if changes.tags != current.tags {
                     replace_tags(conn, id, &tags)?;
@@ -648,25 +643,20 @@ fn move_task(
         current.assignee_id.map(user_key)
     };
     // Through the statement cache: these columns, always (see `CachedUpdate`).
-    let moved = load_natively::<_, TaskRow>(
-        conn,
-        CachedUpdate::new(
-            "tasks",
-            (
-                tasks::list_id.eq(target),
-                tasks::parent_id.eq(parent),
-                tasks::position.eq(position.as_str().to_owned()),
-                tasks::assignee_id.eq(assignee),
-                tasks::updated_at.eq(stamp(at)),
-                tasks::version.eq(tasks::version + 1),
-            ),
-            tasks::id.eq(id).and(tasks::version.eq(current.version)),
-            tasks::all_columns,
+    let moved: TaskRow = CachedUpdate::new(
+        "tasks",
+        (
+            tasks::list_id.eq(target),
+            tasks::parent_id.eq(parent),
+            tasks::position.eq(position.as_str().to_owned()),
+            tasks::assignee_id.eq(assignee),
+            tasks::updated_at.eq(stamp(at)),
+            tasks::version.eq(tasks::version + 1),
         ),
-    )?
-    .into_iter()
-    .next()
-    .ok_or(diesel::result::Error::NotFound)?;
+        tasks::id.eq(id).and(tasks::version.eq(current.version)),
+        tasks::all_columns,
+    )
+    .get_one(conn)?;
     let mut moved_ids = vec![id];
     if changes_list {
         // The subtasks go along, trashed ones too (their trash follows their parent); each

@@ -328,6 +328,23 @@ impl<S, W, R> CachedUpdate<S, W, R> {
     }
 }
 
+impl<S, W, R> CachedUpdate<S, W, R> {
+    /// Runs it on the engine's own connection and returns the one row it updated;
+    /// `NotFound` when the filter matched none.
+    ///
+    /// # Errors
+    /// The database's, or `NotFound`.
+    pub(crate) fn get_one<U>(self, conn: &mut DbConnection) -> QueryResult<U>
+    where
+        Self: for<'q> LoadQuery<'q, SqliteConnection, U> + for<'q> LoadQuery<'q, PgConnection, U>,
+    {
+        load_natively(conn, self)?
+            .into_iter()
+            .next()
+            .ok_or(DieselError::NotFound)
+    }
+}
+
 impl<S, W, R, DB> diesel::query_builder::QueryFragment<DB> for CachedUpdate<S, W, R>
 where
     DB: diesel::backend::Backend,
