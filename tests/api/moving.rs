@@ -758,3 +758,82 @@ async fn concurrent_moves_by_two_editors_lose_and_duplicate_nothing(#[case] back
     positions.dedup();
     assert_eq!(positions.len(), count, "positions are distinct: {listed:?}");
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[actix_web::test]
+async fn concurrent_creations_and_moves_in_one_list_give_every_task_a_place_of_its_own(
+    #[case] backend: Backend,
+) {
+    if !backend.select() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("owner@example.com").await;
+    let editor = app.signed_up("editor@example.com").await;
+    let list = shared_list(&app, &owner).await;
+    join(&app, &owner, &list, &editor, "editor").await;
+    let mut existing = Vec::new();
+    for n in 0..4 {
+        existing.push(string(
+            &create(&app, &owner, &format!("old{n}"), Some(&list), None).await["id"],
+        ));
+    }
+    let last_before = string(
+        &app.call(
+            Method::GET,
+            &format!("/tasks/{}", existing[3]),
+            Some(&owner.token),
+        )
+        .await
+        .json_with_status(200)["position"],
+    );
+    // Both members create top-level tasks at once (which take no turn), while moves of the
+    // older tasks (which do) run among them: every creation lands after the tasks that
+    // were last before it, and no two tasks share a position.
+    let creations = (0..24usize).map(|n| {
+        let (app, user, list) = (&app, if n % 2 == 0 { &owner } else { &editor }, &list);
+        async move { create(app, user, &format!("new{n}"), Some(list), None).await }
+    });
+    let moves = (0..8usize).map(|n| {
+        let (app, user) = (&app, if n % 2 == 0 { &editor } else { &owner });
+        let (id, after) = (&existing[n % 4], &existing[(n + 1) % 4]);
+        async move {
+            move_task(app, user, id, &json!({"after_id": after}))
+                .await
+                .status
+                .as_u16()
+        }
+    });
+    let (created, moved) = futures_util::future::join(
+        futures_util::future::join_all(creations),
+        futures_util::future::join_all(moves),
+    )
+    .await;
+    assert!(moved.iter().all(|&s| s == 200), "{moved:?}");
+    for task in &created {
+        assert!(
+            string(&task["position"]) > last_before,
+            "a new task goes after the last one before it: {task}"
+        );
+    }
+    let listed = app
+        .call(
+            Method::GET,
+            &format!("/tasks?list_id={list}&parent_id=none&sort=position&limit=100"),
+            Some(&owner.token),
+        )
+        .await
+        .json_with_status(200);
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 28, "every task once: {listed:?}");
+    let mut positions: Vec<String> = listed.iter().map(|t| string(&t["position"])).collect();
+    positions.dedup();
+    assert_eq!(positions.len(), 28, "positions are distinct: {listed:?}");
+    // Each created task is listed where its answer placed it.
+    for task in &created {
+        let found = listed.iter().find(|t| t["id"] == task["id"]);
+        assert_eq!(found.map(|t| &t["position"]), Some(&task["position"]));
+    }
+}

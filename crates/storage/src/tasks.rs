@@ -113,10 +113,33 @@ pub(crate) fn locked_access(
     }))
 }
 
+/// `member`'s access to `list`, which this transaction already holds
+/// ([`crate::backend::Engine::lock_list_of_task`]), locked until the transaction ends;
+/// `None` when they are not a member.
+fn locked_membership(
+    conn: &mut DbConnection,
+    list: SqlUuid,
+    member: SqlUuid,
+) -> Result<Option<TaskAccess>, DbError> {
+    let Some((role, archived)) = conn.engine().lock_membership(list, member)? else {
+        return Ok(None);
+    };
+    Ok(Some(TaskAccess {
+        role: role_of(&role)?,
+        archived,
+    }))
+}
+
 /// Whether a new task may be stored: its creator's access to its list, their quota and its
 /// parent, checked in the write transaction that stores it; `None` when it may, and then
-/// the row holds its position, last among its siblings (read under the list's sibling
-/// order, which the transaction keeps until it commits).
+/// the row holds its position, last among its siblings.
+///
+/// A subtask is placed under the list's sibling order (kept until the transaction
+/// commits), so that its parent stays where it was read: a concurrent move cannot take it
+/// too deep, nor a deletion trash it after the subtask was placed. A top-level task needs
+/// no turn: its position is its own ([`place_new_task`] spells the task's id into it), so
+/// creations that read the same last sibling at once still get distinct positions after
+/// it, and creations into one list run side by side instead of one after another.
 fn prepare_insert(
     conn: &mut DbConnection,
     row: &mut TaskRow,
@@ -136,16 +159,18 @@ fn prepare_insert(
     if at_quota(conn, row.created_by, max_tasks)? {
         return Ok(Some(TaskInsert::QuotaExceeded));
     }
-    conn.engine().lock_sibling_order(row.list_id)?;
     let parent_depth = match row.parent_id {
         None => 0,
-        Some(parent) => match tree::ancestry(conn, row.list_id, parent)? {
-            Some(chain) => u32::try_from(chain.len()).unwrap_or(u32::MAX),
-            None => return Ok(Some(TaskInsert::Misplaced(PlacementError::UnknownParent))),
-        },
+        Some(parent) => {
+            conn.engine().lock_sibling_order(row.list_id)?;
+            match tree::ancestry(conn, row.list_id, parent)? {
+                Some(chain) => u32::try_from(chain.len()).unwrap_or(u32::MAX),
+                None => return Ok(Some(TaskInsert::Misplaced(PlacementError::UnknownParent))),
+            }
+        }
     };
     let last = tree::greatest_sibling_position(conn, row.list_id, row.parent_id)?;
-    match place_new_task(parent_depth, last.as_ref()) {
+    match place_new_task(parent_depth, last.as_ref(), TaskId::from_uuid(row.id.0)) {
         Ok(position) => {
             row.position = position.as_str().to_owned();
             Ok(None)
@@ -439,10 +464,10 @@ enum SiblingOrder {
 }
 
 /// The task, locked, and `member`'s access to its list, locked, in a write transaction:
-/// `FOR SHARE` of the list and the membership, then `FOR UPDATE` of the task on PostgreSQL
-/// (the list first, as every writer takes it, so that a list's deletion or a removal and a
-/// task write never wait for each other); the database write lock (BEGIN IMMEDIATE) on
-/// SQLite. Concurrent writes of the task queue here instead of racing, and a removal of the
+/// `FOR SHARE` of the list (found and locked in one statement) and then of the membership,
+/// then `FOR UPDATE` of the task on PostgreSQL (the list first, as every writer takes it,
+/// so that a list's deletion or a removal and a task write never wait for each other); the
+/// database write lock (BEGIN IMMEDIATE) on SQLite. Concurrent writes of the task queue here instead of racing, and a removal of the
 /// membership waits for this write to end. `None` when the task is missing or `member` is
 /// not a member of its list.
 fn lock_task_and_access(
@@ -451,19 +476,11 @@ fn lock_task_and_access(
     id: SqlUuid,
     order: SiblingOrder,
 ) -> Result<Option<(TaskRow, TaskAccess)>, DbError> {
-    let member_of: is_member_of_tasks_list = is_member_of_tasks_list(member);
-    let list: Option<SqlUuid> = tasks::table
-        .filter(tasks::id.eq(id))
-        .filter(tasks::trashed_at.is_null())
-        .filter(member_of)
-        .select(tasks::list_id)
-        .first(conn)
-        .optional()?;
-    let Some(list) = list else {
+    let Some(list) = conn.engine().lock_list_of_task(member, id)? else {
         return Ok(None);
     };
-    // Read again under the locks: a membership removed meanwhile ends here.
-    let Some(access) = locked_access(conn, list, member)? else {
+    // Read again under the list's lock: a membership removed meanwhile ends here.
+    let Some(access) = locked_membership(conn, list, member)? else {
         return Ok(None);
     };
     if order == SiblingOrder::Lock {

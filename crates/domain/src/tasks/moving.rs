@@ -38,9 +38,11 @@ impl From<PositionError> for PlacementError {
     }
 }
 
-/// Where a new task goes: last among its siblings, after `last` (the greatest position of
-/// the live siblings, `None` when there are none), under a parent at `parent_depth` (`0`:
-/// the task is top-level; see [`check_depth`]).
+/// Where new task `task` goes: last among its siblings, after `last` (the greatest position
+/// of the live siblings, `None` when there are none), under a parent at `parent_depth` (`0`:
+/// the task is top-level; see [`check_depth`]), at a position no other task can be given
+/// ([`Position::append_unique`]), so that tasks created at the same moment never share
+/// one, whether or not their writers take turns.
 ///
 /// # Errors
 /// [`PlacementError::Tree`] when the parent is already at the deepest level;
@@ -48,9 +50,10 @@ impl From<PositionError> for PlacementError {
 pub fn place_new_task(
     parent_depth: u32,
     last: Option<&Position>,
+    task: TaskId,
 ) -> Result<Position, PlacementError> {
     check_depth(parent_depth, 1)?;
-    Ok(Position::between(last, None)?)
+    Ok(Position::append_unique(last, task)?)
 }
 
 /// What a client asks of a move; `None` leaves a field as it is.

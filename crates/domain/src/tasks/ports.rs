@@ -126,9 +126,9 @@ pub trait TaskRepository: Send + Sync {
     /// depth, else [`TaskInsert::Misplaced`]), and it has created fewer than
     /// `max_tasks` tasks (`None`: no limit). The task's `position` is ignored: adapters
     /// place it last among its live siblings with [`crate::place_new_task`], reading the
-    /// greatest sibling position while holding the list's sibling order, so that
-    /// concurrent placements in one list take turns and never share a position; the
-    /// position stored is returned. Adapters MUST count the creator's tasks in the
+    /// greatest sibling position; a subtask while holding the list's sibling order (so that
+    /// its parent stays where it was read), a top-level task without it (its position is
+    /// its own, so concurrent creations never share one); the position stored is returned. Adapters MUST count the creator's tasks in the
     /// same transaction as the insert, serialised with the creator's other inserts (a lock
     /// on the account, or the database's single writer), so that concurrent inserts cannot
     /// pass the limit together; past it [`TaskInsert::QuotaExceeded`], nothing written.

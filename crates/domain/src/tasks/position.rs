@@ -38,6 +38,9 @@ const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// How many digits there are: one more than the greatest digit's value.
 const BASE: u8 = 62;
 
+/// How many base-62 digits spell a 128-bit id: 62^21 < 2^128 <= 62^22.
+const ID_DIGITS: usize = 22;
+
 /// The key of an empty sibling list: the first upper-half integer, in the middle of the
 /// key space, so that there is as much room before it as after it.
 const FIRST: &str = "a0";
@@ -164,6 +167,46 @@ impl Position {
     /// [`PositionError::NoRoom`], in theory only: `last` would need the greatest integer.
     pub fn after_last(last: &Position) -> Result<Self, PositionError> {
         Self::between(Some(last), None)
+    }
+
+    /// A key after `last` (the first key's integer when there is no `last`) that is this
+    /// task's alone: the key [`Position::between`] gives, followed by a fraction that
+    /// spells `task`'s id in base 62 (22 digits, trailing `0`s dropped).
+    ///
+    /// What it is for: a new task goes last without the writers that place tasks taking
+    /// turns. Two creations that read the same `last` at once get distinct keys, ordered by
+    /// their ids (which are time-ordered), and both sort after `last`. No key a move or a
+    /// restore derives from its neighbours equals one of these: [`Position::between`]
+    /// stops at the first digit that fits, so it yields a 22-digit fraction only between
+    /// neighbours that share the 21 digits before it. The next key after one of these is
+    /// the next integer ([`Position::after_last`] drops the fraction), so keys do not grow
+    /// from append to append.
+    ///
+    /// # Errors
+    /// [`PositionError::NoRoom`] when `last` is so long that the key would pass
+    /// [`Position::MAX_LEN`] (a key of the greatest integer with a long fraction).
+    pub fn append_unique(last: Option<&Position>, task: TaskId) -> Result<Self, PositionError> {
+        let base = Self::between(last, None)?;
+        let mut key = base.0.into_bytes();
+        let mut id = task.as_uuid().as_u128();
+        let mut digits = [b'0'; ID_DIGITS];
+        for slot in digits.iter_mut().rev() {
+            // `id % 62` is below 62, so it fits a digit.
+            *slot = digit(u8::try_from(id % u128::from(BASE)).unwrap_or(0));
+            id /= u128::from(BASE);
+        }
+        let significant = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
+        key.extend_from_slice(&digits[..significant]);
+        if significant == 0 {
+            // Only the nil id spells no digit: any non-zero one keeps the key after `base`.
+            key.push(digit(1));
+        }
+        if key.len() > Self::MAX_LEN {
+            return Err(PositionError::NoRoom { max: Self::MAX_LEN });
+        }
+        let key = Self(key.into_iter().map(char::from).collect());
+        debug_assert!(last.is_none_or(|last| *last < key));
+        Ok(key)
     }
 
     /// A key before `first` (and after nothing): where a task goes to be first.

@@ -1302,14 +1302,25 @@ fn a_move_to_a_list_the_assignee_is_not_in_clears_the_assignee() {
 
 #[test]
 fn a_new_task_goes_last_and_no_deeper_than_four_levels() {
-    assert_eq!(place_new_task(0, None), Ok(Position::first()));
-    let after = place_new_task(3, Some(&pos("b12")));
+    let task = TaskId::from_uuid(Uuid::now_v7());
+    let first = place_new_task(0, None, task);
+    assert_eq!(
+        first,
+        Position::append_unique(None, task).map_err(Into::into)
+    );
+    assert!(matches!(&first, Ok(p) if p.as_str().starts_with(Position::first().as_str())));
+    let after = place_new_task(3, Some(&pos("b12")), task);
     assert!(matches!(&after, Ok(p) if *p > pos("b12")), "{after:?}");
+    // Two tasks created at once after the same sibling never share a position.
+    assert_ne!(
+        after,
+        place_new_task(3, Some(&pos("b12")), TaskId::from_uuid(Uuid::now_v7()))
+    );
     // After a key the migration gave an existing task.
     let legacy = pos("z0190a1b2c3d4e5f60718293a4b5c6d7e1");
-    assert!(matches!(place_new_task(0, Some(&legacy)), Ok(p) if p > legacy));
+    assert!(matches!(place_new_task(0, Some(&legacy), task), Ok(p) if p > legacy));
     assert_eq!(
-        place_new_task(4, None),
+        place_new_task(4, None, task),
         Err(PlacementError::Tree(TreeError::TooDeep { max: 4 }))
     );
 }

@@ -190,6 +190,21 @@ pub(crate) trait Engine {
         id: SqlUuid,
     ) -> QueryResult<Option<TaskRow>>;
 
+    /// The list of the live task `id`, if `member` is a member of it, with the list locked
+    /// as [`Engine::lock_access`] locks it, in one statement (the list found and locked
+    /// together: the round trip a task write would otherwise spend finding it first). The
+    /// membership is read afterwards, under that lock, with [`Engine::lock_membership`].
+    fn lock_list_of_task(&mut self, member: SqlUuid, id: SqlUuid) -> QueryResult<Option<SqlUuid>>;
+
+    /// `member`'s role in `list` and whether it is archived, if they are a member, with the
+    /// membership locked as [`Engine::lock_access`] locks it; for a list this transaction
+    /// already holds ([`Engine::lock_list_of_task`]).
+    fn lock_membership(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>>;
+
     /// `member`'s role in the list and whether it is archived, if they are a member; the
     /// membership and the list locked against changes (removal, role change, archiving)
     /// until the write transaction ends, so that what they allow stays true until it
@@ -212,8 +227,8 @@ pub(crate) trait Engine {
         member: SqlUuid,
     ) -> QueryResult<Option<(ListRow, String)>>;
 
-    /// Makes writers that place tasks among the siblings of `list` (a new task going last, a
-    /// move, a restore from the trash) take turns until the write transaction ends, so that
+    /// Makes writers that place tasks among the siblings of `list` (a new subtask going last,
+    /// a move, a restore from the trash) take turns until the write transaction ends, so that
     /// each reads the neighbours' positions after the previous one committed and no two
     /// get the same position. Taken after the list's access ([`Engine::lock_access`]) and
     /// before any task row; other writers of the list's tasks do not wait for it.

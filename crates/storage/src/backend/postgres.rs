@@ -215,6 +215,36 @@ impl Engine for PgConnection {
             .select(crate::schema::lists::id)
             .for_share()
             .load::<SqlUuid>(self)?;
+        self.lock_membership(list, member)
+    }
+
+    /// `SELECT … FOR SHARE` of the list whose id a subquery finds. The subquery reads the
+    /// statement's snapshot, so a task moved meanwhile is found in the list it left (its
+    /// writer, which holds that list too, reads the task again under its own lock and
+    /// sees the move); the membership is read by a later statement, which sees every
+    /// change that committed before the lock was granted.
+    fn lock_list_of_task(&mut self, member: SqlUuid, id: SqlUuid) -> QueryResult<Option<SqlUuid>> {
+        use crate::schema::lists;
+        let list_of_task = tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::trashed_at.is_null())
+            .filter(crate::access::is_member_of_tasks_list(member))
+            .select(tasks::list_id)
+            .single_value();
+        lists::table
+            .filter(lists::id.nullable().eq(list_of_task))
+            .select(lists::id)
+            .for_share()
+            .first(self)
+            .optional()
+    }
+
+    /// `SELECT … FOR SHARE` of the membership (joined with the list, for `archived`).
+    fn lock_membership(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>> {
         crate::access::access_query(list, member)
             .for_share()
             .first(self)
@@ -261,12 +291,17 @@ impl Engine for PgConnection {
             .map(drop)
     }
 
-    /// `SELECT … FOR UPDATE` of the account: its concurrent task inserts queue here.
+    /// `SELECT … FOR NO KEY UPDATE` of the account: its concurrent task inserts queue here.
+    /// Not `FOR UPDATE`, which would also make it wait for (and be waited for by) the key
+    /// share that every foreign key check on the account takes: a task write records its
+    /// change for each member of the list, checking each member's account, so two members
+    /// creating tasks in a list they share would each hold their own account and wait for
+    /// the other's — a deadlock.
     fn lock_owner(&mut self, owner: SqlUuid) -> QueryResult<()> {
         users::table
             .filter(users::id.eq(owner))
             .select(users::id)
-            .for_update()
+            .for_no_key_update()
             .load::<SqlUuid>(self)?;
         Ok(())
     }

@@ -201,6 +201,26 @@ impl Engine for SqliteConnection {
         list: SqlUuid,
         member: SqlUuid,
     ) -> QueryResult<Option<(String, bool)>> {
+        self.lock_membership(list, member)
+    }
+
+    /// A plain read: the write transaction excludes every other writer.
+    fn lock_list_of_task(&mut self, member: SqlUuid, id: SqlUuid) -> QueryResult<Option<SqlUuid>> {
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::trashed_at.is_null())
+            .filter(crate::access::is_member_of_tasks_list(member))
+            .select(tasks::list_id)
+            .first(self)
+            .optional()
+    }
+
+    /// A plain read: the write transaction excludes every other writer.
+    fn lock_membership(
+        &mut self,
+        list: SqlUuid,
+        member: SqlUuid,
+    ) -> QueryResult<Option<(String, bool)>> {
         crate::access::access_query(list, member)
             .first(self)
             .optional()

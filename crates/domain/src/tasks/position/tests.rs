@@ -175,6 +175,81 @@ fn after_last_steps_the_integer_and_lengthens_it_only_when_a_head_is_used_up() {
 }
 
 #[test]
+fn a_unique_append_is_after_last_valid_and_spells_the_id() {
+    let first = Position::append_unique(None, id(1)).unwrap_or_else(|e| panic!("{e}"));
+    // The first integer, then the id's base-62 digits without their trailing zeros.
+    assert_eq!(first.as_str(), format!("a0{}1", "0".repeat(21)));
+    assert_eq!(Position::parse(first.as_str()), Ok(first.clone()));
+    for last in [
+        "a0",
+        "b12",
+        "Zzz",
+        "a5V",
+        "z0190a1b2c3d4e5f60718293a4b5c6d7e1",
+    ] {
+        let last = pos(last);
+        let key = Position::append_unique(Some(&last), id(u128::MAX - 7))
+            .unwrap_or_else(|e| panic!("after {last:?}: {e}"));
+        assert!(key > last, "{key:?} after {last:?}");
+        assert!(
+            key.as_str()
+                .starts_with(between(Some(&last), None).as_str())
+        );
+        assert_eq!(Position::parse(key.as_str()), Ok(key.clone()));
+    }
+    // The greatest id spells 22 digits; an id ending in base-62 zeros spells fewer.
+    let greatest =
+        Position::append_unique(Some(&pos("a0")), id(u128::MAX)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(greatest.as_str().len(), 2 + 22);
+    let round = Position::append_unique(Some(&pos("a0")), id(62 * 62 * 5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(round.as_str(), format!("a1{}5", "0".repeat(19)));
+    // Only the nil id spells nothing.
+    let nil = Position::append_unique(Some(&pos("a0")), id(0)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(nil.as_str(), "a11");
+}
+
+#[test]
+fn concurrent_unique_appends_differ_and_follow_their_ids() {
+    // A thousand creations that all read the same last sibling: as many keys, all after it,
+    // in the order of the (time-ordered) ids.
+    // (`b3F` and the fraction `z`: the next integer is `b3G`.)
+    let last = pos("b3Fz");
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(17);
+    let mut ids: Vec<u128> = (0..1_000).map(|_| rng.random::<u128>()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let keys: Vec<Position> = ids
+        .iter()
+        .map(|&n| Position::append_unique(Some(&last), id(n)).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert!(keys.iter().all(|k| *k > last));
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys follow the ids");
+    // A writer placing a task after one of them (holding the siblings' order) gets a key of
+    // its own, and the next append after them all is short again: the next integer.
+    let greatest = keys.last().unwrap_or_else(|| panic!("no keys"));
+    let next = Position::after_last(greatest).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(next, pos("b3H"));
+    let between_two = between(Some(&keys[0]), Some(&keys[1]));
+    assert!(!keys.contains(&between_two));
+}
+
+#[test]
+fn unique_appends_after_a_very_long_key_report_no_room() {
+    let long = pos(&format!(
+        "{}{}",
+        greatest_integer(),
+        "z".repeat(Position::MAX_LEN - 27 - 1)
+    ));
+    assert_eq!(
+        Position::append_unique(Some(&long), id(42)),
+        Err(PositionError::NoRoom {
+            max: Position::MAX_LEN
+        })
+    );
+}
+
+#[test]
 fn before_first_steps_the_integer_or_drops_the_fraction() {
     let cases = [
         ("a1", "a0"),
