@@ -104,13 +104,7 @@ pub(crate) fn locked_access(
     list: SqlUuid,
     member: SqlUuid,
 ) -> Result<Option<TaskAccess>, DbError> {
-    let Some((role, archived)) = conn.engine().lock_access(list, member)? else {
-        return Ok(None);
-    };
-    Ok(Some(TaskAccess {
-        role: role_of(&role)?,
-        archived,
-    }))
+    task_access(conn.engine().lock_access(list, member)?)
 }
 
 /// `member`'s access to `list`, which this transaction already holds
@@ -121,13 +115,19 @@ fn locked_membership(
     list: SqlUuid,
     member: SqlUuid,
 ) -> Result<Option<TaskAccess>, DbError> {
-    let Some((role, archived)) = conn.engine().lock_membership(list, member)? else {
-        return Ok(None);
-    };
-    Ok(Some(TaskAccess {
-        role: role_of(&role)?,
-        archived,
-    }))
+    task_access(conn.engine().lock_membership(list, member)?)
+}
+
+/// The access a membership's stored role and its list's `archived` flag give.
+fn task_access(membership: Option<(String, bool)>) -> Result<Option<TaskAccess>, DbError> {
+    membership
+        .map(|(role, archived)| {
+            Ok(TaskAccess {
+                role: role_of(&role)?,
+                archived,
+            })
+        })
+        .transpose()
 }
 
 /// Whether a new task may be stored: its creator's access to its list, their quota and its
